@@ -1,0 +1,65 @@
+//! The four work areas that the home page routes to.
+
+use crate::i18n::Key;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    /// 走访: the door-knock action.
+    Visits,
+    /// 台账: care, key-persons, needs and purchase ledgers.
+    Ledgers,
+    /// 菜车: the mobile vegetable stall.
+    Truck,
+    /// 统计: the coordinator's totals.
+    Dashboard,
+}
+
+impl Area {
+    pub const ALL: [Area; 4] = [Area::Visits, Area::Ledgers, Area::Truck, Area::Dashboard];
+
+    /// The route path; also the `data-testid` suffix.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Area::Visits => "visits",
+            Area::Ledgers => "ledgers",
+            Area::Truck => "truck",
+            Area::Dashboard => "dashboard",
+        }
+    }
+
+    pub fn path(self) -> String {
+        format!("/{}", self.slug())
+    }
+
+    pub fn title(self) -> Key {
+        match self {
+            Area::Visits => Key::AreaVisitsTitle,
+            Area::Ledgers => Key::AreaLedgersTitle,
+            Area::Truck => Key::AreaTruckTitle,
+            Area::Dashboard => Key::AreaDashboardTitle,
+        }
+    }
+
+    pub fn description(self) -> Key {
+        match self {
+            Area::Visits => Key::AreaVisitsDescription,
+            Area::Ledgers => Key::AreaLedgersDescription,
+            Area::Truck => Key::AreaTruckDescription,
+            Area::Dashboard => Key::AreaDashboardDescription,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_have_distinct_paths_and_titles() {
+        let paths: std::collections::HashSet<_> = Area::ALL.iter().map(|a| a.path()).collect();
+        let titles: std::collections::HashSet<_> = Area::ALL.iter().map(|a| a.title()).collect();
+        assert_eq!(paths.len(), Area::ALL.len());
+        assert_eq!(titles.len(), Area::ALL.len());
+        assert_eq!(Area::Visits.path(), "/visits");
+    }
+}

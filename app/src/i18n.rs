@@ -1,0 +1,148 @@
+//! The UI language: Chinese by default, English one tap away, remembered on
+//! this device. Every visible string is a [`Key`] into `locales/*.json`.
+
+use leptos::prelude::*;
+
+include!(concat!(env!("OUT_DIR"), "/i18n_keys.rs"));
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Locale {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Locale {
+    /// BCP 47 tag, used for `<html lang>` and for the stored preference.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::Zh => "zh-CN",
+            Locale::En => "en",
+        }
+    }
+
+    pub fn from_tag(tag: &str) -> Option<Self> {
+        [Locale::Zh, Locale::En].into_iter().find(|l| l.tag() == tag)
+    }
+
+    pub fn other(self) -> Self {
+        match self {
+            Locale::Zh => Locale::En,
+            Locale::En => Locale::Zh,
+        }
+    }
+
+    pub fn text(self, key: Key) -> &'static str {
+        match self {
+            Locale::Zh => key.zh(),
+            Locale::En => key.en(),
+        }
+    }
+}
+
+/// localStorage key of the preference (a UI setting, not data: no sync).
+pub const STORAGE_KEY: &str = "doorstep.locale";
+
+/// The reactive handle that components use, provided once by the shell.
+#[derive(Clone, Copy)]
+pub struct I18n {
+    locale: RwSignal<Locale>,
+}
+
+impl I18n {
+    pub fn locale(&self) -> Locale {
+        self.locale.get()
+    }
+
+    /// The text of `key` in the current language; reactive.
+    pub fn t(&self, key: Key) -> &'static str {
+        self.locale.get().text(key)
+    }
+
+    pub fn toggle(&self) {
+        let next = self.locale.get_untracked().other();
+        self.locale.set(next);
+        store_preference(next);
+        apply_document_lang(next);
+    }
+}
+
+/// Reads the stored preference and provides [`I18n`] to the component tree.
+pub fn provide_i18n() -> I18n {
+    let locale = stored_preference().unwrap_or_default();
+    apply_document_lang(locale);
+    let i18n = I18n {
+        locale: RwSignal::new(locale),
+    };
+    provide_context(i18n);
+    i18n
+}
+
+pub fn use_i18n() -> I18n {
+    expect_context::<I18n>()
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+fn stored_preference() -> Option<Locale> {
+    Locale::from_tag(&local_storage()?.get_item(STORAGE_KEY).ok()??)
+}
+
+fn store_preference(locale: Locale) {
+    if let Some(storage) = local_storage() {
+        // Private modes may refuse; the language then simply resets next load.
+        let _ = storage.set_item(STORAGE_KEY, locale.tag());
+    }
+}
+
+fn apply_document_lang(locale: Locale) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("lang", locale.tag());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_is_the_default() {
+        assert_eq!(Locale::default(), Locale::Zh);
+        assert_eq!(Locale::default().text(Key::AreaVisitsTitle), "走访");
+    }
+
+    #[test]
+    fn tags_round_trip_and_unknown_tags_are_rejected() {
+        for locale in [Locale::Zh, Locale::En] {
+            assert_eq!(Locale::from_tag(locale.tag()), Some(locale));
+            assert_eq!(locale.other().other(), locale);
+            assert_ne!(locale.other(), locale);
+        }
+        assert_eq!(Locale::from_tag("fr"), None);
+    }
+
+    #[test]
+    fn the_toggle_names_the_other_language_in_that_language() {
+        assert_eq!(Locale::Zh.text(Key::LocaleToggle), "English");
+        assert_eq!(Locale::En.text(Key::LocaleToggle), "中文");
+    }
+
+    #[test]
+    fn every_chinese_string_is_actually_chinese() {
+        for key in Key::ALL {
+            if key == Key::LocaleToggle {
+                continue;
+            }
+            let zh = key.zh();
+            assert!(
+                zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{key:?} has no Chinese: {zh}"
+            );
+        }
+    }
+}

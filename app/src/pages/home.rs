@@ -1,0 +1,25 @@
+//! `/`: the four work areas as large tiles.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::{areas::Area, i18n::{Key, use_i18n}};
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <h1 data-testid="home-heading">{move || i18n.t(Key::HomeHeading)}</h1>
+        <nav class="area-grid">
+            {Area::ALL
+                .into_iter()
+                .map(|area| view! {
+                    <A href=area.path() attr:class="area-tile" attr:data-testid=format!("area-{}", area.slug())>
+                        <span class="area-title">{move || i18n.t(area.title())}</span>
+                        <span class="area-description">{move || i18n.t(area.description())}</span>
+                    </A>
+                })
+                .collect_view()}
+        </nav>
+    }
+}

@@ -1,0 +1,10 @@
+//! One module per route. Pages read state and render; they never touch
+//! storage or the network themselves.
+
+pub mod dashboard;
+pub mod home;
+pub mod ledgers;
+pub mod not_built;
+pub mod not_found;
+pub mod truck;
+pub mod visits;

@@ -1,0 +1,25 @@
+//! Routes under `/api`. Never cached by the service worker, never served from disk.
+
+use axum::{Json, Router, extract::State, http::Uri, routing::get};
+use doorstep_core::api::Health;
+
+use crate::{AppState, error::AppError};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .fallback(unknown_endpoint)
+}
+
+/// Reports the version and asks the store to answer, so a green health check
+/// means the database is reachable too.
+async fn health(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
+    Ok(Json(Health {
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        storage: state.store.storage_info().await?,
+    }))
+}
+
+async fn unknown_endpoint(uri: Uri) -> AppError {
+    AppError::not_found(format!("no API endpoint at {}", uri.path()))
+}

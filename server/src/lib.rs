@@ -1,0 +1,45 @@
+//! Doorstep's HTTP server as a library: [`app`] builds the whole router, so tests
+//! drive exactly what `main` serves.
+
+pub mod api;
+pub mod error;
+pub mod static_files;
+pub mod store;
+
+use std::{future::Future, path::PathBuf};
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+
+use crate::store::Store;
+
+/// Everything a request handler may reach. Passed with `State`, never global.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    /// The Trunk build output (`dist/`) served as the app shell.
+    pub dist: PathBuf,
+}
+
+/// The complete HTTP surface: `/api` plus the app shell.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .nest("/api", api::router())
+        .fallback_service(static_files::service(&state.dist))
+        .with_state(state)
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Serves [`app`] on `listener` until `shutdown` resolves, then drains open
+/// requests before returning.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

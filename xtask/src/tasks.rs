@@ -1,0 +1,67 @@
+//! The two documented commands, `run` and `test`, as sequences of steps.
+
+use anyhow::bail;
+
+use crate::{
+    shell::{cmd, root, run as run_step},
+    tools,
+};
+
+/// `cargo xtask run`: build the app for release and serve it.
+pub fn run(addr: Option<String>) -> anyhow::Result<()> {
+    tools::ensure_build_tools()?;
+    build_app()?;
+    run_step(cmd("cargo").args(["build", "--release", "--package", "doorstep-server"]))?;
+    let mut server = cmd(root().join("target/release/doorstep-server").to_str().unwrap_or_default());
+    server.arg("--dist").arg(root().join("dist"));
+    if let Some(addr) = addr {
+        server.args(["--addr", &addr]);
+    }
+    // Become the server, so Ctrl-C reaches it directly and it shuts down cleanly.
+    let err = std::os::unix::process::CommandExt::exec(&mut server);
+    bail!("could not start the server: {err}")
+}
+
+/// `cargo xtask test`: every suite, each run even if an earlier one failed.
+pub fn test() -> anyhow::Result<()> {
+    tools::ensure_build_tools()?;
+    tools::ensure_browser()?;
+    build_app()?;
+    let dist = root().join("dist");
+    let suites: [(&str, std::process::Command); 3] = [
+        ("native (core, app logic, server, xtask)", {
+            let mut c = cmd("cargo");
+            c.args(["test", "--workspace", "--exclude", "doorstep-tests"]);
+            c
+        }),
+        ("app in headless Chromium (wasm-bindgen-test)", {
+            let mut c = cmd("cargo");
+            c.args(["test", "--package", "doorstep-app", "--target", "wasm32-unknown-unknown"])
+                .env("CHROMEDRIVER", "/usr/bin/chromedriver");
+            c
+        }),
+        ("end to end (fantoccini + Chromium)", {
+            let mut c = cmd("cargo");
+            c.args(["test", "--package", "doorstep-tests"]).env("DOORSTEP_DIST", &dist);
+            c
+        }),
+    ];
+    let mut failed = Vec::new();
+    for (name, mut command) in suites {
+        eprintln!("\n=== {name} ===");
+        if let Err(err) = run_step(&mut command) {
+            eprintln!("{err}");
+            failed.push(name);
+        }
+    }
+    if failed.is_empty() {
+        eprintln!("\nall test suites passed");
+        Ok(())
+    } else {
+        bail!("failed suites: {}", failed.join("; "))
+    }
+}
+
+fn build_app() -> anyhow::Result<()> {
+    run_step(cmd("trunk").args(["build", "--release"]))
+}

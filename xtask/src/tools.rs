@@ -1,0 +1,124 @@
+//! Installs the build and test toolchain when it is missing. Each check asks
+//! the installed tool for its version first, so a warm machine pays seconds.
+
+use anyhow::{Context, bail};
+
+use crate::{
+    lockfile::locked_version,
+    shell::{cmd, output, root, run, tools_dir},
+};
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Trunk 0.22 needs a newer rustc than this project's 1.95.
+const TRUNK_VERSION: &str = "0.21.14";
+/// Debian's binaryen 108 produces modules that Chromium rejects (`Table.set`).
+const BINARYEN_VERSION: &str = "132";
+/// Debian packages the browser tests need; the fonts make Chinese text render.
+const BROWSER_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "fonts-wqy-microhei"];
+
+/// Everything `trunk build --release` needs.
+pub fn ensure_build_tools() -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    ensure_cargo_tool("trunk", "trunk", TRUNK_VERSION, &["--locked"])?;
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let bindgen = locked_version(&lock, "wasm-bindgen")?;
+    // wasm-bindgen-cli's own lockfile does not build here; let cargo resolve it.
+    ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, &[])?;
+    ensure_wasm_opt()?;
+    // Trunk builds offline (Trunk.toml), so every crate must already be here.
+    run(cmd("cargo").arg("fetch").arg("--quiet"))
+}
+
+/// The first token of a `--version` line that starts with a digit:
+/// `trunk 0.21.14`, `wasm-bindgen 0.2.130`, `wasm-opt version 132 (version_132)`.
+pub fn reported_version(output: &str) -> Option<&str> {
+    output
+        .split_whitespace()
+        .find(|token| token.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+fn installed_version(program: &str) -> Option<String> {
+    let out = output(cmd(program).arg("--version"))?;
+    reported_version(&out).map(str::to_owned)
+}
+
+fn ensure_wasm_target() -> anyhow::Result<()> {
+    let installed = output(cmd("rustup").args(["target", "list", "--installed"]))
+        .context("rustup is needed to add the wasm32 target")?;
+    if installed.lines().any(|line| line.trim() == WASM_TARGET) {
+        return Ok(());
+    }
+    run(cmd("rustup").args(["target", "add", WASM_TARGET]))
+}
+
+fn ensure_cargo_tool(program: &str, krate: &str, version: &str, extra: &[&str]) -> anyhow::Result<()> {
+    if installed_version(program).as_deref() == Some(version) {
+        return Ok(());
+    }
+    eprintln!("installing {krate} {version} (first time only; trunk takes about 13 minutes)");
+    run(cmd("cargo")
+        .args(["install", krate, "--version", version])
+        .args(extra))
+}
+
+fn ensure_wasm_opt() -> anyhow::Result<()> {
+    let wasm_opt = tools_dir().join("node_modules/.bin/wasm-opt");
+    let current = output(cmd(wasm_opt.to_str().context("tools path is not UTF-8")?).arg("--version"));
+    if current.as_deref().and_then(reported_version) == Some(BINARYEN_VERSION) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(tools_dir())?;
+    run(cmd("npm").args(["install", "--prefix"]).arg(tools_dir()).args([
+        "--no-audit",
+        "--no-fund",
+        &format!("binaryen@{BINARYEN_VERSION}"),
+    ]))
+}
+
+/// Debian's Chromium, its driver and CJK fonts; installed with apt-get when we
+/// are root, otherwise a clear instruction.
+pub fn ensure_browser() -> anyhow::Result<()> {
+    let missing: Vec<&str> = BROWSER_PACKAGES
+        .into_iter()
+        .filter(|package| !package_installed(package))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let is_root = output(&mut cmd("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    if !is_root {
+        bail!(
+            "the browser tests need Debian packages that are missing: {0}\n\
+             install them with: sudo apt-get install -y {0}",
+            missing.join(" ")
+        );
+    }
+    run(cmd("apt-get").arg("update").arg("-q"))?;
+    run(cmd("apt-get")
+        .args(["install", "-y", "-q"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn package_installed(package: &str) -> bool {
+    output(cmd("dpkg-query").args(["-W", "-f=${Status}", package]))
+        .is_some_and(|status| status == "install ok installed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reported_version;
+
+    #[test]
+    fn reads_versions_the_way_each_tool_prints_them() {
+        for (line, version) in [
+            ("trunk 0.21.14\n", Some("0.21.14")),
+            ("wasm-bindgen 0.2.130", Some("0.2.130")),
+            ("wasm-opt version 132 (version_132)", Some("132")),
+            ("", None),
+            ("command not found", None),
+        ] {
+            assert_eq!(reported_version(line), version, "{line:?}");
+        }
+    }
+}
