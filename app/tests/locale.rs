@@ -1,5 +1,6 @@
-//! The language toggle in a real browser: one tap switches every string, and
-//! the choice survives the app being mounted again (a reload).
+//! The app shell in a real browser: one tap switches every string, the choice
+//! survives the app being mounted again (a reload), and the connectivity badge
+//! follows the browser.
 #![cfg(target_arch = "wasm32")]
 
 use doorstep_app::i18n::{Key, STORAGE_KEY};
@@ -63,6 +64,16 @@ async fn toggle_switches_language_and_the_choice_persists() {
     assert_eq!(text_of(&root, "locale-toggle"), "中文");
     assert_eq!(local_storage().get_item(STORAGE_KEY).unwrap().as_deref(), Some("en"));
     assert_eq!(document().document_element().unwrap().get_attribute("lang").as_deref(), Some("en"));
+
+    // The connectivity badge follows the browser's online/offline events.
+    assert_eq!(text_of(&root, "connectivity"), "Online");
+    let window = web_sys::window().unwrap();
+    window.dispatch_event(&web_sys::Event::new("offline").unwrap()).unwrap();
+    settle().await;
+    assert_eq!(text_of(&root, "connectivity"), "Offline");
+    window.dispatch_event(&web_sys::Event::new("online").unwrap()).unwrap();
+    settle().await;
+    assert_eq!(text_of(&root, "connectivity"), "Online");
 
     // A reload mounts the app afresh from stored state.
     drop(handle);
