@@ -12,7 +12,8 @@ fn main() {
         .map(|locale| {
             let path = dir.join(format!("{locale}.json"));
             println!("cargo::rerun-if-changed={}", path.display());
-            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         })
         .collect();
@@ -20,9 +21,15 @@ fn main() {
     let keys: Vec<&String> = catalogs[0].keys().collect();
     for (locale, catalog) in LOCALES.iter().zip(&catalogs) {
         let these: Vec<&String> = catalog.keys().collect();
-        assert_eq!(these, keys, "locales/{locale}.json must have exactly the keys of locales/zh.json");
+        assert_eq!(
+            these, keys,
+            "locales/{locale}.json must have exactly the keys of locales/zh.json"
+        );
         for (key, text) in catalog {
-            assert!(!text.trim().is_empty(), "locales/{locale}.json: {key} is empty");
+            assert!(
+                !text.trim().is_empty(),
+                "locales/{locale}.json: {key} is empty"
+            );
         }
     }
 
@@ -34,10 +41,22 @@ fn main() {
         writeln!(out, "    /// `{key}`\n    {},", variant(key)).unwrap();
     }
     out.push_str("}\n\nimpl Key {\n");
-    writeln!(out, "    pub const ALL: [Key; {}] = [{}];", keys.len(),
-        keys.iter().map(|k| format!("Key::{}", variant(k))).collect::<Vec<_>>().join(", ")).unwrap();
+    writeln!(
+        out,
+        "    pub const ALL: [Key; {}] = [{}];",
+        keys.len(),
+        keys.iter()
+            .map(|k| format!("Key::{}", variant(k)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+    .unwrap();
     for (locale, catalog) in LOCALES.iter().zip(&catalogs) {
-        writeln!(out, "\n    pub fn {locale}(self) -> &'static str {{\n        match self {{").unwrap();
+        writeln!(
+            out,
+            "\n    pub fn {locale}(self) -> &'static str {{\n        match self {{"
+        )
+        .unwrap();
         for (key, text) in catalog {
             writeln!(out, "            Key::{} => {text:?},", variant(key)).unwrap();
         }
@@ -53,7 +72,10 @@ fn variant(key: &str) -> String {
     key.split(['.', '_'])
         .map(|part| {
             let mut chars = part.chars();
-            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }

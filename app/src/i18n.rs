@@ -22,7 +22,9 @@ impl Locale {
     }
 
     pub fn from_tag(tag: &str) -> Option<Self> {
-        [Locale::Zh, Locale::En].into_iter().find(|l| l.tag() == tag)
+        [Locale::Zh, Locale::En]
+            .into_iter()
+            .find(|l| l.tag() == tag)
     }
 
     pub fn other(self) -> Self {

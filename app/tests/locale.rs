@@ -37,7 +37,8 @@ async fn settle() {
 }
 
 fn mount() -> (web_sys::HtmlElement, impl Drop) {
-    let container: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+    let container: web_sys::HtmlElement =
+        document().create_element("div").unwrap().unchecked_into();
     document().body().unwrap().append_child(&container).unwrap();
     let handle = leptos::mount::mount_to(container.clone(), doorstep_app::App);
     (container, handle)
@@ -51,7 +52,14 @@ async fn toggle_switches_language_and_the_choice_persists() {
     settle().await;
     assert_eq!(text_of(&root, "app-name"), Key::AppName.zh());
     assert_eq!(text_of(&root, "locale-toggle"), "English");
-    assert_eq!(document().document_element().unwrap().get_attribute("lang").as_deref(), Some("zh-CN"));
+    assert_eq!(
+        document()
+            .document_element()
+            .unwrap()
+            .get_attribute("lang")
+            .as_deref(),
+        Some("zh-CN")
+    );
 
     let toggle: web_sys::HtmlElement = root
         .query_selector("[data-testid=locale-toggle]")
@@ -62,16 +70,30 @@ async fn toggle_switches_language_and_the_choice_persists() {
     settle().await;
     assert_eq!(text_of(&root, "app-name"), Key::AppName.en());
     assert_eq!(text_of(&root, "locale-toggle"), "中文");
-    assert_eq!(local_storage().get_item(STORAGE_KEY).unwrap().as_deref(), Some("en"));
-    assert_eq!(document().document_element().unwrap().get_attribute("lang").as_deref(), Some("en"));
+    assert_eq!(
+        local_storage().get_item(STORAGE_KEY).unwrap().as_deref(),
+        Some("en")
+    );
+    assert_eq!(
+        document()
+            .document_element()
+            .unwrap()
+            .get_attribute("lang")
+            .as_deref(),
+        Some("en")
+    );
 
     // The connectivity badge follows the browser's online/offline events.
     assert_eq!(text_of(&root, "connectivity"), "Online");
     let window = web_sys::window().unwrap();
-    window.dispatch_event(&web_sys::Event::new("offline").unwrap()).unwrap();
+    window
+        .dispatch_event(&web_sys::Event::new("offline").unwrap())
+        .unwrap();
     settle().await;
     assert_eq!(text_of(&root, "connectivity"), "Offline");
-    window.dispatch_event(&web_sys::Event::new("online").unwrap()).unwrap();
+    window
+        .dispatch_event(&web_sys::Event::new("online").unwrap())
+        .unwrap();
     settle().await;
     assert_eq!(text_of(&root, "connectivity"), "Online");
 
@@ -91,5 +113,8 @@ async fn toggle_switches_language_and_the_choice_persists() {
     toggle.click();
     settle().await;
     assert_eq!(text_of(&root, "app-name"), Key::AppName.zh());
-    assert_eq!(local_storage().get_item(STORAGE_KEY).unwrap().as_deref(), Some("zh-CN"));
+    assert_eq!(
+        local_storage().get_item(STORAGE_KEY).unwrap().as_deref(),
+        Some("zh-CN")
+    );
 }

@@ -8,7 +8,10 @@ use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(version, about = "Doorstep: offline-first door-knock and vegetable-truck server")]
+#[command(
+    version,
+    about = "Doorstep: offline-first door-knock and vegetable-truck server"
+)]
 struct Args {
     /// Address to listen on.
     #[arg(long, env = "DOORSTEP_ADDR", default_value = "127.0.0.1:8080")]
@@ -37,7 +40,15 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("http://{}/", listener.local_addr()?);
     tracing::info!(%url, database = %args.database_url, "serving");
     println!("Doorstep is running. Open {url} (Ctrl-C stops it)");
-    serve(listener, AppState { store, dist: args.dist }, shutdown_signal()).await?;
+    serve(
+        listener,
+        AppState {
+            store,
+            dist: args.dist,
+        },
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -21,12 +21,26 @@ async fn fixture() -> (TempDir, AppState) {
     let dir = TempDir::new().unwrap();
     let dist = dir.path().join("dist");
     std::fs::create_dir_all(&dist).unwrap();
-    let index = format!("<!doctype html><html><script src=\"/{JS}\"></script>{}</html>", " ".repeat(200));
+    let index = format!(
+        "<!doctype html><html><script src=\"/{JS}\"></script>{}</html>",
+        " ".repeat(200)
+    );
     std::fs::write(dist.join("index.html"), index).unwrap();
-    std::fs::write(dist.join("sw.js"), "self.addEventListener('fetch', () => {});".repeat(10)).unwrap();
-    std::fs::write(dist.join(JS), "export default function init() {}\n".repeat(20)).unwrap();
+    std::fs::write(
+        dist.join("sw.js"),
+        "self.addEventListener('fetch', () => {});".repeat(10),
+    )
+    .unwrap();
+    std::fs::write(
+        dist.join(JS),
+        "export default function init() {}\n".repeat(20),
+    )
+    .unwrap();
     std::fs::write(dist.join(WASM), [0u8, 97, 115, 109, 1, 0, 0, 0].repeat(64)).unwrap();
-    let url = format!("sqlite://{}", dir.path().join("data/doorstep.sqlite").display());
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/doorstep.sqlite").display()
+    );
     let store = Store::open(&url).await.unwrap();
     (dir, AppState { store, dist })
 }
@@ -43,7 +57,10 @@ async fn get(state: &AppState, path: &str, accept_encoding: Option<&str>) -> Res
 }
 
 async fn body_bytes(response: Response) -> Vec<u8> {
-    axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap().to_vec()
+    axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec()
 }
 
 fn header_of<'a>(response: &'a Response, name: header::HeaderName) -> Option<&'a str> {
@@ -77,7 +94,11 @@ async fn shell_files_revalidate_and_hashed_assets_are_immutable() {
     for path in ["/", "/index.html", "/sw.js"] {
         let response = get(&state, path, None).await;
         assert_eq!(response.status(), StatusCode::OK, "{path}");
-        assert_eq!(header_of(&response, header::CACHE_CONTROL), Some("no-cache"), "{path}");
+        assert_eq!(
+            header_of(&response, header::CACHE_CONTROL),
+            Some("no-cache"),
+            "{path}"
+        );
     }
     for path in [JS, WASM] {
         let response = get(&state, &format!("/{path}"), None).await;
@@ -95,8 +116,15 @@ async fn client_routes_get_the_shell_but_missing_files_do_not() {
     let (_dir, state) = fixture().await;
     let response = get(&state, "/visits", None).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header_of(&response, header::CACHE_CONTROL), Some("no-cache"));
-    assert!(String::from_utf8(body_bytes(response).await).unwrap().contains(JS));
+    assert_eq!(
+        header_of(&response, header::CACHE_CONTROL),
+        Some("no-cache")
+    );
+    assert!(
+        String::from_utf8(body_bytes(response).await)
+            .unwrap()
+            .contains(JS)
+    );
 
     let stale = get(&state, "/doorstep-app-ffffffffffffffff.js", None).await;
     assert_eq!(stale.status(), StatusCode::NOT_FOUND);
@@ -130,9 +158,13 @@ async fn real_listener_serves_then_shuts_down_gracefully() {
 
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = "GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes()).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+        .await
+        .unwrap();
     let mut reply = String::new();
-    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut reply).await.unwrap();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut reply)
+        .await
+        .unwrap();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert!(reply.contains("\"backend\":\"sqlite\""), "{reply}");
 
@@ -142,5 +174,8 @@ async fn real_listener_serves_then_shuts_down_gracefully() {
         .expect("server stops within 5 s")
         .unwrap()
         .unwrap();
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener closed"
+    );
 }

@@ -50,7 +50,9 @@ impl Browser {
                 }
             }
         });
-        let serde_json::Value::Object(capabilities) = capabilities else { unreachable!() };
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -60,11 +62,17 @@ impl Browser {
                 .await
             {
                 Ok(client) => break client,
-                Err(err) if Instant::now() > deadline => panic!("chromedriver did not start: {err}"),
+                Err(err) if Instant::now() > deadline => {
+                    panic!("chromedriver did not start: {err}")
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         };
-        Self { client, driver, _profile: profile }
+        Self {
+            client,
+            driver,
+            _profile: profile,
+        }
     }
 
     pub async fn open(&self, url: &str) {
@@ -94,7 +102,11 @@ impl Browser {
         let deadline = Instant::now() + PATIENCE;
         let mut last = String::new();
         while Instant::now() < deadline {
-            if let Ok(element) = self.client.find(Locator::Css(&format!("[data-testid=\"{test_id}\"]"))).await {
+            if let Ok(element) = self
+                .client
+                .find(Locator::Css(&format!("[data-testid=\"{test_id}\"]")))
+                .await
+            {
                 last = element.text().await.unwrap_or_default();
                 if last == expected {
                     return;
@@ -116,7 +128,11 @@ impl Browser {
         let ready = self
             .eval_async("navigator.serviceWorker.ready.then(r => done(!!r.active)).catch(e => done(String(e)));")
             .await;
-        assert_eq!(ready, serde_json::Value::Bool(true), "service worker never became ready");
+        assert_eq!(
+            ready,
+            serde_json::Value::Bool(true),
+            "service worker never became ready"
+        );
     }
 
     /// Saves a PNG of the viewport under `target/screenshots/`.

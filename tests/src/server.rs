@@ -35,7 +35,10 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState { store, dist: dist_dir() };
+        let state = AppState {
+            store,
+            dist: dist_dir(),
+        };
         let task = tokio::spawn(doorstep_server::serve(listener, state, async {
             stopped.await.ok();
         }));
@@ -54,7 +57,8 @@ impl TestServer {
         }
         if let Some(task) = self.task.take() {
             // The browser may hold keep-alive connections open; don't wait for them forever.
-            if let Ok(result) = tokio::time::timeout(std::time::Duration::from_secs(5), task).await {
+            if let Ok(result) = tokio::time::timeout(std::time::Duration::from_secs(5), task).await
+            {
                 result.unwrap().unwrap();
             }
         }

@@ -11,14 +11,21 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     // 1. The Chinese home page.
     browser.open(&format!("{}/", server.url)).await;
     browser.expect_text("home-heading", "今天做什么？").await;
-    browser.expect_text("area-visits", "走访\n逐楼逐户：一测二问三看").await;
+    browser
+        .expect_text("area-visits", "走访\n逐楼逐户：一测二问三看")
+        .await;
     browser.expect_text("connectivity", "在线").await;
     let shot = browser.screenshot("home-zh").await;
-    assert!(std::fs::metadata(&shot).unwrap().len() > 1000, "screenshot is not empty");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 1000,
+        "screenshot is not empty"
+    );
 
     // 2. English, one tap away.
     browser.tap("locale-toggle").await;
-    browser.expect_text("home-heading", "What are we doing today?").await;
+    browser
+        .expect_text("home-heading", "What are we doing today?")
+        .await;
     browser.expect_text("locale-toggle", "中文").await;
 
     // Each area says honestly that it is not built yet.

@@ -41,7 +41,11 @@ pub fn stamp(staging: &Path, public_url: &str) -> anyhow::Result<()> {
         .map(|byte| format!("{byte:02x}"))
         .collect::<String>();
 
-    let stamped = replace_line(&template, VERSION_LINE, &format!("const VERSION = \"{version}\";"))?;
+    let stamped = replace_line(
+        &template,
+        VERSION_LINE,
+        &format!("const VERSION = \"{version}\";"),
+    )?;
     let stamped = replace_line(
         &stamped,
         PRECACHE_LINE,

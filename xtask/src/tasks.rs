@@ -12,7 +12,10 @@ pub fn run(addr: Option<String>) -> anyhow::Result<()> {
     tools::ensure_build_tools()?;
     build_app()?;
     run_step(cmd("cargo").args(["build", "--release", "--package", "doorstep-server"]))?;
-    let mut server = cmd(root().join("target/release/doorstep-server").to_str().unwrap_or_default());
+    let mut server = cmd(root()
+        .join("target/release/doorstep-server")
+        .to_str()
+        .unwrap_or_default());
     server.arg("--dist").arg(root().join("dist"));
     if let Some(addr) = addr {
         server.args(["--addr", &addr]);
@@ -36,13 +39,20 @@ pub fn test() -> anyhow::Result<()> {
         }),
         ("app in headless Chromium (wasm-bindgen-test)", {
             let mut c = cmd("cargo");
-            c.args(["test", "--package", "doorstep-app", "--target", "wasm32-unknown-unknown"])
-                .env("CHROMEDRIVER", "/usr/bin/chromedriver");
+            c.args([
+                "test",
+                "--package",
+                "doorstep-app",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver");
             c
         }),
         ("end to end (fantoccini + Chromium)", {
             let mut c = cmd("cargo");
-            c.args(["test", "--package", "doorstep-tests"]).env("DOORSTEP_DIST", &dist);
+            c.args(["test", "--package", "doorstep-tests"])
+                .env("DOORSTEP_DIST", &dist);
             c
         }),
     ];

@@ -51,7 +51,12 @@ fn ensure_wasm_target() -> anyhow::Result<()> {
     run(cmd("rustup").args(["target", "add", WASM_TARGET]))
 }
 
-fn ensure_cargo_tool(program: &str, krate: &str, version: &str, extra: &[&str]) -> anyhow::Result<()> {
+fn ensure_cargo_tool(
+    program: &str,
+    krate: &str,
+    version: &str,
+    extra: &[&str],
+) -> anyhow::Result<()> {
     if installed_version(program).as_deref() == Some(version) {
         return Ok(());
     }
@@ -63,16 +68,20 @@ fn ensure_cargo_tool(program: &str, krate: &str, version: &str, extra: &[&str]) 
 
 fn ensure_wasm_opt() -> anyhow::Result<()> {
     let wasm_opt = tools_dir().join("node_modules/.bin/wasm-opt");
-    let current = output(cmd(wasm_opt.to_str().context("tools path is not UTF-8")?).arg("--version"));
+    let current =
+        output(cmd(wasm_opt.to_str().context("tools path is not UTF-8")?).arg("--version"));
     if current.as_deref().and_then(reported_version) == Some(BINARYEN_VERSION) {
         return Ok(());
     }
     std::fs::create_dir_all(tools_dir())?;
-    run(cmd("npm").args(["install", "--prefix"]).arg(tools_dir()).args([
-        "--no-audit",
-        "--no-fund",
-        &format!("binaryen@{BINARYEN_VERSION}"),
-    ]))
+    run(cmd("npm")
+        .args(["install", "--prefix"])
+        .arg(tools_dir())
+        .args([
+            "--no-audit",
+            "--no-fund",
+            &format!("binaryen@{BINARYEN_VERSION}"),
+        ]))
 }
 
 /// Debian's Chromium, its driver and CJK fonts; installed with apt-get when we

@@ -3,7 +3,10 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::{areas::Area, i18n::{Key, use_i18n}};
+use crate::{
+    areas::Area,
+    i18n::{Key, use_i18n},
+};
 
 #[component]
 pub fn NotBuilt(area: Area) -> impl IntoView {
