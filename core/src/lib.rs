@@ -1,6 +1,13 @@
-//! Doorstep's shared vocabulary: the types that the app and the server both speak.
+//! Doorstep's shared vocabulary: the domain model, the change-set format and
+//! the merge rules that the app and the server both speak.
 //!
 //! This crate does no I/O and depends on no framework, so every rule in it is
 //! tested natively and holds identically on the phone and on the server.
 
 pub mod api;
+pub mod hlc;
+pub mod ids;
+pub mod mutation;
+pub mod record;
+pub mod schema;
+pub mod sync;

@@ -1,0 +1,92 @@
+//! Record state and the one merge rule every replica uses: per field, the
+//! value with the highest HLC wins; a delete is a tombstone that stays.
+//!
+//! Merging is commutative, associative and idempotent, so replicas that have
+//! seen the same edits hold the same records, whatever the order or repeats.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    hlc::Hlc,
+    ids::{CompoundId, RecordId},
+    schema::Collection,
+};
+
+/// A field's value and the stamp of the edit that wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped {
+    pub value: Value,
+    pub hlc: Hlc,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub collection: Collection,
+    pub id: RecordId,
+    /// The compound the record belongs to; fixed when it is created.
+    pub compound: CompoundId,
+    pub fields: BTreeMap<String, Stamped>,
+    /// The latest delete, if any. Deleted records are kept so the delete syncs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Hlc>,
+}
+
+/// A field whose value a merge replaced: the value that lost is kept here so
+/// the app can show it rather than let it vanish.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overwrite {
+    pub field: String,
+    pub lost: Stamped,
+    pub won: Stamped,
+}
+
+impl Record {
+    pub fn new(collection: Collection, id: RecordId, compound: CompoundId) -> Self {
+        Self { collection, id, compound, fields: BTreeMap::new(), deleted: None }
+    }
+
+    pub fn value(&self, field: &str) -> Option<&Value> {
+        self.fields.get(field).map(|s| &s.value)
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.is_some()
+    }
+
+    /// The newest stamp anywhere in the record.
+    pub fn latest_hlc(&self) -> Option<&Hlc> {
+        self.fields.values().map(|s| &s.hlc).chain(self.deleted.as_ref()).max()
+    }
+
+    /// Folds `other` (the same record as seen elsewhere) into `self`, and
+    /// returns the fields whose visible value changed to a different one.
+    pub fn merge(&mut self, other: &Record) -> Vec<Overwrite> {
+        debug_assert_eq!((self.collection, &self.id), (other.collection, &other.id));
+        let mut overwrites = Vec::new();
+        for (name, theirs) in &other.fields {
+            match self.fields.get_mut(name) {
+                Some(mine) if theirs.hlc > mine.hlc => {
+                    if mine.value != theirs.value {
+                        overwrites.push(Overwrite {
+                            field: name.clone(),
+                            lost: mine.clone(),
+                            won: theirs.clone(),
+                        });
+                    }
+                    *mine = theirs.clone();
+                }
+                Some(_) => {}
+                None => {
+                    self.fields.insert(name.clone(), theirs.clone());
+                }
+            }
+        }
+        if other.deleted > self.deleted {
+            self.deleted = other.deleted.clone();
+        }
+        overwrites
+    }
+}

@@ -1,0 +1,169 @@
+//! Which collections exist, whether their records change or only accumulate,
+//! and what each field may hold. One table, checked on the phone before an
+//! edit enters the outbox and again on the server before it is stored.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Collection {
+    /// 户: one household in the registry.
+    Household,
+    /// 代购: one purchase made on a household's behalf.
+    Purchase,
+}
+
+/// How a collection's records evolve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Fields are edited; last writer wins per field; deletes are tombstones.
+    Mutable,
+    /// Ledger entries: written once, never edited; totals are derived from them.
+    AppendOnly,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    Text { max_chars: usize },
+    Int { min: i64, max: i64 },
+    /// The id of a record in another collection.
+    Ref(Collection),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub ty: FieldType,
+    /// An append-only entry must carry it. Mutable fields may always be cleared.
+    pub required: bool,
+}
+
+const fn field(name: &'static str, ty: FieldType, required: bool) -> FieldSpec {
+    FieldSpec { name, ty, required }
+}
+
+const fn text(max_chars: usize) -> FieldType {
+    FieldType::Text { max_chars }
+}
+
+const HOUSEHOLD: &[FieldSpec] = &[
+    field("building", text(32), false),
+    field("unit", text(16), false),
+    field("door", text(16), false),
+    field("head", text(64), false),
+    field("phone", text(32), false),
+    field("members", FieldType::Int { min: 0, max: 99 }, false),
+    field("notes", text(2000), false),
+];
+
+const PURCHASE: &[FieldSpec] = &[
+    field("household", FieldType::Ref(Collection::Household), true),
+    field("items", text(500), true),
+    field("amount_cents", FieldType::Int { min: 0, max: 100_000_000 }, true),
+];
+
+impl Collection {
+    pub const ALL: [Collection; 2] = [Collection::Household, Collection::Purchase];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Collection::Household => "household",
+            Collection::Purchase => "purchase",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    pub fn lifecycle(self) -> Lifecycle {
+        match self {
+            Collection::Household => Lifecycle::Mutable,
+            Collection::Purchase => Lifecycle::AppendOnly,
+        }
+    }
+
+    pub fn fields(self) -> &'static [FieldSpec] {
+        match self {
+            Collection::Household => HOUSEHOLD,
+            Collection::Purchase => PURCHASE,
+        }
+    }
+
+    pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
+        self.fields().iter().find(|f| f.name == name)
+    }
+}
+
+impl FieldSpec {
+    /// Checks one value; `null` clears a field and is allowed where not required.
+    pub fn check(&self, value: &Value) -> Result<(), String> {
+        if value.is_null() {
+            return if self.required { Err("is required".into()) } else { Ok(()) };
+        }
+        match self.ty {
+            FieldType::Text { max_chars } => {
+                let text = value.as_str().ok_or("must be text")?;
+                let chars = text.chars().count();
+                if chars > max_chars {
+                    return Err(format!("is {chars} characters; at most {max_chars}"));
+                }
+                if self.required && text.trim().is_empty() {
+                    return Err("is required".into());
+                }
+            }
+            FieldType::Int { min, max } => {
+                let n = value.as_i64().ok_or("must be a whole number")?;
+                if !(min..=max).contains(&n) {
+                    return Err(format!("is {n}; must be from {min} to {max}"));
+                }
+            }
+            FieldType::Ref(target) => {
+                let id = value.as_str().ok_or("must be a record id")?;
+                id.parse::<crate::ids::RecordId>()
+                    .map_err(|_| format!("must be the id of a {}", target.name()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for c in Collection::ALL {
+            assert_eq!(Collection::from_name(c.name()), Some(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), json!(c.name()));
+        }
+    }
+
+    #[test]
+    fn field_checks() {
+        let members = Collection::Household.field("members").unwrap();
+        let items = Collection::Purchase.field("items").unwrap();
+        let household = Collection::Purchase.field("household").unwrap();
+        for (spec, value, ok) in [
+            (members, json!(3), true),
+            (members, json!(0), true),
+            (members, json!(100), false),
+            (members, json!(-1), false),
+            (members, json!(2.5), false),
+            (members, json!("3"), false),
+            (members, json!(null), true),
+            (items, json!("米 10斤"), true),
+            (items, json!("  "), false),
+            (items, json!(null), false),
+            (items, json!("x".repeat(501)), false),
+            (household, json!("h-1"), true),
+            (household, json!("h 1"), false),
+        ] {
+            assert_eq!(spec.check(&value).is_ok(), ok, "{} = {value}", spec.name);
+        }
+    }
+}
