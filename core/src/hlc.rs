@@ -38,7 +38,11 @@ impl PartialOrd for Hlc {
 impl Hlc {
     /// The smallest stamp of `node`; every real event is later.
     pub fn zero(node: ClientId) -> Self {
-        Self { wall_ms: 0, counter: 0, node }
+        Self {
+            wall_ms: 0,
+            counter: 0,
+            node,
+        }
     }
 
     /// Whether this stamp is too far ahead of `server_now_ms` to accept.
@@ -59,12 +63,17 @@ impl FromStr for Hlc {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut parts = s.splitn(3, '.');
-        let (Some(wall), Some(counter), Some(node)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(wall), Some(counter), Some(node)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(format!("not an HLC (wall.counter.node): {s:?}"));
         };
         Ok(Self {
-            wall_ms: wall.parse().map_err(|_| format!("bad HLC wall time in {s:?}"))?,
-            counter: counter.parse().map_err(|_| format!("bad HLC counter in {s:?}"))?,
+            wall_ms: wall
+                .parse()
+                .map_err(|_| format!("bad HLC wall time in {s:?}"))?,
+            counter: counter
+                .parse()
+                .map_err(|_| format!("bad HLC counter in {s:?}"))?,
             node: node.parse()?,
         })
     }
@@ -78,7 +87,9 @@ impl Serialize for Hlc {
 
 impl<'de> Deserialize<'de> for Hlc {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?.parse().map_err(serde::de::Error::custom)
+        String::deserialize(deserializer)?
+            .parse()
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -91,7 +102,9 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(node: ClientId) -> Self {
-        Self { last: Hlc::zero(node) }
+        Self {
+            last: Hlc::zero(node),
+        }
     }
 
     /// Restores a clock from its last handed-out stamp (kept in storage).
@@ -139,7 +152,11 @@ mod tests {
 
     #[test]
     fn text_form_round_trips() {
-        let hlc = Hlc { wall_ms: 1_764_000_000_000, counter: 7, node: node(3) };
+        let hlc = Hlc {
+            wall_ms: 1_764_000_000_000,
+            counter: 7,
+            node: node(3),
+        };
         let text = hlc.to_string();
         assert_eq!(text, "1764000000000.7.00000000-0000-0000-0000-000000000003");
         assert_eq!(text.parse::<Hlc>().unwrap(), hlc);
@@ -163,7 +180,11 @@ mod tests {
     fn observing_a_later_stamp_moves_past_it() {
         let mut clock = Clock::new(node(1));
         clock.tick(1000);
-        let remote = Hlc { wall_ms: 5000, counter: 3, node: node(2) };
+        let remote = Hlc {
+            wall_ms: 5000,
+            counter: 3,
+            node: node(2),
+        };
         clock.observe(&remote, 1200);
         assert!(clock.tick(1300) > remote);
     }
@@ -171,7 +192,11 @@ mod tests {
     #[test]
     fn drift_limit_is_five_minutes() {
         let now = 10_000_000;
-        let at = |wall_ms| Hlc { wall_ms, counter: 0, node: node(1) };
+        let at = |wall_ms| Hlc {
+            wall_ms,
+            counter: 0,
+            node: node(1),
+        };
         assert!(!at(now + MAX_DRIFT_MS).is_ahead_of(now));
         assert!(at(now + MAX_DRIFT_MS + 1).is_ahead_of(now));
         assert!(!at(0).is_ahead_of(now));

@@ -31,7 +31,9 @@ impl FromStr for ClientId {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::parse_str(s).map(Self).map_err(|_| format!("not a UUID: {s:?}"))
+        uuid::Uuid::parse_str(s)
+            .map(Self)
+            .map_err(|_| format!("not a UUID: {s:?}"))
     }
 }
 
@@ -106,7 +108,9 @@ mod tests {
         assert!("has space".parse::<CompoundId>().is_err());
         assert!("楼".parse::<CompoundId>().is_err());
         assert!("x".repeat(65).parse::<RecordId>().is_err());
-        let err = serde_json::from_str::<RecordId>("\"a/b\"").unwrap_err().to_string();
+        let err = serde_json::from_str::<RecordId>("\"a/b\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("RecordId must be"), "{err}");
     }
 

@@ -74,7 +74,9 @@ impl Mutation {
 
     pub fn id(&self) -> &RecordId {
         match self {
-            Mutation::Set { id, .. } | Mutation::Append { id, .. } | Mutation::Delete { id, .. } => id,
+            Mutation::Set { id, .. }
+            | Mutation::Append { id, .. }
+            | Mutation::Delete { id, .. } => id,
         }
     }
 
@@ -90,30 +92,46 @@ impl Mutation {
     pub fn validate(&self) -> Result<(), Invalid> {
         let collection = self.collection();
         let lifecycle_ok = match self {
-            Mutation::Set { .. } | Mutation::Delete { .. } => collection.lifecycle() == Lifecycle::Mutable,
+            Mutation::Set { .. } | Mutation::Delete { .. } => {
+                collection.lifecycle() == Lifecycle::Mutable
+            }
             Mutation::Append { .. } => collection.lifecycle() == Lifecycle::AppendOnly,
         };
         if !lifecycle_ok {
             return Err(Invalid {
                 field: "kind".into(),
-                message: format!("{} records cannot take a {:?} mutation", collection.name(), self.kind()),
+                message: format!(
+                    "{} records cannot take a {:?} mutation",
+                    collection.name(),
+                    self.kind()
+                ),
             });
         }
         let (Mutation::Set { fields, .. } | Mutation::Append { fields, .. }) = self else {
             return Ok(());
         };
         if fields.is_empty() {
-            return Err(Invalid { field: "args.fields".into(), message: "sets no field".into() });
+            return Err(Invalid {
+                field: "args.fields".into(),
+                message: "sets no field".into(),
+            });
         }
         for (name, value) in fields {
             let spec = collection.field(name).ok_or_else(|| Invalid {
                 field: format!("args.fields.{name}"),
                 message: format!("{} has no field {name:?}", collection.name()),
             })?;
-            spec.check(value).map_err(|message| Invalid { field: format!("args.fields.{name}"), message })?;
+            spec.check(value).map_err(|message| Invalid {
+                field: format!("args.fields.{name}"),
+                message,
+            })?;
         }
         if let Mutation::Append { .. } = self {
-            if let Some(missing) = collection.fields().iter().find(|f| f.required && !fields.contains_key(f.name)) {
+            if let Some(missing) = collection
+                .fields()
+                .iter()
+                .find(|f| f.required && !fields.contains_key(f.name))
+            {
                 return Err(Invalid {
                     field: format!("args.fields.{}", missing.name),
                     message: "is required".into(),
@@ -125,12 +143,24 @@ impl Mutation {
 
     /// The record state this mutation alone produces, stamped with `hlc`.
     pub fn delta(&self, hlc: &Hlc) -> Record {
-        let mut record = Record::new(self.collection(), self.id().clone(), self.compound().clone());
+        let mut record = Record::new(
+            self.collection(),
+            self.id().clone(),
+            self.compound().clone(),
+        );
         match self {
             Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => {
                 record.fields = fields
                     .iter()
-                    .map(|(name, value)| (name.clone(), Stamped { value: value.clone(), hlc: hlc.clone() }))
+                    .map(|(name, value)| {
+                        (
+                            name.clone(),
+                            Stamped {
+                                value: value.clone(),
+                                hlc: hlc.clone(),
+                            },
+                        )
+                    })
                     .collect();
             }
             Mutation::Delete { .. } => record.deleted = Some(hlc.clone()),
@@ -140,7 +170,11 @@ impl Mutation {
 
     /// Applies a validated mutation to the record as this replica has it.
     /// Returns the new state and the values it overwrote.
-    pub fn apply(&self, existing: Option<&Record>, hlc: &Hlc) -> Result<(Record, Vec<Overwrite>), Refusal> {
+    pub fn apply(
+        &self,
+        existing: Option<&Record>,
+        hlc: &Hlc,
+    ) -> Result<(Record, Vec<Overwrite>), Refusal> {
         let delta = self.delta(hlc);
         let Some(existing) = existing else {
             return Ok((delta, Vec::new()));
@@ -164,7 +198,11 @@ impl Mutation {
             } else {
                 Err(Refusal {
                     code: "entry_exists".into(),
-                    message: format!("{} {} already exists; entries never change", delta.collection.name(), delta.id),
+                    message: format!(
+                        "{} {} already exists; entries never change",
+                        delta.collection.name(),
+                        delta.id
+                    ),
                 })
             };
         }
@@ -182,7 +220,11 @@ mod tests {
     use crate::ids::ClientId;
 
     fn hlc(wall_ms: u64, node: u128) -> Hlc {
-        Hlc { wall_ms, counter: 0, node: ClientId::from_u128(node) }
+        Hlc {
+            wall_ms,
+            counter: 0,
+            node: ClientId::from_u128(node),
+        }
     }
 
     fn set(fields: serde_json::Value) -> Mutation {
@@ -236,13 +278,19 @@ mod tests {
 
     #[test]
     fn later_edit_wins_and_reports_what_it_overwrote() {
-        let (first, _) = set(json!({"phone": "111"})).apply(None, &hlc(10, 1)).unwrap();
-        let (second, overwrites) = set(json!({"phone": "222"})).apply(Some(&first), &hlc(20, 2)).unwrap();
+        let (first, _) = set(json!({"phone": "111"}))
+            .apply(None, &hlc(10, 1))
+            .unwrap();
+        let (second, overwrites) = set(json!({"phone": "222"}))
+            .apply(Some(&first), &hlc(20, 2))
+            .unwrap();
         assert_eq!(second.value("phone"), Some(&json!("222")));
         assert_eq!(overwrites.len(), 1);
         assert_eq!(overwrites[0].lost.value, json!("111"));
         // An older edit arriving late changes nothing.
-        let (third, overwrites) = set(json!({"phone": "000"})).apply(Some(&second), &hlc(5, 3)).unwrap();
+        let (third, overwrites) = set(json!({"phone": "000"}))
+            .apply(Some(&second), &hlc(5, 3))
+            .unwrap();
         assert_eq!(third, second);
         assert!(overwrites.is_empty());
     }
@@ -263,7 +311,10 @@ mod tests {
         if let Mutation::Set { compound, .. } = &mut elsewhere {
             *compound = "c2".parse().unwrap();
         }
-        assert_eq!(elsewhere.apply(Some(&record), &hlc(2, 1)).unwrap_err().code, "wrong_compound");
+        assert_eq!(
+            elsewhere.apply(Some(&record), &hlc(2, 1)).unwrap_err().code,
+            "wrong_compound"
+        );
     }
 
     #[test]
@@ -274,7 +325,9 @@ mod tests {
         .unwrap();
         let (record, _) = set(json!({"door": "1"})).apply(None, &hlc(1, 1)).unwrap();
         let (deleted, _) = delete.apply(Some(&record), &hlc(2, 1)).unwrap();
-        let (edited, _) = set(json!({"door": "2"})).apply(Some(&deleted), &hlc(3, 2)).unwrap();
+        let (edited, _) = set(json!({"door": "2"}))
+            .apply(Some(&deleted), &hlc(3, 2))
+            .unwrap();
         assert!(edited.is_deleted());
         assert_eq!(edited.value("door"), Some(&json!("2")));
     }

@@ -45,7 +45,13 @@ pub struct Overwrite {
 
 impl Record {
     pub fn new(collection: Collection, id: RecordId, compound: CompoundId) -> Self {
-        Self { collection, id, compound, fields: BTreeMap::new(), deleted: None }
+        Self {
+            collection,
+            id,
+            compound,
+            fields: BTreeMap::new(),
+            deleted: None,
+        }
     }
 
     pub fn value(&self, field: &str) -> Option<&Value> {
@@ -58,7 +64,11 @@ impl Record {
 
     /// The newest stamp anywhere in the record.
     pub fn latest_hlc(&self) -> Option<&Hlc> {
-        self.fields.values().map(|s| &s.hlc).chain(self.deleted.as_ref()).max()
+        self.fields
+            .values()
+            .map(|s| &s.hlc)
+            .chain(self.deleted.as_ref())
+            .max()
     }
 
     /// Folds `other` (the same record as seen elsewhere) into `self`, and

@@ -25,8 +25,13 @@ pub enum Lifecycle {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FieldType {
-    Text { max_chars: usize },
-    Int { min: i64, max: i64 },
+    Text {
+        max_chars: usize,
+    },
+    Int {
+        min: i64,
+        max: i64,
+    },
     /// The id of a record in another collection.
     Ref(Collection),
 }
@@ -60,7 +65,14 @@ const HOUSEHOLD: &[FieldSpec] = &[
 const PURCHASE: &[FieldSpec] = &[
     field("household", FieldType::Ref(Collection::Household), true),
     field("items", text(500), true),
-    field("amount_cents", FieldType::Int { min: 0, max: 100_000_000 }, true),
+    field(
+        "amount_cents",
+        FieldType::Int {
+            min: 0,
+            max: 100_000_000,
+        },
+        true,
+    ),
 ];
 
 impl Collection {
@@ -100,7 +112,11 @@ impl FieldSpec {
     /// Checks one value; `null` clears a field and is allowed where not required.
     pub fn check(&self, value: &Value) -> Result<(), String> {
         if value.is_null() {
-            return if self.required { Err("is required".into()) } else { Ok(()) };
+            return if self.required {
+                Err("is required".into())
+            } else {
+                Ok(())
+            };
         }
         match self.ty {
             FieldType::Text { max_chars } => {

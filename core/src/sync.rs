@@ -109,16 +109,35 @@ pub struct Change {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RequestError {
     /// The body is not the JSON this endpoint takes.
-    Malformed { field: Option<String>, message: String },
-    UnsupportedSchema { version: u32 },
-    TooManyMutations { count: usize },
+    Malformed {
+        field: Option<String>,
+        message: String,
+    },
+    UnsupportedSchema {
+        version: u32,
+    },
+    TooManyMutations {
+        count: usize,
+    },
     /// A mutation that no state could make valid.
-    Invalid { field: String, message: String },
+    Invalid {
+        field: String,
+        message: String,
+    },
     /// Stamped too far ahead of the server's clock: the device clock is wrong.
-    ClockAhead { field: String, ahead_ms: u64 },
+    ClockAhead {
+        field: String,
+        ahead_ms: u64,
+    },
     /// The batch skips mids the server has not seen.
-    MidGap { expected: u64, got: u64 },
-    UnknownCompound { field: String, compound: CompoundId },
+    MidGap {
+        expected: u64,
+        got: u64,
+    },
+    UnknownCompound {
+        field: String,
+        compound: CompoundId,
+    },
 }
 
 impl RequestError {
@@ -157,14 +176,20 @@ impl RequestError {
                 ),
                 Some(field.clone()),
             ),
-            RequestError::MidGap { expected, got } => {
-                (format!("expected mutation {expected} next, got {got}"), Some("mutations[0].mid".into()))
-            }
-            RequestError::UnknownCompound { field, compound } => {
-                (format!("no compound {compound} on this server"), Some(field.clone()))
-            }
+            RequestError::MidGap { expected, got } => (
+                format!("expected mutation {expected} next, got {got}"),
+                Some("mutations[0].mid".into()),
+            ),
+            RequestError::UnknownCompound { field, compound } => (
+                format!("no compound {compound} on this server"),
+                Some(field.clone()),
+            ),
         };
-        ApiError { code: self.code().to_owned(), message, field }
+        ApiError {
+            code: self.code().to_owned(),
+            message,
+            field,
+        }
     }
 }
 
@@ -172,10 +197,14 @@ impl SyncRequest {
     /// Every check that needs no stored state.
     pub fn check(&self, server_now_ms: u64) -> Result<(), RequestError> {
         if !SUPPORTED_SCHEMA.contains(&self.schema_version) {
-            return Err(RequestError::UnsupportedSchema { version: self.schema_version });
+            return Err(RequestError::UnsupportedSchema {
+                version: self.schema_version,
+            });
         }
         if self.mutations.len() > MAX_PUSH_MUTATIONS {
-            return Err(RequestError::TooManyMutations { count: self.mutations.len() });
+            return Err(RequestError::TooManyMutations {
+                count: self.mutations.len(),
+            });
         }
         for (i, pushed) in self.mutations.iter().enumerate() {
             let at = |field: &str| format!("mutations[{i}].{field}");
@@ -201,7 +230,10 @@ impl SyncRequest {
             pushed
                 .mutation
                 .validate()
-                .map_err(|invalid| RequestError::Invalid { field: at(&invalid.field), message: invalid.message })?;
+                .map_err(|invalid| RequestError::Invalid {
+                    field: at(&invalid.field),
+                    message: invalid.message,
+                })?;
         }
         Ok(())
     }

@@ -50,7 +50,11 @@ fn edit() -> impl Strategy<Value = (u8, u64, Mutation)> {
         compound: compound(),
         fields: [(field.to_owned(), json!(format!("v{v}")))].into(),
     });
-    let delete = household.prop_map(|id| Mutation::Delete { collection: Collection::Household, id, compound: compound() });
+    let delete = household.prop_map(|id| Mutation::Delete {
+        collection: Collection::Household,
+        id,
+        compound: compound(),
+    });
     // `stamp` gives each entry its own id, as real clients do (UUIDs).
     let append = Just(()).prop_map(|()| Mutation::Append {
         collection: Collection::Purchase,
@@ -77,7 +81,9 @@ fn stamp(edits: Vec<(u8, u64, Mutation)>) -> Vec<(Hlc, Mutation)> {
             if let Mutation::Append { id, .. } = &mut mutation {
                 *id = format!("p{i}").parse().unwrap();
             }
-            let clock = clocks.entry(node).or_insert_with(|| Clock::new(ClientId::from_u128(node as u128 + 1)));
+            let clock = clocks
+                .entry(node)
+                .or_insert_with(|| Clock::new(ClientId::from_u128(node as u128 + 1)));
             (clock.tick(wall), mutation)
         })
         .collect()

@@ -8,6 +8,7 @@ use crate::{AppState, error::AppError};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
+        .route("/sync", crate::sync::route())
         .fallback(unknown_endpoint)
 }
 

@@ -5,7 +5,9 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use doorstep_core::api::ApiError;
+use doorstep_core::{api::ApiError, sync::RequestError};
+
+use crate::store::StoreError;
 
 #[derive(Debug)]
 pub struct AppError {
@@ -40,6 +42,41 @@ impl From<sqlx::Error> for AppError {
             "store_unavailable",
             "the server's database did not answer",
         )
+    }
+}
+
+impl From<RequestError> for AppError {
+    fn from(err: RequestError) -> Self {
+        let status = match err {
+            RequestError::Malformed { .. } => StatusCode::BAD_REQUEST,
+            RequestError::TooManyMutations { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestError::MidGap { .. } => StatusCode::CONFLICT,
+            RequestError::UnsupportedSchema { .. }
+            | RequestError::Invalid { .. }
+            | RequestError::ClockAhead { .. }
+            | RequestError::UnknownCompound { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self {
+            status,
+            body: err.to_api_error(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Request(err) => err.into(),
+            StoreError::Db(err) => err.into(),
+            StoreError::Corrupt(detail) => {
+                tracing::error!(%detail, "corrupt stored data");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "corrupt",
+                    "the server holds data it cannot read",
+                )
+            }
+        }
     }
 }
 

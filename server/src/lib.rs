@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod static_files;
 pub mod store;
+pub mod sync;
 
 use std::{future::Future, path::PathBuf};
 
@@ -30,6 +31,13 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+/// The server's wall clock in Unix milliseconds: the reference for HLC drift.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Serves [`app`] on `listener` until `shutdown` resolves, then drains open

@@ -1,0 +1,52 @@
+//! `POST /api/sync`: one request pushes a batch of outbox entries and pulls
+//! one page of changes. Decoding and checks happen before the store is touched,
+//! so bad input changes nothing.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{DefaultBodyLimit, State, rejection::BytesRejection},
+    routing::{MethodRouter, post},
+};
+use doorstep_core::sync::{MAX_BODY_BYTES, RequestError, SyncRequest, SyncResponse};
+
+use crate::{AppState, error::AppError, now_ms};
+
+pub fn route() -> MethodRouter<AppState> {
+    post(sync).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+async fn sync(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SyncResponse>, AppError> {
+    let body = body.map_err(|rejection| {
+        AppError::new(rejection.status(), "body_rejected", rejection.body_text())
+    })?;
+    let request = decode(&body)?;
+    let now = now_ms();
+    request.check(now)?;
+    let pushed = state.store.push(&request, now).await?;
+    let pull = match &request.pull {
+        Some(pull) => Some(state.store.pull(pull).await?),
+        None => None,
+    };
+    Ok(Json(SyncResponse {
+        last_mid: pushed.last_mid,
+        rejected: pushed.rejected,
+        pull,
+        server_time_ms: now,
+    }))
+}
+
+/// Parses the body, naming the JSON path of the first problem.
+pub fn decode(body: &[u8]) -> Result<SyncRequest, RequestError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        RequestError::Malformed {
+            field: (path != ".").then_some(path),
+            message: err.into_inner().to_string(),
+        }
+    })
+}

@@ -1,0 +1,323 @@
+//! `POST /api/sync` through the real router on a real SQLite file: idempotent
+//! pushes, commit-order pulls, and bad input that changes nothing.
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use doorstep_core::{
+    hlc::Hlc,
+    ids::ClientId,
+    sync::{PULL_PAGE_SIZE, SyncResponse},
+};
+use doorstep_server::{
+    AppState, app, now_ms,
+    store::{Compound, Store},
+};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+struct Fixture {
+    dir: TempDir,
+    state: AppState,
+}
+
+impl Fixture {
+    async fn new() -> Self {
+        let dir = TempDir::new().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("doorstep.sqlite").display());
+        let store = Store::open(&url).await.unwrap();
+        store
+            .create_compound(
+                &Compound {
+                    id: "c1".parse().unwrap(),
+                    name: "永安社区".into(),
+                },
+                now_ms(),
+            )
+            .await
+            .unwrap();
+        Self {
+            state: AppState {
+                store,
+                dist: dir.path().to_path_buf(),
+            },
+            dir,
+        }
+    }
+
+    async fn post_raw(&self, body: Vec<u8>) -> (StatusCode, Value) {
+        let request = Request::post("/api/sync")
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let response = app(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn sync(&self, body: Value) -> SyncResponse {
+        let (status, json) = self.post_raw(body.to_string().into_bytes()).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        serde_json::from_value(json).unwrap()
+    }
+
+    /// The database files exactly as on disk (main file and write-ahead log).
+    fn database_bytes(&self) -> Vec<Vec<u8>> {
+        ["doorstep.sqlite", "doorstep.sqlite-wal"]
+            .iter()
+            .map(|name| std::fs::read(self.dir.path().join(name)).unwrap_or_default())
+            .collect()
+    }
+}
+
+fn client(n: u128) -> ClientId {
+    ClientId::from_u128(n)
+}
+
+fn hlc(client_n: u128, counter: u32) -> String {
+    Hlc {
+        wall_ms: now_ms() - 60_000,
+        counter,
+        node: client(client_n),
+    }
+    .to_string()
+}
+
+fn set_household(mid: u64, client_n: u128, id: &str, fields: Value) -> Value {
+    json!({
+        "mid": mid, "hlc": hlc(client_n, mid as u32), "kind": "set",
+        "args": {"collection": "household", "id": id, "compound": "c1", "fields": fields}
+    })
+}
+
+fn push(client_n: u128, mutations: Vec<Value>) -> Value {
+    json!({"client_id": client(client_n), "schema_version": 1, "mutations": mutations})
+}
+
+fn push_and_pull(client_n: u128, mutations: Vec<Value>, cursor: u64) -> Value {
+    let mut body = push(client_n, mutations);
+    body["pull"] = json!({"compound": "c1", "cursor": cursor});
+    body
+}
+
+#[tokio::test]
+async fn a_push_is_pulled_back_in_commit_order() {
+    let f = Fixture::new().await;
+    let response = f
+        .sync(push_and_pull(
+            1,
+            vec![
+                set_household(1, 1, "h1", json!({"door": "101", "head": "王芳"})),
+                set_household(2, 1, "h2", json!({"door": "102"})),
+                set_household(3, 1, "h1", json!({"phone": "13800000000"})),
+            ],
+            0,
+        ))
+        .await;
+    assert_eq!(response.last_mid, 3);
+    assert!(response.rejected.is_empty());
+    let page = response.pull.unwrap();
+    assert!(!page.more);
+    let order: Vec<(&str, u64)> = page
+        .changes
+        .iter()
+        .map(|c| (c.record.id.as_str(), c.seq))
+        .collect();
+    assert_eq!(
+        order,
+        [("h2", 2), ("h1", 3)],
+        "h1 moves to its latest change"
+    );
+    assert_eq!(page.cursor, 3);
+    let h1 = &page.changes[1].record;
+    assert_eq!(h1.value("head"), Some(&json!("王芳")));
+    assert_eq!(h1.value("phone"), Some(&json!("13800000000")));
+
+    let again = f.sync(push_and_pull(2, vec![], page.cursor)).await;
+    assert!(
+        again.pull.unwrap().changes.is_empty(),
+        "nothing after the cursor"
+    );
+}
+
+#[tokio::test]
+async fn the_same_batch_pushed_twice_is_applied_once() {
+    let f = Fixture::new().await;
+    let batch = push(
+        1,
+        vec![
+            set_household(1, 1, "h1", json!({"door": "101"})),
+            set_household(2, 1, "h1", json!({"notes": "独居"})),
+        ],
+    );
+    let first = f.sync(batch.clone()).await;
+    let bytes_after_first = f.database_bytes();
+    let second = f.sync(batch).await;
+    assert_eq!(first.last_mid, 2);
+    assert_eq!(second.last_mid, 2);
+    assert_eq!(
+        f.database_bytes(),
+        bytes_after_first,
+        "a retry writes nothing"
+    );
+    let page = f.sync(push_and_pull(9, vec![], 0)).await.pull.unwrap();
+    assert_eq!(page.changes.len(), 1);
+    assert_eq!(page.cursor, 2, "two changes, not four");
+
+    // A retry that overlaps old and new mids applies only the new ones.
+    let overlap = push(
+        1,
+        vec![
+            set_household(2, 1, "h1", json!({"notes": "独居"})),
+            set_household(3, 1, "h1", json!({"door": "102"})),
+        ],
+    );
+    assert_eq!(f.sync(overlap).await.last_mid, 3);
+    assert_eq!(
+        f.sync(push_and_pull(9, vec![], 0))
+            .await
+            .pull
+            .unwrap()
+            .cursor,
+        3
+    );
+}
+
+#[tokio::test]
+async fn a_mutation_that_can_never_apply_is_rejected_and_passed() {
+    let f = Fixture::new().await;
+    let entry = |mid: u64, items: &str| {
+        json!({
+            "mid": mid, "hlc": hlc(1, mid as u32), "kind": "append",
+            "args": {"collection": "purchase", "id": "p1", "compound": "c1",
+                     "fields": {"household": "h1", "items": items, "amount_cents": 900}}
+        })
+    };
+    let batch = push(
+        1,
+        vec![
+            entry(1, "米"),
+            entry(2, "面"),
+            set_household(3, 1, "h1", json!({"door": "1"})),
+        ],
+    );
+    let response = f.sync(batch.clone()).await;
+    assert_eq!(response.last_mid, 3, "the client moves past the rejection");
+    assert_eq!(response.rejected.len(), 1);
+    assert_eq!(response.rejected[0].mid, 2);
+    assert_eq!(response.rejected[0].refusal.code, "entry_exists");
+    // A lost response: the retry learns of the same rejection.
+    assert_eq!(f.sync(batch).await.rejected, response.rejected);
+}
+
+#[tokio::test]
+async fn pulls_page_at_the_limit_and_say_more() {
+    let f = Fixture::new().await;
+    let total = PULL_PAGE_SIZE as u64 + 5;
+    let mut mid = 0;
+    while mid < total {
+        let batch: Vec<Value> = (mid + 1..=(mid + 100).min(total))
+            .map(|m| set_household(m, 1, &format!("h{m}"), json!({"door": m.to_string()})))
+            .collect();
+        mid += batch.len() as u64;
+        f.sync(push(1, batch)).await;
+    }
+    let first = f.sync(push_and_pull(2, vec![], 0)).await.pull.unwrap();
+    assert_eq!((first.changes.len(), first.more), (PULL_PAGE_SIZE, true));
+    let second = f
+        .sync(push_and_pull(2, vec![], first.cursor))
+        .await
+        .pull
+        .unwrap();
+    assert_eq!((second.changes.len(), second.more), (5, false));
+    assert_eq!(second.cursor, total);
+}
+
+/// Data-driven: each bad request, its status and code, and no byte stored.
+#[tokio::test]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let f = Fixture::new().await;
+    f.sync(push(
+        1,
+        vec![set_household(1, 1, "h1", json!({"door": "101"}))],
+    ))
+    .await;
+    let good = |mutation: Value| push(1, vec![mutation]);
+    let future_hlc = Hlc {
+        wall_ms: now_ms() + 10 * 60_000,
+        counter: 0,
+        node: client(1),
+    }
+    .to_string();
+    let mut ahead = set_household(2, 1, "h2", json!({"door": "1"}));
+    ahead["hlc"] = json!(future_hlc);
+    let mut foreign = set_household(2, 1, "h2", json!({"door": "1"}));
+    foreign["hlc"] = json!(hlc(7, 0));
+    let mut unknown_compound = set_household(2, 1, "h2", json!({"door": "1"}));
+    unknown_compound["args"]["compound"] = json!("nowhere");
+    let mut unknown_kind = set_household(2, 1, "h2", json!({"door": "1"}));
+    unknown_kind["kind"] = json!("drop_table");
+    let too_many: Vec<Value> = (2..=102)
+        .map(|m| set_household(m, 1, "h2", json!({"door": "1"})))
+        .collect();
+    let huge_notes = "很".repeat(100_000);
+
+    let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
+        ("malformed JSON", b"{\"client_id\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed"),
+        ("missing client_id", json!({"schema_version": 1}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
+        ("unknown top-level field", json!({"client_id": client(1), "schema_version": 1, "x": 1}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
+        ("unknown kind", good(unknown_kind).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
+        ("wrong type", good(set_household(2, 1, "h2", json!({"members": "three"}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        ("out of range", good(set_household(2, 1, "h2", json!({"members": 120}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        ("unknown field", good(set_household(2, 1, "h2", json!({"colour": "red"}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        ("unknown compound", good(unknown_compound).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_compound"),
+        ("gap in mids", good(set_household(5, 1, "h2", json!({"door": "1"}))).to_string().into(), StatusCode::CONFLICT, "mid_gap"),
+        ("clock ahead", good(ahead).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "clock_ahead"),
+        ("stamped by another client", good(foreign).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+        ("unsupported schema", json!({"client_id": client(1), "schema_version": 99}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
+        ("101 mutations", push(1, too_many).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "too_many_mutations"),
+        ("body over 256 KB", good(set_household(2, 1, "h2", json!({"notes": huge_notes}))).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "body_rejected"),
+        ("pull of unknown compound", json!({"client_id": client(1), "schema_version": 1, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_compound"),
+    ];
+    let before = f.database_bytes();
+    for (name, body, status, code) in cases {
+        let (got_status, error) = f.post_raw(body).await;
+        assert_eq!(got_status, status, "{name}: {error}");
+        assert_eq!(error["code"], code, "{name}: {error}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{name}: {error}"
+        );
+        assert_eq!(f.database_bytes(), before, "{name} changed the database");
+    }
+    assert_eq!(f.state.store.last_mid(&client(1)).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn errors_name_the_offending_field() {
+    let f = Fixture::new().await;
+    let (_, error) = f
+        .post_raw(
+            push(1, vec![set_household(1, 1, "h1", json!({"members": 120}))])
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(error["field"], "mutations[0].args.fields.members");
+    let (_, error) = f
+        .post_raw(
+            json!({"client_id": "nope", "schema_version": 1})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(error["field"], "client_id");
+}
