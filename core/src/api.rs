@@ -26,6 +26,14 @@ pub enum StorageBackend {
     Postgres,
 }
 
+/// One entry of `GET /api/compounds`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompoundSummary {
+    pub id: crate::ids::CompoundId,
+    /// Display name, e.g. 永安社区.
+    pub name: String,
+}
+
 /// The one error shape of the API: `{code, message, field?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {

@@ -5,6 +5,7 @@
 //! tested natively and holds identically on the phone and on the server.
 
 pub mod api;
+pub mod conflict;
 pub mod hlc;
 pub mod ids;
 pub mod mutation;

@@ -96,6 +96,8 @@ pub struct PullPage {
     pub cursor: u64,
     /// More changes wait beyond this page.
     pub more: bool,
+    /// How many changes wait beyond this page: drives the progress bar.
+    pub remaining: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Routes under `/api`. Never cached by the service worker, never served from disk.
 
 use axum::{Json, Router, extract::State, http::Uri, routing::get};
-use doorstep_core::api::Health;
+use doorstep_core::api::{CompoundSummary, Health};
 
 use crate::{AppState, error::AppError};
 
@@ -9,6 +9,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/sync", crate::sync::route())
+        .route("/compounds", get(compounds))
         .fallback(unknown_endpoint)
 }
 
@@ -19,6 +20,21 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, AppError>
         version: env!("CARGO_PKG_VERSION").to_owned(),
         storage: state.store.storage_info().await?,
     }))
+}
+
+/// The compounds a phone may join. Until accounts exist (invite codes bind a
+/// device to its compound) this list is how a phone picks one.
+async fn compounds(State(state): State<AppState>) -> Result<Json<Vec<CompoundSummary>>, AppError> {
+    let compounds = state.store.compounds().await?;
+    Ok(Json(
+        compounds
+            .into_iter()
+            .map(|c| CompoundSummary {
+                id: c.id,
+                name: c.name,
+            })
+            .collect(),
+    ))
 }
 
 async fn unknown_endpoint(uri: Uri) -> AppError {

@@ -68,6 +68,7 @@ impl From<StoreError> for AppError {
         match err {
             StoreError::Request(err) => err.into(),
             StoreError::Db(err) => err.into(),
+            StoreError::Exists(message) => Self::new(StatusCode::CONFLICT, "exists", message),
             StoreError::Corrupt(detail) => {
                 tracing::error!(%detail, "corrupt stored data");
                 Self::new(

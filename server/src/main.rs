@@ -1,9 +1,13 @@
-//! `doorstep-server`: parses flags, opens the store, serves until Ctrl-C.
+//! `doorstep-server`: parses flags, then serves (the default) or runs an
+//! operator command against the store.
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use clap::Parser;
-use doorstep_server::{AppState, serve, store::Store};
+use clap::{Args, Parser, Subcommand};
+use doorstep_server::{
+    AppState, now_ms, serve,
+    store::{Compound, Store},
+};
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
@@ -12,16 +16,46 @@ use tracing_subscriber::EnvFilter;
     version,
     about = "Doorstep: offline-first door-knock and vegetable-truck server"
 )]
-struct Args {
+struct Cli {
+    /// Database location; the default is an embedded SQLite file.
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = doorstep_server::store::DEFAULT_DATABASE_URL)]
+    database_url: String,
+    #[command(flatten)]
+    serve: ServeArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "DOORSTEP_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
     /// The Trunk build output to serve as the app.
     #[arg(long, env = "DOORSTEP_DIST", default_value = "dist")]
     dist: PathBuf,
-    /// Database location; the default is an embedded SQLite file.
-    #[arg(long, env = "DATABASE_URL", default_value = doorstep_server::store::DEFAULT_DATABASE_URL)]
-    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Manage compounds (小区), the tenants of this server.
+    #[command(subcommand)]
+    Compound(CompoundCommand),
+}
+
+#[derive(Subcommand)]
+enum CompoundCommand {
+    /// Create a compound.
+    Create {
+        /// Permanent id: letters, digits, - and _ (e.g. yongan-28).
+        #[arg(long)]
+        id: String,
+        /// Display name (e.g. 永安社区28号院).
+        #[arg(long)]
+        name: String,
+    },
+    /// List compounds.
+    List,
 }
 
 #[tokio::main]
@@ -31,24 +65,45 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let args = Args::parse();
+    let cli = Cli::parse();
+    let store = Store::open(&cli.database_url).await?;
+    match cli.command {
+        None => run_server(store, cli.serve, &cli.database_url).await,
+        Some(Command::Compound(CompoundCommand::Create { id, name })) => {
+            let id = id.parse().map_err(anyhow::Error::msg)?;
+            store
+                .create_compound(&Compound { id, name }, now_ms())
+                .await?;
+            println!("created");
+            Ok(())
+        }
+        Some(Command::Compound(CompoundCommand::List)) => {
+            for compound in store.compounds().await? {
+                println!("{}\t{}", compound.id, compound.name);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn run_server(store: Store, args: ServeArgs, database_url: &str) -> anyhow::Result<()> {
     if !args.dist.join("index.html").is_file() {
         tracing::warn!(dist = %args.dist.display(), "no index.html: build the app with `cargo xtask run`");
     }
-    let store = Store::open(&args.database_url).await?;
     let listener = TcpListener::bind(args.addr).await?;
     let url = format!("http://{}/", listener.local_addr()?);
-    tracing::info!(%url, database = %args.database_url, "serving");
+    tracing::info!(%url, database = %database_url, "serving");
     println!("Doorstep is running. Open {url} (Ctrl-C stops it)");
     serve(
         listener,
         AppState {
-            store,
+            store: store.clone(),
             dist: args.dist,
         },
         shutdown_signal(),
     )
     .await?;
+    store.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
 }

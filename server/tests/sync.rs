@@ -231,13 +231,19 @@ async fn pulls_page_at_the_limit_and_say_more() {
         f.sync(push(1, batch)).await;
     }
     let first = f.sync(push_and_pull(2, vec![], 0)).await.pull.unwrap();
-    assert_eq!((first.changes.len(), first.more), (PULL_PAGE_SIZE, true));
+    assert_eq!(
+        (first.changes.len(), first.more, first.remaining),
+        (PULL_PAGE_SIZE, true, 5)
+    );
     let second = f
         .sync(push_and_pull(2, vec![], first.cursor))
         .await
         .pull
         .unwrap();
-    assert_eq!((second.changes.len(), second.more), (5, false));
+    assert_eq!(
+        (second.changes.len(), second.more, second.remaining),
+        (5, false, 0)
+    );
     assert_eq!(second.cursor, total);
 }
 
@@ -320,4 +326,29 @@ async fn errors_name_the_offending_field() {
         )
         .await;
     assert_eq!(error["field"], "client_id");
+}
+
+#[tokio::test]
+async fn compounds_are_listed_and_ids_are_unique() {
+    let f = Fixture::new().await;
+    let request = Request::get("/api/compounds").body(Body::empty()).unwrap();
+    let response = app(f.state.clone()).oneshot(request).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let list: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(list, json!([{"id": "c1", "name": "永安社区"}]));
+    let again = f
+        .state
+        .store
+        .create_compound(
+            &Compound {
+                id: "c1".parse().unwrap(),
+                name: "x".into(),
+            },
+            now_ms(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(again.to_string(), "compound c1 already exists");
 }

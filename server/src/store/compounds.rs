@@ -16,12 +16,20 @@ impl Store {
         compound: &Compound,
         now_ms: u64,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO compound (id, name, created_at_ms) VALUES (?, ?, ?)")
-            .bind(compound.id.as_str())
-            .bind(&compound.name)
-            .bind(now_ms as i64)
-            .execute(&self.writer)
-            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO compound (id, name, created_at_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(compound.id.as_str())
+        .bind(&compound.name)
+        .bind(now_ms as i64)
+        .execute(&self.writer)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Err(StoreError::Exists(format!(
+                "compound {} already exists",
+                compound.id
+            )));
+        }
         Ok(())
     }
 

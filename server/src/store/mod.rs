@@ -36,7 +36,21 @@ pub enum StoreError {
     Db(sqlx::Error),
     /// A stored row that does not decode: a bug or a hand-edited database.
     Corrupt(String),
+    /// Creating something whose id is taken.
+    Exists(String),
 }
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Request(err) => f.write_str(&err.to_api_error().message),
+            StoreError::Db(err) => write!(f, "database error: {err}"),
+            StoreError::Corrupt(detail) | StoreError::Exists(detail) => f.write_str(detail),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {

@@ -133,11 +133,23 @@ impl Store {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let cursor = changes.last().map_or(pull.cursor, |c| c.seq);
+        let remaining = if more {
+            let (count,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM record WHERE compound = ? AND seq > ?")
+                    .bind(pull.compound.as_str())
+                    .bind(cursor as i64)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            count as u64
+        } else {
+            0
+        };
         Ok(PullPage {
             compound: pull.compound.clone(),
             changes,
             cursor,
             more,
+            remaining,
         })
     }
 
