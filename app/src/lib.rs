@@ -5,6 +5,7 @@ pub mod areas;
 pub mod device;
 pub mod i18n;
 pub mod pages;
+pub mod storage;
 mod shell;
 
 pub use shell::App;

@@ -1,0 +1,278 @@
+//! IndexedDB, and nothing else: records, the outbox, sync bookkeeping and
+//! conflicts. Every write batch is one transaction, committed explicitly
+//! (indexed_db_futures rolls back a transaction that is dropped).
+//!
+//! Values are stored as JSON text: one encoding for phone and server, and
+//! no surprises with JavaScript numbers or maps.
+
+use doorstep_core::{
+    api::CompoundSummary,
+    conflict::{Conflict, merge_pulled},
+    hlc::Clock,
+    ids::ClientId,
+    mutation::Mutation,
+    record::Record,
+    schema::Collection,
+    sync::{OutboxEntry, PullPage, PushedMutation, Rejection, SCHEMA_VERSION},
+};
+use indexed_db_futures::{
+    database::Database, object_store::ObjectStore, prelude::*, transaction::TransactionMode,
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Bumped when stores change. An upgrade may add stores; it never drops the
+/// outbox, which holds work the server has not seen.
+pub const DB_VERSION: u32 = 1;
+pub const DB_NAME: &str = "doorstep";
+
+const RECORDS: &str = "records";
+const OUTBOX: &str = "outbox";
+const META: &str = "meta";
+const CONFLICTS: &str = "conflicts";
+const DEVICE_KEY: &str = "device";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StorageError(pub String);
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "local storage: {}", self.0)
+    }
+}
+
+macro_rules! storage_error_from {
+    ($($ty:ty),+) => {$(
+        impl From<$ty> for StorageError {
+            fn from(err: $ty) -> Self {
+                StorageError(err.to_string())
+            }
+        }
+    )+};
+}
+storage_error_from!(indexed_db_futures::error::Error, indexed_db_futures::error::OpenDbError, serde_json::Error);
+
+/// This device's sync bookkeeping, kept in `meta` and updated in the same
+/// transactions as the data it describes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    /// Made fresh with the database; lost data means a new id, never a reused one.
+    pub client_id: ClientId,
+    pub next_mid: u64,
+    pub clock: Clock,
+    /// The compound this phone works in, once chosen.
+    pub compound: Option<CompoundSummary>,
+    /// The last change sequence stored from the compound.
+    pub cursor: u64,
+    /// Edits the server refused for good, kept to show the volunteer.
+    pub rejections: Vec<Rejection>,
+}
+
+impl Device {
+    fn new(client_id: ClientId) -> Self {
+        Self { client_id, next_mid: 1, clock: Clock::new(client_id), compound: None, cursor: 0, rejections: Vec::new() }
+    }
+}
+
+/// What applying a pull page did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub records: Vec<Record>,
+    pub conflicts: Vec<Conflict>,
+}
+
+pub fn record_key(collection: Collection, id: &str) -> String {
+    format!("{}/{id}", collection.name())
+}
+
+pub struct Db {
+    db: Database,
+}
+
+impl Db {
+    pub async fn open(name: &str) -> Result<Self, StorageError> {
+        let db = Database::open(name)
+            .with_version(DB_VERSION)
+            .with_on_upgrade_needed(|event, db| {
+                if event.old_version() < 1.0 {
+                    for store in [RECORDS, OUTBOX, META, CONFLICTS] {
+                        db.create_object_store(store).build()?;
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(Self { db })
+    }
+
+    pub fn close(self) {
+        self.db.close();
+    }
+
+    /// The device record, created with a new client id on first use.
+    pub async fn device(&self) -> Result<Device, StorageError> {
+        let tx = self.db.transaction(META).with_mode(TransactionMode::Readwrite).build()?;
+        let meta = tx.object_store(META)?;
+        if let Some(device) = get::<Device>(&meta, DEVICE_KEY).await? {
+            return Ok(device);
+        }
+        let device = Device::new(ClientId::from_uuid(uuid::Uuid::new_v4()));
+        put(&meta, DEVICE_KEY, &device).await?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    /// Joins a compound. A different compound starts its pull from scratch.
+    pub async fn set_compound(&self, compound: CompoundSummary) -> Result<Device, StorageError> {
+        self.device().await?;
+        let tx = self.db.transaction(META).with_mode(TransactionMode::Readwrite).build()?;
+        let meta = tx.object_store(META)?;
+        let mut device = expect_device(&meta).await?;
+        if device.compound.as_ref().map(|c| &c.id) != Some(&compound.id) {
+            device.cursor = 0;
+        }
+        device.compound = Some(compound);
+        put(&meta, DEVICE_KEY, &device).await?;
+        tx.commit().await?;
+        Ok(device)
+    }
+
+    /// Stamps `mutation`, applies it to the stored record and queues it for
+    /// the server, in one transaction: the edit and its outbox entry exist
+    /// together or not at all. The mid and clock are read inside the
+    /// transaction, so two tabs never hand out the same mid.
+    pub async fn commit_edit(&self, mutation: &Mutation, now_ms: u64) -> Result<Record, StorageError> {
+        mutation.validate().map_err(|invalid| StorageError(format!("{}: {}", invalid.field, invalid.message)))?;
+        self.device().await?;
+        let tx = self.db.transaction([RECORDS, OUTBOX, META]).with_mode(TransactionMode::Readwrite).build()?;
+        let (records, outbox, meta) = (tx.object_store(RECORDS)?, tx.object_store(OUTBOX)?, tx.object_store(META)?);
+        let mut device = expect_device(&meta).await?;
+        let hlc = device.clock.tick(now_ms);
+        let mid = device.next_mid;
+        device.next_mid += 1;
+        let key = record_key(mutation.collection(), mutation.id().as_str());
+        let existing = get::<Record>(&records, &key).await?;
+        let (record, _) = mutation
+            .apply(existing.as_ref(), &hlc)
+            .map_err(|refusal| StorageError(refusal.message))?;
+        let entry = OutboxEntry {
+            client_id: device.client_id,
+            schema_version: SCHEMA_VERSION,
+            pushed: PushedMutation { mid, hlc, mutation: mutation.clone() },
+        };
+        put(&records, &key, &record).await?;
+        put(&outbox, mid as f64, &entry).await?;
+        put(&meta, DEVICE_KEY, &device).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// The oldest `limit` unacknowledged edits, in mid order.
+    pub async fn outbox(&self, limit: u32) -> Result<Vec<OutboxEntry>, StorageError> {
+        let tx = self.db.transaction(OUTBOX).build()?;
+        let outbox = tx.object_store(OUTBOX)?;
+        let texts = outbox.get_all::<String>().with_limit(limit).primitive()?.await?;
+        texts.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
+    }
+
+    pub async fn outbox_len(&self) -> Result<u32, StorageError> {
+        let tx = self.db.transaction(OUTBOX).build()?;
+        Ok(tx.object_store(OUTBOX)?.count().primitive()?.await?)
+    }
+
+    /// Drops what the server has processed and keeps its rejections.
+    pub async fn acknowledge(&self, last_mid: u64, rejected: &[Rejection]) -> Result<(), StorageError> {
+        let tx = self.db.transaction([OUTBOX, META]).with_mode(TransactionMode::Readwrite).build()?;
+        let (outbox, meta) = (tx.object_store(OUTBOX)?, tx.object_store(META)?);
+        // Spelled out: indexed_db_futures 0.6 maps `..=x` to an *open* bound.
+        let up_to_last = indexed_db_futures::KeyRange::UpperBound(last_mid as f64, false);
+        outbox.delete(up_to_last).primitive()?.await?;
+        if !rejected.is_empty() {
+            let mut device = expect_device(&meta).await?;
+            for rejection in rejected {
+                if !device.rejections.contains(rejection) {
+                    device.rejections.push(rejection.clone());
+                }
+            }
+            put(&meta, DEVICE_KEY, &device).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Merges a pulled page and moves the cursor past it, in one transaction.
+    /// `before_commit` runs last; an error from it (a crash, in tests) leaves
+    /// records and cursor as they were.
+    pub async fn apply_pull_page(
+        &self,
+        page: &PullPage,
+        now_ms: u64,
+        before_commit: impl FnOnce() -> Result<(), StorageError>,
+    ) -> Result<Applied, StorageError> {
+        let tx = self.db.transaction([RECORDS, CONFLICTS, META]).with_mode(TransactionMode::Readwrite).build()?;
+        let (records, conflicts, meta) = (tx.object_store(RECORDS)?, tx.object_store(CONFLICTS)?, tx.object_store(META)?);
+        let mut device = expect_device(&meta).await?;
+        let mut applied = Applied::default();
+        for change in &page.changes {
+            let pulled = &change.record;
+            let key = record_key(pulled.collection, pulled.id.as_str());
+            let local = get::<Record>(&records, &key).await?;
+            let (merged, found) = merge_pulled(local, pulled, device.client_id);
+            if let Some(latest) = pulled.latest_hlc() {
+                device.clock.observe(latest, now_ms);
+            }
+            put(&records, &key, &merged).await?;
+            for conflict in &found {
+                put(&conflicts, &conflict.key(), conflict).await?;
+            }
+            applied.records.push(merged);
+            applied.conflicts.extend(found);
+        }
+        device.cursor = page.cursor;
+        put(&meta, DEVICE_KEY, &device).await?;
+        before_commit()?;
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    pub async fn records(&self) -> Result<Vec<Record>, StorageError> {
+        self.all(RECORDS).await
+    }
+
+    pub async fn conflicts(&self) -> Result<Vec<Conflict>, StorageError> {
+        self.all(CONFLICTS).await
+    }
+
+    /// The volunteer has seen a conflict; forget it.
+    pub async fn dismiss_conflict(&self, key: &str) -> Result<(), StorageError> {
+        let tx = self.db.transaction(CONFLICTS).with_mode(TransactionMode::Readwrite).build()?;
+        tx.object_store(CONFLICTS)?.delete(key).primitive()?.await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn all<T: DeserializeOwned>(&self, store: &str) -> Result<Vec<T>, StorageError> {
+        let tx = self.db.transaction(store).build()?;
+        let texts = tx.object_store(store)?.get_all::<String>().primitive()?.await?;
+        texts.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
+    }
+}
+
+async fn get<T: DeserializeOwned>(store: &ObjectStore<'_>, key: &str) -> Result<Option<T>, StorageError> {
+    let text: Option<String> = store.get(key).primitive()?.await?;
+    text.map(|text| serde_json::from_str(&text)).transpose().map_err(Into::into)
+}
+
+async fn put<K, T>(store: &ObjectStore<'_>, key: K, value: &T) -> Result<(), StorageError>
+where
+    K: indexed_db_futures::primitive::TryToJs,
+    T: Serialize,
+{
+    store.put(serde_json::to_string(value)?).with_key(key).without_key_type().primitive()?.await?;
+    Ok(())
+}
+
+async fn expect_device(meta: &ObjectStore<'_>) -> Result<Device, StorageError> {
+    get::<Device>(meta, DEVICE_KEY)
+        .await?
+        .ok_or_else(|| StorageError("device record missing".into()))
+}

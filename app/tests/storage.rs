@@ -1,0 +1,129 @@
+//! IndexedDB in real headless Chromium: edits and their outbox entries are
+//! written together, the outbox outlives the page, and the pull cursor only
+//! moves with a committed page.
+#![cfg(target_arch = "wasm32")]
+
+use doorstep_app::storage::{Db, StorageError};
+use doorstep_core::{
+    hlc::Hlc,
+    ids::ClientId,
+    mutation::Mutation,
+    record::{Record, Stamped},
+    sync::{Change, PullPage},
+};
+use serde_json::json;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn fresh_name() -> String {
+    format!("test-{}", uuid::Uuid::new_v4())
+}
+
+fn set(id: &str, fields: serde_json::Value) -> Mutation {
+    serde_json::from_value(json!({
+        "kind": "set",
+        "args": {"collection": "household", "id": id, "compound": "c1", "fields": fields}
+    }))
+    .unwrap()
+}
+
+fn purchase(items: &str) -> Mutation {
+    serde_json::from_value(json!({
+        "kind": "append",
+        "args": {"collection": "purchase", "id": "p1", "compound": "c1",
+                 "fields": {"household": "h1", "items": items, "amount_cents": 100}}
+    }))
+    .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn an_edit_and_its_outbox_entry_are_written_together() {
+    let db = Db::open(&fresh_name()).await.unwrap();
+    let device = db.device().await.unwrap();
+    db.commit_edit(&set("h1", json!({"door": "301"})), 1_000).await.unwrap();
+    db.commit_edit(&set("h1", json!({"head": "王芳"})), 1_000).await.unwrap();
+
+    let records = db.records().await.unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].value("door"), Some(&json!("301")));
+    assert_eq!(records[0].value("head"), Some(&json!("王芳")));
+    let outbox = db.outbox(100).await.unwrap();
+    assert_eq!(outbox.iter().map(|e| e.pushed.mid).collect::<Vec<_>>(), [1, 2]);
+    assert!(outbox.iter().all(|e| e.client_id == device.client_id && e.pushed.hlc.node == device.client_id));
+    assert!(outbox[0].pushed.hlc < outbox[1].pushed.hlc, "stamps count up even in the same millisecond");
+
+    // An edit that cannot apply writes neither the record nor an outbox entry.
+    db.commit_edit(&purchase("米"), 2_000).await.unwrap();
+    let refused = db.commit_edit(&purchase("面"), 3_000).await;
+    assert!(refused.is_err());
+    let invalid = db.commit_edit(&set("h1", json!({"members": 500})), 3_000).await;
+    assert!(invalid.is_err());
+    assert_eq!(db.outbox_len().await.unwrap(), 3);
+    let purchase_items: Vec<_> = db.records().await.unwrap().into_iter().filter_map(|r| r.value("items").cloned()).collect();
+    assert_eq!(purchase_items, [json!("米")]);
+    assert_eq!(db.device().await.unwrap().next_mid, 4, "refused edits use no mid");
+}
+
+#[wasm_bindgen_test]
+async fn the_outbox_survives_closing_and_reopening() {
+    let name = fresh_name();
+    let db = Db::open(&name).await.unwrap();
+    let client = db.device().await.unwrap().client_id;
+    for n in 0..5 {
+        db.commit_edit(&set(&format!("h{n}"), json!({"door": n.to_string()})), 1_000).await.unwrap();
+    }
+    db.acknowledge(2, &[]).await.unwrap();
+    db.close();
+
+    let reopened = Db::open(&name).await.unwrap();
+    assert_eq!(reopened.device().await.unwrap().client_id, client, "same database, same client");
+    let mids: Vec<u64> = reopened.outbox(100).await.unwrap().iter().map(|e| e.pushed.mid).collect();
+    assert_eq!(mids, [3, 4, 5]);
+
+    // A different (e.g. evicted and recreated) database is a different client.
+    let other = Db::open(&fresh_name()).await.unwrap();
+    assert_ne!(other.device().await.unwrap().client_id, client);
+}
+
+#[wasm_bindgen_test]
+async fn the_cursor_moves_only_with_a_committed_page() {
+    let db = Db::open(&fresh_name()).await.unwrap();
+    let me = db.device().await.unwrap().client_id;
+    db.commit_edit(&set("h1", json!({"head": "张三"})), 1_000).await.unwrap();
+
+    let other = ClientId::from_u128(7);
+    let mut pulled = Record::new(
+        doorstep_core::schema::Collection::Household,
+        "h1".parse().unwrap(),
+        "c1".parse().unwrap(),
+    );
+    pulled.fields.insert(
+        "head".into(),
+        Stamped { value: json!("李四"), hlc: Hlc { wall_ms: 5_000, counter: 0, node: other } },
+    );
+    let page = PullPage {
+        compound: "c1".parse().unwrap(),
+        changes: vec![Change { seq: 41, record: pulled }],
+        cursor: 41,
+        more: false,
+        remaining: 0,
+    };
+
+    let crashed = db.apply_pull_page(&page, 6_000, || Err(StorageError("simulated crash".into()))).await;
+    assert!(crashed.is_err());
+    assert_eq!(db.device().await.unwrap().cursor, 0, "cursor unchanged");
+    assert_eq!(db.records().await.unwrap()[0].value("head"), Some(&json!("张三")), "record unchanged");
+    assert!(db.conflicts().await.unwrap().is_empty());
+
+    let applied = db.apply_pull_page(&page, 6_000, || Ok(())).await.unwrap();
+    assert_eq!(db.device().await.unwrap().cursor, 41);
+    assert_eq!(db.records().await.unwrap()[0].value("head"), Some(&json!("李四")));
+    // My overwritten value is kept as a conflict, not lost.
+    assert_eq!(applied.conflicts.len(), 1);
+    let conflicts = db.conflicts().await.unwrap();
+    assert_eq!(conflicts[0].mine.value, json!("张三"));
+    assert_eq!(conflicts[0].mine.hlc.node, me);
+    db.dismiss_conflict(&conflicts[0].key()).await.unwrap();
+    assert!(db.conflicts().await.unwrap().is_empty());
+}
