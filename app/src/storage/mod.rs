@@ -185,7 +185,7 @@ impl Db {
         let (outbox, meta) = (tx.object_store(OUTBOX)?, tx.object_store(META)?);
         // Spelled out: indexed_db_futures 0.6 maps `..=x` to an *open* bound.
         let up_to_last = indexed_db_futures::KeyRange::UpperBound(last_mid as f64, false);
-        outbox.delete(up_to_last).primitive()?.await?;
+        outbox.delete::<f64, _>(up_to_last).primitive()?.await?;
         if !rejected.is_empty() {
             let mut device = expect_device(&meta).await?;
             for rejection in rejected {
