@@ -5,7 +5,9 @@ pub mod areas;
 pub mod device;
 pub mod i18n;
 pub mod pages;
-pub mod storage;
 mod shell;
+pub mod state;
+pub mod storage;
+pub mod sync;
 
 pub use shell::App;

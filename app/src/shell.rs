@@ -11,20 +11,24 @@ use crate::{
     device::{connectivity, persistence, service_worker},
     i18n::{Key, provide_i18n, use_i18n},
     pages,
+    state::{provide_app_data, sync_status::SyncProblem, use_app_data},
 };
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_i18n();
+    provide_app_data();
     service_worker::register();
     view! {
         <Router>
             <Header/>
             <StorageWarning/>
+            <SyncBar/>
             <main class="page">
                 <Routes fallback=pages::not_found::NotFoundPage>
                     <Route path=path!("/") view=pages::home::HomePage/>
                     <Route path=path!("/visits") view=pages::visits::VisitsPage/>
+                    <Route path=path!("/households/:id") view=pages::household::HouseholdPage/>
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
@@ -59,6 +63,72 @@ fn Header() -> impl IntoView {
             </button>
         </header>
     }
+}
+
+/// Unsent edits, the last sync, and what stands in the way, on every page.
+#[component]
+fn SyncBar() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let status = data.sync;
+    let pending = move || status.with(|s| s.pending);
+    let problem = move || {
+        status.with(|s| match &s.problem {
+            None => None,
+            Some(SyncProblem::Unreachable) => Some(i18n.t(Key::SyncUnreachable).to_owned()),
+            Some(SyncProblem::ClockAhead) => Some(i18n.t(Key::SyncClockAhead).to_owned()),
+            Some(SyncProblem::Refused(detail)) => {
+                Some(format!("{} {detail}", i18n.t(Key::SyncRefused)))
+            }
+            Some(SyncProblem::Storage(detail)) => {
+                Some(format!("{} {detail}", i18n.t(Key::SyncStorage)))
+            }
+        })
+    };
+    view! {
+        <Show when=move || data.storage_error.with(Option::is_some)>
+            <p class="banner error" role="alert" data-testid="storage-failed">
+                {move || format!("{} {}", i18n.t(Key::StorageFailed), data.storage_error.get().unwrap_or_default())}
+            </p>
+        </Show>
+        <div class="sync-bar" data-testid="sync-bar">
+            <span data-testid="sync-pending" data-count=move || pending().to_string()>
+                {move || if pending() == 0 {
+                    i18n.t(Key::SyncAllSent).to_owned()
+                } else {
+                    format!("{} {}", i18n.t(Key::SyncPending), pending())
+                }}
+            </span>
+            <span class="sync-last" data-testid="sync-last">
+                {move || match status.with(|s| s.last_success_ms) {
+                    Some(ms) => format!("{} {}", i18n.t(Key::SyncLast), clock_time(ms)),
+                    None => i18n.t(Key::SyncNever).to_owned(),
+                }}
+            </span>
+            <button class="sync-now" data-testid="sync-now" disabled=move || status.with(|s| s.running)
+                on:click=move |_| data.kick_sync_now()>
+                {move || i18n.t(if status.with(|s| s.running) { Key::SyncRunning } else { Key::SyncNow })}
+            </button>
+        </div>
+        <Show when=move || status.with(|s| s.progress_percent().is_some())>
+            <progress class="sync-progress" max="100" data-testid="sync-progress"
+                value=move || status.with(|s| s.progress_percent().unwrap_or(0))></progress>
+        </Show>
+        <Show when=move || problem().is_some()>
+            <p class="banner warning" role="status" data-testid="sync-problem">{problem}</p>
+        </Show>
+        <Show when=move || status.with(|s| s.rejections > 0)>
+            <p class="banner warning" data-testid="sync-rejections">
+                {move || format!("{} {}", status.with(|s| s.rejections), i18n.t(Key::SyncRejected))}
+            </p>
+        </Show>
+    }
+}
+
+/// Local HH:MM of a Unix time in milliseconds.
+fn clock_time(ms: u64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
 
 /// Shown only when the browser refuses to keep our data.

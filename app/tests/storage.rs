@@ -41,28 +41,54 @@ fn purchase(items: &str) -> Mutation {
 async fn an_edit_and_its_outbox_entry_are_written_together() {
     let db = Db::open(&fresh_name()).await.unwrap();
     let device = db.device().await.unwrap();
-    db.commit_edit(&set("h1", json!({"door": "301"})), 1_000).await.unwrap();
-    db.commit_edit(&set("h1", json!({"head": "王芳"})), 1_000).await.unwrap();
+    db.commit_edit(&set("h1", json!({"door": "301"})), 1_000)
+        .await
+        .unwrap();
+    db.commit_edit(&set("h1", json!({"head": "王芳"})), 1_000)
+        .await
+        .unwrap();
 
     let records = db.records().await.unwrap();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].value("door"), Some(&json!("301")));
     assert_eq!(records[0].value("head"), Some(&json!("王芳")));
     let outbox = db.outbox(100).await.unwrap();
-    assert_eq!(outbox.iter().map(|e| e.pushed.mid).collect::<Vec<_>>(), [1, 2]);
-    assert!(outbox.iter().all(|e| e.client_id == device.client_id && e.pushed.hlc.node == device.client_id));
-    assert!(outbox[0].pushed.hlc < outbox[1].pushed.hlc, "stamps count up even in the same millisecond");
+    assert_eq!(
+        outbox.iter().map(|e| e.pushed.mid).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert!(
+        outbox
+            .iter()
+            .all(|e| e.client_id == device.client_id && e.pushed.hlc.node == device.client_id)
+    );
+    assert!(
+        outbox[0].pushed.hlc < outbox[1].pushed.hlc,
+        "stamps count up even in the same millisecond"
+    );
 
     // An edit that cannot apply writes neither the record nor an outbox entry.
     db.commit_edit(&purchase("米"), 2_000).await.unwrap();
     let refused = db.commit_edit(&purchase("面"), 3_000).await;
     assert!(refused.is_err());
-    let invalid = db.commit_edit(&set("h1", json!({"members": 500})), 3_000).await;
+    let invalid = db
+        .commit_edit(&set("h1", json!({"members": 500})), 3_000)
+        .await;
     assert!(invalid.is_err());
     assert_eq!(db.outbox_len().await.unwrap(), 3);
-    let purchase_items: Vec<_> = db.records().await.unwrap().into_iter().filter_map(|r| r.value("items").cloned()).collect();
+    let purchase_items: Vec<_> = db
+        .records()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|r| r.value("items").cloned())
+        .collect();
     assert_eq!(purchase_items, [json!("米")]);
-    assert_eq!(db.device().await.unwrap().next_mid, 4, "refused edits use no mid");
+    assert_eq!(
+        db.device().await.unwrap().next_mid,
+        4,
+        "refused edits use no mid"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -71,14 +97,29 @@ async fn the_outbox_survives_closing_and_reopening() {
     let db = Db::open(&name).await.unwrap();
     let client = db.device().await.unwrap().client_id;
     for n in 0..5 {
-        db.commit_edit(&set(&format!("h{n}"), json!({"door": n.to_string()})), 1_000).await.unwrap();
+        db.commit_edit(
+            &set(&format!("h{n}"), json!({"door": n.to_string()})),
+            1_000,
+        )
+        .await
+        .unwrap();
     }
     db.acknowledge(2, &[]).await.unwrap();
     db.close();
 
     let reopened = Db::open(&name).await.unwrap();
-    assert_eq!(reopened.device().await.unwrap().client_id, client, "same database, same client");
-    let mids: Vec<u64> = reopened.outbox(100).await.unwrap().iter().map(|e| e.pushed.mid).collect();
+    assert_eq!(
+        reopened.device().await.unwrap().client_id,
+        client,
+        "same database, same client"
+    );
+    let mids: Vec<u64> = reopened
+        .outbox(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.pushed.mid)
+        .collect();
     assert_eq!(mids, [3, 4, 5]);
 
     // A different (e.g. evicted and recreated) database is a different client.
@@ -90,7 +131,9 @@ async fn the_outbox_survives_closing_and_reopening() {
 async fn the_cursor_moves_only_with_a_committed_page() {
     let db = Db::open(&fresh_name()).await.unwrap();
     let me = db.device().await.unwrap().client_id;
-    db.commit_edit(&set("h1", json!({"head": "张三"})), 1_000).await.unwrap();
+    db.commit_edit(&set("h1", json!({"head": "张三"})), 1_000)
+        .await
+        .unwrap();
 
     let other = ClientId::from_u128(7);
     let mut pulled = Record::new(
@@ -100,25 +143,44 @@ async fn the_cursor_moves_only_with_a_committed_page() {
     );
     pulled.fields.insert(
         "head".into(),
-        Stamped { value: json!("李四"), hlc: Hlc { wall_ms: 5_000, counter: 0, node: other } },
+        Stamped {
+            value: json!("李四"),
+            hlc: Hlc {
+                wall_ms: 5_000,
+                counter: 0,
+                node: other,
+            },
+        },
     );
     let page = PullPage {
         compound: "c1".parse().unwrap(),
-        changes: vec![Change { seq: 41, record: pulled }],
+        changes: vec![Change {
+            seq: 41,
+            record: pulled,
+        }],
         cursor: 41,
         more: false,
         remaining: 0,
     };
 
-    let crashed = db.apply_pull_page(&page, 6_000, || Err(StorageError("simulated crash".into()))).await;
+    let crashed = db
+        .apply_pull_page(&page, 6_000, || Err(StorageError("simulated crash".into())))
+        .await;
     assert!(crashed.is_err());
     assert_eq!(db.device().await.unwrap().cursor, 0, "cursor unchanged");
-    assert_eq!(db.records().await.unwrap()[0].value("head"), Some(&json!("张三")), "record unchanged");
+    assert_eq!(
+        db.records().await.unwrap()[0].value("head"),
+        Some(&json!("张三")),
+        "record unchanged"
+    );
     assert!(db.conflicts().await.unwrap().is_empty());
 
     let applied = db.apply_pull_page(&page, 6_000, || Ok(())).await.unwrap();
     assert_eq!(db.device().await.unwrap().cursor, 41);
-    assert_eq!(db.records().await.unwrap()[0].value("head"), Some(&json!("李四")));
+    assert_eq!(
+        db.records().await.unwrap()[0].value("head"),
+        Some(&json!("李四"))
+    );
     // My overwritten value is kept as a conflict, not lost.
     assert_eq!(applied.conflicts.len(), 1);
     let conflicts = db.conflicts().await.unwrap();

@@ -3,6 +3,7 @@
 
 pub mod dashboard;
 pub mod home;
+pub mod household;
 pub mod ledgers;
 pub mod not_built;
 pub mod not_found;

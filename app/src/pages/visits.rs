@@ -1,10 +1,92 @@
-//! `/visits`: the door-knock action (走访). Not built yet.
+//! `/visits`: the door-knock area (走访). The household registry works; the
+//! 一测二问三看 checklist is still to come and says so.
 
-use leptos::prelude::*;
+use leptos::{prelude::*, task::spawn_local};
+use leptos_router::components::A;
 
-use crate::{areas::Area, pages::not_built::NotBuilt};
+use crate::{
+    areas::Area,
+    i18n::{Key, use_i18n},
+    state::use_app_data,
+};
 
 #[component]
 pub fn VisitsPage() -> impl IntoView {
-    view! { <NotBuilt area=Area::Visits/> }
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let joined = move || {
+        data.device
+            .with(|d| d.as_ref().map(|d| d.compound.is_some()))
+    };
+    view! {
+        <h1 data-testid="page-title">{move || i18n.t(Area::Visits.title())}</h1>
+        <p class="notice">{move || i18n.t(Key::VisitsChecklistPending)}</p>
+        {move || match joined() {
+            None => ().into_any(),
+            Some(false) => view! { <CompoundPicker/> }.into_any(),
+            Some(true) => view! { <Registry/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn CompoundPicker() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let compounds = LocalResource::new(move || async move { data.compounds().await });
+    view! {
+        <h2>{move || i18n.t(Key::CompoundChoose)}</h2>
+        {move || match compounds.get() {
+            None => view! { <p>{i18n.t(Key::CompoundLoading)}</p> }.into_any(),
+            Some(Err(_)) => view! { <p class="banner warning">{i18n.t(Key::CompoundUnreachable)}</p> }.into_any(),
+            Some(Ok(list)) if list.is_empty() => view! { <p class="notice">{i18n.t(Key::CompoundNone)}</p> }.into_any(),
+            Some(Ok(list)) => list
+                .into_iter()
+                .map(|compound| {
+                    let test_id = format!("compound-{}", compound.id);
+                    let name = compound.name.clone();
+                    view! {
+                        <button class="button wide" data-testid=test_id
+                            on:click=move |_| {
+                                let compound = compound.clone();
+                                spawn_local(async move {
+                                    let _ = data.choose_compound(compound).await;
+                                });
+                            }>
+                            {name}
+                        </button>
+                    }
+                })
+                .collect_view()
+                .into_any(),
+        }}
+    }
+}
+
+#[component]
+fn Registry() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let households = Memo::new(move |_| data.replica.with(|r| r.households()));
+    view! {
+        <div class="section-head">
+            <h2>{move || i18n.t(Key::HouseholdListTitle)}</h2>
+            <A href="/households/new" attr:class="button" attr:data-testid="add-household">
+                {move || i18n.t(Key::HouseholdAdd)}
+            </A>
+        </div>
+        <Show when=move || !households.with(Vec::is_empty)
+            fallback=move || view! { <p class="notice" data-testid="registry-empty">{i18n.t(Key::HouseholdEmpty)}</p> }>
+            <ul class="rows">
+                <For each=move || households.get() key=|h| (h.id.clone(), h.values.clone()) let:household>
+                    <li>
+                        <A href=format!("/households/{}", household.id) attr:class="row" attr:data-testid="household-row">
+                            <span class="row-title">{household.address()}</span>
+                            <span class="row-detail">{household.value("head").to_owned()}</span>
+                        </A>
+                    </li>
+                </For>
+            </ul>
+        </Show>
+    }
 }

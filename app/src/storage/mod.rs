@@ -49,7 +49,11 @@ macro_rules! storage_error_from {
         }
     )+};
 }
-storage_error_from!(indexed_db_futures::error::Error, indexed_db_futures::error::OpenDbError, serde_json::Error);
+storage_error_from!(
+    indexed_db_futures::error::Error,
+    indexed_db_futures::error::OpenDbError,
+    serde_json::Error
+);
 
 /// This device's sync bookkeeping, kept in `meta` and updated in the same
 /// transactions as the data it describes.
@@ -69,7 +73,14 @@ pub struct Device {
 
 impl Device {
     fn new(client_id: ClientId) -> Self {
-        Self { client_id, next_mid: 1, clock: Clock::new(client_id), compound: None, cursor: 0, rejections: Vec::new() }
+        Self {
+            client_id,
+            next_mid: 1,
+            clock: Clock::new(client_id),
+            compound: None,
+            cursor: 0,
+            rejections: Vec::new(),
+        }
     }
 }
 
@@ -110,7 +121,11 @@ impl Db {
 
     /// The device record, created with a new client id on first use.
     pub async fn device(&self) -> Result<Device, StorageError> {
-        let tx = self.db.transaction(META).with_mode(TransactionMode::Readwrite).build()?;
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
         let meta = tx.object_store(META)?;
         if let Some(device) = get::<Device>(&meta, DEVICE_KEY).await? {
             return Ok(device);
@@ -124,7 +139,11 @@ impl Db {
     /// Joins a compound. A different compound starts its pull from scratch.
     pub async fn set_compound(&self, compound: CompoundSummary) -> Result<Device, StorageError> {
         self.device().await?;
-        let tx = self.db.transaction(META).with_mode(TransactionMode::Readwrite).build()?;
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
         let meta = tx.object_store(META)?;
         let mut device = expect_device(&meta).await?;
         if device.compound.as_ref().map(|c| &c.id) != Some(&compound.id) {
@@ -140,11 +159,25 @@ impl Db {
     /// the server, in one transaction: the edit and its outbox entry exist
     /// together or not at all. The mid and clock are read inside the
     /// transaction, so two tabs never hand out the same mid.
-    pub async fn commit_edit(&self, mutation: &Mutation, now_ms: u64) -> Result<Record, StorageError> {
-        mutation.validate().map_err(|invalid| StorageError(format!("{}: {}", invalid.field, invalid.message)))?;
+    pub async fn commit_edit(
+        &self,
+        mutation: &Mutation,
+        now_ms: u64,
+    ) -> Result<Record, StorageError> {
+        mutation
+            .validate()
+            .map_err(|invalid| StorageError(format!("{}: {}", invalid.field, invalid.message)))?;
         self.device().await?;
-        let tx = self.db.transaction([RECORDS, OUTBOX, META]).with_mode(TransactionMode::Readwrite).build()?;
-        let (records, outbox, meta) = (tx.object_store(RECORDS)?, tx.object_store(OUTBOX)?, tx.object_store(META)?);
+        let tx = self
+            .db
+            .transaction([RECORDS, OUTBOX, META])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let (records, outbox, meta) = (
+            tx.object_store(RECORDS)?,
+            tx.object_store(OUTBOX)?,
+            tx.object_store(META)?,
+        );
         let mut device = expect_device(&meta).await?;
         let hlc = device.clock.tick(now_ms);
         let mid = device.next_mid;
@@ -157,7 +190,11 @@ impl Db {
         let entry = OutboxEntry {
             client_id: device.client_id,
             schema_version: SCHEMA_VERSION,
-            pushed: PushedMutation { mid, hlc, mutation: mutation.clone() },
+            pushed: PushedMutation {
+                mid,
+                hlc,
+                mutation: mutation.clone(),
+            },
         };
         put(&records, &key, &record).await?;
         put(&outbox, mid as f64, &entry).await?;
@@ -170,8 +207,14 @@ impl Db {
     pub async fn outbox(&self, limit: u32) -> Result<Vec<OutboxEntry>, StorageError> {
         let tx = self.db.transaction(OUTBOX).build()?;
         let outbox = tx.object_store(OUTBOX)?;
-        let texts = outbox.get_all::<String>().with_limit(limit).primitive()?.await?;
-        texts.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
+        let texts = outbox
+            .get_all::<String>()
+            .with_limit(limit)
+            .primitive()?
+            .await?;
+        texts
+            .map(|text| Ok(serde_json::from_str(&text?)?))
+            .collect()
     }
 
     pub async fn outbox_len(&self) -> Result<u32, StorageError> {
@@ -180,8 +223,16 @@ impl Db {
     }
 
     /// Drops what the server has processed and keeps its rejections.
-    pub async fn acknowledge(&self, last_mid: u64, rejected: &[Rejection]) -> Result<(), StorageError> {
-        let tx = self.db.transaction([OUTBOX, META]).with_mode(TransactionMode::Readwrite).build()?;
+    pub async fn acknowledge(
+        &self,
+        last_mid: u64,
+        rejected: &[Rejection],
+    ) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction([OUTBOX, META])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
         let (outbox, meta) = (tx.object_store(OUTBOX)?, tx.object_store(META)?);
         // Spelled out: indexed_db_futures 0.6 maps `..=x` to an *open* bound.
         let up_to_last = indexed_db_futures::KeyRange::UpperBound(last_mid as f64, false);
@@ -208,8 +259,16 @@ impl Db {
         now_ms: u64,
         before_commit: impl FnOnce() -> Result<(), StorageError>,
     ) -> Result<Applied, StorageError> {
-        let tx = self.db.transaction([RECORDS, CONFLICTS, META]).with_mode(TransactionMode::Readwrite).build()?;
-        let (records, conflicts, meta) = (tx.object_store(RECORDS)?, tx.object_store(CONFLICTS)?, tx.object_store(META)?);
+        let tx = self
+            .db
+            .transaction([RECORDS, CONFLICTS, META])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let (records, conflicts, meta) = (
+            tx.object_store(RECORDS)?,
+            tx.object_store(CONFLICTS)?,
+            tx.object_store(META)?,
+        );
         let mut device = expect_device(&meta).await?;
         let mut applied = Applied::default();
         for change in &page.changes {
@@ -244,7 +303,11 @@ impl Db {
 
     /// The volunteer has seen a conflict; forget it.
     pub async fn dismiss_conflict(&self, key: &str) -> Result<(), StorageError> {
-        let tx = self.db.transaction(CONFLICTS).with_mode(TransactionMode::Readwrite).build()?;
+        let tx = self
+            .db
+            .transaction(CONFLICTS)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
         tx.object_store(CONFLICTS)?.delete(key).primitive()?.await?;
         tx.commit().await?;
         Ok(())
@@ -252,14 +315,25 @@ impl Db {
 
     async fn all<T: DeserializeOwned>(&self, store: &str) -> Result<Vec<T>, StorageError> {
         let tx = self.db.transaction(store).build()?;
-        let texts = tx.object_store(store)?.get_all::<String>().primitive()?.await?;
-        texts.map(|text| Ok(serde_json::from_str(&text?)?)).collect()
+        let texts = tx
+            .object_store(store)?
+            .get_all::<String>()
+            .primitive()?
+            .await?;
+        texts
+            .map(|text| Ok(serde_json::from_str(&text?)?))
+            .collect()
     }
 }
 
-async fn get<T: DeserializeOwned>(store: &ObjectStore<'_>, key: &str) -> Result<Option<T>, StorageError> {
+async fn get<T: DeserializeOwned>(
+    store: &ObjectStore<'_>,
+    key: &str,
+) -> Result<Option<T>, StorageError> {
     let text: Option<String> = store.get(key).primitive()?.await?;
-    text.map(|text| serde_json::from_str(&text)).transpose().map_err(Into::into)
+    text.map(|text| serde_json::from_str(&text))
+        .transpose()
+        .map_err(Into::into)
 }
 
 async fn put<K, T>(store: &ObjectStore<'_>, key: K, value: &T) -> Result<(), StorageError>
@@ -267,7 +341,12 @@ where
     K: indexed_db_futures::primitive::TryToJs,
     T: Serialize,
 {
-    store.put(serde_json::to_string(value)?).with_key(key).without_key_type().primitive()?.await?;
+    store
+        .put(serde_json::to_string(value)?)
+        .with_key(key)
+        .without_key_type()
+        .primitive()?
+        .await?;
     Ok(())
 }
 

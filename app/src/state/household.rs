@@ -1,0 +1,213 @@
+//! A household (户) as the registry screens show and edit it. Saving sends
+//! only the fields that changed, so two volunteers editing different fields
+//! of one household both keep their edits.
+
+use std::collections::BTreeMap;
+
+use doorstep_core::{
+    ids::{CompoundId, RecordId},
+    mutation::Mutation,
+    record::Record,
+    schema::{Collection, FieldType},
+};
+use serde_json::Value;
+
+use crate::i18n::Key;
+
+/// The form's fields, in screen order, with their labels.
+pub const FIELDS: [(&str, Key); 7] = [
+    ("building", Key::HouseholdFieldBuilding),
+    ("unit", Key::HouseholdFieldUnit),
+    ("door", Key::HouseholdFieldDoor),
+    ("head", Key::HouseholdFieldHead),
+    ("phone", Key::HouseholdFieldPhone),
+    ("members", Key::HouseholdFieldMembers),
+    ("notes", Key::HouseholdFieldNotes),
+];
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Household {
+    pub id: RecordId,
+    /// Field name to the text shown in its input; absent fields are empty.
+    pub values: BTreeMap<String, String>,
+}
+
+/// The field a form could not save, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormError {
+    pub field: String,
+    pub message: String,
+}
+
+impl Household {
+    pub fn from_record(record: &Record) -> Self {
+        let values = record
+            .fields
+            .iter()
+            .filter_map(|(name, stamped)| display(&stamped.value).map(|text| (name.clone(), text)))
+            .collect();
+        Self {
+            id: record.id.clone(),
+            values,
+        }
+    }
+
+    pub fn blank(id: RecordId) -> Self {
+        Self {
+            id,
+            values: BTreeMap::new(),
+        }
+    }
+
+    pub fn value(&self, field: &str) -> &str {
+        self.values.get(field).map_or("", String::as_str)
+    }
+
+    /// "3栋 2单元 301" style address, from whichever parts are filled in.
+    pub fn address(&self) -> String {
+        ["building", "unit", "door"]
+            .iter()
+            .map(|f| self.value(f).trim())
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// The mutation that turns `saved` into this form's values, or `None`
+    /// when nothing changed.
+    pub fn changes(
+        &self,
+        saved: &Household,
+        compound: &CompoundId,
+    ) -> Result<Option<Mutation>, FormError> {
+        let mut fields = BTreeMap::new();
+        for (name, _) in FIELDS {
+            let new = self.value(name).trim();
+            if new == saved.value(name).trim() {
+                continue;
+            }
+            fields.insert(name.to_owned(), parse(name, new)?);
+        }
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let mutation = Mutation::Set {
+            collection: Collection::Household,
+            id: self.id.clone(),
+            compound: compound.clone(),
+            fields,
+        };
+        mutation.validate().map_err(|e| FormError {
+            field: e.field.rsplit('.').next().unwrap_or_default().to_owned(),
+            message: e.message,
+        })?;
+        Ok(Some(mutation))
+    }
+}
+
+/// Orders households by building, unit and door, comparing numbers as numbers.
+pub fn sort_key(household: &Household) -> Vec<(u64, String)> {
+    ["building", "unit", "door"]
+        .iter()
+        .map(|f| {
+            let text = household.value(f);
+            let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+            (digits.parse().unwrap_or(u64::MAX), text.to_owned())
+        })
+        .collect()
+}
+
+fn display(value: &Value) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn parse(field: &str, text: &str) -> Result<Value, FormError> {
+    if text.is_empty() {
+        return Ok(Value::Null);
+    }
+    let spec = Collection::Household
+        .field(field)
+        .expect("form fields are household fields");
+    match spec.ty {
+        FieldType::Int { .. } => text.parse::<i64>().map(Value::from).map_err(|_| FormError {
+            field: field.to_owned(),
+            message: "must be a whole number".into(),
+        }),
+        FieldType::Text { .. } | FieldType::Ref(_) => Ok(Value::String(text.to_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn form(values: &[(&str, &str)]) -> Household {
+        let mut household = Household::blank("h1".parse().unwrap());
+        for (k, v) in values {
+            household.values.insert((*k).into(), (*v).into());
+        }
+        household
+    }
+
+    fn compound() -> CompoundId {
+        "c1".parse().unwrap()
+    }
+
+    #[test]
+    fn only_changed_fields_are_sent() {
+        let saved = form(&[("door", "301"), ("head", "王芳"), ("members", "2")]);
+        let edited = form(&[
+            ("door", "301"),
+            ("head", "王芳"),
+            ("members", "3"),
+            ("phone", "138"),
+        ]);
+        let Some(Mutation::Set { fields, .. }) = edited.changes(&saved, &compound()).unwrap()
+        else {
+            panic!("expected a set")
+        };
+        assert_eq!(
+            fields,
+            BTreeMap::from([("members".into(), json!(3)), ("phone".into(), json!("138"))])
+        );
+        assert_eq!(saved.changes(&saved, &compound()).unwrap(), None);
+    }
+
+    #[test]
+    fn clearing_a_field_sends_null_and_bad_numbers_name_their_field() {
+        let saved = form(&[("notes", "独居")]);
+        let Some(Mutation::Set { fields, .. }) = form(&[]).changes(&saved, &compound()).unwrap()
+        else {
+            panic!("expected a set")
+        };
+        assert_eq!(fields["notes"], Value::Null);
+        assert_eq!(
+            form(&[("members", "three")])
+                .changes(&saved, &compound())
+                .unwrap_err()
+                .field,
+            "members"
+        );
+        assert_eq!(
+            form(&[("members", "150")])
+                .changes(&saved, &compound())
+                .unwrap_err()
+                .field,
+            "members"
+        );
+    }
+
+    #[test]
+    fn address_joins_what_is_filled_in() {
+        assert_eq!(
+            form(&[("building", "3"), ("door", "301")]).address(),
+            "3 · 301"
+        );
+    }
+}

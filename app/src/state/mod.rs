@@ -1,0 +1,141 @@
+//! App state: plain types that native tests reach ([`replica`],
+//! [`household`], [`sync_status`]) and [`AppData`], the context that pages
+//! read and call. Pages go through `AppData`; it alone reaches storage and sync.
+
+pub mod household;
+pub mod replica;
+pub mod sync_status;
+
+use std::rc::Rc;
+
+use doorstep_core::{api::CompoundSummary, conflict::Conflict, mutation::Mutation};
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    storage::{DB_NAME, Db, Device, StorageError},
+    sync::{api, runner::Runner},
+};
+use replica::Replica;
+use sync_status::SyncStatus;
+
+/// Milliseconds since the epoch from the browser (std's clock panics in WASM).
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+#[derive(Clone, Copy)]
+pub struct AppData {
+    db: StoredValue<Option<Rc<Db>>, LocalStorage>,
+    runner: StoredValue<Option<Runner>, LocalStorage>,
+    /// Records and conflicts as this device has them.
+    pub replica: RwSignal<Replica>,
+    pub device: RwSignal<Option<Device>>,
+    pub sync: RwSignal<SyncStatus>,
+    /// Set when local storage could not be opened: nothing can be recorded.
+    pub storage_error: RwSignal<Option<String>>,
+}
+
+/// Opens IndexedDB, loads this device's data and starts syncing.
+pub fn provide_app_data() -> AppData {
+    let data = AppData {
+        db: StoredValue::new_local(None),
+        runner: StoredValue::new_local(None),
+        replica: RwSignal::new(Replica::default()),
+        device: RwSignal::new(None),
+        sync: RwSignal::new(SyncStatus::default()),
+        storage_error: RwSignal::new(None),
+    };
+    provide_context(data);
+    spawn_local(async move {
+        match Db::open(DB_NAME).await {
+            Ok(db) => {
+                data.db.set_value(Some(Rc::new(db)));
+                if let Err(err) = data.reload().await {
+                    data.storage_error.set(Some(err.to_string()));
+                    return;
+                }
+                let runner = Runner::start(data);
+                data.runner.set_value(Some(runner));
+            }
+            Err(err) => data.storage_error.set(Some(err.to_string())),
+        }
+    });
+    data
+}
+
+pub fn use_app_data() -> AppData {
+    expect_context::<AppData>()
+}
+
+impl AppData {
+    pub fn db(&self) -> Option<Rc<Db>> {
+        self.db.get_value()
+    }
+
+    /// Re-reads everything from IndexedDB (at start, and when another tab synced).
+    pub async fn reload(&self) -> Result<(), StorageError> {
+        let Some(db) = self.db() else { return Ok(()) };
+        let device = db.device().await?;
+        let replica = Replica::new(db.records().await?, db.conflicts().await?);
+        let pending = db.outbox_len().await?;
+        self.replica.set(replica);
+        self.sync.update(|s| {
+            s.pending = pending;
+            s.rejections = device.rejections.len();
+        });
+        self.device.set(Some(device));
+        Ok(())
+    }
+
+    /// Records an edit on this phone: IndexedDB and outbox first, then the
+    /// screen, then a sync soon.
+    pub async fn edit(&self, mutation: Mutation) -> Result<(), StorageError> {
+        let db = self
+            .db()
+            .ok_or_else(|| StorageError("storage is not open".into()))?;
+        let record = db.commit_edit(&mutation, now_ms()).await?;
+        self.replica.update(|r| r.upsert(record));
+        self.sync.update(|s| s.pending += 1);
+        self.kick_sync_soon();
+        Ok(())
+    }
+
+    pub async fn choose_compound(&self, compound: CompoundSummary) -> Result<(), StorageError> {
+        let db = self
+            .db()
+            .ok_or_else(|| StorageError("storage is not open".into()))?;
+        let device = db.set_compound(compound).await?;
+        self.device.set(Some(device));
+        self.kick_sync_now();
+        Ok(())
+    }
+
+    pub async fn compounds(&self) -> Result<Vec<CompoundSummary>, api::ApiFailure> {
+        api::compounds().await
+    }
+
+    pub async fn dismiss_conflict(&self, conflict: &Conflict) -> Result<(), StorageError> {
+        let db = self
+            .db()
+            .ok_or_else(|| StorageError("storage is not open".into()))?;
+        db.dismiss_conflict(&conflict.key()).await?;
+        self.replica.update(|r| r.remove_conflict(&conflict.key()));
+        Ok(())
+    }
+
+    pub fn kick_sync_now(&self) {
+        self.runner.with_value(|runner| {
+            if let Some(runner) = runner {
+                runner.kick();
+            }
+        });
+    }
+
+    fn kick_sync_soon(&self) {
+        self.runner.with_value(|runner| {
+            if let Some(runner) = runner {
+                runner.kick_soon();
+            }
+        });
+    }
+}

@@ -1,0 +1,110 @@
+//! The records and open conflicts this phone holds, in memory for the screens.
+
+use std::collections::BTreeMap;
+
+use doorstep_core::{conflict::Conflict, ids::RecordId, record::Record, schema::Collection};
+
+use super::household::{Household, sort_key};
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Replica {
+    records: BTreeMap<(Collection, RecordId), Record>,
+    conflicts: BTreeMap<String, Conflict>,
+}
+
+impl Replica {
+    pub fn new(records: Vec<Record>, conflicts: Vec<Conflict>) -> Self {
+        let mut replica = Self::default();
+        for record in records {
+            replica.upsert(record);
+        }
+        replica.add_conflicts(conflicts);
+        replica
+    }
+
+    pub fn upsert(&mut self, record: Record) {
+        self.records
+            .insert((record.collection, record.id.clone()), record);
+    }
+
+    pub fn add_conflicts(&mut self, conflicts: impl IntoIterator<Item = Conflict>) {
+        for conflict in conflicts {
+            self.conflicts.insert(conflict.key(), conflict);
+        }
+    }
+
+    pub fn remove_conflict(&mut self, key: &str) {
+        self.conflicts.remove(key);
+    }
+
+    pub fn record(&self, collection: Collection, id: &RecordId) -> Option<&Record> {
+        self.records.get(&(collection, id.clone()))
+    }
+
+    /// Live households in building, unit, door order.
+    pub fn households(&self) -> Vec<Household> {
+        let mut households: Vec<Household> = self
+            .records
+            .values()
+            .filter(|r| r.collection == Collection::Household && !r.is_deleted())
+            .map(Household::from_record)
+            .collect();
+        households.sort_by_key(sort_key);
+        households
+    }
+
+    pub fn conflicts_for(&self, collection: Collection, id: &RecordId) -> Vec<Conflict> {
+        self.conflicts
+            .values()
+            .filter(|c| c.collection == collection && &c.id == id)
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use doorstep_core::{hlc::Hlc, ids::ClientId, mutation::Mutation};
+    use serde_json::json;
+
+    use super::*;
+
+    fn household(id: &str, building: &str, door: &str) -> Record {
+        let mutation: Mutation = serde_json::from_value(json!({
+            "kind": "set",
+            "args": {"collection": "household", "id": id, "compound": "c1",
+                     "fields": {"building": building, "door": door}}
+        }))
+        .unwrap();
+        mutation
+            .apply(
+                None,
+                &Hlc {
+                    wall_ms: 1,
+                    counter: 0,
+                    node: ClientId::from_u128(1),
+                },
+            )
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn households_sort_like_people_count() {
+        let replica = Replica::new(
+            vec![
+                household("a", "10", "101"),
+                household("b", "9", "201"),
+                household("c", "9", "101"),
+                household("d", "2", "1101"),
+            ],
+            vec![],
+        );
+        let order: Vec<String> = replica
+            .households()
+            .into_iter()
+            .map(|h| h.id.to_string())
+            .collect();
+        assert_eq!(order, ["d", "c", "b", "a"]);
+    }
+}

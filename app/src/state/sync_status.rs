@@ -1,0 +1,47 @@
+//! What the sync bar shows: unsent edits, last success, the current problem.
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// Edits saved on this phone that the server has not acknowledged.
+    pub pending: u32,
+    pub running: bool,
+    pub last_success_ms: Option<u64>,
+    pub problem: Option<SyncProblem>,
+    /// Changes stored and expected during a large pull.
+    pub progress: Option<(u64, u64)>,
+    /// Edits the server refused for good.
+    pub rejections: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncProblem {
+    Unreachable,
+    ClockAhead,
+    Refused(String),
+    Storage(String),
+}
+
+impl SyncStatus {
+    /// Percentage for the progress bar, while a pull is under way.
+    pub fn progress_percent(&self) -> Option<u32> {
+        let (done, total) = self.progress?;
+        (self.running && total > 0).then(|| (done.min(total) * 100 / total) as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_shows_only_while_running() {
+        let mut status = SyncStatus {
+            progress: Some((250, 1000)),
+            running: true,
+            ..Default::default()
+        };
+        assert_eq!(status.progress_percent(), Some(25));
+        status.running = false;
+        assert_eq!(status.progress_percent(), None);
+    }
+}

@@ -1,0 +1,58 @@
+//! HTTP calls to the server. Failures are sorted into what the app can do
+//! about them: wait for a network, or show the server's reason.
+
+use doorstep_core::{
+    api::{ApiError, CompoundSummary},
+    sync::{SyncRequest, SyncResponse},
+};
+use serde::de::DeserializeOwned;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApiFailure {
+    /// No answer: offline, server down, or the request was cut off.
+    Unreachable(String),
+    /// The server answered with an error.
+    Refused { status: u16, error: ApiError },
+}
+
+/// The origin the app was loaded from; the API lives there too.
+pub fn origin() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
+}
+
+pub async fn sync(request: &SyncRequest) -> Result<SyncResponse, ApiFailure> {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/sync", origin()))
+        .json(request)
+        .send()
+        .await;
+    read(response).await
+}
+
+pub async fn compounds() -> Result<Vec<CompoundSummary>, ApiFailure> {
+    read(reqwest::get(format!("{}/api/compounds", origin())).await).await
+}
+
+async fn read<T: DeserializeOwned>(
+    response: reqwest::Result<reqwest::Response>,
+) -> Result<T, ApiFailure> {
+    let response = response.map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
+    let status = response.status().as_u16();
+    if response.status().is_success() {
+        return response
+            .json()
+            .await
+            .map_err(|e| ApiFailure::Unreachable(e.to_string()));
+    }
+    let error = response
+        .json::<ApiError>()
+        .await
+        .unwrap_or_else(|_| ApiError {
+            code: "http".into(),
+            message: format!("HTTP {status}"),
+            field: None,
+        });
+    Err(ApiFailure::Refused { status, error })
+}

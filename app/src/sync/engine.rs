@@ -1,0 +1,98 @@
+//! One sync round: push the outbox in batches, pull the compound's changes
+//! page by page, committing each to IndexedDB before the cursor moves.
+
+use doorstep_core::sync::{MAX_PUSH_MUTATIONS, PullRequest, SCHEMA_VERSION, SyncRequest};
+
+use super::api::{self, ApiFailure};
+use crate::storage::{Applied, Db, StorageError};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub pushed: usize,
+    pub applied: Applied,
+    /// The server's clock when it last answered.
+    pub server_time_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncError {
+    Unreachable(String),
+    /// The device clock is ahead of the server's: edits wait until it is fixed.
+    ClockAhead(String),
+    Refused(String),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for SyncError {
+    fn from(err: StorageError) -> Self {
+        SyncError::Storage(err)
+    }
+}
+
+impl From<ApiFailure> for SyncError {
+    fn from(failure: ApiFailure) -> Self {
+        match failure {
+            ApiFailure::Unreachable(detail) => SyncError::Unreachable(detail),
+            ApiFailure::Refused { error, .. } if error.code == "clock_ahead" => {
+                SyncError::ClockAhead(error.message)
+            }
+            ApiFailure::Refused { status, error } => {
+                SyncError::Refused(format!("{status} {}: {}", error.code, error.message))
+            }
+        }
+    }
+}
+
+/// Pull progress: changes stored so far, and the total expected this round.
+pub type Progress = (u64, u64);
+
+/// Runs until the outbox is empty and the last page says no more.
+pub async fn sync_once(
+    db: &Db,
+    now_ms: impl Fn() -> u64,
+    on_progress: impl Fn(Progress),
+) -> Result<Outcome, SyncError> {
+    let mut outcome = Outcome::default();
+    let mut pulled = 0u64;
+    let mut expected = None;
+    loop {
+        let device = db.device().await?;
+        let Some(compound) = device.compound.clone() else {
+            return Ok(outcome);
+        };
+        let batch = db.outbox(MAX_PUSH_MUTATIONS as u32).await?;
+        let request = SyncRequest {
+            client_id: device.client_id,
+            schema_version: SCHEMA_VERSION,
+            mutations: batch.iter().map(|entry| entry.pushed.clone()).collect(),
+            pull: Some(PullRequest {
+                compound: compound.id,
+                cursor: device.cursor,
+            }),
+        };
+        let response = api::sync(&request).await?;
+        if let Some(last) = batch.last() {
+            if response.last_mid < last.pushed.mid {
+                return Err(SyncError::Refused(format!(
+                    "server acknowledged up to {} of {}",
+                    response.last_mid, last.pushed.mid
+                )));
+            }
+        }
+        db.acknowledge(response.last_mid, &response.rejected)
+            .await?;
+        outcome.pushed += batch.len();
+        outcome.server_time_ms = response.server_time_ms;
+        let Some(page) = response.pull else { break };
+        let applied = db.apply_pull_page(&page, now_ms(), || Ok(())).await?;
+        pulled += page.changes.len() as u64;
+        let total = *expected.get_or_insert(page.changes.len() as u64 + page.remaining);
+        on_progress((pulled, total.max(pulled)));
+        outcome.applied.records.extend(applied.records);
+        outcome.applied.conflicts.extend(applied.conflicts);
+        if batch.is_empty() && !page.more {
+            break;
+        }
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,209 @@
+//! When to sync: at start, when the browser comes online or the app becomes
+//! visible, shortly after an edit, every 30 s, and on request. One tab per
+//! origin syncs (a Web Lock elects it); a BroadcastChannel tells the other
+//! tabs to reload and lets them ask the leader to sync.
+
+use std::{cell::Cell, rc::Rc, time::Duration};
+
+use leptos::{ev, prelude::*, task::spawn_local};
+use wasm_bindgen::{JsCast, JsValue, closure::Closure};
+
+use super::engine::{self, SyncError};
+use crate::state::{AppData, now_ms, sync_status::SyncProblem};
+
+const PERIOD: Duration = Duration::from_secs(30);
+/// Gathers a burst of taps into one push.
+const AFTER_EDIT: Duration = Duration::from_millis(800);
+const LOCK_NAME: &str = "doorstep-sync";
+const CHANNEL_NAME: &str = "doorstep";
+const MSG_CHANGED: &str = "changed";
+const MSG_OUTBOX: &str = "outbox";
+
+#[derive(Clone)]
+pub struct Runner {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    data: AppData,
+    leader: Cell<bool>,
+    running: Cell<bool>,
+    again: Cell<bool>,
+    soon: Cell<bool>,
+    channel: Option<web_sys::BroadcastChannel>,
+}
+
+impl Runner {
+    pub fn start(data: AppData) -> Self {
+        let runner = Runner {
+            inner: Rc::new(Inner {
+                data,
+                leader: Cell::new(false),
+                running: Cell::new(false),
+                again: Cell::new(false),
+                soon: Cell::new(false),
+                channel: web_sys::BroadcastChannel::new(CHANNEL_NAME).ok(),
+            }),
+        };
+        runner.listen_to_other_tabs();
+        runner.elect_leader();
+        let on_online = runner.clone();
+        let _ = window_event_listener(ev::online, move |_| on_online.kick());
+        let on_visible = runner.clone();
+        let visible = Closure::<dyn FnMut()>::new(move || {
+            if document().visibility_state() == web_sys::VisibilityState::Visible {
+                on_visible.kick();
+            }
+        });
+        let _ = document()
+            .add_event_listener_with_callback("visibilitychange", visible.as_ref().unchecked_ref());
+        visible.forget(); // lives as long as the page
+        let periodic = runner.clone();
+        let _ = set_interval_with_handle(move || periodic.kick(), PERIOD);
+        runner
+    }
+
+    /// Syncs now (or right after the round in progress).
+    pub fn kick(&self) {
+        if !self.inner.leader.get() {
+            self.post(MSG_OUTBOX);
+            return;
+        }
+        if self.inner.running.replace(true) {
+            self.inner.again.set(true);
+            return;
+        }
+        let runner = self.clone();
+        spawn_local(async move {
+            loop {
+                runner.inner.again.set(false);
+                runner.round().await;
+                if !runner.inner.again.get() {
+                    break;
+                }
+            }
+            runner.inner.running.set(false);
+        });
+    }
+
+    /// Syncs shortly, so a burst of edits goes in one push.
+    pub fn kick_soon(&self) {
+        if self.inner.soon.replace(true) {
+            return;
+        }
+        let runner = self.clone();
+        set_timeout(
+            move || {
+                runner.inner.soon.set(false);
+                runner.kick();
+            },
+            AFTER_EDIT,
+        );
+    }
+
+    async fn round(&self) {
+        let data = self.inner.data;
+        let Some(db) = data.db() else { return };
+        data.sync.update(|s| {
+            s.running = true;
+            s.progress = None;
+        });
+        let result = engine::sync_once(&db, now_ms, |progress| {
+            data.sync.update(|s| s.progress = Some(progress))
+        })
+        .await;
+        let changed = match &result {
+            Ok(outcome) => outcome.pushed > 0 || !outcome.applied.records.is_empty(),
+            Err(_) => false,
+        };
+        if let Ok(outcome) = result.as_ref() {
+            data.replica.update(|replica| {
+                for record in &outcome.applied.records {
+                    replica.upsert(record.clone());
+                }
+                replica.add_conflicts(outcome.applied.conflicts.iter().cloned());
+            });
+        }
+        let pending = db.outbox_len().await.unwrap_or_default();
+        let device = db.device().await.ok();
+        data.sync.update(|s| {
+            s.running = false;
+            s.pending = pending;
+            s.rejections = device.as_ref().map_or(s.rejections, |d| d.rejections.len());
+            match result {
+                Ok(_) => {
+                    s.last_success_ms = Some(now_ms());
+                    s.problem = None;
+                }
+                Err(err) => s.problem = Some(problem(err)),
+            }
+        });
+        if let Some(device) = device {
+            data.device.set(Some(device));
+        }
+        if changed {
+            self.post(MSG_CHANGED);
+        }
+    }
+
+    fn post(&self, message: &str) {
+        if let Some(channel) = &self.inner.channel {
+            let _ = channel.post_message(&JsValue::from_str(message));
+        }
+    }
+
+    fn listen_to_other_tabs(&self) {
+        let Some(channel) = &self.inner.channel else {
+            return;
+        };
+        let runner = self.clone();
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+            move |event: web_sys::MessageEvent| match event.data().as_string().as_deref() {
+                Some(MSG_OUTBOX) if runner.inner.leader.get() => runner.kick_soon(),
+                Some(MSG_CHANGED) | Some(MSG_OUTBOX) => {
+                    let data = runner.inner.data;
+                    spawn_local(async move {
+                        let _ = data.reload().await;
+                    });
+                }
+                _ => {}
+            },
+        );
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget();
+    }
+
+    /// Asks for the origin-wide sync lock and keeps it for the page's life;
+    /// without Web Locks every tab syncs (the server is idempotent anyway).
+    fn elect_leader(&self) {
+        let navigator = window().navigator();
+        let locks = js_sys::Reflect::get(&navigator, &"locks".into()).unwrap_or(JsValue::UNDEFINED);
+        let request = js_sys::Reflect::get(&locks, &"request".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let Some(request) = request.filter(|_| !locks.is_undefined()) else {
+            self.inner.leader.set(true);
+            self.kick();
+            return;
+        };
+        let runner = self.clone();
+        let granted = Closure::once_into_js(move |_lock: JsValue| -> js_sys::Promise {
+            runner.inner.leader.set(true);
+            runner.kick();
+            js_sys::Promise::new(&mut |_, _| {}) // never resolves: hold the lock
+        });
+        if request.call2(&locks, &LOCK_NAME.into(), &granted).is_err() {
+            self.inner.leader.set(true);
+            self.kick();
+        }
+    }
+}
+
+fn problem(err: SyncError) -> SyncProblem {
+    match err {
+        SyncError::Unreachable(_) => SyncProblem::Unreachable,
+        SyncError::ClockAhead(_) => SyncProblem::ClockAhead,
+        SyncError::Refused(detail) => SyncProblem::Refused(detail),
+        SyncError::Storage(err) => SyncProblem::Storage(err.to_string()),
+    }
+}
