@@ -1,4 +1,5 @@
-//! `cargo xtask`: the two commands a newcomer needs, plus Trunk's build hook.
+//! `cargo xtask`: the two commands a newcomer needs, the sync soak, and
+//! Trunk's build hook.
 
 mod lockfile;
 mod shell;
@@ -25,6 +26,12 @@ enum Command {
     },
     /// Install what is missing (Chromium included), then run every test suite.
     Test,
+    /// Run many more randomized sync histories than `test` does, in a release build.
+    Soak {
+        /// How many histories to simulate (each from its own seed).
+        #[arg(long, default_value_t = 5000)]
+        histories: u64,
+    },
     /// Trunk post_build hook: write the precache list and build version into the staged sw.js.
     #[command(hide = true)]
     SwManifest,
@@ -34,6 +41,25 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run { addr } => tasks::run(addr),
         Command::Test => tasks::test(),
+        Command::Soak { histories } => tasks::soak(histories),
         Command::SwManifest => sw_manifest::from_trunk_env(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed_and_soak_defaults_to_5000() {
+        Cli::command().debug_assert();
+        let histories = |args: &[&str]| match Cli::parse_from(args).command {
+            Command::Soak { histories } => histories,
+            _ => unreachable!(),
+        };
+        assert_eq!(histories(&["xtask", "soak"]), 5000);
+        assert_eq!(histories(&["xtask", "soak", "--histories", "7"]), 7);
     }
 }

@@ -1,4 +1,4 @@
-//! The two documented commands, `run` and `test`, as sequences of steps.
+//! The documented commands, `run`, `test` and `soak`, as sequences of steps.
 
 use anyhow::bail;
 
@@ -70,6 +70,26 @@ pub fn test() -> anyhow::Result<()> {
     } else {
         bail!("failed suites: {}", failed.join("; "))
     }
+}
+
+/// `cargo xtask soak`: the randomized sync simulation with `histories`
+/// seeds. Release build, because the default 500 of `cargo test` are meant
+/// to stay quick and a soak is meant to find the rare history.
+pub fn soak(histories: u64) -> anyhow::Result<()> {
+    run_step(
+        cmd("cargo")
+            .args([
+                "test",
+                "--release",
+                "--package",
+                "doorstep-server",
+                "--test",
+                "simulation",
+                "--",
+                "--nocapture",
+            ])
+            .env("DOORSTEP_SIM_HISTORIES", histories.to_string()),
+    )
 }
 
 fn build_app() -> anyhow::Result<()> {
