@@ -1,6 +1,12 @@
 //! Routes under `/api`. Never cached by the service worker, never served from disk.
 
-use axum::{Json, Router, extract::State, http::Uri, routing::get};
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{Uri, header},
+    response::IntoResponse,
+    routing::get,
+};
 use doorstep_core::api::{CompoundSummary, Health};
 
 use crate::{AppState, error::AppError};
@@ -10,6 +16,7 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(health))
         .route("/sync", crate::sync::route())
         .route("/compounds", get(compounds))
+        .route("/openapi.json", get(openapi))
         .fallback(unknown_endpoint)
 }
 
@@ -35,6 +42,15 @@ async fn compounds(State(state): State<AppState>) -> Result<Json<Vec<CompoundSum
             })
             .collect(),
     ))
+}
+
+/// The API description. Written by hand rather than derived, so core keeps no
+/// framework dependency; `tests/http.rs` holds it to the real error codes and
+/// response shapes so it cannot drift silently.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON)
 }
 
 async fn unknown_endpoint(uri: Uri) -> AppError {

@@ -1,5 +1,6 @@
 //! The HTTP surface as a client sees it: through `oneshot` on the router, and
-//! once through a real listener on 127.0.0.1:0.
+//! once through a real listener on 127.0.0.1:0. Also holds the hand-written
+//! OpenAPI document to the real codes and wire shapes.
 
 use std::path::Path;
 
@@ -8,8 +9,19 @@ use axum::{
     http::{Request, StatusCode, header},
     response::Response,
 };
-use doorstep_core::api::{ApiError, Health, StorageBackend};
-use doorstep_server::{AppState, app, store::Store};
+use doorstep_core::{
+    api::{ApiError, Health, StorageBackend},
+    hlc::Clock,
+    ids::ClientId,
+    sync::{PullRequest, PushedMutation, RequestError, SCHEMA_VERSION, SyncRequest},
+};
+use doorstep_server::{
+    AppState, app,
+    error::AppError,
+    now_ms,
+    store::{Compound, Store},
+};
+use serde_json::{Value, json};
 use tempfile::TempDir;
 use tower::ServiceExt;
 
@@ -178,4 +190,350 @@ async fn real_listener_serves_then_shuts_down_gracefully() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "listener closed"
     );
+}
+
+// --- /api/openapi.json -------------------------------------------------------
+
+async fn openapi_document(state: &AppState) -> Value {
+    let response = get(state, "/api/openapi.json", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        header_of(&response, header::CONTENT_TYPE),
+        Some("application/json")
+    );
+    serde_json::from_slice(&body_bytes(response).await).expect("the document is JSON")
+}
+
+/// Follows a local `$ref` (`#/components/...`); any other schema is itself.
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let pointer = reference
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("not a local $ref: {reference}"));
+            let target = spec
+                .pointer(pointer)
+                .unwrap_or_else(|| panic!("dangling $ref: {reference}"));
+            resolve(spec, target)
+        }
+        None => schema,
+    }
+}
+
+/// Every `$ref` anywhere in `value`.
+fn refs(value: &Value, out: &mut Vec<Value>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(reference) = map.get("$ref") {
+                out.push(json!({ "$ref": reference }));
+            }
+            map.values().for_each(|v| refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_describes_health_and_sync() {
+    let (_dir, state) = fixture().await;
+    let spec = openapi_document(&state).await;
+    assert!(
+        spec["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.")),
+        "{}",
+        spec["openapi"]
+    );
+    assert_eq!(spec["info"]["version"], SCHEMA_VERSION.to_string());
+    assert!(spec["paths"]["/api/health"]["get"]["responses"]["200"].is_object());
+    assert!(spec["paths"]["/api/compounds"]["get"]["responses"]["200"].is_object());
+    let sync = &spec["paths"]["/api/sync"]["post"];
+    assert!(sync["requestBody"].is_object());
+    for status in ["200", "400", "409", "413", "422", "503"] {
+        assert!(
+            sync["responses"][status].is_object(),
+            "/api/sync documents no {status}"
+        );
+    }
+    let mut all = Vec::new();
+    refs(&spec, &mut all);
+    assert!(all.len() > 20);
+    for reference in &all {
+        resolve(&spec, reference);
+    }
+}
+
+/// One of each `RequestError`.
+fn every_request_error() -> Vec<RequestError> {
+    let samples = vec![
+        RequestError::Malformed {
+            field: None,
+            message: "x".into(),
+        },
+        RequestError::UnsupportedSchema { version: 99 },
+        RequestError::TooManyMutations { count: 101 },
+        RequestError::Invalid {
+            field: "mutations[0].mid".into(),
+            message: "x".into(),
+        },
+        RequestError::ClockAhead {
+            field: "mutations[0].hlc".into(),
+            ahead_ms: 600_000,
+        },
+        RequestError::MidGap {
+            expected: 4,
+            got: 5,
+        },
+        RequestError::UnknownCompound {
+            field: "pull.compound".into(),
+            compound: "nowhere".parse().unwrap(),
+        },
+    ];
+    for sample in &samples {
+        // No wildcard on purpose: a new variant stops this compiling, as a
+        // reminder to add a sample of it above (and document its code).
+        match sample {
+            RequestError::Malformed { .. }
+            | RequestError::UnsupportedSchema { .. }
+            | RequestError::TooManyMutations { .. }
+            | RequestError::Invalid { .. }
+            | RequestError::ClockAhead { .. }
+            | RequestError::MidGap { .. }
+            | RequestError::UnknownCompound { .. } => {}
+        }
+    }
+    samples
+}
+
+/// The codes a documented response lists among its examples.
+fn documented_codes(spec: &Value, response: &Value) -> Vec<String> {
+    let response = resolve(spec, response);
+    response["content"]["application/json"]["examples"]
+        .as_object()
+        .map(|examples| {
+            examples
+                .values()
+                .map(|e| e["value"]["code"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every code `/api/sync` can answer appears under the status it comes with,
+/// so the document cannot silently fall behind the code.
+#[tokio::test]
+async fn every_sync_error_code_is_documented_under_its_status() {
+    let (_dir, state) = fixture().await;
+    let spec = openapi_document(&state).await;
+    let responses = &spec["paths"]["/api/sync"]["post"]["responses"];
+    let mut expected: Vec<(u16, String)> = every_request_error()
+        .into_iter()
+        .map(|err| {
+            let app_error = AppError::from(err);
+            (app_error.status.as_u16(), app_error.body.code)
+        })
+        .collect();
+    // Errors that come from the body limit and the store, not the request's content.
+    expected.extend([
+        (413, "body_rejected".to_owned()),
+        (500, "corrupt".to_owned()),
+        (503, "store_unavailable".to_owned()),
+    ]);
+    for (status, code) in expected {
+        let documented = documented_codes(&spec, &responses[status.to_string()]);
+        assert!(
+            documented.contains(&code),
+            "/api/sync can answer {status} {code}, but the document lists {documented:?} under {status}"
+        );
+    }
+}
+
+/// Checks `value` against a schema of the document. Stricter than JSON Schema
+/// on purpose: an object may carry only documented keys (unless the schema
+/// allows more), so a field added to a wire type fails here until documented.
+fn check(
+    spec: &Value,
+    schema: &Value,
+    value: &Value,
+    at: &str,
+    closed: bool,
+) -> Result<(), String> {
+    let schema = resolve(spec, schema);
+    if let Some(parts) = schema["allOf"].as_array() {
+        // Each part describes some of the keys, so none may insist on all.
+        for part in parts {
+            check(spec, part, value, at, false)?;
+        }
+        let mut known = Vec::new();
+        for part in parts {
+            known.extend(property_names(spec, resolve(spec, part), value));
+        }
+        return match value.as_object() {
+            Some(map) if closed => match map.keys().find(|k| !known.contains(k)) {
+                Some(key) => Err(format!("{at}.{key} is not documented")),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        };
+    }
+    if let Some(branches) = schema["oneOf"].as_array() {
+        let fits = branches
+            .iter()
+            .filter(|b| check(spec, b, value, at, closed).is_ok())
+            .count();
+        return match fits {
+            1 => Ok(()),
+            n => Err(format!("{at} fits {n} oneOf branches: {value}")),
+        };
+    }
+    if let Some(constant) = schema.get("const")
+        && constant != value
+    {
+        return Err(format!("{at} is {value}, not {constant}"));
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        return Err(format!("{at} is {value}, not one of {allowed:?}"));
+    }
+    let type_ok = match schema["type"].as_str() {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("boolean") => value.is_boolean(),
+        _ => true,
+    };
+    if !type_ok {
+        return Err(format!("{at} is {value}, not {}", schema["type"]));
+    }
+    if let Some(items) = value.as_array() {
+        for (i, item) in items.iter().enumerate() {
+            check(spec, &schema["items"], item, &format!("{at}[{i}]"), true)?;
+        }
+    }
+    if let (Some(map), Some("object")) = (value.as_object(), schema["type"].as_str()) {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            if !map.contains_key(required.as_str().unwrap()) {
+                return Err(format!("{at} lacks {required}: {value}"));
+            }
+        }
+        for (key, item) in map {
+            let at = format!("{at}.{key}");
+            match (&schema["properties"][key], &schema["additionalProperties"]) {
+                (Value::Null, Value::Null | Value::Bool(false)) if closed => {
+                    return Err(format!("{at} is not documented"));
+                }
+                (Value::Null, extra @ Value::Object(_)) => check(spec, extra, item, &at, true)?,
+                (Value::Null, _) => {}
+                (property, _) => check(spec, property, item, &at, true)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keys a (resolved) schema documents for `value`: its properties, or
+/// those of the one `oneOf` branch that fits.
+fn property_names(spec: &Value, schema: &Value, value: &Value) -> Vec<String> {
+    if let Some(branches) = schema["oneOf"].as_array() {
+        return branches
+            .iter()
+            .find(|b| check(spec, b, value, "", false).is_ok())
+            .map(|b| property_names(spec, resolve(spec, b), value))
+            .unwrap_or_default();
+    }
+    schema["properties"]
+        .as_object()
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// Real requests and responses fit the documented schemas, key for key.
+#[tokio::test]
+async fn real_wire_shapes_match_the_document() {
+    let (_dir, state) = fixture().await;
+    let spec = openapi_document(&state).await;
+    let fits = |name: &str, value: &Value| {
+        if let Err(problem) = check(&spec, &schema_ref(name), value, name, true) {
+            panic!("{problem}");
+        }
+    };
+    state
+        .store
+        .create_compound(
+            &Compound {
+                id: "c1".parse().unwrap(),
+                name: "永安社区".into(),
+            },
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    let node = ClientId::from_u128(1);
+    let mut clock = Clock::new(node);
+    let mutations: Vec<Value> = vec![
+        json!({"kind": "set", "args": {"collection": "household", "id": "h1", "compound": "c1", "fields": {"head": "王芳", "members": 3, "notes": null}}}),
+        json!({"kind": "delete", "args": {"collection": "household", "id": "h2", "compound": "c1"}}),
+        json!({"kind": "append", "args": {"collection": "purchase", "id": "p1", "compound": "c1", "fields": {"household": "h1", "items": "米", "amount_cents": 900}}}),
+        json!({"kind": "append", "args": {"collection": "purchase", "id": "p1", "compound": "c1", "fields": {"household": "h1", "items": "面", "amount_cents": 900}}}),
+    ];
+    let request = SyncRequest {
+        client_id: node,
+        schema_version: SCHEMA_VERSION,
+        mutations: mutations
+            .into_iter()
+            .zip(1..)
+            .map(|(mutation, mid)| PushedMutation {
+                mid,
+                hlc: clock.tick(now_ms()),
+                mutation: serde_json::from_value(mutation).unwrap(),
+            })
+            .collect(),
+        pull: Some(PullRequest {
+            compound: "c1".parse().unwrap(),
+            cursor: 0,
+        }),
+    };
+    let request = serde_json::to_value(&request).unwrap();
+    fits("SyncRequest", &request);
+
+    let response = app(state.clone())
+        .oneshot(
+            Request::post("/api/sync")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(request.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let response: Value = serde_json::from_slice(&body_bytes(response).await).unwrap();
+    assert_eq!(
+        response["rejected"][0]["code"], "entry_exists",
+        "{response}"
+    );
+    assert!(response["pull"]["changes"][1]["record"]["deleted"].is_string());
+    fits("SyncResponse", &response);
+
+    let health: Value =
+        serde_json::from_slice(&body_bytes(get(&state, "/api/health", None).await).await).unwrap();
+    fits("Health", &health);
+    let compounds: Value =
+        serde_json::from_slice(&body_bytes(get(&state, "/api/compounds", None).await).await)
+            .unwrap();
+    fits("CompoundSummary", &compounds[0]);
+    let error: Value =
+        serde_json::from_slice(&body_bytes(get(&state, "/api/nope", None).await).await).unwrap();
+    fits("ApiError", &error);
+
+    // The checker itself refuses an undocumented key.
+    let mut extra = response.clone();
+    extra["pull"]["surprise"] = json!(1);
+    assert!(check(&spec, &schema_ref("SyncResponse"), &extra, "r", true).is_err());
 }
