@@ -21,9 +21,12 @@ pub fn App() -> impl IntoView {
     service_worker::register();
     view! {
         <Router>
-            <Header/>
+            // Connectivity and unsent work stay in view while scrolling.
+            <div class="sticky-top">
+                <Header/>
+                <SyncBar/>
+            </div>
             <StorageWarning/>
-            <SyncBar/>
             <main class="page">
                 <Routes fallback=pages::not_found::NotFoundPage>
                     <Route path=path!("/") view=pages::home::HomePage/>

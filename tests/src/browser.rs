@@ -93,8 +93,18 @@ impl Browser {
             .unwrap_or_else(|err| panic!("no element data-testid={test_id}: {err}"))
     }
 
+    /// Taps the element, finding it again if the app re-rendered it meanwhile.
     pub async fn tap(&self, test_id: &str) {
-        self.find(test_id).await.click().await.unwrap();
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match self.find(test_id).await.click().await {
+                Ok(()) => return,
+                Err(err) if Instant::now() > deadline => {
+                    panic!("could not tap data-testid={test_id}: {err}")
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
     }
 
     /// Waits until the element's text equals `expected`.
@@ -117,6 +127,38 @@ impl Browser {
         panic!("data-testid={test_id} shows {last:?}, expected {expected:?}");
     }
 
+    /// Types `text` into an input, replacing what was there.
+    pub async fn fill(&self, test_id: &str, text: &str) {
+        let input = self.find(test_id).await;
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    /// Waits until an input's current value equals `expected`.
+    pub async fn expect_value(&self, test_id: &str, expected: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut last = None;
+        while Instant::now() < deadline {
+            if let Ok(element) = self
+                .client
+                .find(Locator::Css(&format!("[data-testid=\"{test_id}\"]")))
+                .await
+            {
+                last = element.prop("value").await.ok().flatten();
+                if last.as_deref() == Some(expected) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("input data-testid={test_id} holds {last:?}, expected {expected:?}");
+    }
+
+    /// The current path of the page, e.g. `/households/…`.
+    pub async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+
     /// Runs async JavaScript; the script calls `done(value)` (last argument).
     pub async fn eval_async(&self, script: &str) -> serde_json::Value {
         let wrapped = format!("const done = arguments[arguments.length - 1]; {script}");
@@ -133,6 +175,14 @@ impl Browser {
             serde_json::Value::Bool(true),
             "service worker never became ready"
         );
+    }
+
+    /// Scrolls so the element sits mid-screen, as a person would look at it.
+    pub async fn scroll_to(&self, test_id: &str) {
+        let script = format!(
+            "document.querySelector('[data-testid=\"{test_id}\"]').scrollIntoView({{block: 'center'}})"
+        );
+        self.client.execute(&script, vec![]).await.unwrap();
     }
 
     /// Saves a PNG of the viewport under `target/screenshots/`.

@@ -1,17 +1,23 @@
-//! The real `doorstep-server` router, served in-process on 127.0.0.1:0 from the
-//! Trunk build in `dist/`, with a fresh SQLite file per test.
+//! The real `doorstep-server` router, served in-process on 127.0.0.1 from the
+//! Trunk build in `dist/`, with a SQLite file of its own. It can be stopped
+//! (phones see the network fail) and restarted on the same port and file.
 
-use std::path::PathBuf;
+use std::{net::SocketAddr, path::PathBuf};
 
-use doorstep_server::{AppState, store::Store};
+use doorstep_server::{
+    AppState, now_ms,
+    store::{Compound, Store},
+};
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
 
 pub struct TestServer {
     pub url: String,
+    addr: SocketAddr,
+    store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
-    _data: TempDir,
+    data: TempDir,
 }
 
 /// The app build under test: `DOORSTEP_DIST`, set by `cargo xtask test`.
@@ -30,37 +36,76 @@ pub fn dist_dir() -> PathBuf {
 impl TestServer {
     pub async fn start() -> Self {
         let data = TempDir::new().unwrap();
-        let url = format!("sqlite://{}", data.path().join("doorstep.sqlite").display());
-        let store = Store::open(&url).await.expect("open the SQLite store");
+        let store = open_store(&data).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState {
-            store,
-            dist: dist_dir(),
-        };
-        let task = tokio::spawn(doorstep_server::serve(listener, state, async {
-            stopped.await.ok();
-        }));
-        Self {
+        let mut server = Self {
             url: format!("http://{addr}"),
-            stop: Some(stop),
-            task: Some(task),
-            _data: data,
-        }
+            addr,
+            store,
+            stop: None,
+            task: None,
+            data,
+        };
+        server.serve(listener);
+        server
     }
 
-    /// Stops accepting connections and waits until the listener is closed.
+    /// Adds a compound (what `doorstep-server compound create` does).
+    pub async fn create_compound(&self, id: &str, name: &str) {
+        self.store
+            .create_compound(
+                &Compound {
+                    id: id.parse().unwrap(),
+                    name: name.into(),
+                },
+                now_ms(),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Stops accepting connections and closes the database, like a crash
+    /// of the machine's network from the phones' side.
     pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             stop.send(()).ok();
         }
         if let Some(task) = self.task.take() {
-            // The browser may hold keep-alive connections open; don't wait for them forever.
+            // The browser may hold keep-alive connections open; don't wait forever.
             if let Ok(result) = tokio::time::timeout(std::time::Duration::from_secs(5), task).await
             {
                 result.unwrap().unwrap();
             }
         }
+        self.store.close().await;
     }
+
+    /// Starts again on the same address and database file.
+    pub async fn restart(&mut self) {
+        self.store = open_store(&self.data).await;
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let state = AppState {
+            store: self.store.clone(),
+            dist: dist_dir(),
+        };
+        self.task = Some(tokio::spawn(doorstep_server::serve(
+            listener,
+            state,
+            async {
+                stopped.await.ok();
+            },
+        )));
+        self.stop = Some(stop);
+    }
+}
+
+async fn open_store(data: &TempDir) -> Store {
+    let url = format!("sqlite://{}", data.path().join("doorstep.sqlite").display());
+    Store::open(&url).await.expect("open the SQLite store")
 }

@@ -1,9 +1,10 @@
-//! `/households/:id` (and `/households/new`): one household's registry
-//! entry, its conflicts with other volunteers' edits, and saving.
+//! `/households/:id`: one household's registry entry, its conflicts with
+//! other volunteers' edits, and saving. A new household gets its permanent id
+//! before its first save, so the page never has to move after saving.
 
 use doorstep_core::{ids::RecordId, schema::Collection};
 use leptos::{prelude::*, task::spawn_local};
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 
 use crate::{
     i18n::{Key, use_i18n},
@@ -32,20 +33,8 @@ pub fn HouseholdPage() -> impl IntoView {
 fn HouseholdEditor(param: String) -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let is_new = param == "new";
-    let id: RecordId = if is_new {
-        uuid::Uuid::new_v4()
-            .to_string()
-            .parse()
-            .expect("a UUID is a valid id")
-    } else {
-        match param.parse() {
-            Ok(id) => id,
-            Err(_) => {
-                return view! { <p class="notice">{move || i18n.t(Key::HouseholdNotFound)}</p> }
-                    .into_any();
-            }
-        }
+    let Ok(id) = param.parse::<RecordId>() else {
+        return view! { <p class="notice">{move || i18n.t(Key::HouseholdNotFound)}</p> }.into_any();
     };
     let saved = {
         let id = id.clone();
@@ -75,7 +64,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
                 .with(|r| r.conflicts_for(Collection::Household, &id))
         })
     };
-    let navigate = use_navigate();
+    let is_new = move || saved.with(Option::is_none);
 
     let save = move |_| {
         let Some(compound) = data
@@ -94,34 +83,23 @@ fn HouseholdEditor(param: String) -> impl IntoView {
                 err.message
             ))),
             Ok(None) => status.set(SaveState::Unchanged),
-            Ok(Some(mutation)) => {
-                let navigate = navigate.clone();
-                let new_path = is_new
-                    .then(|| format!("/households/{}", form.with_untracked(|f| f.id.clone())));
-                spawn_local(async move {
-                    match data.edit(mutation).await {
-                        Ok(()) => {
-                            dirty.set(false);
-                            error.set(None);
-                            status.set(SaveState::Saved);
-                            if let Some(path) = new_path {
-                                navigate(&path, Default::default());
-                            }
-                        }
-                        Err(err) => error.set(Some(err.to_string())),
+            Ok(Some(mutation)) => spawn_local(async move {
+                match data.edit(mutation).await {
+                    Ok(()) => {
+                        dirty.set(false);
+                        error.set(None);
+                        status.set(SaveState::Saved);
                     }
-                });
-            }
+                    Err(err) => error.set(Some(err.to_string())),
+                }
+            }),
         }
     };
 
     view! {
         <h1 data-testid="page-title">
-            {move || i18n.t(if is_new { Key::HouseholdNewTitle } else { Key::HouseholdEditTitle })}
+            {move || i18n.t(if is_new() { Key::HouseholdNewTitle } else { Key::HouseholdEditTitle })}
         </h1>
-        <For each=move || conflicts.get() key=|c| c.key() let:conflict>
-            <ConflictNotice conflict=conflict/>
-        </For>
         <form class="form" on:submit=|ev| ev.prevent_default()>
             {FIELDS
                 .into_iter()
@@ -146,11 +124,18 @@ fn HouseholdEditor(param: String) -> impl IntoView {
                         }
                         .into_any()
                     };
+                    let field_conflicts = move || {
+                        conflicts.get().into_iter().filter(|c| c.field == name).collect::<Vec<_>>()
+                    };
                     view! {
                         <label class="field">
                             <span>{move || i18n.t(label)}</span>
                             {input}
                         </label>
+                        // Beside the field it concerns, so the volunteer sees both values.
+                        <For each=field_conflicts key=|c| c.key() let:conflict>
+                            <ConflictNotice conflict=conflict/>
+                        </For>
                     }
                 })
                 .collect_view()}
@@ -204,4 +189,9 @@ fn label_of(field: &str) -> Key {
         .iter()
         .find(|(name, _)| *name == field)
         .map_or(Key::HouseholdEditTitle, |(_, key)| *key)
+}
+
+/// The path of a new household's page: its id is made now, on the phone.
+pub fn new_household_path() -> String {
+    format!("/households/{}", uuid::Uuid::new_v4())
 }

@@ -2,11 +2,12 @@
 //! 一测二问三看 checklist is still to come and says so.
 
 use leptos::{prelude::*, task::spawn_local};
-use leptos_router::components::A;
+use leptos_router::{components::A, hooks::use_navigate};
 
 use crate::{
     areas::Area,
     i18n::{Key, use_i18n},
+    pages::household::new_household_path,
     state::use_app_data,
 };
 
@@ -68,12 +69,14 @@ fn Registry() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
     let households = Memo::new(move |_| data.replica.with(|r| r.households()));
+    let navigate = use_navigate();
     view! {
         <div class="section-head">
             <h2>{move || i18n.t(Key::HouseholdListTitle)}</h2>
-            <A href="/households/new" attr:class="button" attr:data-testid="add-household">
+            <button class="button" data-testid="add-household"
+                on:click=move |_| navigate(&new_household_path(), Default::default())>
                 {move || i18n.t(Key::HouseholdAdd)}
-            </A>
+            </button>
         </div>
         <Show when=move || !households.with(Vec::is_empty)
             fallback=move || view! { <p class="notice" data-testid="registry-empty">{i18n.t(Key::HouseholdEmpty)}</p> }>

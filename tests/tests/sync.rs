@@ -1,0 +1,95 @@
+//! Two volunteers' phones (separate Chromium profiles) edit the same
+//! household while the server is down, then sync: different fields both
+//! survive; the same field converges on the later value, and the phone whose
+//! value lost shows it as a conflict.
+
+use doorstep_tests::{Browser, TestServer};
+
+const ALL_SENT: &str = "已全部上传";
+
+async fn join_compound(phone: &Browser, server: &TestServer) {
+    phone.open(&format!("{}/visits", server.url)).await;
+    phone.tap("compound-yongan").await;
+    phone.find("add-household").await;
+}
+
+async fn save(phone: &Browser) {
+    phone.tap("save-household").await;
+    phone.expect_text("save-status", "已保存在本机").await;
+}
+
+async fn sync(phone: &Browser) {
+    phone.tap("sync-now").await;
+    phone.expect_text("sync-pending", ALL_SENT).await;
+    phone.expect_text("sync-now", "立即同步").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_edits_on_two_phones_merge_per_field() {
+    let mut server = TestServer::start().await;
+    server.create_compound("yongan", "永安社区").await;
+    let a = Browser::start().await;
+    let b = Browser::start().await;
+    join_compound(&a, &server).await;
+    join_compound(&b, &server).await;
+
+    // A registers a household; B receives it.
+    a.tap("add-household").await;
+    a.fill("field-building", "3").await;
+    a.fill("field-door", "301").await;
+    a.fill("field-head", "王芳").await;
+    save(&a).await;
+    sync(&a).await;
+    let household = a.path().await;
+    assert!(household.starts_with("/households/"), "{household}");
+
+    sync(&b).await;
+    b.tap("household-row").await;
+    b.expect_value("field-head", "王芳").await;
+    assert_eq!(b.path().await, household);
+
+    // The network goes away. Each phone edits a different field.
+    server.stop().await;
+    a.fill("field-phone", "13800000001").await;
+    save(&a).await;
+    b.fill("field-notes", "独居老人").await;
+    save(&b).await;
+    for phone in [&a, &b] {
+        phone.tap("sync-now").await;
+        phone.find("sync-problem").await;
+        phone.expect_text("sync-pending", "待上传 1").await;
+    }
+
+    // Back online: both fields survive on both phones.
+    server.restart().await;
+    sync(&a).await;
+    sync(&b).await;
+    sync(&a).await;
+    for phone in [&a, &b] {
+        phone.expect_value("field-phone", "13800000001").await;
+        phone.expect_value("field-notes", "独居老人").await;
+        phone.expect_value("field-head", "王芳").await;
+    }
+
+    // Offline again, both change the head of household; B's edit is later.
+    server.stop().await;
+    a.fill("field-head", "张三").await;
+    save(&a).await;
+    b.fill("field-head", "李四").await;
+    save(&b).await;
+    server.restart().await;
+    sync(&a).await;
+    sync(&b).await;
+    sync(&a).await;
+    for phone in [&a, &b] {
+        phone.expect_value("field-head", "李四").await;
+    }
+    // A's value lost, and A is told so rather than losing it silently.
+    a.find("conflict-head").await;
+    a.expect_text("conflict-mine", "张三").await;
+    a.scroll_to("conflict-head").await;
+    a.screenshot("conflict-zh").await;
+
+    a.close().await;
+    b.close().await;
+}
