@@ -126,17 +126,16 @@ impl Mutation {
                 message,
             })?;
         }
-        if let Mutation::Append { .. } = self {
-            if let Some(missing) = collection
+        if let Mutation::Append { .. } = self
+            && let Some(missing) = collection
                 .fields()
                 .iter()
                 .find(|f| f.required && !fields.contains_key(f.name))
-            {
-                return Err(Invalid {
-                    field: format!("args.fields.{}", missing.name),
-                    message: "is required".into(),
-                });
-            }
+        {
+            return Err(Invalid {
+                field: format!("args.fields.{}", missing.name),
+                message: "is required".into(),
+            });
         }
         Ok(())
     }

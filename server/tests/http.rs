@@ -75,7 +75,7 @@ async fn body_bytes(response: Response) -> Vec<u8> {
         .to_vec()
 }
 
-fn header_of<'a>(response: &'a Response, name: header::HeaderName) -> Option<&'a str> {
+fn header_of(response: &Response, name: header::HeaderName) -> Option<&str> {
     response.headers().get(name).map(|v| v.to_str().unwrap())
 }
 

@@ -94,7 +94,7 @@ pub fn ensure_browser() -> anyhow::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let is_root = output(&mut cmd("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
+    let is_root = output(cmd("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
     if !is_root {
         bail!(
             "the browser tests need Debian packages that are missing: {0}\n\

@@ -51,10 +51,10 @@ fn HouseholdEditor(param: String) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     // Pulled changes show at once in fields the volunteer is not editing.
     Effect::new(move |_| {
-        if let Some(household) = saved.get() {
-            if !dirty.get_untracked() {
-                form.set(household);
-            }
+        if let Some(household) = saved.get()
+            && !dirty.get_untracked()
+        {
+            form.set(household);
         }
     });
     let conflicts = {

@@ -71,13 +71,13 @@ pub async fn sync_once(
             }),
         };
         let response = api::sync(&request).await?;
-        if let Some(last) = batch.last() {
-            if response.last_mid < last.pushed.mid {
-                return Err(SyncError::Refused(format!(
-                    "server acknowledged up to {} of {}",
-                    response.last_mid, last.pushed.mid
-                )));
-            }
+        if let Some(last) = batch.last()
+            && response.last_mid < last.pushed.mid
+        {
+            return Err(SyncError::Refused(format!(
+                "server acknowledged up to {} of {}",
+                response.last_mid, last.pushed.mid
+            )));
         }
         db.acknowledge(response.last_mid, &response.rejected)
             .await?;

@@ -41,14 +41,14 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
         let previous = known.map_or(0, |(mid,)| mid as u64);
-        if let Some(first) = request.mutations.first() {
-            if first.mid > previous + 1 {
-                return Err(RequestError::MidGap {
-                    expected: previous + 1,
-                    got: first.mid,
-                }
-                .into());
+        if let Some(first) = request.mutations.first()
+            && first.mid > previous + 1
+        {
+            return Err(RequestError::MidGap {
+                expected: previous + 1,
+                got: first.mid,
             }
+            .into());
         }
 
         let mut rejected = Vec::new();
