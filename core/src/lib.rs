@@ -6,9 +6,11 @@
 
 pub mod api;
 pub mod conflict;
+pub mod eta;
 pub mod hlc;
 pub mod ids;
 pub mod mutation;
 pub mod record;
 pub mod schema;
 pub mod sync;
+pub mod truck;

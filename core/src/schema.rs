@@ -12,6 +12,12 @@ pub enum Collection {
     Household,
     /// 代购: one purchase made on a household's behalf.
     Purchase,
+    /// 菜车: a vegetable truck and its vendor's contact.
+    Truck,
+    /// 车次: one truck's visit to a compound on a date, with its stops.
+    Run,
+    /// 到站记录: a staff tap at a stop (arrived, left, skipped, or undo).
+    StopEvent,
 }
 
 /// How a collection's records evolve.
@@ -34,6 +40,10 @@ pub enum FieldType {
     },
     /// The id of a record in another collection.
     Ref(Collection),
+    /// One of a fixed set of words.
+    Choice(&'static [&'static str]),
+    /// A run's ordered stops (`[{building, planned_ms, dwell_min}]`).
+    Stops,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,13 +85,50 @@ const PURCHASE: &[FieldSpec] = &[
     ),
 ];
 
+const TRUCK: &[FieldSpec] = &[
+    field("name", text(32), false),
+    field("vendor", text(64), false),
+    field("phone", text(32), false),
+    field("order_link", text(500), false),
+];
+
+const RUN: &[FieldSpec] = &[
+    field("truck", FieldType::Ref(Collection::Truck), false),
+    field("date", text(10), false),
+    field("state", FieldType::Choice(crate::truck::RUN_STATES), false),
+    field("stops", FieldType::Stops, false),
+];
+
+const STOP_EVENT: &[FieldSpec] = &[
+    field("run", FieldType::Ref(Collection::Run), true),
+    field("building", text(32), true),
+    field("kind", FieldType::Choice(crate::truck::EVENT_KINDS), true),
+    field(
+        "at_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        true,
+    ),
+];
+
 impl Collection {
-    pub const ALL: [Collection; 2] = [Collection::Household, Collection::Purchase];
+    pub const ALL: [Collection; 5] = [
+        Collection::Household,
+        Collection::Purchase,
+        Collection::Truck,
+        Collection::Run,
+        Collection::StopEvent,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Collection::Household => "household",
             Collection::Purchase => "purchase",
+            Collection::Truck => "truck",
+            Collection::Run => "run",
+            Collection::StopEvent => "stop_event",
         }
     }
 
@@ -91,8 +138,8 @@ impl Collection {
 
     pub fn lifecycle(self) -> Lifecycle {
         match self {
-            Collection::Household => Lifecycle::Mutable,
-            Collection::Purchase => Lifecycle::AppendOnly,
+            Collection::Household | Collection::Truck | Collection::Run => Lifecycle::Mutable,
+            Collection::Purchase | Collection::StopEvent => Lifecycle::AppendOnly,
         }
     }
 
@@ -100,6 +147,9 @@ impl Collection {
         match self {
             Collection::Household => HOUSEHOLD,
             Collection::Purchase => PURCHASE,
+            Collection::Truck => TRUCK,
+            Collection::Run => RUN,
+            Collection::StopEvent => STOP_EVENT,
         }
     }
 
@@ -139,6 +189,15 @@ impl FieldSpec {
                 let id = value.as_str().ok_or("must be a record id")?;
                 id.parse::<crate::ids::RecordId>()
                     .map_err(|_| format!("must be the id of a {}", target.name()))?;
+            }
+            FieldType::Choice(words) => {
+                let word = value.as_str().ok_or("must be text")?;
+                if !words.contains(&word) {
+                    return Err(format!("is {word:?}; must be one of {words:?}"));
+                }
+            }
+            FieldType::Stops => {
+                crate::truck::Stop::list_from(value)?;
             }
         }
         Ok(())

@@ -137,7 +137,7 @@ fn parse(field: &str, text: &str) -> Result<Value, FormError> {
             field: field.to_owned(),
             message: "must be a whole number".into(),
         }),
-        FieldType::Text { .. } | FieldType::Ref(_) => Ok(Value::String(text.to_owned())),
+        _ => Ok(Value::String(text.to_owned())),
     }
 }
 

@@ -1,0 +1,221 @@
+//! The mobile vegetable stall (流动菜摊): trucks, runs with their stops, and
+//! staff taps at each stop, read out of synced records; plus the public view
+//! that residents may see (no personal data).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{
+    hlc::Hlc,
+    ids::{CompoundId, RecordId},
+    record::Record,
+    schema::Collection,
+};
+
+pub const RUN_STATES: &[&str] = &["planned", "underway", "finished", "cancelled"];
+/// `reset` is what "undo" appends when a stop had no earlier event.
+pub const EVENT_KINDS: &[&str] = &["arrived", "left", "skipped", "reset"];
+/// Most stops one run may have.
+pub const MAX_STOPS: usize = 200;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stop {
+    /// The building (楼栋) as residents know it, e.g. `3`.
+    pub building: String,
+    /// Planned arrival, Unix milliseconds.
+    pub planned_ms: u64,
+    /// Planned stay, in minutes.
+    pub dwell_min: u32,
+}
+
+impl Stop {
+    pub fn planned_departure_ms(&self) -> u64 {
+        self.planned_ms + u64::from(self.dwell_min) * 60_000
+    }
+
+    /// Reads and checks a `stops` field value.
+    pub fn list_from(value: &Value) -> Result<Vec<Stop>, String> {
+        let stops: Vec<Stop> = serde_json::from_value(value.clone())
+            .map_err(|e| format!("must be a list of stops: {e}"))?;
+        if stops.len() > MAX_STOPS {
+            return Err(format!("has {} stops; at most {MAX_STOPS}", stops.len()));
+        }
+        for (i, stop) in stops.iter().enumerate() {
+            if stop.building.trim().is_empty() || stop.building.chars().count() > 32 {
+                return Err(format!("stop {i} needs a building name of 1-32 characters"));
+            }
+            if stop.dwell_min > 240 {
+                return Err(format!(
+                    "stop {i} stays {} minutes; at most 240",
+                    stop.dwell_min
+                ));
+            }
+            if stops[..i].iter().any(|s| s.building == stop.building) {
+                return Err(format!("building {} appears twice", stop.building));
+            }
+        }
+        Ok(stops)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    Planned,
+    Underway,
+    Finished,
+    Cancelled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Arrived,
+    Left,
+    Skipped,
+    /// Undoes every earlier tap at the stop.
+    Reset,
+}
+
+/// A staff tap. `at_ms` is the device's time of the tap, kept even when the
+/// tap reaches the server hours later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopEvent {
+    pub building: String,
+    pub kind: EventKind,
+    pub at_ms: u64,
+    /// Orders taps: the latest per stop wins.
+    pub hlc: Hlc,
+}
+
+/// The vendor's public face: what a resident may see.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TruckInfo {
+    pub name: String,
+    pub vendor: String,
+    pub phone: String,
+    pub order_link: String,
+}
+
+/// Everything the resident page needs about one run; nothing personal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicRun {
+    pub id: RecordId,
+    pub compound: CompoundId,
+    pub date: String,
+    pub state: RunState,
+    pub truck: TruckInfo,
+    pub stops: Vec<Stop>,
+    /// The latest event per building (undo already applied).
+    pub events: Vec<StopEvent>,
+}
+
+/// `GET /api/public/runs/{compound}` and each SSE message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicRuns {
+    pub compound: CompoundId,
+    pub runs: Vec<PublicRun>,
+    pub server_time_ms: u64,
+}
+
+fn text(record: &Record, field: &str) -> String {
+    record
+        .value(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+impl PublicRun {
+    /// Builds the public view of `run` from synced records: its truck (if
+    /// any) and all stop events of the compound.
+    pub fn from_records(run: &Record, trucks: &[Record], events: &[Record]) -> Option<Self> {
+        if run.collection != Collection::Run || run.is_deleted() {
+            return None;
+        }
+        let state = run
+            .value("state")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or(RunState::Planned);
+        let stops = run
+            .value("stops")
+            .and_then(|v| Stop::list_from(v).ok())
+            .unwrap_or_default();
+        let truck_id = text(run, "truck");
+        let truck = trucks
+            .iter()
+            .find(|t| t.collection == Collection::Truck && t.id.as_str() == truck_id)
+            .map(|t| TruckInfo {
+                name: text(t, "name"),
+                vendor: text(t, "vendor"),
+                phone: text(t, "phone"),
+                order_link: text(t, "order_link"),
+            })
+            .unwrap_or_default();
+        let taps = events
+            .iter()
+            .filter(|e| e.collection == Collection::StopEvent && text(e, "run") == run.id.as_str())
+            .filter_map(event_from_record);
+        Some(Self {
+            id: run.id.clone(),
+            compound: run.compound.clone(),
+            date: text(run, "date"),
+            state,
+            truck,
+            stops,
+            events: latest_per_stop(taps),
+        })
+    }
+}
+
+fn event_from_record(record: &Record) -> Option<StopEvent> {
+    let hlc = record.fields.get("kind")?.hlc.clone();
+    Some(StopEvent {
+        building: text(record, "building"),
+        kind: serde_json::from_value(record.value("kind")?.clone()).ok()?,
+        at_ms: record.value("at_ms")?.as_u64()?,
+        hlc,
+    })
+}
+
+/// The last tap per stop by HLC; a `reset` leaves the stop with no event.
+pub fn latest_per_stop(events: impl IntoIterator<Item = StopEvent>) -> Vec<StopEvent> {
+    let mut latest: BTreeMap<String, StopEvent> = BTreeMap::new();
+    for event in events {
+        match latest.get(&event.building) {
+            Some(current) if current.hlc >= event.hlc => {}
+            _ => {
+                latest.insert(event.building.clone(), event);
+            }
+        }
+    }
+    latest
+        .into_values()
+        .filter(|e| e.kind != EventKind::Reset)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn stops_are_checked() {
+        let ok = json!([{"building": "1", "planned_ms": 0, "dwell_min": 15}, {"building": "2", "planned_ms": 1, "dwell_min": 15}]);
+        assert_eq!(Stop::list_from(&ok).unwrap().len(), 2);
+        for bad in [
+            json!([{"building": "1", "planned_ms": 0, "dwell_min": 15}, {"building": "1", "planned_ms": 1, "dwell_min": 15}]),
+            json!([{"building": "", "planned_ms": 0, "dwell_min": 15}]),
+            json!([{"building": "1", "planned_ms": 0, "dwell_min": 999}]),
+            json!([{"building": "1"}]),
+            json!("1,2,3"),
+        ] {
+            assert!(Stop::list_from(&bad).is_err(), "{bad}");
+        }
+    }
+}
