@@ -16,6 +16,11 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(health))
         .route("/sync", crate::sync::route())
         .route("/compounds", get(compounds))
+        .route(
+            "/compounds/{compound}/posters",
+            get(crate::posters::posters),
+        )
+        .nest("/public", crate::public::router())
         .route("/openapi.json", get(openapi))
         .fallback(unknown_endpoint)
 }

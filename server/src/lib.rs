@@ -3,6 +3,9 @@
 
 pub mod api;
 pub mod error;
+pub mod live;
+pub mod posters;
+pub mod public;
 pub mod static_files;
 pub mod store;
 pub mod sync;
@@ -21,6 +24,22 @@ pub struct AppState {
     pub store: Store,
     /// The Trunk build output (`dist/`) served as the app shell.
     pub dist: PathBuf,
+    /// Live updates for open resident pages.
+    pub live: live::Live,
+    /// The address residents reach the app at (for QR posters), when it is
+    /// not the address the request came in on (e.g. behind a proxy).
+    pub public_url: Option<String>,
+}
+
+impl AppState {
+    pub fn new(store: Store, dist: PathBuf) -> Self {
+        Self {
+            store,
+            dist,
+            live: live::Live::default(),
+            public_url: None,
+        }
+    }
 }
 
 /// The complete HTTP surface: `/api` plus the app shell.

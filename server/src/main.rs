@@ -34,6 +34,10 @@ struct ServeArgs {
     /// The Trunk build output to serve as the app.
     #[arg(long, env = "DOORSTEP_DIST", default_value = "dist")]
     dist: PathBuf,
+    /// The app's address as residents reach it, for QR posters (e.g.
+    /// https://doorstep.example.org). Default: the address of each request.
+    #[arg(long, env = "DOORSTEP_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -97,8 +101,8 @@ async fn run_server(store: Store, args: ServeArgs, database_url: &str) -> anyhow
     serve(
         listener,
         AppState {
-            store: store.clone(),
-            dist: args.dist,
+            public_url: args.public_url,
+            ..AppState::new(store.clone(), args.dist)
         },
         shutdown_signal(),
     )

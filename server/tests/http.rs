@@ -54,7 +54,7 @@ async fn fixture() -> (TempDir, AppState) {
         dir.path().join("data/doorstep.sqlite").display()
     );
     let store = Store::open(&url).await.unwrap();
-    (dir, AppState { store, dist })
+    (dir, AppState::new(store, dist))
 }
 
 async fn get(state: &AppState, path: &str, accept_encoding: Option<&str>) -> Response {

@@ -102,10 +102,7 @@ impl Server {
             .await
             .unwrap();
         Self {
-            state: AppState {
-                store,
-                dist: dir.path().to_path_buf(),
-            },
+            state: AppState::new(store, dir.path().to_path_buf()),
             url,
             _dir: dir,
         }

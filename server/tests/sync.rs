@@ -39,10 +39,7 @@ impl Fixture {
             .await
             .unwrap();
         Self {
-            state: AppState {
-                store,
-                dist: dir.path().to_path_buf(),
-            },
+            state: AppState::new(store, dir.path().to_path_buf()),
             dir,
         }
     }

@@ -90,10 +90,7 @@ impl TestServer {
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState {
-            store: self.store.clone(),
-            dist: dist_dir(),
-        };
+        let state = AppState::new(self.store.clone(), dist_dir());
         self.task = Some(tokio::spawn(doorstep_server::serve(
             listener,
             state,

@@ -5,6 +5,7 @@
 //! on another writer inside this process and sequence numbers follow commits.
 
 mod compounds;
+mod records;
 mod sync;
 
 use std::{str::FromStr, time::Duration};

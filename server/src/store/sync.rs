@@ -263,7 +263,7 @@ async fn compound_exists(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<b
     Ok(row.is_some())
 }
 
-fn decode(state: &str) -> Result<Record, StoreError> {
+pub(super) fn decode(state: &str) -> Result<Record, StoreError> {
     serde_json::from_str(state)
         .map_err(|e| StoreError::Corrupt(format!("stored record does not decode: {e}")))
 }

@@ -1,0 +1,281 @@
+//! `cargo xtask bench sync`, server half: how many mutations per second
+//! `POST /api/sync` ingests, next to a raw batched SQLite insert of the same
+//! rows in the same process and the same run.
+//!
+//! Measured: the real router (`doorstep_server::app`) through `oneshot`, so
+//! body decoding, request checks, the merge, the audit row and the response
+//! are all counted; only TCP is not. The request bodies are encoded before
+//! the clock starts (that is the phone's work). The baseline inserts each
+//! record's final JSON state, as the server stores it, into a plain table in
+//! a fresh SQLite file opened with the store's pragmas (WAL,
+//! synchronous=NORMAL), one transaction per push-sized batch.
+//!
+//! Prints one `doorstep-bench: {json}` line on stdout for `cargo xtask bench`.
+
+use std::{str::FromStr, time::Instant};
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode},
+};
+use doorstep_core::{
+    hlc::Hlc,
+    ids::ClientId,
+    mutation::Mutation,
+    sync::{
+        MAX_PUSH_MUTATIONS, PullRequest, PushedMutation, SCHEMA_VERSION, SyncRequest, SyncResponse,
+    },
+};
+use doorstep_server::{
+    AppState, app, now_ms,
+    store::{Compound, Store},
+};
+use serde_json::json;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use tower::ServiceExt;
+
+/// Mutations per measured run: 200 full pushes.
+const MUTATIONS: usize = 20_000;
+/// Each round measures both sides on fresh files; the median is reported.
+const ROUNDS: usize = 3;
+
+/// One household per mutation, as a volunteer registering a building would
+/// send them; each final record is about 330 bytes of JSON.
+fn mutations(count: usize, client: ClientId) -> Vec<PushedMutation> {
+    // Stamped a minute ago, so the server's clock check passes.
+    let wall = now_ms() - 60_000;
+    (0..count)
+        .map(|n| PushedMutation {
+            mid: n as u64 + 1,
+            hlc: Hlc {
+                wall_ms: wall,
+                counter: n as u32,
+                node: client,
+            },
+            mutation: serde_json::from_value(json!({
+                "kind": "set",
+                "args": {
+                    "collection": "household",
+                    "id": format!("h{n:06}"),
+                    "compound": "c1",
+                    "fields": {
+                        "building": format!("{}栋", n % 40 + 1),
+                        "door": format!("{}", 101 + n % 1800),
+                        "head": "王芳",
+                    }
+                }
+            }))
+            .unwrap(),
+        })
+        .collect()
+}
+
+/// The request bodies a phone would send: its outbox in push-sized batches.
+fn bodies(mutations: &[PushedMutation], client: ClientId) -> Vec<Vec<u8>> {
+    mutations
+        .chunks(MAX_PUSH_MUTATIONS)
+        .map(|batch| {
+            serde_json::to_vec(&SyncRequest {
+                client_id: client,
+                schema_version: SCHEMA_VERSION,
+                mutations: batch.to_vec(),
+                pull: None,
+            })
+            .unwrap()
+        })
+        .collect()
+}
+
+/// The rows the pushes leave in `record`: (collection, id, compound, seq, state).
+fn rows(mutations: &[PushedMutation]) -> Vec<(String, String, String, i64, String)> {
+    mutations
+        .iter()
+        .enumerate()
+        .map(|(i, pushed)| {
+            let m: &Mutation = &pushed.mutation;
+            let (record, _) = m.apply(None, &pushed.hlc).unwrap();
+            (
+                m.collection().name().to_owned(),
+                m.id().as_str().to_owned(),
+                m.compound().as_str().to_owned(),
+                i as i64 + 1,
+                serde_json::to_string(&record).unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn server_ingest(
+    bodies: &[Vec<u8>],
+    expected: &[(String, String, String, i64, String)],
+) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("bench.sqlite").display());
+    let store = Store::open(&url).await.unwrap();
+    store
+        .create_compound(
+            &Compound {
+                id: "c1".parse().unwrap(),
+                name: "bench".into(),
+            },
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    let router: Router = app(AppState::new(store.clone(), dir.path().to_path_buf()));
+
+    let start = Instant::now();
+    for body in bodies {
+        let request = Request::post("/api/sync")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let answer: SyncResponse = serde_json::from_slice(&bytes).unwrap();
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+
+    // The server stored exactly the rows the baseline inserts.
+    let mut cursor = 0;
+    let mut stored = 0;
+    loop {
+        let page = store
+            .pull(&PullRequest {
+                compound: "c1".parse().unwrap(),
+                cursor,
+            })
+            .await
+            .unwrap();
+        for change in &page.changes {
+            let row = &expected[change.seq as usize - 1];
+            assert_eq!(serde_json::to_string(&change.record).unwrap(), row.4);
+        }
+        stored += page.changes.len();
+        cursor = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    assert_eq!(stored, expected.len());
+    store.close().await;
+    elapsed
+}
+
+async fn raw_insert(rows: &[(String, String, String, i64, String)]) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteConnectOptions::from_str(&format!(
+        "sqlite://{}",
+        dir.path().join("raw.sqlite").display()
+    ))
+    .unwrap()
+    .create_if_missing(true)
+    .journal_mode(SqliteJournalMode::Wal)
+    .synchronous(SqliteSynchronous::Normal);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TABLE raw (collection TEXT NOT NULL, id TEXT NOT NULL, compound TEXT NOT NULL, \
+         seq INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (collection, id))",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let start = Instant::now();
+    for batch in rows.chunks(MAX_PUSH_MUTATIONS) {
+        let mut tx = pool.begin().await.unwrap();
+        for (collection, id, compound, seq, state) in batch {
+            sqlx::query(
+                "INSERT INTO raw (collection, id, compound, seq, state) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(collection)
+            .bind(id)
+            .bind(compound)
+            .bind(seq)
+            .bind(state)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM raw")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count as usize, rows.len());
+    pool.close().await;
+    elapsed
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let client = ClientId::from_u128(0xbe_4c);
+        let mutations = mutations(MUTATIONS, client);
+        let bodies = bodies(&mutations, client);
+        let rows = rows(&mutations);
+        let state_bytes: usize = rows.iter().map(|r| r.4.len()).sum();
+
+        // One unmeasured push-sized batch each, so both start warm.
+        let warm = MAX_PUSH_MUTATIONS;
+        server_ingest(&bodies[..1], &rows[..warm]).await;
+        raw_insert(&rows[..warm]).await;
+
+        let (mut server_s, mut raw_s) = (Vec::new(), Vec::new());
+        for round in 0..ROUNDS {
+            // Alternate who goes first, so neither always meets a busier disk.
+            if round % 2 == 0 {
+                server_s.push(server_ingest(&bodies, &rows).await);
+                raw_s.push(raw_insert(&rows).await);
+            } else {
+                raw_s.push(raw_insert(&rows).await);
+                server_s.push(server_ingest(&bodies, &rows).await);
+            }
+            eprintln!(
+                "round {}: server {:.3} s, raw insert {:.3} s",
+                round + 1,
+                server_s[round],
+                raw_s[round]
+            );
+        }
+        let rate = |s: f64| MUTATIONS as f64 / s.max(1e-9);
+        let ms = |v: &[f64]| v.iter().map(|s| (s * 1000.0).round()).collect::<Vec<_>>();
+        let line = json!({
+            "bench": "sync.server",
+            "unit": "mutations/s",
+            "value": rate(median(server_s.clone())),
+            "baseline": rate(median(raw_s.clone())),
+            "mutations": MUTATIONS,
+            "batch": MAX_PUSH_MUTATIONS,
+            "avg_record_bytes": state_bytes / MUTATIONS,
+            "rounds_ms": {"value": ms(&server_s), "baseline": ms(&raw_s)},
+        });
+        println!("doorstep-bench: {line}");
+    });
+}

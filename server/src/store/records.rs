@@ -1,0 +1,31 @@
+//! Reading current record state outside sync: the public truck view and
+//! the printable posters.
+
+use doorstep_core::{ids::CompoundId, record::Record, schema::Collection};
+
+use super::{Store, StoreError, sync::decode};
+
+impl Store {
+    /// Every record of one collection in a compound (tombstones included).
+    pub async fn records_of(
+        &self,
+        compound: &CompoundId,
+        collection: Collection,
+    ) -> Result<Vec<Record>, StoreError> {
+        let rows: Vec<(String,)> =
+            sqlx::query_as("SELECT state FROM record WHERE compound = ? AND collection = ?")
+                .bind(compound.as_str())
+                .bind(collection.name())
+                .fetch_all(&self.reader)
+                .await?;
+        rows.iter().map(|(state,)| decode(state)).collect()
+    }
+
+    pub async fn compound_exists(&self, compound: &CompoundId) -> Result<bool, StoreError> {
+        let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM compound WHERE id = ?")
+            .bind(compound.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(row.is_some())
+    }
+}

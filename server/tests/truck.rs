@@ -1,0 +1,245 @@
+//! The public truck endpoints: what residents see (and what they must not),
+//! live updates over SSE to many pages at once, and the QR posters.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use doorstep_core::{hlc::Hlc, ids::ClientId, truck::PublicRuns};
+use doorstep_server::{
+    AppState, app, now_ms,
+    store::{Compound, Store},
+};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceExt;
+
+struct Fixture {
+    _dir: TempDir,
+    state: AppState,
+    next_mid: std::sync::atomic::AtomicU64,
+}
+
+const STAFF: u128 = 5;
+
+impl Fixture {
+    async fn new() -> Self {
+        let dir = TempDir::new().unwrap();
+        let store = Store::open(&format!(
+            "sqlite://{}",
+            dir.path().join("t.sqlite").display()
+        ))
+        .await
+        .unwrap();
+        store
+            .create_compound(
+                &Compound {
+                    id: "c1".parse().unwrap(),
+                    name: "永安社区".into(),
+                },
+                now_ms(),
+            )
+            .await
+            .unwrap();
+        let state = AppState::new(store, dir.path().to_path_buf());
+        Self {
+            _dir: dir,
+            state,
+            next_mid: 1.into(),
+        }
+    }
+
+    async fn request(&self, request: Request<Body>) -> (StatusCode, String) {
+        let response = app(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        self.request(
+            Request::get(path)
+                .header("host", "doorstep.test")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Pushes one mutation as the staff phone.
+    async fn push(&self, kind: &str, collection: &str, id: &str, fields: Value) {
+        let mid = self
+            .next_mid
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let hlc = Hlc {
+            wall_ms: now_ms() - 1000,
+            counter: mid as u32,
+            node: ClientId::from_u128(STAFF),
+        };
+        let body = json!({
+            "client_id": ClientId::from_u128(STAFF), "schema_version": 1,
+            "mutations": [{"mid": mid, "hlc": hlc.to_string(), "kind": kind,
+                           "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}}]
+        });
+        let request = Request::post("/api/sync")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, text) = self.request(request).await;
+        assert_eq!(status, StatusCode::OK, "{text}");
+    }
+
+    async fn seed_run(&self) {
+        let t0 = now_ms();
+        self.push("set", "truck", "t1", json!({"name": "豫A·12345", "vendor": "老李菜摊", "phone": "0371-1234567", "order_link": "https://example.org/order"})).await;
+        let stops: Vec<Value> = ["1", "2", "4"]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| json!({"building": b, "planned_ms": t0 + i as u64 * 1_200_000, "dwell_min": 15}))
+            .collect();
+        self.push(
+            "set",
+            "run",
+            "r1",
+            json!({"truck": "t1", "date": "2026-11-28", "state": "underway", "stops": stops}),
+        )
+        .await;
+    }
+
+    async fn tap(&self, id: &str, building: &str, kind: &str) {
+        self.push(
+            "append",
+            "stop_event",
+            id,
+            json!({"run": "r1", "building": building, "kind": kind, "at_ms": now_ms()}),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn public_runs_carry_truck_status_and_no_personal_data() {
+    let f = Fixture::new().await;
+    f.push("set", "household", "h1", json!({"building": "4", "door": "301室", "head": "王芳", "phone": "13800138000", "notes": "独居老人"})).await;
+    f.seed_run().await;
+    f.tap("e1", "1", "arrived").await;
+
+    let (status, body) = f.get("/api/public/runs/c1").await;
+    assert_eq!(status, StatusCode::OK);
+    for personal in ["王芳", "13800138000", "301室", "独居老人", "h1"] {
+        assert!(
+            !body.contains(personal),
+            "public JSON leaks {personal:?}: {body}"
+        );
+    }
+    let runs: PublicRuns = serde_json::from_str(&body).unwrap();
+    assert_eq!(runs.runs.len(), 1);
+    let run = &runs.runs[0];
+    assert_eq!(run.truck.vendor, "老李菜摊");
+    assert_eq!(
+        run.stops
+            .iter()
+            .map(|s| s.building.as_str())
+            .collect::<Vec<_>>(),
+        ["1", "2", "4"]
+    );
+    assert_eq!(run.events.len(), 1);
+
+    assert_eq!(
+        f.get("/api/public/runs/nowhere").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        f.get("/api/public/runs/nowhere/stream").await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn posters_have_one_qr_page_per_building() {
+    let f = Fixture::new().await;
+    f.push("set", "household", "h1", json!({"building": "7"}))
+        .await;
+    f.seed_run().await;
+    let (status, html) = f.get("/api/compounds/c1/posters").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        html.matches("class=\"poster\"").count(),
+        4,
+        "buildings 1, 2, 4 and 7"
+    );
+    assert_eq!(html.matches("<svg").count(), 4);
+    assert!(
+        html.contains("http://doorstep.test/r/c1/4"),
+        "QR target uses the request's host"
+    );
+    assert!(html.contains("扫码"));
+}
+
+/// Reads one SSE `data:` payload from a raw HTTP stream.
+async fn next_event(stream: &mut tokio::net::TcpStream, buffer: &mut String) -> String {
+    loop {
+        if let Some(start) = buffer.find("data:") {
+            if let Some(end) = buffer[start..].find("\n\n") {
+                let event = buffer[start + 5..start + end].trim().to_owned();
+                buffer.drain(..start + end + 2);
+                return event;
+            }
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "stream closed");
+        buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tap_reaches_200_open_resident_pages() {
+    const PAGES: usize = 200;
+    let f = Fixture::new().await;
+    f.seed_run().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(doorstep_server::serve(
+        listener,
+        f.state.clone(),
+        std::future::pending(),
+    ));
+
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel(PAGES);
+    let mut pages = Vec::new();
+    for _ in 0..PAGES {
+        let ready = ready_tx.clone();
+        pages.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let request = "GET /api/public/runs/c1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut buffer = String::new();
+            let first: PublicRuns = serde_json::from_str(&next_event(&mut stream, &mut buffer).await).unwrap();
+            assert!(first.runs[0].events.is_empty());
+            ready.send(()).await.unwrap();
+            let second: PublicRuns = serde_json::from_str(&next_event(&mut stream, &mut buffer).await).unwrap();
+            second.runs[0].events.len()
+        }));
+    }
+    for _ in 0..PAGES {
+        tokio::time::timeout(Duration::from_secs(20), ready_rx.recv())
+            .await
+            .expect("all pages connected")
+            .unwrap();
+    }
+    f.tap("e1", "2", "arrived").await;
+    for page in pages {
+        let events = tokio::time::timeout(Duration::from_secs(20), page)
+            .await
+            .expect("every page hears the tap")
+            .unwrap();
+        assert_eq!(events, 1);
+    }
+    server.abort();
+}
