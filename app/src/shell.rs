@@ -8,7 +8,7 @@ use leptos_router::{
 };
 
 use crate::{
-    device::{connectivity, persistence, service_worker},
+    device::{connectivity, local_time::clock_time, persistence, service_worker},
     i18n::{Key, provide_i18n, use_i18n},
     pages,
     state::{provide_app_data, sync_status::SyncProblem, use_app_data},
@@ -24,14 +24,19 @@ pub fn App() -> impl IntoView {
             // Connectivity and unsent work stay in view while scrolling.
             <div class="sticky-top">
                 <Header/>
-                <SyncBar/>
+                <VolunteerOnly>
+                    <SyncBar/>
+                </VolunteerOnly>
             </div>
-            <StorageWarning/>
+            <VolunteerOnly>
+                <StorageWarning/>
+            </VolunteerOnly>
             <main class="page">
                 <Routes fallback=pages::not_found::NotFoundPage>
                     <Route path=path!("/") view=pages::home::HomePage/>
                     <Route path=path!("/visits") view=pages::visits::VisitsPage/>
                     <Route path=path!("/households/:id") view=pages::household::HouseholdPage/>
+                    <Route path=path!("/r/:compound/:building") view=pages::resident::ResidentPage/>
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
@@ -66,6 +71,13 @@ fn Header() -> impl IntoView {
             </button>
         </header>
     }
+}
+
+/// Hides volunteer tools on residents' public pages (`/r/…`).
+#[component]
+fn VolunteerOnly(children: ChildrenFn) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    view! { <Show when=move || !location.pathname.with(|p| p.starts_with("/r/"))>{children()}</Show> }
 }
 
 /// Unsent edits, the last sync, and what stands in the way, on every page.
@@ -126,12 +138,6 @@ fn SyncBar() -> impl IntoView {
             </p>
         </Show>
     }
-}
-
-/// Local HH:MM of a Unix time in milliseconds.
-fn clock_time(ms: u64) -> String {
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
 
 /// Shown only when the browser refuses to keep our data.

@@ -155,10 +155,7 @@ impl PublicRun {
                 order_link: text(t, "order_link"),
             })
             .unwrap_or_default();
-        let taps = events
-            .iter()
-            .filter(|e| e.collection == Collection::StopEvent && text(e, "run") == run.id.as_str())
-            .filter_map(event_from_record);
+        let taps = events_of(&run.id, events);
         Some(Self {
             id: run.id.clone(),
             compound: run.compound.clone(),
@@ -169,6 +166,54 @@ impl PublicRun {
             events: latest_per_stop(taps),
         })
     }
+}
+
+impl PublicRuns {
+    /// The run a resident of `building` cares about: one under way that stops
+    /// there, else the next planned one, else the most recent.
+    pub fn current_for(&self, building: &str) -> Option<&PublicRun> {
+        let serves = |run: &&PublicRun| run.stops.iter().any(|s| s.building == building);
+        let first_stop = |run: &&PublicRun| run.stops.first().map_or(u64::MAX, |s| s.planned_ms);
+        self.runs
+            .iter()
+            .filter(serves)
+            .find(|run| run.state == RunState::Underway)
+            .or_else(|| {
+                self.runs
+                    .iter()
+                    .filter(serves)
+                    .filter(|r| r.state == RunState::Planned)
+                    .min_by_key(first_stop)
+            })
+            .or_else(|| {
+                self.runs
+                    .iter()
+                    .filter(serves)
+                    .max_by(|a, b| a.date.cmp(&b.date))
+            })
+    }
+}
+
+/// Every tap of run `run`, in HLC order.
+pub fn events_of(run: &RecordId, records: &[Record]) -> Vec<StopEvent> {
+    let mut taps: Vec<StopEvent> = records
+        .iter()
+        .filter(|e| e.collection == Collection::StopEvent && text(e, "run") == run.as_str())
+        .filter_map(event_from_record)
+        .collect();
+    taps.sort_by(|a, b| a.hlc.cmp(&b.hlc));
+    taps
+}
+
+/// What "undo last tap" appends: the tap before the last one at the same
+/// stop, or a reset when there was none. `taps` is in HLC order.
+pub fn undo_of(taps: &[StopEvent]) -> Option<(String, EventKind, u64)> {
+    let (last, earlier) = taps.split_last()?;
+    let previous = earlier.iter().rev().find(|t| t.building == last.building);
+    Some(match previous {
+        Some(tap) => (tap.building.clone(), tap.kind, tap.at_ms),
+        None => (last.building.clone(), EventKind::Reset, last.at_ms),
+    })
 }
 
 fn event_from_record(record: &Record) -> Option<StopEvent> {
@@ -203,6 +248,67 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::ids::ClientId;
+
+    fn tap(building: &str, kind: EventKind, order: u64) -> StopEvent {
+        StopEvent {
+            building: building.into(),
+            kind,
+            at_ms: order * 1000,
+            hlc: Hlc {
+                wall_ms: order,
+                counter: 0,
+                node: ClientId::from_u128(1),
+            },
+        }
+    }
+
+    /// Data-driven: taps so far, and what undo appends.
+    #[test]
+    fn undo_restores_the_tap_before() {
+        use EventKind::*;
+        for (taps, expected) in [
+            (vec![], None),
+            (vec![tap("1", Arrived, 1)], Some(("1", Reset, 1000))),
+            (
+                vec![tap("1", Arrived, 1), tap("1", Left, 2)],
+                Some(("1", Arrived, 1000)),
+            ),
+            (
+                vec![
+                    tap("1", Arrived, 1),
+                    tap("1", Left, 2),
+                    tap("2", Arrived, 3),
+                ],
+                Some(("2", Reset, 3000)),
+            ),
+            (
+                vec![tap("1", Arrived, 1), tap("2", Skipped, 2)],
+                Some(("2", Reset, 2000)),
+            ),
+        ] {
+            let got = undo_of(&taps);
+            assert_eq!(
+                got.as_ref().map(|(b, k, at)| (b.as_str(), *k, *at)),
+                expected,
+                "{taps:?}"
+            );
+        }
+        // Applying the undo really takes the last tap back.
+        let mut taps = vec![tap("1", Arrived, 1), tap("1", Left, 2)];
+        let (building, kind, at_ms) = undo_of(&taps).unwrap();
+        taps.push(StopEvent {
+            building,
+            kind,
+            at_ms,
+            hlc: Hlc {
+                wall_ms: 3,
+                counter: 0,
+                node: ClientId::from_u128(1),
+            },
+        });
+        assert_eq!(latest_per_stop(taps)[0].kind, Arrived);
+    }
 
     #[test]
     fn stops_are_checked() {

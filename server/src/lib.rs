@@ -66,6 +66,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let live = state.live.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.close();
+    };
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use doorstep_core::ids::CompoundId;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// How many updates a slow subscriber may fall behind before it skips to
 /// the newest (each update is a full snapshot, so skipping loses nothing).
@@ -13,6 +13,9 @@ const BACKLOG: usize = 16;
 #[derive(Clone)]
 pub struct Live {
     sender: broadcast::Sender<Update>,
+    /// Set at shutdown: open streams end, so a graceful shutdown does not
+    /// wait forever on resident pages that never hang up.
+    closing: watch::Sender<bool>,
 }
 
 /// A compound's new public truck status, as SSE-ready JSON.
@@ -26,6 +29,7 @@ impl Default for Live {
     fn default() -> Self {
         Self {
             sender: broadcast::channel(BACKLOG).0,
+            closing: watch::channel(false).0,
         }
     }
 }
@@ -39,7 +43,12 @@ impl Live {
         });
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
-        self.sender.subscribe()
+    /// Updates, and a flag that turns true when the server shuts down.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Update>, watch::Receiver<bool>) {
+        (self.sender.subscribe(), self.closing.subscribe())
+    }
+
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 }

@@ -87,7 +87,7 @@ async fn stream(
 ) -> Result<impl IntoResponse, AppError> {
     let compound = known(&state, &compound).await?;
     // Subscribe before reading the snapshot, so no change falls in between.
-    let mut updates = state.live.subscribe();
+    let (mut updates, mut closing) = state.live.subscribe();
     let snapshot = serde_json::to_string(&public_runs(&state.store, &compound).await?)
         .map_err(|e| AppError::from(crate::store::StoreError::Corrupt(e.to_string())))?;
     let (sender, receiver) = mpsc::channel::<Result<Event, Infallible>>(4);
@@ -102,6 +102,7 @@ async fn stream(
         loop {
             let update = tokio::select! {
                 () = sender.closed() => return, // the page went away
+                _ = closing.wait_for(|closing| *closing) => return,
                 update = updates.recv() => update,
             };
             match update {

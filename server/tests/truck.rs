@@ -243,3 +243,27 @@ async fn a_tap_reaches_200_open_resident_pages() {
     }
     server.abort();
 }
+
+#[tokio::test]
+async fn shutdown_ends_open_streams_instead_of_waiting_for_them() {
+    let f = Fixture::new().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(doorstep_server::serve(listener, f.state.clone(), async {
+        stopped.await.ok();
+    }));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(b"GET /api/public/runs/c1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = String::new();
+    next_event(&mut stream, &mut buffer).await;
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("shutdown does not hang on SSE")
+        .unwrap()
+        .unwrap();
+}

@@ -97,7 +97,14 @@ impl Browser {
     pub async fn tap(&self, test_id: &str) {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            match self.find(test_id).await.click().await {
+            let element = self.find(test_id).await;
+            // Mid-screen, as a person would see it, clear of the sticky header.
+            let arg = serde_json::to_value(&element).unwrap();
+            let _ = self
+                .client
+                .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+                .await;
+            match element.click().await {
                 Ok(()) => return,
                 Err(err) if Instant::now() > deadline => {
                     panic!("could not tap data-testid={test_id}: {err}")
@@ -125,6 +132,26 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("data-testid={test_id} shows {last:?}, expected {expected:?}");
+    }
+
+    /// Waits until the element's text starts with `prefix`.
+    pub async fn expect_text_starting(&self, test_id: &str, prefix: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(element) = self
+                .client
+                .find(Locator::Css(&format!("[data-testid=\"{test_id}\"]")))
+                .await
+            {
+                last = element.text().await.unwrap_or_default();
+                if last.starts_with(prefix) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("data-testid={test_id} shows {last:?}, expected it to start with {prefix:?}");
     }
 
     /// Types `text` into an input, replacing what was there.

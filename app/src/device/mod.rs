@@ -1,6 +1,9 @@
 //! What the phone's browser can tell us or do for us, outside our own data:
-//! connectivity, storage persistence, the offline service worker.
+//! connectivity, local time, alerts, storage persistence, the offline
+//! service worker.
 
+pub mod alert;
 pub mod connectivity;
+pub mod local_time;
 pub mod persistence;
 pub mod service_worker;

@@ -4,8 +4,10 @@
 pub mod dashboard;
 pub mod home;
 pub mod household;
+pub mod join;
 pub mod ledgers;
 pub mod not_built;
 pub mod not_found;
+pub mod resident;
 pub mod truck;
 pub mod visits;

@@ -1,13 +1,13 @@
 //! `/visits`: the door-knock area (走访). The household registry works; the
 //! 一测二问三看 checklist is still to come and says so.
 
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
 
 use crate::{
     areas::Area,
     i18n::{Key, use_i18n},
-    pages::household::new_household_path,
+    pages::{household::new_household_path, join::JoinCompound},
     state::use_app_data,
 };
 
@@ -24,42 +24,8 @@ pub fn VisitsPage() -> impl IntoView {
         <p class="notice">{move || i18n.t(Key::VisitsChecklistPending)}</p>
         {move || match joined() {
             None => ().into_any(),
-            Some(false) => view! { <CompoundPicker/> }.into_any(),
+            Some(false) => view! { <JoinCompound/> }.into_any(),
             Some(true) => view! { <Registry/> }.into_any(),
-        }}
-    }
-}
-
-#[component]
-fn CompoundPicker() -> impl IntoView {
-    let i18n = use_i18n();
-    let data = use_app_data();
-    let compounds = LocalResource::new(move || async move { data.compounds().await });
-    view! {
-        <h2>{move || i18n.t(Key::CompoundChoose)}</h2>
-        {move || match compounds.get() {
-            None => view! { <p>{i18n.t(Key::CompoundLoading)}</p> }.into_any(),
-            Some(Err(_)) => view! { <p class="banner warning">{i18n.t(Key::CompoundUnreachable)}</p> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="notice">{i18n.t(Key::CompoundNone)}</p> }.into_any(),
-            Some(Ok(list)) => list
-                .into_iter()
-                .map(|compound| {
-                    let test_id = format!("compound-{}", compound.id);
-                    let name = compound.name.clone();
-                    view! {
-                        <button class="button wide" data-testid=test_id
-                            on:click=move |_| {
-                                let compound = compound.clone();
-                                spawn_local(async move {
-                                    let _ = data.choose_compound(compound).await;
-                                });
-                            }>
-                            {name}
-                        </button>
-                    }
-                })
-                .collect_view()
-                .into_any(),
         }}
     }
 }

@@ -5,6 +5,7 @@
 pub mod household;
 pub mod replica;
 pub mod sync_status;
+pub mod truck;
 
 use std::rc::Rc;
 
@@ -97,6 +98,14 @@ impl AppData {
         self.replica.update(|r| r.upsert(record));
         self.sync.update(|s| s.pending += 1);
         self.kick_sync_soon();
+        Ok(())
+    }
+
+    /// Several edits in order (e.g. a truck and its run), each its own transaction.
+    pub async fn edit_all(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
+        for mutation in mutations {
+            self.edit(mutation).await?;
+        }
         Ok(())
     }
 

@@ -41,6 +41,15 @@ impl Replica {
         self.records.get(&(collection, id.clone()))
     }
 
+    /// Every record of one collection (tombstones included).
+    pub fn all(&self, collection: Collection) -> Vec<Record> {
+        self.records
+            .values()
+            .filter(|r| r.collection == collection)
+            .cloned()
+            .collect()
+    }
+
     /// Live households in building, unit, door order.
     pub fn households(&self) -> Vec<Household> {
         let mut households: Vec<Household> = self

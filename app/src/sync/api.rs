@@ -56,3 +56,8 @@ async fn read<T: DeserializeOwned>(
         });
     Err(ApiFailure::Refused { status, error })
 }
+
+/// The public truck status of a compound (no login).
+pub async fn public_runs(compound: &str) -> Result<doorstep_core::truck::PublicRuns, ApiFailure> {
+    read(reqwest::get(format!("{}/api/public/runs/{compound}", origin())).await).await
+}

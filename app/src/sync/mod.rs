@@ -1,7 +1,9 @@
 //! The only part of the app that talks to the network: the outbox push and
 //! changes pull against `/api/sync` ([`engine`]), the HTTP calls ([`api`]),
-//! and when to run them ([`runner`]).
+//! when to run them ([`runner`]), and the residents' live truck status
+//! ([`public_feed`]).
 
 pub mod api;
 pub mod engine;
+pub mod public_feed;
 pub mod runner;

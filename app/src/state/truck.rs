@@ -1,0 +1,307 @@
+//! The vegetable-truck screens' logic in plain types: the staff page's next
+//! tap, the new-run form, and the taps as mutations.
+
+use doorstep_core::{
+    eta::{StopState, Timeline},
+    ids::{CompoundId, RecordId},
+    mutation::Mutation,
+    truck::{EventKind, RunState},
+};
+use serde_json::{Value, json};
+
+use super::household::FormError;
+
+/// The one big button on the staff page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StaffAction {
+    Arrive(String),
+    Leave(String),
+    /// Every stop is done or skipped: close the run.
+    Finish,
+}
+
+pub fn next_action(line: &Timeline) -> Option<StaffAction> {
+    if matches!(line.state, RunState::Finished | RunState::Cancelled) {
+        return None;
+    }
+    if line.at_stop {
+        return line
+            .position
+            .map(|p| StaffAction::Leave(line.stops[p].building.clone()));
+    }
+    Some(
+        match line.stops.iter().find(|s| s.state == StopState::Ahead) {
+            Some(stop) => StaffAction::Arrive(stop.building.clone()),
+            None => StaffAction::Finish,
+        },
+    )
+}
+
+/// The stop "skip" applies to: the next one the truck has not reached.
+pub fn skip_target(line: &Timeline) -> Option<String> {
+    if line.at_stop || matches!(line.state, RunState::Finished | RunState::Cancelled) {
+        return None;
+    }
+    line.stops
+        .iter()
+        .find(|s| s.state == StopState::Ahead)
+        .map(|s| s.building.clone())
+}
+
+pub fn tap(
+    compound: &CompoundId,
+    run: &RecordId,
+    building: &str,
+    kind: EventKind,
+    at_ms: u64,
+) -> Mutation {
+    let kind = serde_json::to_value(kind).expect("event kinds serialise");
+    Mutation::Append {
+        collection: doorstep_core::schema::Collection::StopEvent,
+        id: new_id(),
+        compound: compound.clone(),
+        fields: [
+            ("run".to_owned(), json!(run)),
+            ("building".to_owned(), json!(building)),
+            ("kind".to_owned(), kind),
+            ("at_ms".to_owned(), json!(at_ms)),
+        ]
+        .into(),
+    }
+}
+
+pub fn set_state(compound: &CompoundId, run: &RecordId, state: RunState) -> Mutation {
+    Mutation::Set {
+        collection: doorstep_core::schema::Collection::Run,
+        id: run.clone(),
+        compound: compound.clone(),
+        fields: [(
+            "state".to_owned(),
+            serde_json::to_value(state).expect("states serialise"),
+        )]
+        .into(),
+    }
+}
+
+pub fn new_id() -> RecordId {
+    uuid::Uuid::new_v4()
+        .to_string()
+        .parse()
+        .expect("a UUID is a valid id")
+}
+
+/// The coordinator's "new run" form, as typed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunDraft {
+    pub truck_name: String,
+    pub vendor: String,
+    pub phone: String,
+    pub order_link: String,
+    /// Buildings in route order, separated by spaces, commas or 、.
+    pub buildings: String,
+    /// First arrival, `HH:MM` today.
+    pub first_arrival: String,
+    pub minutes_between: String,
+    pub dwell_min: String,
+}
+
+impl Default for RunDraft {
+    fn default() -> Self {
+        Self {
+            truck_name: String::new(),
+            vendor: String::new(),
+            phone: String::new(),
+            order_link: String::new(),
+            buildings: String::new(),
+            first_arrival: String::new(),
+            minutes_between: "20".into(),
+            dwell_min: "15".into(),
+        }
+    }
+}
+
+impl RunDraft {
+    /// The truck and run mutations; `midnight_ms` is today's local midnight.
+    pub fn mutations(
+        &self,
+        compound: &CompoundId,
+        date: &str,
+        midnight_ms: u64,
+    ) -> Result<Vec<Mutation>, FormError> {
+        let bad = |field: &str, message: &str| FormError {
+            field: field.into(),
+            message: message.into(),
+        };
+        let buildings: Vec<&str> = self
+            .buildings
+            .split([' ', ',', '，', '、'])
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+            .collect();
+        if buildings.is_empty() {
+            return Err(bad("buildings", "list at least one building"));
+        }
+        let (hours, minutes) = self
+            .first_arrival
+            .trim()
+            .split_once(':')
+            .and_then(|(h, m)| Some((h.parse::<u64>().ok()?, m.parse::<u64>().ok()?)))
+            .filter(|(h, m)| *h < 24 && *m < 60)
+            .ok_or_else(|| bad("first_arrival", "use HH:MM"))?;
+        let between: u64 = self
+            .minutes_between
+            .trim()
+            .parse()
+            .map_err(|_| bad("minutes_between", "must be a number"))?;
+        let dwell: u32 = self
+            .dwell_min
+            .trim()
+            .parse()
+            .map_err(|_| bad("dwell_min", "must be a number"))?;
+        let start = midnight_ms + (hours * 60 + minutes) * 60_000;
+        let stops: Vec<Value> = buildings
+            .iter()
+            .enumerate()
+            .map(|(i, b)| json!({"building": b, "planned_ms": start + i as u64 * between * 60_000, "dwell_min": dwell}))
+            .collect();
+        let truck_id = new_id();
+        let truck = Mutation::Set {
+            collection: doorstep_core::schema::Collection::Truck,
+            id: truck_id.clone(),
+            compound: compound.clone(),
+            fields: [
+                ("name".to_owned(), json!(self.truck_name.trim())),
+                ("vendor".to_owned(), json!(self.vendor.trim())),
+                ("phone".to_owned(), json!(self.phone.trim())),
+                ("order_link".to_owned(), json!(self.order_link.trim())),
+            ]
+            .into(),
+        };
+        let run = Mutation::Set {
+            collection: doorstep_core::schema::Collection::Run,
+            id: new_id(),
+            compound: compound.clone(),
+            fields: [
+                ("truck".to_owned(), json!(truck_id)),
+                ("date".to_owned(), json!(date)),
+                ("state".to_owned(), json!("planned")),
+                ("stops".to_owned(), Value::Array(stops)),
+            ]
+            .into(),
+        };
+        for mutation in [&truck, &run] {
+            mutation
+                .validate()
+                .map_err(|e| bad(e.field.rsplit('.').next().unwrap_or_default(), &e.message))?;
+        }
+        Ok(vec![truck, run])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use doorstep_core::{
+        eta::timeline,
+        hlc::Hlc,
+        ids::ClientId,
+        truck::{Stop, StopEvent},
+    };
+
+    use super::*;
+
+    fn stops() -> Vec<Stop> {
+        ["1", "2", "4"]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| Stop {
+                building: (*b).into(),
+                planned_ms: i as u64 * 1_200_000,
+                dwell_min: 15,
+            })
+            .collect()
+    }
+
+    fn taps(list: &[(&str, EventKind)]) -> Vec<StopEvent> {
+        list.iter()
+            .enumerate()
+            .map(|(i, (b, k))| StopEvent {
+                building: (*b).into(),
+                kind: *k,
+                at_ms: i as u64,
+                hlc: Hlc {
+                    wall_ms: i as u64,
+                    counter: 0,
+                    node: ClientId::from_u128(1),
+                },
+            })
+            .collect()
+    }
+
+    /// Data-driven: taps so far, then the big button and the skip button.
+    #[test]
+    fn the_big_button_follows_the_route() {
+        use EventKind::*;
+        use StaffAction::*;
+        for (so_far, button, skip) in [
+            (vec![], Some(Arrive("1".into())), Some("1")),
+            (vec![("1", Arrived)], Some(Leave("1".into())), None),
+            (
+                vec![("1", Arrived), ("1", Left)],
+                Some(Arrive("2".into())),
+                Some("2"),
+            ),
+            (
+                vec![("1", Left), ("2", Skipped)],
+                Some(Arrive("4".into())),
+                Some("4"),
+            ),
+            (
+                vec![("1", Left), ("2", Left), ("4", Left)],
+                Some(Finish),
+                None,
+            ),
+        ] {
+            let line = timeline(
+                RunState::Underway,
+                &stops(),
+                &doorstep_core::truck::latest_per_stop(taps(&so_far)),
+                0,
+            );
+            assert_eq!(next_action(&line), button, "{so_far:?}");
+            assert_eq!(skip_target(&line).as_deref(), skip, "{so_far:?}");
+        }
+    }
+
+    #[test]
+    fn run_form_builds_a_planned_run() {
+        let draft = RunDraft {
+            truck_name: "豫A·12345".into(),
+            vendor: "老李菜摊".into(),
+            buildings: "1、2, 4".into(),
+            first_arrival: "09:30".into(),
+            ..RunDraft::default()
+        };
+        let compound: CompoundId = "c1".parse().unwrap();
+        let mutations = draft.mutations(&compound, "2026-11-28", 0).unwrap();
+        let Mutation::Set { fields, .. } = &mutations[1] else {
+            panic!()
+        };
+        let stops = Stop::list_from(&fields["stops"]).unwrap();
+        assert_eq!(
+            stops
+                .iter()
+                .map(|s| s.building.as_str())
+                .collect::<Vec<_>>(),
+            ["1", "2", "4"]
+        );
+        assert_eq!(stops[1].planned_ms, (9 * 60 + 30 + 20) * 60_000);
+        let bad = RunDraft {
+            first_arrival: "9.30".into(),
+            ..draft
+        };
+        assert_eq!(
+            bad.mutations(&compound, "2026-11-28", 0).unwrap_err().field,
+            "first_arrival"
+        );
+    }
+}
