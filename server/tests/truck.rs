@@ -267,3 +267,41 @@ async fn shutdown_ends_open_streams_instead_of_waiting_for_them() {
         .unwrap()
         .unwrap();
 }
+
+/// The public JSON has exactly the fields the OpenAPI document promises.
+#[tokio::test]
+async fn public_runs_match_the_openapi_document() {
+    let spec: Value = serde_json::from_str(include_str!("../src/openapi.json")).unwrap();
+    let schema_keys = |name: &str| {
+        let mut keys: Vec<String> = spec["components"]["schemas"][name]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    };
+    let object_keys = |value: &Value| {
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let f = Fixture::new().await;
+    f.seed_run().await;
+    f.tap("e1", "1", "arrived").await;
+    let body: Value = serde_json::from_str(&f.get("/api/public/runs/c1").await.1).unwrap();
+    assert_eq!(object_keys(&body), schema_keys("PublicRuns"));
+    let run = &body["runs"][0];
+    assert_eq!(object_keys(run), schema_keys("PublicRun"));
+    assert_eq!(object_keys(&run["truck"]), schema_keys("TruckInfo"));
+    assert_eq!(object_keys(&run["stops"][0]), schema_keys("Stop"));
+    assert_eq!(object_keys(&run["events"][0]), schema_keys("StopEvent"));
+    for path in [
+        "/api/public/runs/{compound}",
+        "/api/public/runs/{compound}/stream",
+        "/api/compounds/{compound}/posters",
+    ] {
+        assert!(spec["paths"][path].is_object(), "{path} is documented");
+    }
+}

@@ -65,6 +65,41 @@ impl TestServer {
             .unwrap();
     }
 
+    /// Records edits as one phone would push them (a fixed test client).
+    pub async fn push(&self, mutations: Vec<doorstep_core::mutation::Mutation>) {
+        use doorstep_core::{
+            hlc::Hlc,
+            ids::ClientId,
+            sync::{PushedMutation, SyncRequest},
+        };
+        let client = ClientId::from_u128(0xD00D);
+        let first = self.store.last_mid(&client).await.unwrap() + 1;
+        let request = SyncRequest {
+            client_id: client,
+            schema_version: doorstep_core::sync::SCHEMA_VERSION,
+            mutations: mutations
+                .into_iter()
+                .enumerate()
+                .map(|(i, mutation)| {
+                    let mid = first + i as u64;
+                    PushedMutation {
+                        mid,
+                        hlc: Hlc {
+                            wall_ms: now_ms(),
+                            counter: mid as u32,
+                            node: client,
+                        },
+                        mutation,
+                    }
+                })
+                .collect(),
+            pull: None,
+        };
+        request.check(now_ms()).unwrap();
+        let outcome = self.store.push(&request, now_ms()).await.unwrap();
+        assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
+    }
+
     /// Stops accepting connections and closes the database, like a crash
     /// of the machine's network from the phones' side.
     pub async fn stop(&mut self) {

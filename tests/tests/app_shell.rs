@@ -29,8 +29,8 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     browser.expect_text("locale-toggle", "中文").await;
 
     // Each area says honestly that it is not built yet.
-    browser.tap("area-truck").await;
-    browser.expect_text("page-title", "Veg truck").await;
+    browser.tap("area-ledgers").await;
+    browser.expect_text("page-title", "Ledgers").await;
     browser.find("not-built").await;
 
     // 3. The service worker has precached the shell.
@@ -41,9 +41,9 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     browser.reload().await;
 
     // 5. The app is still there, still in English, on the same route.
-    browser.expect_text("page-title", "Veg truck").await;
+    browser.expect_text("page-title", "Ledgers").await;
     browser.expect_text("locale-toggle", "中文").await;
-    browser.screenshot("truck-offline-en").await;
+    browser.screenshot("ledgers-offline-en").await;
 
     browser.close().await;
 }

@@ -17,7 +17,9 @@ use crate::{
     pages::join::JoinCompound,
     state::{
         AppData, now_ms,
-        truck::{RunDraft, StaffAction, next_action, set_state, skip_target, tap},
+        truck::{
+            RunDraft, StaffAction, next_action, reroute, set_state, set_stops, skip_target, tap,
+        },
         use_app_data,
     },
 };
@@ -183,6 +185,46 @@ fn RunControl(run: PublicRun) -> impl IntoView {
         {main_button.unwrap_or_else(|| view! { <button class="button wide big" disabled>{i18n.t(Key::TruckRunOver)}</button> }.into_any())}
         <div class="button-row">{skip_button}{undo}</div>
         <ol class="rows">{stops}</ol>
+        <Reroute run=run.clone()/>
+    }
+}
+
+/// Reorder, drop or add stops, before or during the run.
+#[component]
+fn Reroute(run: PublicRun) -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let text = RwSignal::new(
+        run.stops
+            .iter()
+            .map(|s| s.building.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let error = RwSignal::new(None::<String>);
+    let save = move |_| match text.with_untracked(|t| reroute(&run.stops, t, 20)) {
+        Err(err) => error.set(Some(err.message)),
+        Ok(stops) => {
+            error.set(None);
+            let mutation = set_stops(&run.compound, &run.id, stops);
+            spawn_local(async move {
+                let _ = data.edit(mutation).await;
+            });
+        }
+    };
+    view! {
+        <details class="new-run">
+            <summary>{move || i18n.t(Key::TruckReroute)}</summary>
+            <label class="field">
+                <span>{move || i18n.t(Key::TruckFieldBuildings)}</span>
+                <input data-testid="reroute-buildings" prop:value=move || text.get()
+                    on:input=move |ev| text.set(event_target_value(&ev))/>
+            </label>
+            <p class="banner warning" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
+            <button class="button wide" type="button" data-testid="reroute-save" on:click=save>
+                {move || i18n.t(Key::TruckRerouteSave)}
+            </button>
+        </details>
     }
 }
 

@@ -5,7 +5,7 @@ use doorstep_core::{
     eta::{StopState, Timeline},
     ids::{CompoundId, RecordId},
     mutation::Mutation,
-    truck::{EventKind, RunState},
+    truck::{EventKind, RunState, Stop},
 };
 use serde_json::{Value, json};
 
@@ -90,6 +90,64 @@ pub fn new_id() -> RecordId {
         .expect("a UUID is a valid id")
 }
 
+/// Splits a typed list of buildings ("1 2、4, 5") in route order.
+fn building_list(text: &str) -> Vec<&str> {
+    text.split([' ', ',', '，', '、'])
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .collect()
+}
+
+/// A new route from a typed list of buildings: stops that stay keep their
+/// planned time and stay; a new stop is planned `minutes_between` after the
+/// one before it. Used to reorder, drop or add stops before or during a run.
+pub fn reroute(current: &[Stop], text: &str, minutes_between: u64) -> Result<Value, FormError> {
+    let buildings = building_list(text);
+    if buildings.is_empty() {
+        return Err(FormError {
+            field: "buildings".into(),
+            message: "list at least one building".into(),
+        });
+    }
+    let mut stops: Vec<Stop> = Vec::with_capacity(buildings.len());
+    for building in buildings {
+        let stop = match current.iter().find(|s| s.building == building) {
+            Some(kept) => kept.clone(),
+            None => {
+                let (planned_ms, dwell_min) = match stops.last().or(current.last()) {
+                    Some(before) => (
+                        before.planned_ms + minutes_between * 60_000,
+                        before.dwell_min,
+                    ),
+                    None => (0, 15),
+                };
+                Stop {
+                    building: building.to_owned(),
+                    planned_ms,
+                    dwell_min,
+                }
+            }
+        };
+        stops.push(stop);
+    }
+    let value = serde_json::to_value(&stops).expect("stops serialise");
+    Stop::list_from(&value).map_err(|message| FormError {
+        field: "buildings".into(),
+        message,
+    })?;
+    Ok(value)
+}
+
+/// The run mutation that replaces its route.
+pub fn set_stops(compound: &CompoundId, run: &RecordId, stops: Value) -> Mutation {
+    Mutation::Set {
+        collection: doorstep_core::schema::Collection::Run,
+        id: run.clone(),
+        compound: compound.clone(),
+        fields: [("stops".to_owned(), stops)].into(),
+    }
+}
+
 /// The coordinator's "new run" form, as typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunDraft {
@@ -132,12 +190,7 @@ impl RunDraft {
             field: field.into(),
             message: message.into(),
         };
-        let buildings: Vec<&str> = self
-            .buildings
-            .split([' ', ',', '，', '、'])
-            .map(str::trim)
-            .filter(|b| !b.is_empty())
-            .collect();
+        let buildings = building_list(&self.buildings);
         if buildings.is_empty() {
             return Err(bad("buildings", "list at least one building"));
         }
@@ -200,12 +253,7 @@ impl RunDraft {
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::{
-        eta::timeline,
-        hlc::Hlc,
-        ids::ClientId,
-        truck::{Stop, StopEvent},
-    };
+    use doorstep_core::{eta::timeline, hlc::Hlc, ids::ClientId, truck::StopEvent};
 
     use super::*;
 
@@ -270,6 +318,27 @@ mod tests {
             assert_eq!(next_action(&line), button, "{so_far:?}");
             assert_eq!(skip_target(&line).as_deref(), skip, "{so_far:?}");
         }
+    }
+
+    #[test]
+    fn reroute_keeps_plans_of_stops_that_stay() {
+        let route = reroute(&stops(), "2, 1 5", 20).unwrap();
+        let route = Stop::list_from(&route).unwrap();
+        assert_eq!(
+            route
+                .iter()
+                .map(|s| s.building.as_str())
+                .collect::<Vec<_>>(),
+            ["2", "1", "5"]
+        );
+        assert_eq!(route[0].planned_ms, 1_200_000, "2 keeps its plan");
+        assert_eq!(
+            route[2].planned_ms,
+            20 * 60_000,
+            "5 is planned 20 min after the stop before it"
+        );
+        assert_eq!(reroute(&stops(), "1 1", 20).unwrap_err().field, "buildings");
+        assert!(reroute(&stops(), " ", 20).is_err());
     }
 
     #[test]
