@@ -1,6 +1,7 @@
-//! `cargo xtask`: the two commands a newcomer needs, the sync soak, and
-//! Trunk's build hook.
+//! `cargo xtask`: the two commands a newcomer needs, the sync soak, the
+//! benchmarks, and Trunk's build hook.
 
+mod bench;
 mod lockfile;
 mod shell;
 mod sw_manifest;
@@ -32,6 +33,16 @@ enum Command {
         #[arg(long, default_value_t = 5000)]
         histories: u64,
     },
+    /// Run benchmarks (every one when none is named), print one table, and
+    /// write target/bench/. See BENCH.md.
+    Bench {
+        /// Metrics to run: sync.
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(bench::NAMES))]
+        metrics: Vec<String>,
+        /// Stop after this many seconds, builds included, and say what was cut short.
+        #[arg(long, default_value_t = 1800)]
+        budget: u64,
+    },
     /// Trunk post_build hook: write the precache list and build version into the staged sw.js.
     #[command(hide = true)]
     SwManifest,
@@ -42,6 +53,9 @@ fn main() -> anyhow::Result<()> {
         Command::Run { addr } => tasks::run(addr),
         Command::Test => tasks::test(),
         Command::Soak { histories } => tasks::soak(histories),
+        Command::Bench { metrics, budget } => {
+            bench::bench(&metrics, std::time::Duration::from_secs(budget))
+        }
         Command::SwManifest => sw_manifest::from_trunk_env(),
     }
 }
@@ -61,5 +75,23 @@ mod tests {
         };
         assert_eq!(histories(&["xtask", "soak"]), 5000);
         assert_eq!(histories(&["xtask", "soak", "--histories", "7"]), 7);
+    }
+
+    #[test]
+    fn bench_takes_known_metrics_and_a_budget() {
+        let bench = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Bench { metrics, budget }) => Ok((metrics, budget)),
+            Ok(_) => unreachable!(),
+            Err(err) => Err(err.kind()),
+        };
+        assert_eq!(bench(&["xtask", "bench"]), Ok((vec![], 1800)));
+        assert_eq!(
+            bench(&["xtask", "bench", "sync", "--budget", "60"]),
+            Ok((vec!["sync".to_owned()], 60))
+        );
+        assert_eq!(
+            bench(&["xtask", "bench", "nope"]),
+            Err(clap::error::ErrorKind::InvalidValue)
+        );
     }
 }

@@ -20,13 +20,24 @@ const BROWSER_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "fonts-wqy-m
 pub fn ensure_build_tools() -> anyhow::Result<()> {
     ensure_wasm_target()?;
     ensure_cargo_tool("trunk", "trunk", TRUNK_VERSION, &["--locked"])?;
-    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
-    let bindgen = locked_version(&lock, "wasm-bindgen")?;
-    // wasm-bindgen-cli's own lockfile does not build here; let cargo resolve it.
-    ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, &[])?;
+    ensure_wasm_bindgen()?;
     ensure_wasm_opt()?;
     // Trunk builds offline (Trunk.toml), so every crate must already be here.
     run(cmd("cargo").arg("fetch").arg("--quiet"))
+}
+
+/// What `cargo test --target wasm32-unknown-unknown` needs (no Trunk):
+/// the target and the wasm-bindgen CLI, whose test runner drives Chromium.
+pub fn ensure_wasm_test_tools() -> anyhow::Result<()> {
+    ensure_wasm_target()?;
+    ensure_wasm_bindgen()
+}
+
+fn ensure_wasm_bindgen() -> anyhow::Result<()> {
+    let lock = std::fs::read_to_string(root().join("Cargo.lock")).context("reading Cargo.lock")?;
+    let bindgen = locked_version(&lock, "wasm-bindgen")?;
+    // wasm-bindgen-cli's own lockfile does not build here; let cargo resolve it.
+    ensure_cargo_tool("wasm-bindgen", "wasm-bindgen-cli", &bindgen, &[])
 }
 
 /// The first token of a `--version` line that starts with a digit:

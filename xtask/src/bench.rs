@@ -1,0 +1,677 @@
+//! `cargo xtask bench [METRIC...]`: benchmarks with speed goals, kept out of
+//! the tests (a timed test fails on a busy machine; a benchmark reports).
+//!
+//! Each metric runs child processes that print `doorstep-bench: {json}`
+//! lines; this module runs them against one time budget, reads those lines,
+//! checks each figure against its goal, prints one table and writes
+//! `target/bench/<metric>.json` (and `target/bench/report.json` when every
+//! metric ran). See BENCH.md.
+
+use std::{
+    collections::BTreeMap,
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::{
+    shell::{cmd, root},
+    tools,
+};
+
+/// What a benchmark binary prints in front of its JSON result.
+pub const MARKER: &str = "doorstep-bench: ";
+
+/// Every metric, in the order a full run takes them.
+pub const METRICS: &[Metric] = &[Metric {
+    name: "sync",
+    about: "server ingest and client pull apply, each next to a raw batched write",
+    run: sync,
+}];
+
+/// The names `cargo xtask bench` accepts.
+pub const NAMES: &[&str] = &["sync"];
+
+pub struct Metric {
+    pub name: &'static str,
+    pub about: &'static str,
+    /// Runs the metric's steps until `deadline`, one entry per figure.
+    run: fn(Instant) -> Vec<Entry>,
+}
+
+/// What a figure must reach. Checked by the runner, never by a test.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Goal {
+    /// `value / baseline` at least this.
+    RatioAtLeast(f64),
+}
+
+impl Goal {
+    pub fn met(self, value: f64, baseline: f64) -> bool {
+        match self {
+            Goal::RatioAtLeast(min) => ratio(value, baseline) >= min,
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Goal::RatioAtLeast(min) => format!("ratio >= {min}"),
+        }
+    }
+}
+
+pub fn ratio(value: f64, baseline: f64) -> f64 {
+    if baseline > 0.0 {
+        value / baseline
+    } else {
+        0.0
+    }
+}
+
+/// One measured figure: ours, and the raw floor measured in the same run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    pub unit: String,
+    pub value: f64,
+    pub baseline: f64,
+    /// Everything else the benchmark reported (sizes, per-round times).
+    pub details: Value,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Measured(Measured),
+    /// The time budget ran out while this figure was being measured.
+    CutShort,
+    /// The budget was spent before this figure's turn came.
+    NotRun,
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// `metric.figure`, e.g. `sync.server`: the key in the report.
+    pub key: String,
+    pub goal: Goal,
+    pub status: Status,
+}
+
+impl Entry {
+    fn new(key: &str, goal: Goal, status: Status) -> Self {
+        Self {
+            key: key.to_owned(),
+            goal,
+            status,
+        }
+    }
+
+    /// Whether the figure was measured and met its goal.
+    pub fn passed(&self) -> bool {
+        matches!(&self.status, Status::Measured(m) if self.goal.met(m.value, m.baseline))
+    }
+
+    /// The report entry: value and baseline first, then how it was judged.
+    pub fn to_json(&self) -> Value {
+        let goal = self.goal.describe();
+        match &self.status {
+            Status::Measured(m) => json!({
+                "value": round(m.value, 1),
+                "baseline": round(m.baseline, 1),
+                "unit": m.unit,
+                "ratio": round(ratio(m.value, m.baseline), 3),
+                "goal": goal,
+                "met": self.passed(),
+                "status": "measured",
+                "details": m.details,
+            }),
+            other => json!({
+                "value": null,
+                "baseline": null,
+                "goal": goal,
+                "met": false,
+                "status": match other {
+                    Status::CutShort => "cut short".to_owned(),
+                    Status::NotRun => "not run".to_owned(),
+                    Status::Failed(why) => format!("failed: {why}"),
+                    Status::Measured(_) => unreachable!(),
+                },
+            }),
+        }
+    }
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let scale = 10f64.powi(places);
+    (x * scale).round() / scale
+}
+
+/// `cargo xtask bench [METRIC...]`: every metric when none is named.
+pub fn bench(names: &[String], budget: Duration) -> anyhow::Result<()> {
+    let selected: Vec<&Metric> = if names.is_empty() {
+        METRICS.iter().collect()
+    } else {
+        names
+            .iter()
+            .map(|name| {
+                METRICS
+                    .iter()
+                    .find(|m| m.name == name)
+                    .with_context(|| format!("no metric {name:?}; known: {}", NAMES.join(", ")))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let load = machine_load();
+    if let Some(note) = &load {
+        eprintln!("{note}");
+    }
+    // Installing tools is a one-time cost outside the budget.
+    tools::ensure_wasm_test_tools()?;
+    tools::ensure_browser()?;
+
+    let started = Instant::now();
+    let deadline = started + budget;
+    eprintln!(
+        "benchmarks: {} (time budget {} s, builds included)",
+        selected
+            .iter()
+            .map(|m| m.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+        budget.as_secs()
+    );
+    let out_dir = root().join("target/bench");
+    std::fs::create_dir_all(&out_dir)?;
+    let mut entries = Vec::new();
+    for metric in &selected {
+        eprintln!("\n=== bench {}: {} ===", metric.name, metric.about);
+        let found = (metric.run)(deadline);
+        write_json(
+            &out_dir.join(format!("{}.json", metric.name)),
+            &metric_json(metric.name, &found),
+        )?;
+        entries.extend(found);
+    }
+    if names.is_empty() {
+        write_json(&out_dir.join("report.json"), &report_json(&entries))?;
+    }
+
+    println!("\n{}", render_table(&entries));
+    if let Some(note) = &load {
+        println!("{note}");
+    }
+    let cut = entries
+        .iter()
+        .any(|e| matches!(e.status, Status::CutShort | Status::NotRun));
+    if cut {
+        println!(
+            "CUT SHORT: the {} s budget ran out after {} s; figures marked so were not measured \
+             (raise it with --budget)",
+            budget.as_secs(),
+            started.elapsed().as_secs()
+        );
+    }
+    println!("written to {}", out_dir.display());
+    let failed: Vec<&str> = entries
+        .iter()
+        .filter(|e| matches!(e.status, Status::Failed(_)))
+        .map(|e| e.key.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!("benchmarks failed: {}", failed.join(", "));
+    }
+    if cut {
+        bail!("benchmarks cut short by the time budget");
+    }
+    Ok(())
+}
+
+/// The load average against the core count, read before anything is built:
+/// other work on the machine slows the side with more round trips more.
+fn machine_load() -> Option<String> {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Some(load_note(&loadavg, cores))
+}
+
+pub fn load_note(loadavg: &str, cores: usize) -> String {
+    let one_minute: f64 = loadavg
+        .split_whitespace()
+        .next()
+        .and_then(|x| x.parse().ok())
+        .unwrap_or(0.0);
+    let busy = if one_minute >= 0.5 * cores as f64 {
+        ": the machine is busy, expect noisy figures"
+    } else {
+        ""
+    };
+    format!("load average at start: {one_minute:.2} on {cores} cores{busy}")
+}
+
+fn write_json(path: &Path, value: &Value) -> anyhow::Result<()> {
+    let text = serde_json::to_string_pretty(value)? + "\n";
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `target/bench/<metric>.json`: the metric's figures by their short name.
+pub fn metric_json(metric: &str, entries: &[Entry]) -> Value {
+    let prefix = format!("{metric}.");
+    Value::Object(
+        entries
+            .iter()
+            .map(|e| {
+                let short = e.key.strip_prefix(&prefix).unwrap_or(&e.key);
+                (short.to_owned(), e.to_json())
+            })
+            .collect(),
+    )
+}
+
+/// `target/bench/report.json`: every figure under its full key, each with
+/// its value and its baseline.
+pub fn report_json(entries: &[Entry]) -> Value {
+    Value::Object(
+        entries
+            .iter()
+            .map(|e| (e.key.clone(), e.to_json()))
+            .collect(),
+    )
+}
+
+/// The `doorstep-bench:` results in a step's output, by their `bench` name.
+pub fn parse_results(output: &str) -> BTreeMap<String, Measured> {
+    output
+        .lines()
+        .filter_map(|line| line.split_once(MARKER).map(|(_, json)| json.trim()))
+        .filter_map(|json| serde_json::from_str::<Value>(json).ok())
+        .filter_map(|mut v| {
+            let name = v.get("bench")?.as_str()?.to_owned();
+            let measured = Measured {
+                unit: v.get("unit")?.as_str()?.to_owned(),
+                value: v.get("value")?.as_f64()?,
+                baseline: v.get("baseline")?.as_f64()?,
+                details: Value::Null,
+            };
+            let obj = v.as_object_mut()?;
+            for key in ["bench", "unit", "value", "baseline"] {
+                obj.remove(key);
+            }
+            Some((
+                name,
+                Measured {
+                    details: Value::Object(std::mem::take(obj)),
+                    ..measured
+                },
+            ))
+        })
+        .collect()
+}
+
+/// One table for the whole run.
+pub fn render_table(entries: &[Entry]) -> String {
+    let header = ["figure", "ours", "raw baseline", "ratio", "goal", "result"];
+    let rows: Vec<[String; 6]> = entries
+        .iter()
+        .map(|e| match &e.status {
+            Status::Measured(m) => [
+                e.key.clone(),
+                format!("{} {}", thousands(m.value), m.unit),
+                format!("{} {}", thousands(m.baseline), m.unit),
+                format!("{:.2}", ratio(m.value, m.baseline)),
+                e.goal.describe(),
+                if e.passed() { "met" } else { "BELOW GOAL" }.to_owned(),
+            ],
+            other => [
+                e.key.clone(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                e.goal.describe(),
+                match other {
+                    Status::CutShort => "CUT SHORT".to_owned(),
+                    Status::NotRun => "NOT RUN (budget spent)".to_owned(),
+                    Status::Failed(why) => format!("FAILED: {why}"),
+                    Status::Measured(_) => unreachable!(),
+                },
+            ],
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    std::iter::once(line(&header.map(str::to_owned)))
+        .chain(std::iter::once(line(&rule)))
+        .chain(rows.iter().map(|r| line(r)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `12345.6` as `12,346`.
+pub fn thousands(x: f64) -> String {
+    let digits = format!("{:.0}", x.abs());
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if x < 0.0 && digits != "0" {
+        out.insert(0, '-');
+    }
+    out
+}
+
+/// How a child process ended.
+#[derive(Debug)]
+enum StepEnd {
+    Exited { success: bool, stdout: String },
+    CutShort,
+}
+
+/// Runs `command` until it exits or `deadline` passes, whichever is first;
+/// at the deadline its whole process group (cargo, the benchmark, a browser)
+/// is killed. Stdout is echoed to stderr as it comes and kept.
+fn run_until(command: &mut Command, deadline: Instant) -> anyhow::Result<StepEnd> {
+    use std::os::unix::process::CommandExt;
+
+    eprintln!("$ {}", crate::shell::describe(command));
+    let mut child = command
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .context("could not start the benchmark")?;
+    let stdout = child.stdout.take().context("no stdout pipe")?;
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            // The group id is the child's pid (process_group(0) above).
+            let group = format!("-{}", child.id());
+            let _ = cmd("kill").args(["-KILL", "--", &group]).status();
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // Drain what is left. A grandchild that outlived its parent could hold
+    // the pipe open, so wait only briefly, and join the reader only once the
+    // pipe has closed.
+    let mut stdout = Vec::new();
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(line) => stdout.push(line),
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let _ = reader.join();
+                break;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => break,
+        }
+    }
+    Ok(match status {
+        Some(status) => StepEnd::Exited {
+            success: status.success(),
+            stdout: stdout.join("\n"),
+        },
+        None => StepEnd::CutShort,
+    })
+}
+
+/// Runs one step and takes the figure named `bench` from its output.
+fn step(key: &str, goal: Goal, bench: &str, mut command: Command, deadline: Instant) -> Entry {
+    if Instant::now() >= deadline {
+        return Entry::new(key, goal, Status::NotRun);
+    }
+    let status = match run_until(&mut command, deadline) {
+        Err(err) => Status::Failed(format!("{err:#}")),
+        Ok(StepEnd::CutShort) => Status::CutShort,
+        Ok(StepEnd::Exited { success, stdout }) => match parse_results(&stdout).remove(bench) {
+            Some(measured) if success => Status::Measured(measured),
+            Some(_) => Status::Failed("the benchmark exited with an error".into()),
+            None if success => Status::Failed(format!("no {MARKER}{bench} line in its output")),
+            None => Status::Failed("the benchmark failed (see its output above)".into()),
+        },
+    };
+    Entry::new(key, goal, status)
+}
+
+/// `sync`: the server's ingest rate (release build, through the router) and
+/// the phone's pull apply rate (headless Chromium, the shipped WASM profile).
+fn sync(deadline: Instant) -> Vec<Entry> {
+    let server = {
+        let mut c = cmd("cargo");
+        c.args([
+            "bench",
+            "--package",
+            "doorstep-server",
+            "--bench",
+            "sync_ingest",
+        ]);
+        c
+    };
+    let client = {
+        let mut c = cmd("cargo");
+        c.args([
+            "test",
+            "--profile",
+            "wasm-release",
+            "--package",
+            "doorstep-app",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--test",
+            "bench_sync",
+            "--",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver");
+        c
+    };
+    vec![
+        step(
+            "sync.server",
+            Goal::RatioAtLeast(0.3),
+            "sync.server",
+            server,
+            deadline,
+        ),
+        step(
+            "sync.client",
+            Goal::RatioAtLeast(0.5),
+            "sync.client",
+            client,
+            deadline,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(value: f64, baseline: f64) -> Status {
+        Status::Measured(Measured {
+            unit: "records/s".into(),
+            value,
+            baseline,
+            details: json!({"records": 5000}),
+        })
+    }
+
+    #[test]
+    fn every_metric_is_named_once() {
+        let names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+        assert_eq!(names, NAMES);
+    }
+
+    #[test]
+    fn finds_result_lines_among_test_runner_noise() {
+        let output = "\
+running 1 test
+Invoking test: pull_apply_rate
+doorstep-bench: {\"bench\":\"sync.client\",\"unit\":\"records/s\",\"value\":2000.5,\"baseline\":4000,\"records\":5000}
+    doorstep-bench: {\"bench\":\"sync.server\",\"unit\":\"mutations/s\",\"value\":1,\"baseline\":2}
+doorstep-bench: not json
+doorstep-bench: {\"bench\":\"no.value\",\"unit\":\"x\"}
+test pull_apply_rate ... ok";
+        let found = parse_results(output);
+        assert_eq!(
+            found.keys().collect::<Vec<_>>(),
+            ["sync.client", "sync.server"]
+        );
+        let client = &found["sync.client"];
+        assert_eq!((client.value, client.baseline), (2000.5, 4000.0));
+        assert_eq!(client.unit, "records/s");
+        assert_eq!(client.details, json!({"records": 5000}));
+    }
+
+    #[test]
+    fn goals_compare_the_ratio_to_the_raw_baseline() {
+        let goal = Goal::RatioAtLeast(0.5);
+        assert!(goal.met(50.0, 100.0));
+        assert!(!goal.met(49.9, 100.0));
+        assert!(!goal.met(10.0, 0.0), "no baseline, no pass");
+        assert_eq!(goal.describe(), "ratio >= 0.5");
+        assert!(Entry::new("a.b", goal, measured(3.0, 4.0)).passed());
+        assert!(!Entry::new("a.b", goal, Status::CutShort).passed());
+    }
+
+    #[test]
+    fn reports_hold_value_and_baseline_under_each_key() {
+        let entries = [
+            Entry::new(
+                "sync.server",
+                Goal::RatioAtLeast(0.3),
+                measured(1000.0, 4000.0),
+            ),
+            Entry::new("sync.client", Goal::RatioAtLeast(0.5), Status::CutShort),
+        ];
+        let report = report_json(&entries);
+        assert_eq!(report["sync.server"]["value"], 1000.0);
+        assert_eq!(report["sync.server"]["baseline"], 4000.0);
+        assert_eq!(report["sync.server"]["ratio"], 0.25);
+        assert_eq!(report["sync.server"]["met"], false);
+        assert_eq!(report["sync.server"]["details"]["records"], 5000);
+        assert_eq!(report["sync.client"]["status"], "cut short");
+        assert!(report["sync.client"]["value"].is_null());
+        let per_metric = metric_json("sync", &entries);
+        assert_eq!(per_metric["server"]["ratio"], 0.25);
+        assert_eq!(per_metric["client"]["status"], "cut short");
+    }
+
+    #[test]
+    fn the_table_shows_figures_and_what_was_cut_short() {
+        let table = render_table(&[
+            Entry::new(
+                "sync.server",
+                Goal::RatioAtLeast(0.3),
+                measured(12345.6, 20000.0),
+            ),
+            Entry::new("sync.client", Goal::RatioAtLeast(0.5), Status::NotRun),
+        ]);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        assert!(lines[0].starts_with("figure"));
+        assert!(lines[2].contains("12,346 records/s"), "{table}");
+        assert!(lines[2].contains("20,000 records/s"));
+        assert!(lines[2].contains("0.62"));
+        assert!(lines[2].ends_with("met"));
+        assert!(lines[3].contains("NOT RUN (budget spent)"));
+        // Columns line up.
+        assert_eq!(lines[0].find("ours"), lines[2].find("12,346"));
+    }
+
+    #[test]
+    fn a_busy_machine_is_called_out() {
+        assert_eq!(
+            load_note("0.20 0.30 0.40 1/200 999\n", 2),
+            "load average at start: 0.20 on 2 cores"
+        );
+        assert!(load_note("3.10 2.00 1.00 1/200 999", 2).ends_with("expect noisy figures"));
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        for (x, text) in [
+            (0.0, "0"),
+            (999.4, "999"),
+            (1000.0, "1,000"),
+            (1234567.8, "1,234,568"),
+            (-4200.0, "-4,200"),
+        ] {
+            assert_eq!(thousands(x), text);
+        }
+    }
+
+    #[test]
+    fn a_step_past_its_deadline_is_cut_short_and_killed() {
+        let started = Instant::now();
+        let mut sleeper = Command::new("sh");
+        sleeper.args(["-c", "echo started; sleep 30 & sleep 30"]);
+        let end = run_until(&mut sleeper, Instant::now() + Duration::from_millis(500)).unwrap();
+        assert!(matches!(end, StepEnd::CutShort), "{end:?}");
+        // The background sleep was killed with its group: it would otherwise
+        // hold the pipe open for the 5 s drain.
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+
+        let mut quick = Command::new("sh");
+        quick.args(["-c", "echo 'doorstep-bench: {}'"]);
+        match run_until(&mut quick, Instant::now() + Duration::from_secs(30)).unwrap() {
+            StepEnd::Exited { success, stdout } => {
+                assert!(success);
+                assert_eq!(stdout, "doorstep-bench: {}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_step_with_no_time_left_does_not_start() {
+        let entry = step(
+            "x.y",
+            Goal::RatioAtLeast(1.0),
+            "x.y",
+            Command::new("false"),
+            Instant::now(),
+        );
+        assert_eq!(entry.status, Status::NotRun);
+    }
+}
