@@ -6,11 +6,14 @@
 
 pub mod api;
 pub mod conflict;
+pub mod dashboard;
 pub mod eta;
 pub mod hlc;
 pub mod ids;
 pub mod mutation;
+pub mod need;
 pub mod record;
 pub mod schema;
 pub mod sync;
 pub mod truck;
+pub mod visit;

@@ -18,6 +18,18 @@ pub enum Collection {
     Run,
     /// 到站记录: a staff tap at a stop (arrived, left, skipped, or undo).
     StopEvent,
+    /// 走访记录: one door-knock (一测二问三看) at a household in a round.
+    Visit,
+    /// 困难问题: a need found at a door; its state comes from its events.
+    Need,
+    /// 困难问题台账 entry: one step of a need's lifecycle.
+    NeedEvent,
+    /// 住户成员: a person on the care or key-persons ledger.
+    Person,
+    /// 工作队: a door-knock team, usually two volunteers.
+    Team,
+    /// 轮次: one pass over the compound, e.g. a full-coverage round.
+    Round,
 }
 
 /// How a collection's records evolve.
@@ -29,7 +41,7 @@ pub enum Lifecycle {
     AppendOnly,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum FieldType {
     Text {
         max_chars: usize,
@@ -44,18 +56,40 @@ pub enum FieldType {
     Choice(&'static [&'static str]),
     /// A run's ordered stops (`[{building, planned_ms, dwell_min}]`).
     Stops,
+    Bool,
+    /// A number with decimals, e.g. a temperature in °C.
+    Decimal {
+        min: f64,
+        max: f64,
+    },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FieldSpec {
     pub name: &'static str,
     pub ty: FieldType,
     /// An append-only entry must carry it. Mutable fields may always be cleared.
     pub required: bool,
+    /// Sensitive (key-persons ledger): only roles granted access may read it.
+    pub restricted: bool,
 }
 
 const fn field(name: &'static str, ty: FieldType, required: bool) -> FieldSpec {
-    FieldSpec { name, ty, required }
+    FieldSpec {
+        name,
+        ty,
+        required,
+        restricted: false,
+    }
+}
+
+const fn restricted(name: &'static str, ty: FieldType) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty,
+        required: false,
+        restricted: true,
+    }
 }
 
 const fn text(max_chars: usize) -> FieldType {
@@ -113,13 +147,132 @@ const STOP_EVENT: &[FieldSpec] = &[
     ),
 ];
 
+const VISIT: &[FieldSpec] = &[
+    field("household", FieldType::Ref(Collection::Household), false),
+    field("round", FieldType::Ref(Collection::Round), false),
+    field("team", FieldType::Ref(Collection::Team), false),
+    field("outcome", FieldType::Choice(crate::visit::OUTCOMES), false),
+    field(
+        "revisit_at_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+    field("swab", FieldType::Bool, false),
+    field("tube_no", text(32), false),
+    field(
+        "temperature_c",
+        FieldType::Decimal {
+            min: 35.0,
+            max: 42.0,
+        },
+        false,
+    ),
+    field("health", FieldType::Choice(crate::visit::HEALTH), false),
+    field("symptoms", text(200), false),
+    field("medical_needs", text(500), false),
+    field("needs_doctor", FieldType::Bool, false),
+    field("clothes_ok", FieldType::Bool, false),
+    field("bedding_ok", FieldType::Bool, false),
+    field("food_ok", FieldType::Bool, false),
+    field(
+        "visited_at_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+];
+
+const NEED: &[FieldSpec] = &[
+    field("household", FieldType::Ref(Collection::Household), false),
+    field(
+        "category",
+        FieldType::Choice(crate::need::CATEGORIES),
+        false,
+    ),
+    field("description", text(500), false),
+    field("visit", FieldType::Ref(Collection::Visit), false),
+];
+
+const NEED_EVENT: &[FieldSpec] = &[
+    field("need", FieldType::Ref(Collection::Need), true),
+    field("step", FieldType::Choice(crate::need::STEPS), true),
+    field("team", FieldType::Ref(Collection::Team), false),
+    field(
+        "due_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+    field("note", text(500), false),
+    field(
+        "at_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        true,
+    ),
+];
+
+const PERSON: &[FieldSpec] = &[
+    field("household", FieldType::Ref(Collection::Household), false),
+    field("name", text(64), false),
+    field("care", FieldType::Choice(crate::visit::CARE_GROUPS), false),
+    field("care_plan", text(1000), false),
+    restricted("key_status", FieldType::Choice(crate::visit::KEY_STATUSES)),
+    restricted(
+        "key_since_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+    ),
+    restricted(
+        "key_until_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+    ),
+];
+
+const TEAM: &[FieldSpec] = &[
+    field("name", text(32), false),
+    field("members", text(200), false),
+];
+
+const ROUND: &[FieldSpec] = &[
+    field("name", text(64), false),
+    field(
+        "started_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+];
+
 impl Collection {
-    pub const ALL: [Collection; 5] = [
+    pub const ALL: [Collection; 11] = [
         Collection::Household,
         Collection::Purchase,
         Collection::Truck,
         Collection::Run,
         Collection::StopEvent,
+        Collection::Visit,
+        Collection::Need,
+        Collection::NeedEvent,
+        Collection::Person,
+        Collection::Team,
+        Collection::Round,
     ];
 
     pub fn name(self) -> &'static str {
@@ -129,6 +282,12 @@ impl Collection {
             Collection::Truck => "truck",
             Collection::Run => "run",
             Collection::StopEvent => "stop_event",
+            Collection::Visit => "visit",
+            Collection::Need => "need",
+            Collection::NeedEvent => "need_event",
+            Collection::Person => "person",
+            Collection::Team => "team",
+            Collection::Round => "round",
         }
     }
 
@@ -138,8 +297,17 @@ impl Collection {
 
     pub fn lifecycle(self) -> Lifecycle {
         match self {
-            Collection::Household | Collection::Truck | Collection::Run => Lifecycle::Mutable,
-            Collection::Purchase | Collection::StopEvent => Lifecycle::AppendOnly,
+            Collection::Household
+            | Collection::Truck
+            | Collection::Run
+            | Collection::Visit
+            | Collection::Need
+            | Collection::Person
+            | Collection::Team
+            | Collection::Round => Lifecycle::Mutable,
+            Collection::Purchase | Collection::StopEvent | Collection::NeedEvent => {
+                Lifecycle::AppendOnly
+            }
         }
     }
 
@@ -150,6 +318,12 @@ impl Collection {
             Collection::Truck => TRUCK,
             Collection::Run => RUN,
             Collection::StopEvent => STOP_EVENT,
+            Collection::Visit => VISIT,
+            Collection::Need => NEED,
+            Collection::NeedEvent => NEED_EVENT,
+            Collection::Person => PERSON,
+            Collection::Team => TEAM,
+            Collection::Round => ROUND,
         }
     }
 
@@ -198,6 +372,15 @@ impl FieldSpec {
             }
             FieldType::Stops => {
                 crate::truck::Stop::list_from(value)?;
+            }
+            FieldType::Bool => {
+                value.as_bool().ok_or("must be true or false")?;
+            }
+            FieldType::Decimal { min, max } => {
+                let n = value.as_f64().ok_or("must be a number")?;
+                if !(min..=max).contains(&n) {
+                    return Err(format!("is {n}; must be from {min} to {max}"));
+                }
             }
         }
         Ok(())

@@ -305,3 +305,20 @@ async fn public_runs_match_the_openapi_document() {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
     }
 }
+
+/// The documented collections are exactly core's.
+#[test]
+fn openapi_lists_every_collection() {
+    let spec: Value = serde_json::from_str(include_str!("../src/openapi.json")).unwrap();
+    let documented: Vec<&str> = spec["components"]["schemas"]["Collection"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let actual: Vec<&str> = doorstep_core::schema::Collection::ALL
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(documented, actual);
+}

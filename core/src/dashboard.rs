@@ -1,0 +1,186 @@
+//! The coordinator's totals (统计), computed from synced records the same
+//! way on every phone and on the server: the figures the seed text reports.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{need::NeedState, record::Record, schema::Collection};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// 工作队
+    pub teams: usize,
+    /// 走访户数: households with a door answered (outcome visited).
+    pub households_visited: usize,
+    /// 收集困难问题
+    pub needs_collected: usize,
+    /// 已解决: resolved or closed.
+    pub needs_resolved: usize,
+    /// 上门核酸: swabs taken at the door.
+    pub home_tests: usize,
+    /// 代购
+    pub purchases: usize,
+    /// 关爱对象走访: people on the care ledger whose household was visited.
+    pub special_populations: usize,
+}
+
+pub fn totals(records: &[Record]) -> Totals {
+    let live = |collection: Collection| {
+        records
+            .iter()
+            .filter(move |r| r.collection == collection && !r.is_deleted())
+    };
+    let text = |r: &Record, f: &str| r.value(f).and_then(|v| v.as_str()).map(str::to_owned);
+    let visits: Vec<&Record> = live(Collection::Visit).collect();
+    let visited: BTreeSet<String> = visits
+        .iter()
+        .filter(|v| text(v, "outcome").as_deref() == Some("visited"))
+        .filter_map(|v| text(v, "household"))
+        .collect();
+    let steps = crate::need::steps_by_need(records);
+    let needs: Vec<&Record> = live(Collection::Need).collect();
+    Totals {
+        teams: live(Collection::Team).count(),
+        households_visited: visited.len(),
+        needs_collected: needs.len(),
+        needs_resolved: needs
+            .iter()
+            .filter(|n| {
+                steps
+                    .get(&n.id)
+                    .is_some_and(|s| NeedState::fold(s.clone()).is_resolved())
+            })
+            .count(),
+        home_tests: visits
+            .iter()
+            .filter(|v| v.value("swab").and_then(|s| s.as_bool()) == Some(true))
+            .count(),
+        purchases: live(Collection::Purchase).count(),
+        special_populations: live(Collection::Person)
+            .filter(|p| text(p, "care").is_some())
+            .filter(|p| text(p, "household").is_some_and(|h| visited.contains(&h)))
+            .count(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{hlc::Hlc, ids::ClientId, mutation::Mutation};
+
+    fn record(kind: &str, collection: &str, id: &str, fields: Value) -> Record {
+        let mutation: Mutation = serde_json::from_value(
+            json!({"kind": kind, "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}}),
+        )
+        .unwrap();
+        let n: u64 = id.bytes().map(u64::from).sum();
+        mutation
+            .apply(
+                None,
+                &Hlc {
+                    wall_ms: n,
+                    counter: 0,
+                    node: ClientId::from_u128(1),
+                },
+            )
+            .unwrap()
+            .0
+    }
+
+    fn step(id: &str, need: &str, step: &str, extra: Value) -> Record {
+        let mut fields = json!({"need": need, "step": step, "at_ms": 1});
+        fields
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        record("append", "need_event", id, fields)
+    }
+
+    /// A fixed data set and the totals it must give.
+    #[test]
+    fn totals_from_a_fixed_data_set() {
+        let records = vec![
+            record("set", "team", "t1", json!({"name": "一队"})),
+            record("set", "team", "t2", json!({"name": "二队"})),
+            record(
+                "set",
+                "visit",
+                "v1",
+                json!({"household": "h1", "outcome": "visited", "swab": true, "tube_no": "A1"}),
+            ),
+            record(
+                "set",
+                "visit",
+                "v2",
+                json!({"household": "h1", "outcome": "visited", "temperature_c": 36.6}),
+            ),
+            record(
+                "set",
+                "visit",
+                "v3",
+                json!({"household": "h2", "outcome": "no_answer"}),
+            ),
+            record(
+                "set",
+                "visit",
+                "v4",
+                json!({"household": "h3", "outcome": "visited", "swab": true, "tube_no": "A2"}),
+            ),
+            record(
+                "set",
+                "need",
+                "n1",
+                json!({"household": "h1", "category": "food"}),
+            ),
+            record(
+                "set",
+                "need",
+                "n2",
+                json!({"household": "h3", "category": "medicine"}),
+            ),
+            step("e1", "n1", "collected", json!({})),
+            step("e2", "n1", "assigned", json!({"team": "t1", "due_ms": 5})),
+            step("e3", "n1", "resolved", json!({"note": "送菜"})),
+            step("e4", "n2", "collected", json!({})),
+            record(
+                "append",
+                "purchase",
+                "p1",
+                json!({"household": "h1", "items": "米", "amount_cents": 500}),
+            ),
+            record(
+                "set",
+                "person",
+                "q1",
+                json!({"household": "h1", "care": "elderly_alone"}),
+            ),
+            record(
+                "set",
+                "person",
+                "q2",
+                json!({"household": "h2", "care": "disabled"}),
+            ),
+            record(
+                "set",
+                "person",
+                "q3",
+                json!({"household": "h3", "name": "无关爱类别"}),
+            ),
+        ];
+        assert_eq!(
+            totals(&records),
+            Totals {
+                teams: 2,
+                households_visited: 2,
+                needs_collected: 2,
+                needs_resolved: 1,
+                home_tests: 2,
+                purchases: 1,
+                special_populations: 1,
+            }
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! The needs ledger (困难问题台账): a need's state is folded from its
+//! append-only steps, so the full history shows who did what and when.
+//!
+//! collected → assigned → in progress → resolved → closed (销号), and a
+//! resolved or closed need can be reopened with a reason.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{hlc::Hlc, ids::RecordId, record::Record, schema::Collection};
+
+pub const CATEGORIES: &[&str] = &[
+    "medical_visit",
+    "medicine",
+    "food",
+    "utilities",
+    "garbage",
+    "home_test",
+    "shuttle",
+    "other",
+];
+pub const STEPS: &[&str] = &[
+    "collected",
+    "assigned",
+    "in_progress",
+    "resolved",
+    "closed",
+    "reopened",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Collected,
+    Assigned,
+    InProgress,
+    Resolved,
+    Closed,
+    Reopened,
+}
+
+/// One lifecycle entry as recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub to: Status,
+    pub team: Option<RecordId>,
+    pub due_ms: Option<u64>,
+    /// How it was resolved, or why it was reopened.
+    pub note: String,
+    pub at_ms: u64,
+    pub hlc: Hlc,
+}
+
+/// Every need's steps, read from synced `need_event` records.
+pub fn steps_by_need(records: &[Record]) -> BTreeMap<RecordId, Vec<Step>> {
+    let mut steps: BTreeMap<RecordId, Vec<Step>> = BTreeMap::new();
+    for record in records
+        .iter()
+        .filter(|r| r.collection == Collection::NeedEvent)
+    {
+        let text = |f: &str| {
+            record
+                .value(f)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let (Ok(need), Some(to), Some(stamp)) = (
+            text("need").parse::<RecordId>(),
+            record
+                .value("step")
+                .and_then(|v| serde_json::from_value::<Status>(v.clone()).ok()),
+            record.fields.get("step").map(|s| s.hlc.clone()),
+        ) else {
+            continue;
+        };
+        steps.entry(need).or_default().push(Step {
+            to,
+            team: text("team").parse().ok(),
+            due_ms: record.value("due_ms").and_then(|v| v.as_u64()),
+            note: text("note"),
+            at_ms: record
+                .value("at_ms")
+                .and_then(|v| v.as_u64())
+                .unwrap_or_default(),
+            hlc: stamp,
+        });
+    }
+    steps
+}
+
+/// Whether `step` may follow `from` (`None`: the need has no step yet).
+pub fn check_transition(from: Option<Status>, step: &Step) -> Result<(), String> {
+    use Status::*;
+    let allowed = match (from, step.to) {
+        (None, Collected) => true,
+        (Some(Collected | Reopened | Assigned | InProgress), Assigned) => true,
+        (Some(Assigned), InProgress) => true,
+        (Some(Assigned | InProgress), Resolved) => true,
+        (Some(Resolved), Closed) => true,
+        (Some(Resolved | Closed), Reopened) => true,
+        _ => false,
+    };
+    if !allowed {
+        let from = from.map_or("new".to_owned(), |s| format!("{s:?}"));
+        return Err(format!("a need that is {from} cannot become {:?}", step.to));
+    }
+    match step.to {
+        Assigned if step.team.is_none() || step.due_ms.is_none() => {
+            Err("assigning needs a team and a due time".into())
+        }
+        Resolved if step.note.trim().is_empty() => Err("say how it was resolved".into()),
+        Reopened if step.note.trim().is_empty() => Err("say why it is reopened".into()),
+        _ => Ok(()),
+    }
+}
+
+/// A need's state after folding its steps in HLC order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NeedState {
+    pub status: Option<Status>,
+    pub team: Option<RecordId>,
+    pub due_ms: Option<u64>,
+    pub resolution: String,
+    /// Steps that took effect, oldest first.
+    pub history: Vec<Step>,
+    /// Steps that could not apply when folded (e.g. two phones closed it at
+    /// once), kept and shown rather than dropped.
+    pub ignored: Vec<(Step, String)>,
+}
+
+impl NeedState {
+    pub fn fold(mut steps: Vec<Step>) -> Self {
+        steps.sort_by(|a, b| a.hlc.cmp(&b.hlc));
+        let mut state = NeedState::default();
+        for step in steps {
+            match check_transition(state.status, &step) {
+                Ok(()) => {
+                    state.status = Some(step.to);
+                    match step.to {
+                        Status::Assigned => {
+                            state.team = step.team.clone();
+                            state.due_ms = step.due_ms;
+                        }
+                        Status::Resolved => state.resolution = step.note.clone(),
+                        Status::Reopened => state.resolution.clear(),
+                        _ => {}
+                    }
+                    state.history.push(step);
+                }
+                Err(reason) => state.ignored.push((step, reason)),
+            }
+        }
+        state
+    }
+
+    pub fn is_resolved(&self) -> bool {
+        matches!(self.status, Some(Status::Resolved | Status::Closed))
+    }
+
+    /// Assigned or in progress, and past its due time.
+    pub fn is_overdue(&self, now_ms: u64) -> bool {
+        matches!(self.status, Some(Status::Assigned | Status::InProgress))
+            && self.due_ms.is_some_and(|due| now_ms > due)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::ClientId;
+
+    fn step(to: Status, order: u64) -> Step {
+        let (team, due_ms, note) = match to {
+            Status::Assigned => (Some("team-1".parse().unwrap()), Some(1_000), String::new()),
+            Status::Resolved => (None, None, "送菜上门".to_owned()),
+            Status::Reopened => (None, None, "菜不够".to_owned()),
+            _ => (None, None, String::new()),
+        };
+        Step {
+            to,
+            team,
+            due_ms,
+            note,
+            at_ms: order,
+            hlc: Hlc {
+                wall_ms: order,
+                counter: 0,
+                node: ClientId::from_u128(1),
+            },
+        }
+    }
+
+    /// Every (from, to) pair: allowed exactly where the lifecycle says.
+    #[test]
+    fn every_illegal_transition_is_refused() {
+        use Status::*;
+        let all = [Collected, Assigned, InProgress, Resolved, Closed, Reopened];
+        let allowed = [
+            (None, Collected),
+            (Some(Collected), Assigned),
+            (Some(Reopened), Assigned),
+            (Some(Assigned), Assigned),
+            (Some(InProgress), Assigned),
+            (Some(Assigned), InProgress),
+            (Some(Assigned), Resolved),
+            (Some(InProgress), Resolved),
+            (Some(Resolved), Closed),
+            (Some(Resolved), Reopened),
+            (Some(Closed), Reopened),
+        ];
+        for from in std::iter::once(None).chain(all.map(Some)) {
+            for to in all {
+                let result = check_transition(from, &step(to, 1));
+                assert_eq!(
+                    result.is_ok(),
+                    allowed.contains(&(from, to)),
+                    "{from:?} -> {to:?}: {result:?}"
+                );
+                if let Err(message) = result {
+                    assert!(!message.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn steps_need_their_details() {
+        let mut assign = step(Status::Assigned, 1);
+        assign.team = None;
+        assert!(
+            check_transition(Some(Status::Collected), &assign)
+                .unwrap_err()
+                .contains("team")
+        );
+        let mut resolve = step(Status::Resolved, 1);
+        resolve.note.clear();
+        assert!(check_transition(Some(Status::Assigned), &resolve).is_err());
+        let mut reopen = step(Status::Reopened, 1);
+        reopen.note.clear();
+        assert!(
+            check_transition(Some(Status::Closed), &reopen)
+                .unwrap_err()
+                .contains("why")
+        );
+    }
+
+    #[test]
+    fn folding_follows_hlc_order_and_keeps_what_could_not_apply() {
+        use Status::*;
+        // Delivered out of order; closed twice by two phones.
+        let steps = vec![
+            step(Closed, 5),
+            step(Collected, 1),
+            step(Resolved, 4),
+            step(Assigned, 2),
+            step(Closed, 6),
+            step(InProgress, 3),
+        ];
+        let state = NeedState::fold(steps);
+        assert_eq!(state.status, Some(Closed));
+        assert_eq!(
+            state.history.iter().map(|s| s.to).collect::<Vec<_>>(),
+            [Collected, Assigned, InProgress, Resolved, Closed]
+        );
+        assert_eq!(state.ignored.len(), 1);
+        assert_eq!(state.resolution, "送菜上门");
+        assert!(state.is_resolved());
+
+        let reopened = NeedState::fold(vec![
+            step(Collected, 1),
+            step(Assigned, 2),
+            step(Resolved, 3),
+            step(Reopened, 4),
+        ]);
+        assert_eq!(reopened.status, Some(Reopened));
+        assert!(!reopened.is_resolved());
+        assert!(reopened.resolution.is_empty());
+    }
+
+    #[test]
+    fn overdue_only_while_open_and_past_due() {
+        let assigned = NeedState::fold(vec![step(Status::Collected, 1), step(Status::Assigned, 2)]);
+        assert!(!assigned.is_overdue(1_000));
+        assert!(assigned.is_overdue(1_001));
+        let resolved = NeedState::fold(vec![
+            step(Status::Collected, 1),
+            step(Status::Assigned, 2),
+            step(Status::Resolved, 3),
+        ]);
+        assert!(!resolved.is_overdue(9_999));
+    }
+}

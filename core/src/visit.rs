@@ -1,0 +1,308 @@
+//! The door-knock checklist (一测二问三看): one test (a swab or a
+//! temperature), two questions (health, medical needs), three looks (warm
+//! clothes, warm bedding, food), and the door's outcome.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+pub const OUTCOMES: &[&str] = &["visited", "no_answer", "refused", "revisit"];
+pub const HEALTH: &[&str] = &["normal", "symptoms"];
+/// 关爱服务台账 groups.
+pub const CARE_GROUPS: &[&str] = &["elderly_alone", "disabled", "chronic", "pregnant", "child"];
+/// 重点人员台账 statuses (restricted fields).
+pub const KEY_STATUSES: &[&str] = &["confirmed", "central_quarantine", "home_isolation"];
+/// From this temperature on, a visit is flagged as fever.
+pub const FEVER_C: f64 = 37.3;
+
+/// What a volunteer records at one door.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checklist {
+    pub outcome: Option<String>,
+    pub revisit_at_ms: Option<u64>,
+    pub swab: Option<bool>,
+    pub tube_no: String,
+    pub temperature_c: Option<f64>,
+    pub health: Option<String>,
+    pub symptoms: String,
+    pub medical_needs: String,
+    pub needs_doctor: bool,
+    pub clothes_ok: Option<bool>,
+    pub bedding_ok: Option<bool>,
+    pub food_ok: Option<bool>,
+}
+
+/// The checklist field to fix, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChecklistError {
+    pub field: &'static str,
+    pub message: &'static str,
+}
+
+impl Checklist {
+    pub fn check(&self) -> Result<(), ChecklistError> {
+        let fail = |field, message| Err(ChecklistError { field, message });
+        let Some(outcome) = self.outcome.as_deref() else {
+            return fail("outcome", "choose the door's outcome");
+        };
+        if !OUTCOMES.contains(&outcome) {
+            return fail("outcome", "unknown outcome");
+        }
+        if outcome == "revisit" && self.revisit_at_ms.is_none() {
+            return fail("revisit_at_ms", "a revisit needs a time");
+        }
+        if let Some(t) = self.temperature_c {
+            if !(35.0..=42.0).contains(&t) {
+                return fail("temperature_c", "temperature must be 35.0–42.0 °C");
+            }
+        }
+        if self.swab == Some(true) && self.tube_no.trim().is_empty() {
+            return fail("tube_no", "a swab needs its tube number");
+        }
+        if outcome == "visited" {
+            if self.swab != Some(true) && self.temperature_c.is_none() {
+                return fail("temperature_c", "record a swab or a temperature");
+            }
+            if self.health.as_deref() == Some("symptoms") && self.symptoms.trim().is_empty() {
+                return fail("symptoms", "list the symptoms");
+            }
+        }
+        Ok(())
+    }
+
+    pub fn has_fever(&self) -> bool {
+        self.temperature_c.is_some_and(|t| t >= FEVER_C)
+    }
+
+    /// The needs this visit raises: a doctor, and every look that was not ok.
+    pub fn needs(&self) -> Vec<(&'static str, &'static str)> {
+        let mut needs = Vec::new();
+        if self.needs_doctor {
+            needs.push(("medical_visit", "needs_doctor"));
+        }
+        for (ok, category, what) in [
+            (self.clothes_ok, "other", "clothes"),
+            (self.bedding_ok, "other", "bedding"),
+            (self.food_ok, "food", "food"),
+        ] {
+            if ok == Some(false) {
+                needs.push((category, what));
+            }
+        }
+        needs
+    }
+
+    /// The visit record's fields (unset answers are left out).
+    pub fn fields(&self, visited_at_ms: u64) -> BTreeMap<String, Value> {
+        let mut fields = BTreeMap::new();
+        let mut put = |name: &str, value: Value| {
+            fields.insert(name.to_owned(), value);
+        };
+        put("visited_at_ms", json!(visited_at_ms));
+        if let Some(outcome) = &self.outcome {
+            put("outcome", json!(outcome));
+        }
+        if let Some(at) = self.revisit_at_ms {
+            put("revisit_at_ms", json!(at));
+        }
+        if let Some(swab) = self.swab {
+            put("swab", json!(swab));
+        }
+        if !self.tube_no.trim().is_empty() {
+            put("tube_no", json!(self.tube_no.trim()));
+        }
+        if let Some(t) = self.temperature_c {
+            put("temperature_c", json!(t));
+        }
+        if let Some(health) = &self.health {
+            put("health", json!(health));
+        }
+        for (name, text) in [
+            ("symptoms", &self.symptoms),
+            ("medical_needs", &self.medical_needs),
+        ] {
+            if !text.trim().is_empty() {
+                put(name, json!(text.trim()));
+            }
+        }
+        put("needs_doctor", json!(self.needs_doctor));
+        for (name, look) in [
+            ("clothes_ok", self.clothes_ok),
+            ("bedding_ok", self.bedding_ok),
+            ("food_ok", self.food_ok),
+        ] {
+            if let Some(ok) = look {
+                put(name, json!(ok));
+            }
+        }
+        fields
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visited() -> Checklist {
+        Checklist {
+            outcome: Some("visited".into()),
+            temperature_c: Some(36.5),
+            health: Some("normal".into()),
+            ..Default::default()
+        }
+    }
+
+    /// Data-driven: a change to a good checklist, and the field it breaks.
+    #[test]
+    fn checklist_validation_table() {
+        let cases: Vec<(&str, Checklist, Option<&str>)> = vec![
+            ("good", visited(), None),
+            (
+                "35.0 is the lowest valid",
+                Checklist {
+                    temperature_c: Some(35.0),
+                    ..visited()
+                },
+                None,
+            ),
+            (
+                "42.0 is the highest valid",
+                Checklist {
+                    temperature_c: Some(42.0),
+                    ..visited()
+                },
+                None,
+            ),
+            (
+                "34.9 is too low",
+                Checklist {
+                    temperature_c: Some(34.9),
+                    ..visited()
+                },
+                Some("temperature_c"),
+            ),
+            (
+                "42.1 is too high",
+                Checklist {
+                    temperature_c: Some(42.1),
+                    ..visited()
+                },
+                Some("temperature_c"),
+            ),
+            (
+                "no test at all",
+                Checklist {
+                    temperature_c: None,
+                    ..visited()
+                },
+                Some("temperature_c"),
+            ),
+            (
+                "a swab is a test",
+                Checklist {
+                    temperature_c: None,
+                    swab: Some(true),
+                    tube_no: "A-17".into(),
+                    ..visited()
+                },
+                None,
+            ),
+            (
+                "a swab needs its tube",
+                Checklist {
+                    swab: Some(true),
+                    ..visited()
+                },
+                Some("tube_no"),
+            ),
+            (
+                "symptoms need listing",
+                Checklist {
+                    health: Some("symptoms".into()),
+                    ..visited()
+                },
+                Some("symptoms"),
+            ),
+            (
+                "no outcome",
+                Checklist {
+                    outcome: None,
+                    ..visited()
+                },
+                Some("outcome"),
+            ),
+            (
+                "no answer needs no test",
+                Checklist {
+                    outcome: Some("no_answer".into()),
+                    temperature_c: None,
+                    ..Default::default()
+                },
+                None,
+            ),
+            (
+                "revisit needs a time",
+                Checklist {
+                    outcome: Some("revisit".into()),
+                    ..Default::default()
+                },
+                Some("revisit_at_ms"),
+            ),
+        ];
+        for (name, checklist, field) in cases {
+            assert_eq!(checklist.check().err().map(|e| e.field), field, "{name}");
+        }
+    }
+
+    #[test]
+    fn fever_starts_at_37_3() {
+        for (t, fever) in [(37.2, false), (37.3, true), (39.0, true)] {
+            assert_eq!(
+                Checklist {
+                    temperature_c: Some(t),
+                    ..visited()
+                }
+                .has_fever(),
+                fever,
+                "{t}"
+            );
+        }
+        assert!(!Checklist::default().has_fever());
+    }
+
+    #[test]
+    fn not_ok_looks_and_a_doctor_raise_needs() {
+        let checklist = Checklist {
+            needs_doctor: true,
+            food_ok: Some(false),
+            clothes_ok: Some(true),
+            bedding_ok: Some(false),
+            ..visited()
+        };
+        assert_eq!(
+            checklist.needs(),
+            [
+                ("medical_visit", "needs_doctor"),
+                ("other", "bedding"),
+                ("food", "food")
+            ]
+        );
+        assert!(visited().needs().is_empty());
+    }
+
+    #[test]
+    fn fields_are_valid_visit_fields() {
+        let checklist = Checklist {
+            swab: Some(true),
+            tube_no: "A-17".into(),
+            food_ok: Some(false),
+            ..visited()
+        };
+        for (name, value) in checklist.fields(1) {
+            let spec = crate::schema::Collection::Visit
+                .field(&name)
+                .unwrap_or_else(|| panic!("{name}"));
+            assert!(spec.check(&value).is_ok(), "{name} = {value}");
+        }
+    }
+}
