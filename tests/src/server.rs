@@ -100,6 +100,18 @@ impl TestServer {
         assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
     }
 
+    /// The server's records of one collection in a compound.
+    pub async fn records(
+        &self,
+        compound: &str,
+        collection: doorstep_core::schema::Collection,
+    ) -> Vec<doorstep_core::record::Record> {
+        self.store
+            .records_of(&compound.parse().unwrap(), collection)
+            .await
+            .unwrap()
+    }
+
     /// Stops accepting connections and closes the database, like a crash
     /// of the machine's network from the phones' side.
     pub async fn stop(&mut self) {

@@ -45,6 +45,7 @@ async fn offline_edits_on_two_phones_merge_per_field() {
 
     sync(&b).await;
     b.tap("household-row").await;
+    b.tap("edit-household").await;
     b.expect_value("field-head", "王芳").await;
     assert_eq!(b.path().await, household);
 

@@ -2,6 +2,7 @@
 //! storage or the network themselves.
 
 pub mod dashboard;
+pub mod door;
 pub mod home;
 pub mod household;
 pub mod join;

@@ -1,14 +1,26 @@
-//! `/visits`: the door-knock area (走访). The household registry works; the
-//! 一测二问三看 checklist is still to come and says so.
+//! `/visits`: the door-knock area (走访): the round and team, and every
+//! building's doors with their outcome this round; a door opens its
+//! 一测二问三看 checklist.
 
-use leptos::prelude::*;
+use std::collections::BTreeMap;
+
+use doorstep_core::{
+    ids::{CompoundId, RecordId},
+    mutation::Mutation,
+    schema::Collection,
+};
+use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{components::A, hooks::use_navigate};
+use serde_json::json;
 
 use crate::{
     areas::Area,
     i18n::{Key, use_i18n},
     pages::{household::new_household_path, join::JoinCompound},
-    state::use_app_data,
+    state::{
+        AppData, Work, now_ms, use_app_data,
+        visits::{doors_by_building, short_id},
+    },
 };
 
 #[component]
@@ -21,7 +33,6 @@ pub fn VisitsPage() -> impl IntoView {
     };
     view! {
         <h1 data-testid="page-title">{move || i18n.t(Area::Visits.title())}</h1>
-        <p class="notice">{move || i18n.t(Key::VisitsChecklistPending)}</p>
         {move || match joined() {
             None => ().into_any(),
             Some(false) => view! { <JoinCompound/> }.into_any(),
@@ -34,9 +45,14 @@ pub fn VisitsPage() -> impl IntoView {
 fn Registry() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let households = Memo::new(move |_| data.replica.with(|r| r.households()));
+    let round = move || data.work.with(|w| w.round.clone());
+    let buildings = Memo::new(move |_| {
+        data.replica
+            .with(|r| doors_by_building(r, round().as_ref()))
+    });
     let navigate = use_navigate();
     view! {
+        <WorkPicker/>
         <div class="section-head">
             <h2>{move || i18n.t(Key::HouseholdListTitle)}</h2>
             <button class="button" data-testid="add-household"
@@ -44,18 +60,168 @@ fn Registry() -> impl IntoView {
                 {move || i18n.t(Key::HouseholdAdd)}
             </button>
         </div>
-        <Show when=move || !households.with(Vec::is_empty)
+        <Show when=move || !buildings.with(BTreeMap::is_empty)
             fallback=move || view! { <p class="notice" data-testid="registry-empty">{i18n.t(Key::HouseholdEmpty)}</p> }>
-            <ul class="rows">
-                <For each=move || households.get() key=|h| (h.id.clone(), h.values.clone()) let:household>
-                    <li>
-                        <A href=format!("/households/{}", household.id) attr:class="row" attr:data-testid="household-row">
-                            <span class="row-title">{household.address()}</span>
-                            <span class="row-detail">{household.value("head").to_owned()}</span>
-                        </A>
-                    </li>
-                </For>
-            </ul>
+            {move || {
+                buildings
+                    .get()
+                    .into_iter()
+                    .map(|(building, doors)| {
+                        let done = doors.iter().filter(|d| d.outcome.is_some()).count();
+                        view! {
+                            <h3 class="building-head" data-testid=format!("building-{building}")>
+                                {building.clone()}" · "{done}"/"{doors.len()}
+                            </h3>
+                            <ul class="rows">
+                                {doors
+                                    .into_iter()
+                                    .map(|door| {
+                                        let outcome = door.outcome.clone().unwrap_or_else(|| "pending".into());
+                                        let label = outcome_label(&outcome);
+                                        view! {
+                                            <li>
+                                                <A href=format!("/visits/door/{}", door.household.id) attr:class="row" attr:data-testid="household-row">
+                                                    <span class="row-title">{door.household.address()}" "{door.household.value("head").to_owned()}</span>
+                                                    <span class=format!("badge {outcome}") data-testid="door-outcome">{move || i18n.t(label)}</span>
+                                                </A>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                    })
+                    .collect_view()
+            }}
         </Show>
     }
+}
+
+fn outcome_label(outcome: &str) -> Key {
+    match outcome {
+        "visited" => Key::OutcomeVisited,
+        "no_answer" => Key::OutcomeNoAnswer,
+        "refused" => Key::OutcomeRefused,
+        "revisit" => Key::OutcomeRevisit,
+        _ => Key::OutcomePending,
+    }
+}
+
+/// The round and team this phone records visits under.
+#[component]
+fn WorkPicker() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let rounds = Memo::new(move |_| named(&data, Collection::Round));
+    let teams = Memo::new(move |_| named(&data, Collection::Team));
+    let team_name = RwSignal::new(String::new());
+    let new_round = move |_| {
+        let Some(compound) = compound_of(&data) else {
+            return;
+        };
+        let id = short_id("r");
+        let name = i18n
+            .t(Key::WorkRoundName)
+            .replace("{n}", &(rounds.with_untracked(Vec::len) + 1).to_string());
+        let mutation = Mutation::Set {
+            collection: Collection::Round,
+            id: id.clone(),
+            compound,
+            fields: [
+                ("name".to_owned(), json!(name)),
+                ("started_ms".to_owned(), json!(now_ms())),
+            ]
+            .into(),
+        };
+        data.work.update(|w| w.round = Some(id));
+        data.work.with_untracked(|w| w.save());
+        spawn_local(async move {
+            let _ = data.edit(mutation).await;
+        });
+    };
+    let new_team = move |_| {
+        let name = team_name.get_untracked();
+        let Some(compound) = compound_of(&data).filter(|_| !name.trim().is_empty()) else {
+            return;
+        };
+        let id = short_id("t");
+        let mutation = Mutation::Set {
+            collection: Collection::Team,
+            id: id.clone(),
+            compound,
+            fields: [("name".to_owned(), json!(name.trim()))].into(),
+        };
+        data.work.update(|w| w.team = Some(id));
+        data.work.with_untracked(|w| w.save());
+        team_name.set(String::new());
+        spawn_local(async move {
+            let _ = data.edit(mutation).await;
+        });
+    };
+    let select = move |list: Memo<Vec<(RecordId, String)>>,
+                       current: fn(&Work) -> Option<RecordId>,
+                       set: fn(&mut Work, Option<RecordId>),
+                       test_id: &'static str| {
+        view! {
+            <select data-testid=test_id
+                on:change=move |ev| {
+                    let value = event_target_value(&ev);
+                    data.work.update(|w| set(w, value.parse().ok()));
+                    data.work.with_untracked(|w| w.save());
+                }>
+                <option value="" selected=move || data.work.with(|w| current(w).is_none())>{move || i18n.t(Key::WorkNone)}</option>
+                {move || list.get().into_iter().map(|(id, name)| {
+                    let selected = {
+                        let id = id.clone();
+                        move || data.work.with(|w| current(w).as_ref() == Some(&id))
+                    };
+                    view! { <option value=id.to_string() selected=selected>{name}</option> }
+                }).collect_view()}
+            </select>
+        }
+    };
+    view! {
+        <div class="work">
+            <label class="field"><span>{move || i18n.t(Key::WorkRound)}</span>
+                {select(rounds, |w| w.round.clone(), |w, v| w.round = v, "work-round")}
+            </label>
+            <button class="button secondary" data-testid="new-round" on:click=new_round>{move || i18n.t(Key::WorkNewRound)}</button>
+            <label class="field"><span>{move || i18n.t(Key::WorkTeam)}</span>
+                {select(teams, |w| w.team.clone(), |w, v| w.team = v, "work-team")}
+            </label>
+            <div class="inline-form">
+                <input data-testid="team-name" placeholder=move || i18n.t(Key::WorkTeamName) prop:value=move || team_name.get()
+                    on:input=move |ev| team_name.set(event_target_value(&ev))/>
+                <button class="button secondary" data-testid="new-team" on:click=new_team>{move || i18n.t(Key::WorkNewTeam)}</button>
+            </div>
+        </div>
+    }
+}
+
+fn compound_of(data: &AppData) -> Option<CompoundId> {
+    data.device.with_untracked(|d| {
+        d.as_ref()
+            .and_then(|d| d.compound.as_ref().map(|c| c.id.clone()))
+    })
+}
+
+/// Live records of a collection as (id, name), oldest first.
+fn named(data: &AppData, collection: Collection) -> Vec<(RecordId, String)> {
+    data.replica.with(|r| {
+        let mut list: Vec<_> = r
+            .all(collection)
+            .into_iter()
+            .filter(|record| !record.is_deleted())
+            .map(|record| {
+                let name = record
+                    .value("name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                (record.latest_hlc().cloned(), record.id, name)
+            })
+            .collect();
+        list.sort();
+        list.into_iter().map(|(_, id, name)| (id, name)).collect()
+    })
 }

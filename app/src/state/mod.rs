@@ -6,6 +6,7 @@ pub mod household;
 pub mod replica;
 pub mod sync_status;
 pub mod truck;
+pub mod visits;
 
 use std::rc::Rc;
 
@@ -24,6 +25,34 @@ pub fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
+/// The round and team this phone is working in (a device setting).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Work {
+    pub round: Option<doorstep_core::ids::RecordId>,
+    pub team: Option<doorstep_core::ids::RecordId>,
+}
+
+const WORK_KEY: &str = "doorstep.work";
+
+impl Work {
+    fn load() -> Self {
+        web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item(WORK_KEY).ok().flatten())
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn save(&self) {
+        if let (Some(storage), Ok(text)) = (
+            web_sys::window().and_then(|w| w.local_storage().ok().flatten()),
+            serde_json::to_string(self),
+        ) {
+            let _ = storage.set_item(WORK_KEY, &text);
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct AppData {
     db: StoredValue<Option<Rc<Db>>, LocalStorage>,
@@ -34,6 +63,7 @@ pub struct AppData {
     pub sync: RwSignal<SyncStatus>,
     /// Set when local storage could not be opened: nothing can be recorded.
     pub storage_error: RwSignal<Option<String>>,
+    pub work: RwSignal<Work>,
 }
 
 /// Opens IndexedDB, loads this device's data and starts syncing.
@@ -45,6 +75,7 @@ pub fn provide_app_data() -> AppData {
         device: RwSignal::new(None),
         sync: RwSignal::new(SyncStatus::default()),
         storage_error: RwSignal::new(None),
+        work: RwSignal::new(Work::load()),
     };
     provide_context(data);
     spawn_local(async move {

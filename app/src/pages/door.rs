@@ -1,0 +1,293 @@
+//! `/visits/door/:household`: one door's 一测二问三看 checklist, built for
+//! speed: big toggles, then "save and next door" in building order.
+
+use doorstep_core::{ids::RecordId, schema::Collection, visit::Checklist};
+use leptos::{prelude::*, task::spawn_local};
+use leptos_router::{
+    components::A,
+    hooks::{use_navigate, use_params_map},
+};
+
+use crate::{
+    i18n::{Key, use_i18n},
+    state::{
+        now_ms, use_app_data,
+        visits::{checklist_mutations, checklist_of, doors_by_building, next_unvisited, visit_id},
+    },
+};
+
+#[component]
+pub fn DoorPage() -> impl IntoView {
+    let params = use_params_map();
+    move || {
+        let id = params.with(|p| p.get("household").unwrap_or_default());
+        match id.parse::<RecordId>() {
+            Ok(id) => view! { <Door household=id/> }.into_any(),
+            Err(_) => ().into_any(),
+        }
+    }
+}
+
+/// A row of large buttons, one per choice; the chosen one is highlighted.
+fn choices<T: Clone + PartialEq + Send + Sync + 'static>(
+    options: Vec<(T, Key, String)>,
+    current: impl Fn() -> T + Copy + Send + Sync + 'static,
+    set: impl Fn(T) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="choices">
+            {options
+                .into_iter()
+                .map(|(value, label, test_id)| {
+                    let chosen = {
+                        let value = value.clone();
+                        move || current() == value
+                    };
+                    view! {
+                        <button type="button" class="choice" class:chosen=chosen data-testid=test_id
+                            on:click=move |_| set(value.clone())>
+                            {move || i18n.t(label)}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+fn yes_no(prefix: &str, yes: Key, no: Key) -> Vec<(Option<bool>, Key, String)> {
+    vec![
+        (Some(true), yes, format!("{prefix}-yes")),
+        (Some(false), no, format!("{prefix}-no")),
+    ]
+}
+
+#[component]
+fn Door(household: RecordId) -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let navigate = use_navigate();
+    let round = move || data.work.with(|w| w.round.clone());
+    let info = {
+        let id = household.clone();
+        Memo::new(move |_| {
+            data.replica.with(|r| {
+                r.record(Collection::Household, &id)
+                    .map(crate::state::household::Household::from_record)
+            })
+        })
+    };
+    let saved = {
+        let id = household.clone();
+        move || {
+            round().and_then(|round| {
+                data.replica.with_untracked(|r| {
+                    r.record(Collection::Visit, &visit_id(&round, &id)).cloned()
+                })
+            })
+        }
+    };
+    let form = RwSignal::new(checklist_of(saved().as_ref()));
+    let temperature = RwSignal::new(
+        form.with_untracked(|f| f.temperature_c.map(|t| t.to_string()).unwrap_or_default()),
+    );
+    let error = RwSignal::new(None::<String>);
+
+    let doors = Memo::new(move |_| {
+        data.replica
+            .with(|r| doors_by_building(r, round().as_ref()))
+    });
+    let building = move || {
+        info.with(|h| {
+            h.as_ref()
+                .map(|h| h.value("building").to_owned())
+                .unwrap_or_default()
+        })
+    };
+    let unvisited = {
+        let id = household.clone();
+        move || {
+            doors.with(|d| {
+                d.get(&building())
+                    .map(|doors| {
+                        doors
+                            .iter()
+                            .filter(|d| d.outcome.is_none() && d.household.id != id)
+                            .map(|d| d.household.value("door").to_owned())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
+                    .unwrap_or_default()
+            })
+        }
+    };
+
+    let save = {
+        let household = household.clone();
+        move |_| {
+            let Some(round) = round() else {
+                error.set(Some(i18n.t(Key::WorkPickRound).to_owned()));
+                return;
+            };
+            let Some(compound) = data
+                .device
+                .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()))
+            else {
+                return;
+            };
+            let text = temperature.get_untracked();
+            let parsed = text.trim().replace('，', ".").parse::<f64>().ok();
+            if !text.trim().is_empty() && parsed.is_none() {
+                error.set(Some(format!(
+                    "{} {}",
+                    i18n.t(Key::DoorInvalid),
+                    i18n.t(Key::CheckTemperature)
+                )));
+                return;
+            }
+            form.update(|f| f.temperature_c = parsed);
+            let checklist: Checklist = form.get_untracked();
+            if let Err(err) = checklist.check() {
+                error.set(Some(format!(
+                    "{} {}",
+                    i18n.t(Key::DoorInvalid),
+                    err.message
+                )));
+                return;
+            }
+            error.set(None);
+            let team = data.work.with_untracked(|w| w.team.clone());
+            let mutations = data.replica.with_untracked(|r| {
+                checklist_mutations(
+                    &checklist,
+                    &compound.id,
+                    &round,
+                    team.as_ref(),
+                    &household,
+                    r,
+                    now_ms(),
+                )
+            });
+            let next = doors.with_untracked(|d| {
+                d.get(&building())
+                    .and_then(|doors| next_unvisited(doors, &household))
+                    .map(|d| d.household.id.clone())
+            });
+            let navigate = navigate.clone();
+            spawn_local(async move {
+                if data.edit_all(mutations).await.is_ok() {
+                    let path = next
+                        .map_or_else(|| "/visits".to_owned(), |id| format!("/visits/door/{id}"));
+                    navigate(&path, Default::default());
+                }
+            });
+        }
+    };
+
+    let outcome = move || form.with(|f| f.outcome.clone());
+    let visited = move || outcome().as_deref() == Some("visited");
+    let title = move || {
+        info.with(|h| {
+            h.as_ref()
+                .map(|h| format!("{} · {}", h.address(), h.value("head")))
+                .unwrap_or_default()
+        })
+    };
+    let fever = move || {
+        temperature.with(|t| {
+            t.trim()
+                .parse::<f64>()
+                .is_ok_and(|t| t >= doorstep_core::visit::FEVER_C)
+        })
+    };
+    let outcomes: Vec<(Option<String>, Key, String)> = [
+        ("visited", Key::OutcomeVisited),
+        ("no_answer", Key::OutcomeNoAnswer),
+        ("refused", Key::OutcomeRefused),
+        ("revisit", Key::OutcomeRevisit),
+    ]
+    .into_iter()
+    .map(|(v, k)| (Some(v.to_owned()), k, format!("outcome-{v}")))
+    .collect();
+    let text_input = move |test_id: &'static str,
+                           label: Key,
+                           get: fn(&Checklist) -> String,
+                           set: fn(&mut Checklist, String)| {
+        view! {
+            <label class="field">
+                <span>{move || i18n.t(label)}</span>
+                <input data-testid=test_id prop:value=move || form.with(get)
+                    on:input=move |ev| form.update(|f| set(f, event_target_value(&ev)))/>
+            </label>
+        }
+    };
+
+    view! {
+        <h1 data-testid="door-title">{title}</h1>
+        <A href=format!("/households/{household}") attr:class="link" attr:data-testid="edit-household">
+            {move || i18n.t(Key::DoorEditHousehold)}
+        </A>
+        <section class="check-section">
+            <h2>{move || i18n.t(Key::DoorDoor)}</h2>
+            {choices(outcomes, outcome, move |v| form.update(|f| f.outcome = v))}
+            <Show when=move || outcome().as_deref() == Some("revisit")>
+                <label class="field">
+                    <span>{move || i18n.t(Key::CheckRevisitAt)}</span>
+                    <input type="datetime-local" data-testid="revisit-at"
+                        on:input=move |ev| {
+                            let ms = js_sys::Date::parse(&event_target_value(&ev));
+                            form.update(|f| f.revisit_at_ms = (ms.is_finite()).then_some(ms as u64));
+                        }/>
+                </label>
+            </Show>
+        </section>
+        <Show when=visited>
+            <section class="check-section">
+                <h2>{move || i18n.t(Key::DoorTest)}</h2>
+                <p class="check-label">{move || i18n.t(Key::CheckSwab)}</p>
+                {choices(yes_no("swab", Key::CheckYes, Key::CheckNo), move || form.with(|f| f.swab), move |v| form.update(|f| f.swab = v))}
+                <Show when=move || form.with(|f| f.swab == Some(true))>
+                    {text_input("tube-no", Key::CheckTubeNo, |f| f.tube_no.clone(), |f, v| f.tube_no = v)}
+                </Show>
+                <label class="field">
+                    <span>{move || i18n.t(Key::CheckTemperature)}
+                        <Show when=fever><strong class="badge fever" data-testid="fever">{move || i18n.t(Key::DoorFever)}</strong></Show>
+                    </span>
+                    <input data-testid="temperature" inputmode="decimal" prop:value=move || temperature.get()
+                        on:input=move |ev| temperature.set(event_target_value(&ev))/>
+                </label>
+            </section>
+            <section class="check-section">
+                <h2>{move || i18n.t(Key::DoorQuestions)}</h2>
+                <p class="check-label">{move || i18n.t(Key::CheckHealth)}</p>
+                {choices(
+                    vec![
+                        (Some("normal".to_owned()), Key::CheckNormal, "health-normal".to_owned()),
+                        (Some("symptoms".to_owned()), Key::CheckSymptoms, "health-symptoms".to_owned()),
+                    ],
+                    move || form.with(|f| f.health.clone()),
+                    move |v| form.update(|f| f.health = v),
+                )}
+                <Show when=move || form.with(|f| f.health.as_deref() == Some("symptoms"))>
+                    {text_input("symptoms", Key::CheckSymptomsList, |f| f.symptoms.clone(), |f, v| f.symptoms = v)}
+                </Show>
+                {text_input("medical-needs", Key::CheckMedicalNeeds, |f| f.medical_needs.clone(), |f, v| f.medical_needs = v)}
+                <p class="check-label">{move || i18n.t(Key::CheckNeedsDoctor)}</p>
+                {choices(yes_no("needs-doctor", Key::CheckYes, Key::CheckNo), move || Some(form.with(|f| f.needs_doctor)), move |v| form.update(|f| f.needs_doctor = v == Some(true)))}
+            </section>
+            <section class="check-section">
+                <h2>{move || i18n.t(Key::DoorLooks)}</h2>
+                <p class="check-label">{move || i18n.t(Key::CheckClothes)}</p>
+                {choices(yes_no("clothes", Key::CheckOk, Key::CheckNotOk), move || form.with(|f| f.clothes_ok), move |v| form.update(|f| f.clothes_ok = v))}
+                <p class="check-label">{move || i18n.t(Key::CheckBedding)}</p>
+                {choices(yes_no("bedding", Key::CheckOk, Key::CheckNotOk), move || form.with(|f| f.bedding_ok), move |v| form.update(|f| f.bedding_ok = v))}
+                <p class="check-label">{move || i18n.t(Key::CheckFood)}</p>
+                {choices(yes_no("food", Key::CheckOk, Key::CheckNotOk), move || form.with(|f| f.food_ok), move |v| form.update(|f| f.food_ok = v))}
+            </section>
+        </Show>
+        <p class="banner warning" data-testid="checklist-error" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
+        <button class="button wide big" type="button" data-testid="save-next" on:click=save>{move || i18n.t(Key::DoorSaveNext)}</button>
+        <p class="notice" data-testid="unvisited">{move || i18n.t(Key::DoorUnvisited)}" "{unvisited}</p>
+    }
+}

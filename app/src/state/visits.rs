@@ -1,0 +1,244 @@
+//! Door-to-door work in plain types: the current round and team, which doors
+//! of a building are still unvisited in the round, and the records a saved
+//! checklist becomes (the visit, plus a need for every problem found).
+
+use std::collections::BTreeMap;
+
+use doorstep_core::{
+    ids::{CompoundId, RecordId},
+    mutation::Mutation,
+    record::Record,
+    schema::Collection,
+    visit::Checklist,
+};
+use serde_json::json;
+
+use super::{household::Household, replica::Replica};
+
+/// A short random id (rounds and teams are referenced inside visit ids,
+/// which must stay within 64 characters).
+pub fn short_id(prefix: &str) -> RecordId {
+    let uuid = uuid::Uuid::new_v4().simple().to_string();
+    format!("{prefix}{}", &uuid[..12])
+        .parse()
+        .expect("short ids are valid")
+}
+
+/// One visit per household per round: revisiting edits the same record.
+pub fn visit_id(round: &RecordId, household: &RecordId) -> RecordId {
+    format!("v-{round}-{household}")
+        .parse()
+        .expect("ids of ids stay within 64 characters")
+}
+
+/// A door in a building's list, with its outcome in the current round.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Door {
+    pub household: Household,
+    pub outcome: Option<String>,
+}
+
+/// Every building, with its doors in door order and this round's outcomes.
+pub fn doors_by_building(
+    replica: &Replica,
+    round: Option<&RecordId>,
+) -> BTreeMap<String, Vec<Door>> {
+    let mut buildings: BTreeMap<String, Vec<Door>> = BTreeMap::new();
+    for household in replica.households() {
+        let outcome = round
+            .and_then(|round| replica.record(Collection::Visit, &visit_id(round, &household.id)))
+            .and_then(|visit| {
+                visit
+                    .value("outcome")
+                    .and_then(|o| o.as_str())
+                    .map(str::to_owned)
+            });
+        buildings
+            .entry(household.value("building").to_owned())
+            .or_default()
+            .push(Door { household, outcome });
+    }
+    buildings
+}
+
+/// The next door after `current` in the same building that has no outcome
+/// yet in this round (wrapping around), if any.
+pub fn next_unvisited<'a>(doors: &'a [Door], current: &RecordId) -> Option<&'a Door> {
+    let at = doors
+        .iter()
+        .position(|d| &d.household.id == current)
+        .unwrap_or(0);
+    doors[at + 1..]
+        .iter()
+        .chain(&doors[..at])
+        .find(|d| d.outcome.is_none())
+}
+
+/// The checklist as stored on the visit record, for editing.
+pub fn checklist_of(visit: Option<&Record>) -> Checklist {
+    let Some(visit) = visit else {
+        return Checklist::default();
+    };
+    let text = |f: &str| visit.value(f).and_then(|v| v.as_str()).map(str::to_owned);
+    let flag = |f: &str| visit.value(f).and_then(|v| v.as_bool());
+    Checklist {
+        outcome: text("outcome"),
+        revisit_at_ms: visit.value("revisit_at_ms").and_then(|v| v.as_u64()),
+        swab: flag("swab"),
+        tube_no: text("tube_no").unwrap_or_default(),
+        temperature_c: visit.value("temperature_c").and_then(|v| v.as_f64()),
+        health: text("health"),
+        symptoms: text("symptoms").unwrap_or_default(),
+        medical_needs: text("medical_needs").unwrap_or_default(),
+        needs_doctor: flag("needs_doctor").unwrap_or(false),
+        clothes_ok: flag("clothes_ok"),
+        bedding_ok: flag("bedding_ok"),
+        food_ok: flag("food_ok"),
+    }
+}
+
+/// The edits one saved checklist makes: the visit, and for each need it
+/// raises (and that this visit had not raised before) a need with its
+/// "collected" step.
+pub fn checklist_mutations(
+    checklist: &Checklist,
+    compound: &CompoundId,
+    round: &RecordId,
+    team: Option<&RecordId>,
+    household: &RecordId,
+    existing: &Replica,
+    now_ms: u64,
+) -> Vec<Mutation> {
+    let id = visit_id(round, household);
+    let mut fields = checklist.fields(now_ms);
+    fields.insert("household".into(), json!(household));
+    fields.insert("round".into(), json!(round));
+    if let Some(team) = team {
+        fields.insert("team".into(), json!(team));
+    }
+    let mut mutations = vec![Mutation::Set {
+        collection: Collection::Visit,
+        id: id.clone(),
+        compound: compound.clone(),
+        fields,
+    }];
+    for (category, what) in checklist.needs() {
+        // One need per problem per visit: saving the door again adds none.
+        let need: RecordId = format!("n{}-{id}", &what[..1])
+            .parse()
+            .expect("need ids stay within 64 characters");
+        if existing.record(Collection::Need, &need).is_some() {
+            continue;
+        }
+        mutations.push(Mutation::Set {
+            collection: Collection::Need,
+            id: need.clone(),
+            compound: compound.clone(),
+            fields: [
+                ("household".to_owned(), json!(household)),
+                ("category".to_owned(), json!(category)),
+                ("description".to_owned(), json!(what)),
+                ("visit".to_owned(), json!(id)),
+            ]
+            .into(),
+        });
+        mutations.push(Mutation::Append {
+            collection: Collection::NeedEvent,
+            id: short_id("e"),
+            compound: compound.clone(),
+            fields: [
+                ("need".to_owned(), json!(need)),
+                ("step".to_owned(), json!("collected")),
+                ("at_ms".to_owned(), json!(now_ms)),
+            ]
+            .into(),
+        });
+    }
+    mutations
+}
+
+#[cfg(test)]
+mod tests {
+    use doorstep_core::{hlc::Hlc, ids::ClientId};
+
+    use super::*;
+
+    fn household(id: &str, building: &str, door: &str) -> Record {
+        let m = Mutation::Set {
+            collection: Collection::Household,
+            id: id.parse().unwrap(),
+            compound: "c1".parse().unwrap(),
+            fields: [
+                ("building".into(), json!(building)),
+                ("door".into(), json!(door)),
+            ]
+            .into(),
+        };
+        m.apply(
+            None,
+            &Hlc {
+                wall_ms: 1,
+                counter: 0,
+                node: ClientId::from_u128(1),
+            },
+        )
+        .unwrap()
+        .0
+    }
+
+    #[test]
+    fn saving_a_door_records_the_visit_and_its_needs_once() {
+        let round: RecordId = "r0123456789ab".parse().unwrap();
+        let compound: CompoundId = "c1".parse().unwrap();
+        let mut replica = Replica::new(
+            vec![
+                household("h1", "3", "101"),
+                household("h2", "3", "102"),
+                household("h3", "3", "103"),
+            ],
+            vec![],
+        );
+        let checklist = Checklist {
+            outcome: Some("visited".into()),
+            temperature_c: Some(38.1),
+            health: Some("normal".into()),
+            food_ok: Some(false),
+            ..Default::default()
+        };
+        checklist.check().unwrap();
+        let h1: RecordId = "h1".parse().unwrap();
+        let mutations = checklist_mutations(&checklist, &compound, &round, None, &h1, &replica, 5);
+        assert_eq!(
+            mutations.iter().map(|m| m.collection()).collect::<Vec<_>>(),
+            [Collection::Visit, Collection::Need, Collection::NeedEvent]
+        );
+        for m in &mutations {
+            m.validate().unwrap();
+            if let Ok((record, _)) = m.apply(
+                None,
+                &Hlc {
+                    wall_ms: 2,
+                    counter: 0,
+                    node: ClientId::from_u128(1),
+                },
+            ) {
+                replica.upsert(record);
+            }
+        }
+        // Saving the same door again raises no second need.
+        assert_eq!(
+            checklist_mutations(&checklist, &compound, &round, None, &h1, &replica, 6).len(),
+            1
+        );
+
+        let doors = &doors_by_building(&replica, Some(&round))["3"];
+        assert_eq!(doors[0].outcome.as_deref(), Some("visited"));
+        assert_eq!(
+            next_unvisited(doors, &h1).unwrap().household.id.as_str(),
+            "h2"
+        );
+        let restored = checklist_of(replica.record(Collection::Visit, &visit_id(&round, &h1)));
+        assert_eq!(restored.temperature_c, Some(38.1));
+        assert_eq!(restored.food_ok, Some(false));
+    }
+}

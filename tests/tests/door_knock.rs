@@ -1,0 +1,84 @@
+//! The door-knock flow: a volunteer offline in one building records a fever,
+//! a "no food" look that raises a need, and a no-answer door, going door to
+//! door with "save and next"; back online, it all reaches the server.
+
+use doorstep_core::{mutation::Mutation, schema::Collection};
+use doorstep_tests::{Browser, TestServer};
+use serde_json::json;
+
+fn household(id: &str, door: &str, head: &str) -> Mutation {
+    serde_json::from_value(
+        json!({"kind": "set", "args": {"collection": "household", "id": id, "compound": "yongan",
+        "fields": {"building": "3", "unit": "1", "door": door, "head": head}}}),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_building_visited_offline_reaches_the_server() {
+    let mut server = TestServer::start().await;
+    server.create_compound("yongan", "永安社区").await;
+    server
+        .push(vec![
+            household("h101", "101", "王芳"),
+            household("h102", "102", "李强"),
+            household("h103", "103", "赵敏"),
+        ])
+        .await;
+    let phone = Browser::start().await;
+    phone.open(&format!("{}/visits", server.url)).await;
+    phone.tap("compound-yongan").await;
+    phone.find("building-3").await;
+    phone.tap("new-round").await;
+    phone.fill("team-name", "一队").await;
+    phone.tap("new-team").await;
+    phone.tap("sync-now").await;
+    phone.expect_text("sync-pending", "已全部上传").await;
+
+    server.stop().await;
+    phone.tap("household-row").await;
+    phone.expect_text("door-title", "3 · 1 · 101 · 王芳").await;
+    phone.tap("outcome-visited").await;
+    phone.fill("temperature", "38.2").await;
+    phone.find("fever").await;
+    phone.tap("health-normal").await;
+    phone.tap("food-no").await;
+    phone.tap("clothes-yes").await;
+    phone.tap("bedding-yes").await;
+    phone.scroll_to("save-next").await;
+    phone.screenshot("checklist-zh").await;
+    phone.tap("save-next").await;
+
+    // "Save and next" moves to the next unvisited door.
+    phone.expect_text("door-title", "3 · 1 · 102 · 李强").await;
+    phone.tap("outcome-no_answer").await;
+    phone.tap("save-next").await;
+    phone.expect_text("door-title", "3 · 1 · 103 · 赵敏").await;
+    phone.tap("save-next").await;
+    phone
+        .expect_text_starting("checklist-error", "请检查")
+        .await;
+    phone.open(&format!("{}/visits", server.url)).await;
+    phone.expect_text("building-3", "3 · 2/3").await;
+    phone.expect_text_starting("sync-pending", "待上传").await;
+
+    server.restart().await;
+    phone.tap("sync-now").await;
+    phone.expect_text("sync-pending", "已全部上传").await;
+    let visits = server.records("yongan", Collection::Visit).await;
+    assert_eq!(visits.len(), 2);
+    let fever = visits
+        .iter()
+        .find(|v| v.value("household") == Some(&json!("h101")))
+        .unwrap();
+    assert_eq!(fever.value("temperature_c"), Some(&json!(38.2)));
+    assert_eq!(fever.value("food_ok"), Some(&json!(false)));
+    let needs = server.records("yongan", Collection::Need).await;
+    assert_eq!(needs.len(), 1, "the empty kitchen raised one need");
+    assert_eq!(needs[0].value("category"), Some(&json!("food")));
+    assert_eq!(
+        server.records("yongan", Collection::NeedEvent).await.len(),
+        1
+    );
+    phone.close().await;
+}
