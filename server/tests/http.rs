@@ -22,14 +22,29 @@ use doorstep_server::{
     store::{Compound, Store},
 };
 use serde_json::{Value, json};
+use support::TestDatabase;
 use tempfile::TempDir;
 use tower::ServiceExt;
+
+mod support;
 
 const WASM: &str = "doorstep-app-0123456789abcdef_bg.wasm";
 const JS: &str = "doorstep-app-0123456789abcdef.js";
 
-/// A dist folder shaped like Trunk's output, and a fresh SQLite file.
-async fn fixture() -> (TempDir, AppState) {
+/// A dist folder shaped like Trunk's output, and a fresh database (a SQLite
+/// file unless `DOORSTEP_TEST_BACKEND=postgres`), dropped with the fixture.
+struct Fixture {
+    dir: TempDir,
+    db: TestDatabase,
+}
+
+impl Fixture {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+async fn fixture() -> (Fixture, AppState) {
     let dir = TempDir::new().unwrap();
     let dist = dir.path().join("dist");
     std::fs::create_dir_all(&dist).unwrap();
@@ -49,12 +64,9 @@ async fn fixture() -> (TempDir, AppState) {
     )
     .unwrap();
     std::fs::write(dist.join(WASM), [0u8, 97, 115, 109, 1, 0, 0, 0].repeat(64)).unwrap();
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join("data/doorstep.sqlite").display()
-    );
-    let store = Store::open(&url).await.unwrap();
-    (dir, AppState::new(store, dist))
+    let db = TestDatabase::new(&dir.path().join("data/doorstep.sqlite")).await;
+    let store = Store::open(&db.url).await.unwrap();
+    (Fixture { dir, db }, AppState::new(store, dist))
 }
 
 async fn get(state: &AppState, path: &str, accept_encoding: Option<&str>) -> Response {
@@ -80,15 +92,23 @@ fn header_of(response: &Response, name: header::HeaderName) -> Option<&str> {
 }
 
 #[tokio::test]
-async fn health_reports_version_and_a_live_sqlite() {
+async fn health_reports_version_and_a_live_database() {
     let (dir, state) = fixture().await;
     let response = get(&state, "/api/health", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     let health: Health = serde_json::from_slice(&body_bytes(response).await).unwrap();
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
-    assert_eq!(health.storage.backend, StorageBackend::Sqlite);
-    assert!(health.storage.engine_version.starts_with('3'), "{health:?}");
-    assert!(Path::new(&dir.path().join("data/doorstep.sqlite")).is_file());
+    if dir.db.is_postgres() {
+        assert_eq!(health.storage.backend, StorageBackend::Postgres);
+        assert!(
+            health.storage.engine_version.starts_with("PostgreSQL"),
+            "{health:?}"
+        );
+    } else {
+        assert_eq!(health.storage.backend, StorageBackend::Sqlite);
+        assert!(health.storage.engine_version.starts_with('3'), "{health:?}");
+        assert!(Path::new(&dir.path().join("data/doorstep.sqlite")).is_file());
+    }
 }
 
 #[tokio::test]
@@ -160,7 +180,7 @@ async fn responses_are_compressed_with_brotli_or_gzip() {
 
 #[tokio::test]
 async fn real_listener_serves_then_shuts_down_gracefully() {
-    let (_dir, state) = fixture().await;
+    let (dir, state) = fixture().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -178,7 +198,15 @@ async fn real_listener_serves_then_shuts_down_gracefully() {
         .await
         .unwrap();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
-    assert!(reply.contains("\"backend\":\"sqlite\""), "{reply}");
+    let backend = if dir.db.is_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert!(
+        reply.contains(&format!("\"backend\":\"{backend}\"")),
+        "{reply}"
+    );
 
     stop.send(()).unwrap();
     tokio::time::timeout(std::time::Duration::from_secs(5), server)

@@ -29,8 +29,11 @@ use doorstep_server::{
 };
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 use serde_json::{Value, json};
+use support::TestDatabase;
 use tempfile::TempDir;
 use tower::ServiceExt;
+
+mod support;
 
 const CLIENTS: usize = 5;
 const STEPS: usize = 40;
@@ -79,8 +82,10 @@ impl Drop for SeedGuard {
     }
 }
 
-/// The real router over a real SQLite file that survives restarts.
+/// The real router over a real database that survives restarts: a SQLite
+/// file, or PostgreSQL with `DOORSTEP_TEST_BACKEND=postgres`.
 struct Server {
+    _db: TestDatabase,
     _dir: TempDir,
     url: String,
     state: AppState,
@@ -89,7 +94,8 @@ struct Server {
 impl Server {
     async fn start() -> Self {
         let dir = TempDir::new().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("x.sqlite").display());
+        let db = TestDatabase::new(&dir.path().join("x.sqlite")).await;
+        let url = db.url.clone();
         let store = Store::open(&url).await.unwrap();
         store
             .create_compound(
@@ -104,6 +110,7 @@ impl Server {
         Self {
             state: AppState::new(store, dir.path().to_path_buf()),
             url,
+            _db: db,
             _dir: dir,
         }
     }

@@ -1,4 +1,5 @@
-//! `POST /api/sync` through the real router on a real SQLite file: idempotent
+//! `POST /api/sync` through the real router on a real database (a SQLite file,
+//! or PostgreSQL with `DOORSTEP_TEST_BACKEND=postgres`): idempotent
 //! pushes, commit-order pulls, and bad input that changes nothing.
 
 use axum::{
@@ -15,19 +16,23 @@ use doorstep_server::{
     store::{Compound, Store},
 };
 use serde_json::{Value, json};
+use support::TestDatabase;
 use tempfile::TempDir;
 use tower::ServiceExt;
 
+mod support;
+
 struct Fixture {
-    dir: TempDir,
+    _dir: TempDir,
+    db: TestDatabase,
     state: AppState,
 }
 
 impl Fixture {
     async fn new() -> Self {
         let dir = TempDir::new().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("doorstep.sqlite").display());
-        let store = Store::open(&url).await.unwrap();
+        let db = TestDatabase::new(&dir.path().join("doorstep.sqlite")).await;
+        let store = Store::open(&db.url).await.unwrap();
         store
             .create_compound(
                 &Compound {
@@ -40,7 +45,8 @@ impl Fixture {
             .unwrap();
         Self {
             state: AppState::new(store, dir.path().to_path_buf()),
-            dir,
+            _dir: dir,
+            db,
         }
     }
 
@@ -66,12 +72,9 @@ impl Fixture {
         serde_json::from_value(json).unwrap()
     }
 
-    /// The database files exactly as on disk (main file and write-ahead log).
-    fn database_bytes(&self) -> Vec<Vec<u8>> {
-        ["doorstep.sqlite", "doorstep.sqlite-wal"]
-            .iter()
-            .map(|name| std::fs::read(self.dir.path().join(name)).unwrap_or_default())
-            .collect()
+    /// Everything stored: SQLite's files byte for byte, or every PostgreSQL row.
+    async fn database_bytes(&self) -> Vec<Vec<u8>> {
+        self.db.contents().await
     }
 }
 
@@ -156,12 +159,12 @@ async fn the_same_batch_pushed_twice_is_applied_once() {
         ],
     );
     let first = f.sync(batch.clone()).await;
-    let bytes_after_first = f.database_bytes();
+    let bytes_after_first = f.database_bytes().await;
     let second = f.sync(batch).await;
     assert_eq!(first.last_mid, 2);
     assert_eq!(second.last_mid, 2);
     assert_eq!(
-        f.database_bytes(),
+        f.database_bytes().await,
         bytes_after_first,
         "a retry writes nothing"
     );
@@ -290,7 +293,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
         ("body over 256 KB", good(set_household(2, 1, "h2", json!({"notes": huge_notes}))).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "body_rejected"),
         ("pull of unknown compound", json!({"client_id": client(1), "schema_version": 1, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_compound"),
     ];
-    let before = f.database_bytes();
+    let before = f.database_bytes().await;
     for (name, body, status, code) in cases {
         let (got_status, error) = f.post_raw(body).await;
         assert_eq!(got_status, status, "{name}: {error}");
@@ -299,7 +302,11 @@ async fn bad_input_is_refused_and_changes_nothing() {
             error["message"].as_str().is_some_and(|m| !m.is_empty()),
             "{name}: {error}"
         );
-        assert_eq!(f.database_bytes(), before, "{name} changed the database");
+        assert_eq!(
+            f.database_bytes().await,
+            before,
+            "{name} changed the database"
+        );
     }
     assert_eq!(f.state.store.last_mid(&client(1)).await.unwrap(), 1);
 }

@@ -13,11 +13,15 @@ use doorstep_server::{
     store::{Compound, Store},
 };
 use serde_json::{Value, json};
+use support::TestDatabase;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
+mod support;
+
 struct Fixture {
+    _db: TestDatabase,
     _dir: TempDir,
     state: AppState,
     next_mid: std::sync::atomic::AtomicU64,
@@ -28,12 +32,8 @@ const STAFF: u128 = 5;
 impl Fixture {
     async fn new() -> Self {
         let dir = TempDir::new().unwrap();
-        let store = Store::open(&format!(
-            "sqlite://{}",
-            dir.path().join("t.sqlite").display()
-        ))
-        .await
-        .unwrap();
+        let db = TestDatabase::new(&dir.path().join("t.sqlite")).await;
+        let store = Store::open(&db.url).await.unwrap();
         store
             .create_compound(
                 &Compound {
@@ -46,6 +46,7 @@ impl Fixture {
             .unwrap();
         let state = AppState::new(store, dir.path().to_path_buf());
         Self {
+            _db: db,
             _dir: dir,
             state,
             next_mid: 1.into(),

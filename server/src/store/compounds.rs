@@ -17,7 +17,7 @@ impl Store {
         now_ms: u64,
     ) -> Result<(), StoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO compound (id, name, created_at_ms) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO compound (id, name, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
         )
         .bind(compound.id.as_str())
         .bind(&compound.name)

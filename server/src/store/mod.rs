@@ -1,33 +1,56 @@
 //! The server's persistent store. Only this module speaks SQL.
 //!
-//! SQLite (WAL) is the embedded default; the URL scheme picks the backend.
-//! Writes go through a single connection, so a push transaction never waits
-//! on another writer inside this process and sequence numbers follow commits.
+//! Two backends behind one API, chosen by the URL scheme of `DATABASE_URL`:
+//! SQLite (`sqlite://…`, the embedded default) and PostgreSQL
+//! (`postgres://…`, shared by many server instances). Every query is written
+//! once, in SQL both engines accept (`$1` parameters, `ON CONFLICT`,
+//! `RETURNING`), and runs through sqlx's `Any` driver; only the engine's
+//! version query and change notifications differ per backend.
+//!
+//! Sequence numbers follow commit order on both: on SQLite every write goes
+//! through a single connection; on PostgreSQL a push locks its compounds'
+//! counter rows before touching their records and holds the locks until it
+//! commits (see `sync.rs`).
 
 mod compounds;
+mod notify;
 mod records;
 mod sync;
 
-use std::{str::FromStr, time::Duration};
+use std::{future::Future, pin::Pin, str::FromStr, sync::Arc, time::Duration};
 
 use doorstep_core::{
     api::{StorageBackend, StorageInfo},
     sync::RequestError,
 };
 use sqlx::{
-    SqlitePool,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    AnyConnection, AnyPool, ConnectOptions, Connection, Executor,
+    any::{AnyConnectOptions, AnyPoolOptions},
+    pool::PoolConnectionMetadata,
+    postgres::PgConnection,
+    sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous},
 };
 
 pub use compounds::Compound;
+pub use notify::Notifications;
 
 /// Where the embedded database lives unless `DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/doorstep.sqlite";
 
+/// Connections one instance keeps to PostgreSQL at most. A push holds one for
+/// its transaction; pulls and public reads take one each.
+const POSTGRES_POOL_SIZE: u32 = 16;
+
 #[derive(Clone)]
 pub struct Store {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    backend: StorageBackend,
+    /// Transactions. SQLite: one connection, so writers never contend.
+    writer: AnyPool,
+    /// Reads outside a transaction. SQLite: a read-only pool beside the
+    /// writer (WAL lets it read during a write); PostgreSQL: the same pool.
+    reader: AnyPool,
+    /// The PostgreSQL URL, for the dedicated `LISTEN` connection.
+    url: Arc<str>,
 }
 
 /// Why a store operation failed: the request's fault, or the database's.
@@ -65,15 +88,31 @@ impl From<RequestError> for StoreError {
     }
 }
 
+/// The backend a `DATABASE_URL` names, or why it names none.
+pub fn backend_of(url: &str) -> anyhow::Result<StorageBackend> {
+    if url.starts_with("sqlite:") {
+        Ok(StorageBackend::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(StorageBackend::Postgres)
+    } else {
+        anyhow::bail!(
+            "unsupported DATABASE_URL {url:?}: use sqlite://path (embedded) or postgres://host/db"
+        )
+    }
+}
+
 impl Store {
     /// Opens (creating on first use) the database named by `url` and brings
     /// its schema up to date.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
-        if !url.starts_with("sqlite:") {
-            anyhow::bail!(
-                "unsupported DATABASE_URL {url:?}: this build stores data in SQLite (sqlite://path)"
-            );
+        sqlx::any::install_default_drivers();
+        match backend_of(url)? {
+            StorageBackend::Sqlite => Self::open_sqlite(url).await,
+            StorageBackend::Postgres => Self::open_postgres(url).await,
         }
+    }
+
+    async fn open_sqlite(url: &str) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             // WAL lets pulls read while a push writes; NORMAL is durable in WAL
@@ -85,32 +124,94 @@ impl Store {
         if let Some(dir) = options.get_filename().parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let writer = SqlitePoolOptions::new()
+        // Create the file, switch it to WAL (a property of the file) and
+        // migrate, natively; then reach it through `Any` like PostgreSQL.
+        let mut setup = SqliteConnection::connect_with(&options).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&mut setup)
+            .await?;
+        setup.close().await?;
+
+        let writer = AnyPoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .after_connect(sqlite_connection_settings)
+            .connect_with(AnyConnectOptions::from_url(&options.to_url_lossy())?)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
+        let reader = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .after_connect(sqlite_connection_settings)
+            .connect_with(AnyConnectOptions::from_url(
+                &options
+                    .clone()
+                    .create_if_missing(false)
+                    .read_only(true)
+                    .to_url_lossy(),
+            )?)
             .await?;
-        Ok(Self { writer, reader })
+        Ok(Self {
+            backend: StorageBackend::Sqlite,
+            writer,
+            reader,
+            url: url.into(),
+        })
+    }
+
+    async fn open_postgres(url: &str) -> anyhow::Result<Self> {
+        // Migrating takes an advisory lock, so instances starting together
+        // migrate once.
+        let mut setup = PgConnection::connect(url).await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&mut setup)
+            .await?;
+        setup.close().await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(POSTGRES_POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self {
+            backend: StorageBackend::Postgres,
+            writer: pool.clone(),
+            reader: pool,
+            url: url.into(),
+        })
+    }
+
+    pub fn backend(&self) -> StorageBackend {
+        self.backend
     }
 
     /// Asks the engine for its version: cheap, and proves it answers.
     pub async fn storage_info(&self) -> Result<StorageInfo, sqlx::Error> {
-        let (engine_version,): (String,) = sqlx::query_as("SELECT sqlite_version()")
-            .fetch_one(&self.reader)
-            .await?;
+        let query = match self.backend {
+            StorageBackend::Sqlite => "SELECT sqlite_version()",
+            StorageBackend::Postgres => "SELECT version()",
+        };
+        let (engine_version,): (String,) = sqlx::query_as(query).fetch_one(&self.reader).await?;
         Ok(StorageInfo {
-            backend: StorageBackend::Sqlite,
+            backend: self.backend,
             engine_version,
         })
     }
 
-    /// Closes every connection (a clean shutdown checkpoints the WAL).
+    /// Closes every connection (a clean shutdown checkpoints SQLite's WAL).
     pub async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// Settings each SQLite connection makes for itself: they are not part of the
+/// URL that `Any` connects with.
+fn sqlite_connection_settings(
+    conn: &mut AnyConnection,
+    _: PoolConnectionMetadata,
+) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        conn.execute(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+        )
+        .await?;
+        Ok(())
+    })
 }

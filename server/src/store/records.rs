@@ -13,7 +13,7 @@ impl Store {
         collection: Collection,
     ) -> Result<Vec<Record>, StoreError> {
         let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT state FROM record WHERE compound = ? AND collection = ?")
+            sqlx::query_as("SELECT state FROM record WHERE compound = $1 AND collection = $2")
                 .bind(compound.as_str())
                 .bind(collection.name())
                 .fetch_all(&self.reader)
@@ -22,7 +22,7 @@ impl Store {
     }
 
     pub async fn compound_exists(&self, compound: &CompoundId) -> Result<bool, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM compound WHERE id = ?")
+        let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM compound WHERE id = $1")
             .bind(compound.as_str())
             .fetch_optional(&self.reader)
             .await?;

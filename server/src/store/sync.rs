@@ -2,11 +2,20 @@
 //! transaction that applies new mutations with core's merge rules, records
 //! each one, and moves the client's last mid; a pull reads one compound's
 //! records after a cursor in sequence order.
+//!
+//! Locks, for PostgreSQL where several instances write at once (on SQLite
+//! there is one writer and they cost nothing): a push that has new mutations
+//! first locks its client's row, then the counter row of every compound it
+//! writes, in id order, and holds them until it commits. So two pushes from
+//! one phone run one after the other, a record is read and merged only while
+//! nobody else can write its compound, and a sequence number is handed out
+//! only after every smaller one of that compound has committed: a reader
+//! that has seen `seq` n never later finds a new change below n.
 
-use std::collections::HashSet;
+use std::{collections::BTreeMap, future::Future};
 
 use doorstep_core::{
-    ids::ClientId,
+    ids::{ClientId, CompoundId},
     mutation::Refusal,
     record::Record,
     sync::{
@@ -14,7 +23,7 @@ use doorstep_core::{
         SyncRequest,
     },
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::{Store, StoreError};
 
@@ -25,6 +34,8 @@ pub struct PushOutcome {
     pub rejected: Vec<Rejection>,
 }
 
+type Tx = Transaction<'static, Any>;
+
 impl Store {
     /// Applies the request's mutations, all or none. Call only after
     /// `SyncRequest::check` has passed.
@@ -33,14 +44,27 @@ impl Store {
         request: &SyncRequest,
         now_ms: u64,
     ) -> Result<PushOutcome, StoreError> {
+        self.push_paused(request, now_ms, std::future::ready(()))
+            .await
+    }
+
+    /// Test hook, not API: [`Store::push`] that awaits `before_commit` after
+    /// all its writes and before it commits, holding its locks meanwhile, so
+    /// a test can make a writer commit late.
+    #[doc(hidden)]
+    pub async fn push_paused(
+        &self,
+        request: &SyncRequest,
+        now_ms: u64,
+        before_commit: impl Future<Output = ()>,
+    ) -> Result<PushOutcome, StoreError> {
         let mut tx = self.writer.begin().await?;
         let client = request.client_id.to_string();
-        let known: Option<(i64,)> =
-            sqlx::query_as("SELECT last_mid FROM client WHERE client_id = ?")
-                .bind(&client)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let previous = known.map_or(0, |(mid,)| mid as u64);
+        let mut previous = stored_last_mid(&mut tx, &client).await?;
+        if request.mutations.iter().any(|m| m.mid > previous) {
+            // Something new to write: lock, and read the mid again under the lock.
+            previous = lock_client(&mut tx, &client).await?;
+        }
         if let Some(first) = request.mutations.first()
             && first.mid > previous + 1
         {
@@ -50,26 +74,16 @@ impl Store {
             }
             .into());
         }
+        lock_compounds(&mut tx, request, previous).await?;
 
         let mut rejected = Vec::new();
-        let mut compounds_seen = HashSet::new();
-        for (i, pushed) in request.mutations.iter().enumerate() {
+        for pushed in &request.mutations {
             if pushed.mid <= previous {
                 // A retry: the outcome was decided the first time.
                 if let Some(rejection) = earlier_rejection(&mut tx, &client, pushed.mid).await? {
                     rejected.push(rejection);
                 }
                 continue;
-            }
-            let compound = pushed.mutation.compound();
-            if compounds_seen.insert(compound.clone())
-                && !compound_exists(&mut tx, compound.as_str()).await?
-            {
-                return Err(RequestError::UnknownCompound {
-                    field: format!("mutations[{i}].args.compound"),
-                    compound: compound.clone(),
-                }
-                .into());
             }
             let refusal = apply(&mut tx, pushed).await?;
             record_mutation(&mut tx, &client, pushed, now_ms, refusal.as_ref()).await?;
@@ -86,15 +100,13 @@ impl Store {
             .last()
             .map_or(previous, |m| m.mid.max(previous));
         if last_mid > previous {
-            sqlx::query(
-                "INSERT INTO client (client_id, last_mid) VALUES (?, ?) \
-                 ON CONFLICT (client_id) DO UPDATE SET last_mid = excluded.last_mid",
-            )
-            .bind(&client)
-            .bind(last_mid as i64)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("UPDATE client SET last_mid = $1 WHERE client_id = $2")
+                .bind(last_mid as i64)
+                .bind(&client)
+                .execute(&mut *tx)
+                .await?;
         }
+        before_commit.await;
         tx.commit().await?;
         Ok(PushOutcome { last_mid, rejected })
     }
@@ -102,7 +114,7 @@ impl Store {
     /// One page of a compound's changes after `cursor`, in commit order.
     pub async fn pull(&self, pull: &PullRequest) -> Result<PullPage, StoreError> {
         let mut conn = self.reader.acquire().await?;
-        let exists: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM compound WHERE id = ?")
+        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM compound WHERE id = $1")
             .bind(pull.compound.as_str())
             .fetch_optional(&mut *conn)
             .await?;
@@ -114,7 +126,7 @@ impl Store {
             .into());
         }
         let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, state FROM record WHERE compound = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, state FROM record WHERE compound = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(pull.compound.as_str())
         .bind(pull.cursor as i64)
@@ -135,7 +147,7 @@ impl Store {
         let cursor = changes.last().map_or(pull.cursor, |c| c.seq);
         let remaining = if more {
             let (count,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM record WHERE compound = ? AND seq > ?")
+                sqlx::query_as("SELECT COUNT(*) FROM record WHERE compound = $1 AND seq > $2")
                     .bind(pull.compound.as_str())
                     .bind(cursor as i64)
                     .fetch_one(&mut *conn)
@@ -155,58 +167,128 @@ impl Store {
 
     /// The last mid the server has processed for `client` (0 if none).
     pub async fn last_mid(&self, client: &ClientId) -> Result<u64, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT last_mid FROM client WHERE client_id = ?")
-            .bind(client.to_string())
-            .fetch_optional(&self.reader)
-            .await?;
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT last_mid FROM client WHERE client_id = $1")
+                .bind(client.to_string())
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(row.map_or(0, |(mid,)| mid as u64))
     }
 }
 
-/// Merges one mutation into the stored record; a refusal leaves it untouched.
-async fn apply(
-    tx: &mut Transaction<'_, Sqlite>,
-    pushed: &PushedMutation,
-) -> Result<Option<Refusal>, StoreError> {
-    let mutation = &pushed.mutation;
-    let collection = mutation.collection().name();
-    let stored: Option<(String,)> =
-        sqlx::query_as("SELECT state FROM record WHERE collection = ? AND id = ?")
-            .bind(collection)
-            .bind(mutation.id().as_str())
-            .fetch_optional(&mut **tx)
-            .await?;
-    let existing = stored.map(|(state,)| decode(&state)).transpose()?;
-    let record = match mutation.apply(existing.as_ref(), &pushed.hlc) {
-        Ok((record, _)) => record,
-        Err(refusal) => return Ok(Some(refusal)),
-    };
-    if existing.as_ref() == Some(&record) {
-        return Ok(None); // an older or repeated edit: nothing new to pull
-    }
-    let (seq,): (i64,) = sqlx::query_as(
-        "UPDATE compound SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+async fn stored_last_mid(tx: &mut Tx, client: &str) -> Result<u64, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as("SELECT last_mid FROM client WHERE client_id = $1")
+        .bind(client)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(row.map_or(0, |(mid,)| mid as u64))
+}
+
+/// Locks the client's row (creating it at 0) and returns its last mid as of
+/// now: a concurrent push from the same client has committed or waits.
+async fn lock_client(tx: &mut Tx, client: &str) -> Result<u64, StoreError> {
+    let (mid,): (i64,) = sqlx::query_as(
+        "INSERT INTO client (client_id, last_mid) VALUES ($1, 0) \
+         ON CONFLICT (client_id) DO UPDATE SET last_mid = client.last_mid \
+         RETURNING last_mid",
     )
-    .bind(record.compound.as_str())
+    .bind(client)
     .fetch_one(&mut **tx)
     .await?;
-    let state = serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO record (collection, id, compound, seq, state) VALUES (?, ?, ?, ?, ?) \
-         ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, state = excluded.state",
-    )
-    .bind(collection)
-    .bind(record.id.as_str())
-    .bind(record.compound.as_str())
-    .bind(seq)
-    .bind(state)
-    .execute(&mut **tx)
-    .await?;
-    Ok(None)
+    Ok(mid as u64)
+}
+
+/// Locks the counter row of every compound the batch's new mutations write,
+/// in id order (so two pushes never wait on each other in a cycle), and
+/// refuses the batch if one of them does not exist.
+async fn lock_compounds(
+    tx: &mut Tx,
+    request: &SyncRequest,
+    previous: u64,
+) -> Result<(), StoreError> {
+    // Each compound with the index of the first mutation naming it.
+    let mut compounds: BTreeMap<&CompoundId, usize> = BTreeMap::new();
+    for (i, pushed) in request.mutations.iter().enumerate() {
+        if pushed.mid > previous {
+            compounds.entry(pushed.mutation.compound()).or_insert(i);
+        }
+    }
+    let mut unknown: Option<(usize, &CompoundId)> = None;
+    for (&compound, &i) in &compounds {
+        let locked = sqlx::query("UPDATE compound SET last_seq = last_seq WHERE id = $1")
+            .bind(compound.as_str())
+            .execute(&mut **tx)
+            .await?;
+        if locked.rows_affected() == 0 && unknown.is_none_or(|(first, _)| i < first) {
+            unknown = Some((i, compound));
+        }
+    }
+    match unknown {
+        Some((i, compound)) => Err(RequestError::UnknownCompound {
+            field: format!("mutations[{i}].args.compound"),
+            compound: compound.clone(),
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Merges one mutation into the stored record; a refusal leaves it untouched.
+async fn apply(tx: &mut Tx, pushed: &PushedMutation) -> Result<Option<Refusal>, StoreError> {
+    let mutation = &pushed.mutation;
+    let collection = mutation.collection().name();
+    // Twice at most: see the end of the loop.
+    for _ in 0..2 {
+        let stored: Option<(String,)> =
+            sqlx::query_as("SELECT state FROM record WHERE collection = $1 AND id = $2")
+                .bind(collection)
+                .bind(mutation.id().as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+        let existing = stored.map(|(state,)| decode(&state)).transpose()?;
+        let record = match mutation.apply(existing.as_ref(), &pushed.hlc) {
+            Ok((record, _)) => record,
+            Err(refusal) => return Ok(Some(refusal)),
+        };
+        if existing.as_ref() == Some(&record) {
+            return Ok(None); // an older or repeated edit: nothing new to pull
+        }
+        // The compound's row is already locked by this transaction.
+        let (seq,): (i64,) = sqlx::query_as(
+            "UPDATE compound SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+        )
+        .bind(record.compound.as_str())
+        .fetch_one(&mut **tx)
+        .await?;
+        let state =
+            serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let written = sqlx::query(
+            "INSERT INTO record (collection, id, compound, seq, state) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, state = excluded.state \
+             WHERE record.compound = excluded.compound",
+        )
+        .bind(collection)
+        .bind(record.id.as_str())
+        .bind(record.compound.as_str())
+        .bind(seq)
+        .bind(state)
+        .execute(&mut **tx)
+        .await?;
+        if written.rows_affected() == 1 {
+            return Ok(None);
+        }
+        // PostgreSQL only: a push to another compound created this id after
+        // we looked. Read it again; core refuses the move between compounds.
+        // (The sequence number taken above stays unused: a gap is harmless.)
+    }
+    Err(StoreError::Corrupt(format!(
+        "{collection} {} could not be written",
+        mutation.id()
+    )))
 }
 
 async fn record_mutation(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     client: &str,
     pushed: &PushedMutation,
     now_ms: u64,
@@ -216,7 +298,7 @@ async fn record_mutation(
         serde_json::to_value(&pushed.mutation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     sqlx::query(
         "INSERT INTO mutation (client_id, mid, kind, args, hlc, received_at_ms, rejection_code, rejection_message) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(client)
     .bind(pushed.mid as i64)
@@ -224,20 +306,20 @@ async fn record_mutation(
     .bind(wire["args"].to_string())
     .bind(pushed.hlc.to_string())
     .bind(now_ms as i64)
-    .bind(refusal.map(|r| r.code.as_str()))
-    .bind(refusal.map(|r| r.message.as_str()))
+    .bind(refusal.map(|r| r.code.clone()))
+    .bind(refusal.map(|r| r.message.clone()))
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 async fn earlier_rejection(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Tx,
     client: &str,
     mid: u64,
 ) -> Result<Option<Rejection>, StoreError> {
     let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT rejection_code, rejection_message FROM mutation WHERE client_id = ? AND mid = ?",
+        "SELECT rejection_code, rejection_message FROM mutation WHERE client_id = $1 AND mid = $2",
     )
     .bind(client)
     .bind(mid as i64)
@@ -253,14 +335,6 @@ async fn earlier_rejection(
         }),
         _ => None,
     })
-}
-
-async fn compound_exists(tx: &mut Transaction<'_, Sqlite>, id: &str) -> Result<bool, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM compound WHERE id = ?")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.is_some())
 }
 
 pub(super) fn decode(state: &str) -> Result<Record, StoreError> {

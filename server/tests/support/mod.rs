@@ -1,0 +1,147 @@
+//! Shared by the server's test files: a throwaway PostgreSQL database per
+//! test, on the real server (no mocks).
+//!
+//! The server is found at `DOORSTEP_TEST_POSTGRES` (default
+//! `postgres://127.0.0.1:5432/postgres`, trust auth as the current user).
+//! Each `TestDb` creates its own `doorstep_test_…` database and drops it when
+//! it goes away, so tests and test runs never see each other's rows.
+
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::{Connection, Executor, PgConnection};
+
+/// The maintenance database that test databases are created from.
+pub fn admin_url() -> String {
+    std::env::var("DOORSTEP_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://127.0.0.1:5432/postgres".to_owned())
+}
+
+pub struct TestDb {
+    pub url: String,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let admin = admin_url();
+        let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|err| {
+            panic!(
+                "PostgreSQL is not reachable at {admin} ({err}). These tests need a real \
+                 server: start it (pg_ctlcluster <version> main start) or point \
+                 DOORSTEP_TEST_POSTGRES at one."
+            )
+        });
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "doorstep_test_{}_{nanos}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        let url = match admin.rsplit_once('/') {
+            Some((server, _)) => format!("{server}/{name}"),
+            None => panic!("DOORSTEP_TEST_POSTGRES must end in /database: {admin}"),
+        };
+        Self { url, name }
+    }
+}
+
+impl Drop for TestDb {
+    /// Drops the database, ending any connection the test left open. Runs on
+    /// its own thread and runtime, since `Drop` cannot await.
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let mut conn = PgConnection::connect(&admin_url()).await?;
+                conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// Whether this run tests the PostgreSQL store: `DOORSTEP_TEST_BACKEND=postgres`.
+/// The default is SQLite; CI runs the suite once with each.
+pub fn postgres_selected() -> bool {
+    match std::env::var("DOORSTEP_TEST_BACKEND").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Err(_) => false,
+        Ok(other) => panic!("DOORSTEP_TEST_BACKEND is sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// The database one test runs on, on the backend this run tests: a SQLite
+/// file in the test's folder, or a fresh PostgreSQL database.
+pub struct TestDatabase {
+    pub url: String,
+    sqlite: Option<std::path::PathBuf>,
+    _postgres: Option<TestDb>,
+}
+
+impl TestDatabase {
+    /// `file` is the SQLite file's path (its folder need not exist yet).
+    pub async fn new(file: &std::path::Path) -> Self {
+        if postgres_selected() {
+            let db = TestDb::create().await;
+            Self {
+                url: db.url.clone(),
+                sqlite: None,
+                _postgres: Some(db),
+            }
+        } else {
+            Self {
+                url: format!("sqlite://{}", file.display()),
+                sqlite: Some(file.to_owned()),
+                _postgres: None,
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self._postgres.is_some()
+    }
+
+    /// Everything stored, to compare before and after: SQLite's files byte
+    /// for byte (main file and write-ahead log), or every PostgreSQL row.
+    pub async fn contents(&self) -> Vec<Vec<u8>> {
+        if let Some(file) = &self.sqlite {
+            let wal = format!("{}-wal", file.display());
+            return [file.display().to_string(), wal]
+                .iter()
+                .map(|path| std::fs::read(path).unwrap_or_default())
+                .collect();
+        }
+        let mut conn = PgConnection::connect(&self.url).await.unwrap();
+        let mut contents = Vec::new();
+        for table in ["compound", "client", "record", "mutation"] {
+            let (rows,): (String,) = sqlx::query_as(&format!(
+                "SELECT COALESCE(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {table} t"
+            ))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            contents.push(rows.into_bytes());
+        }
+        conn.close().await.ok();
+        contents
+    }
+}
