@@ -80,5 +80,46 @@ async fn a_building_visited_offline_reaches_the_server() {
         server.records("yongan", Collection::NeedEvent).await.len(),
         1
     );
+
+    // The need in the ledger: assigned, resolved, closed (销号).
+    phone.open(&format!("{}/ledgers", server.url)).await;
+    phone
+        .expect_text_starting("need-row", "食品/生活物资 · 3 · 1 · 101 王芳")
+        .await;
+    phone.screenshot("needs-ledger-zh").await;
+    phone.tap("need-row").await;
+    phone.tap("need-close").await;
+    phone
+        .expect_text_starting(
+            "need-error",
+            "a need that is Collected cannot become Closed",
+        )
+        .await;
+    phone.tap("need-assign").await;
+    phone.expect_text("need-status", "已分派").await;
+    phone.fill("need-note", "已送米面油上门").await;
+    phone.tap("need-resolve").await;
+    phone.expect_text("need-status", "已解决").await;
+    phone.tap("need-close").await;
+    phone.expect_text("need-status", "已销号").await;
+    phone.expect_text("need-resolution", "已送米面油上门").await;
+
+    // The dashboard counts it all.
+    phone.open(&format!("{}/dashboard", server.url)).await;
+    for (total, expected) in [
+        ("teams", "1"),
+        ("households_visited", "1"),
+        ("needs_collected", "1"),
+        ("needs_resolved", "1"),
+        ("home_tests", "0"),
+    ] {
+        phone.expect_text(&format!("total-{total}"), expected).await;
+    }
+    phone.find("coverage-chart").await;
+    phone.screenshot("dashboard-zh").await;
+    phone.tap("sync-now").await;
+    phone.expect_text("sync-pending", "已全部上传").await;
+    let steps = server.records("yongan", Collection::NeedEvent).await;
+    assert_eq!(steps.len(), 4, "collected, assigned, resolved, closed");
     phone.close().await;
 }

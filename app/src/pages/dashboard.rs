@@ -1,10 +1,133 @@
-//! `/dashboard`: the coordinator's totals (统计). Not built yet.
+//! `/dashboard`: the coordinator's totals (统计) from the data on this phone,
+//! with their freshness, and this round's coverage per building as SVG.
 
+use doorstep_core::dashboard::totals;
 use leptos::prelude::*;
 
-use crate::{areas::Area, pages::not_built::NotBuilt};
+use crate::{
+    areas::Area,
+    device::local_time::clock_time,
+    i18n::{Key, use_i18n},
+    state::{replica::Replica, use_app_data, visits::doors_by_building},
+};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    view! { <NotBuilt area=Area::Dashboard/> }
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let figures = Memo::new(move |_| data.replica.with(|r| totals(&all_records(r))));
+    let cards = move || {
+        let t = figures.get();
+        [
+            (Key::DashboardTeams, t.teams, "teams"),
+            (
+                Key::DashboardHouseholdsVisited,
+                t.households_visited,
+                "households_visited",
+            ),
+            (
+                Key::DashboardNeedsCollected,
+                t.needs_collected,
+                "needs_collected",
+            ),
+            (
+                Key::DashboardNeedsResolved,
+                t.needs_resolved,
+                "needs_resolved",
+            ),
+            (Key::DashboardHomeTests, t.home_tests, "home_tests"),
+            (Key::DashboardPurchases, t.purchases, "purchases"),
+            (
+                Key::DashboardSpecialPopulations,
+                t.special_populations,
+                "special_populations",
+            ),
+        ]
+        .into_iter()
+        .map(|(label, value, id)| {
+            view! {
+                <div class="stat">
+                    <span class="stat-value" data-testid=format!("total-{id}")>{value}</span>
+                    <span class="stat-label">{i18n.t(label)}</span>
+                </div>
+            }
+        })
+        .collect_view()
+    };
+    let freshness = move || {
+        let last = data
+            .sync
+            .with(|s| s.last_success_ms)
+            .map(clock_time)
+            .unwrap_or_else(|| i18n.t(Key::SyncNever).to_owned());
+        format!("{} {last}", i18n.t(Key::DashboardFreshness))
+    };
+    view! {
+        <h1 data-testid="page-title">{move || i18n.t(Area::Dashboard.title())}</h1>
+        <div class="stats">{cards}</div>
+        <p class="updated" data-testid="dashboard-freshness">{freshness}</p>
+        <Show when=move || data.sync.with(|s| s.pending > 0)>
+            <p class="banner warning">{move || i18n.t(Key::DashboardUnsent)}</p>
+        </Show>
+        <h2>{move || i18n.t(Key::DashboardCoverage)}</h2>
+        <Coverage/>
+    }
+}
+
+fn all_records(replica: &Replica) -> Vec<doorstep_core::record::Record> {
+    doorstep_core::schema::Collection::ALL
+        .into_iter()
+        .flat_map(|c| replica.all(c))
+        .collect()
+}
+
+/// One stacked bar per building: visited, no answer, refused, revisit, not yet.
+#[component]
+fn Coverage() -> impl IntoView {
+    let data = use_app_data();
+    let i18n = use_i18n();
+    const SEGMENTS: [(&str, &str, Key); 5] = [
+        ("visited", "#1e7a3c", Key::OutcomeVisited),
+        ("no_answer", "#e0a100", Key::OutcomeNoAnswer),
+        ("refused", "#b3261e", Key::OutcomeRefused),
+        ("revisit", "#6a4fb3", Key::OutcomeRevisit),
+        ("pending", "#d9d0cc", Key::OutcomePending),
+    ];
+    let bars = move || {
+        let round = data.work.with(|w| w.round.clone());
+        let buildings = data.replica.with(|r| doors_by_building(r, round.as_ref()));
+        let row_height = 28.0;
+        let height = buildings.len() as f64 * row_height + 10.0;
+        let rows = buildings
+            .into_iter()
+            .enumerate()
+            .map(|(i, (building, doors))| {
+                let total = doors.len().max(1) as f64;
+                let y = i as f64 * row_height + 4.0;
+                let mut x = 60.0;
+                let rects = SEGMENTS
+                    .iter()
+                    .map(|(outcome, colour, _)| {
+                        let count = doors.iter().filter(|d| d.outcome.as_deref().unwrap_or("pending") == *outcome).count();
+                        let width = 280.0 * count as f64 / total;
+                        let rect = view! { <rect x=x y=y width=width height="20" fill=*colour><title>{format!("{outcome}: {count}")}</title></rect> };
+                        x += width;
+                        rect
+                    })
+                    .collect_view();
+                view! { <text x="0" y=y + 15.0 font-size="14">{building}</text>{rects} }
+            })
+            .collect_view();
+        view! {
+            <svg class="coverage" data-testid="coverage-chart" viewBox=format!("0 0 340 {height}") width="100%" role="img">{rows}</svg>
+        }
+    };
+    view! {
+        {bars}
+        <p class="legend">
+            {SEGMENTS.iter().map(|(_, colour, key)| view! {
+                <span class="legend-item"><span class="swatch" style=format!("background:{colour}")></span>{move || i18n.t(*key)}</span>
+            }).collect_view()}
+        </p>
+    }
 }

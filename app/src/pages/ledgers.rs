@@ -1,10 +1,70 @@
-//! `/ledgers`: the care, key-persons, needs and purchase ledgers (台账). Not built yet.
+//! `/ledgers`: the needs ledger (困难问题台账), open and overdue needs first.
+//! The care, key-persons and purchase ledgers are still to come and say so.
 
 use leptos::prelude::*;
+use leptos_router::components::A;
 
-use crate::{areas::Area, pages::not_built::NotBuilt};
+use crate::{
+    areas::Area,
+    i18n::{Key, use_i18n},
+    state::{needs::needs, now_ms, use_app_data},
+};
+
+pub fn status_key(status: Option<doorstep_core::need::Status>) -> Key {
+    use doorstep_core::need::Status::*;
+    match status {
+        None | Some(Collected) => Key::StatusCollected,
+        Some(Assigned) => Key::StatusAssigned,
+        Some(InProgress) => Key::StatusInProgress,
+        Some(Resolved) => Key::StatusResolved,
+        Some(Closed) => Key::StatusClosed,
+        Some(Reopened) => Key::StatusReopened,
+    }
+}
+
+pub fn category_key(category: &str) -> Key {
+    match category {
+        "medical_visit" => Key::CategoryMedicalVisit,
+        "medicine" => Key::CategoryMedicine,
+        "food" => Key::CategoryFood,
+        "utilities" => Key::CategoryUtilities,
+        "garbage" => Key::CategoryGarbage,
+        "home_test" => Key::CategoryHomeTest,
+        "shuttle" => Key::CategoryShuttle,
+        _ => Key::CategoryOther,
+    }
+}
 
 #[component]
 pub fn LedgersPage() -> impl IntoView {
-    view! { <NotBuilt area=Area::Ledgers/> }
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let rows = Memo::new(move |_| data.replica.with(|r| needs(r, now_ms())));
+    view! {
+        <h1 data-testid="page-title">{move || i18n.t(Area::Ledgers.title())}</h1>
+        <h2>{move || i18n.t(Key::NeedsTitle)}</h2>
+        <Show when=move || !rows.with(Vec::is_empty)
+            fallback=move || view! { <p class="notice" data-testid="needs-empty">{i18n.t(Key::NeedsEmpty)}</p> }>
+            <ul class="rows">
+                {move || rows.get().into_iter().map(|row| {
+                    let overdue = row.state.is_overdue(now_ms());
+                    let status = status_key(row.state.status);
+                    let category = category_key(&row.category);
+                    let place = row.household.as_ref().map(|h| format!("{} {}", h.address(), h.value("head"))).unwrap_or_default();
+                    view! {
+                        <li>
+                            <A href=format!("/ledgers/needs/{}", row.id) attr:class="row" attr:data-testid="need-row">
+                                <span class="row-title">{move || i18n.t(category)}" · "{place.clone()}</span>
+                                <span class="row-detail">
+                                    <span class="badge" data-testid="need-status">{move || i18n.t(status)}</span>
+                                    <Show when=move || overdue><span class="badge refused">{move || i18n.t(Key::NeedsOverdue)}</span></Show>
+                                </span>
+                            </A>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </Show>
+        <p class="notice" data-testid="not-built">{move || i18n.t(Key::LedgersMorePending)}</p>
+    }
 }

@@ -7,6 +7,7 @@ pub mod home;
 pub mod household;
 pub mod join;
 pub mod ledgers;
+pub mod need;
 pub mod not_built;
 pub mod not_found;
 pub mod resident;
