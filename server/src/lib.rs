@@ -71,7 +71,11 @@ pub async fn serve(
         shutdown.await;
         live.close();
     };
-    axum::serve(listener, app(state))
+    // Other instances' changes, when the store is shared (ends at shutdown).
+    let relay = live::relay(state.clone()).await;
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    relay.abort();
+    served
 }

@@ -1,10 +1,28 @@
-//! Fan-out of public truck status to open resident pages in this process.
-//! The JSON is rendered once per change and shared by every subscriber.
+//! Fan-out of changes to open streams: the public truck status for resident
+//! pages, and "pokes" (this compound changed: pull now) for phones.
+//!
+//! In one process, a push publishes here directly; the status JSON is
+//! rendered once per change and shared by every subscriber. When the store
+//! is shared (PostgreSQL), several instances serve the same compounds, so a
+//! push is also announced through the database (`NOTIFY`), and each other
+//! instance's [`relay`] re-renders the status once per announcement and
+//! publishes it to its own subscribers. Announcements carry only the sending
+//! instance, the kind and the compound id; everything else is read from the
+//! database. An instance keeps no other state about devices, so any request
+//! may land on any instance.
 
-use std::sync::Arc;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
-use doorstep_core::ids::CompoundId;
+use doorstep_core::{ids::CompoundId, sync::SyncRequest};
 use tokio::sync::{broadcast, watch};
+
+use crate::{AppState, error::AppError, public};
 
 /// How many updates a slow subscriber may fall behind before it skips to
 /// the newest (each update is a full snapshot, so skipping loses nothing).
@@ -13,9 +31,12 @@ const BACKLOG: usize = 16;
 #[derive(Clone)]
 pub struct Live {
     sender: broadcast::Sender<Update>,
+    pokes: broadcast::Sender<CompoundId>,
     /// Set at shutdown: open streams end, so a graceful shutdown does not
     /// wait forever on resident pages that never hang up.
     closing: watch::Sender<bool>,
+    /// Names this instance in announcements, so it skips its own.
+    origin: Arc<str>,
 }
 
 /// A compound's new public truck status, as SSE-ready JSON.
@@ -27,9 +48,20 @@ pub struct Update {
 
 impl Default for Live {
     fn default() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         Self {
             sender: broadcast::channel(BACKLOG).0,
+            pokes: broadcast::channel(BACKLOG).0,
             closing: watch::channel(false).0,
+            origin: format!(
+                "{:x}.{nanos:x}.{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            )
+            .into(),
         }
     }
 }
@@ -48,7 +80,145 @@ impl Live {
         (self.sender.subscribe(), self.closing.subscribe())
     }
 
+    /// Tells this instance's phones that `compound` has new changes to pull.
+    pub fn poke(&self, compound: CompoundId) {
+        let _ = self.pokes.send(compound);
+    }
+
+    /// Compounds with new changes, from pushes to any instance.
+    pub fn subscribe_pokes(&self) -> broadcast::Receiver<CompoundId> {
+        self.pokes.subscribe()
+    }
+
     pub fn close(&self) {
         self.closing.send_replace(true);
+    }
+}
+
+/// What an announcement says changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// Records changed, some of them public truck data.
+    Public,
+    /// Records changed, none of them public.
+    Poke,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Public => "public",
+            Kind::Poke => "poke",
+        }
+    }
+}
+
+/// After a push: publishes each compound it wrote to this instance's
+/// streams, then announces it to the other instances (shared store only).
+pub async fn after_push(state: &AppState, request: &SyncRequest) -> Result<(), AppError> {
+    let mut touched: Vec<(CompoundId, Kind)> = Vec::new();
+    for pushed in &request.mutations {
+        let compound = pushed.mutation.compound();
+        let kind = if public::is_public(pushed.mutation.collection()) {
+            Kind::Public
+        } else {
+            Kind::Poke
+        };
+        match touched.iter_mut().find(|(c, _)| c == compound) {
+            Some((_, seen)) if kind == Kind::Public => *seen = Kind::Public,
+            Some(_) => {}
+            None => touched.push((compound.clone(), kind)),
+        }
+    }
+    for (compound, kind) in &touched {
+        deliver(state, compound, *kind).await?;
+        let announcement = format!("{} {} {compound}", state.live.origin, kind.as_str());
+        if let Err(err) = state.store.notify(&announcement).await {
+            // The push has committed; other instances' streams catch up on
+            // the next change, and resident pages also poll.
+            tracing::warn!(error = %err, %compound, "could not announce a change");
+        }
+    }
+    Ok(())
+}
+
+/// Publishes one compound's change to this instance's subscribers.
+async fn deliver(state: &AppState, compound: &CompoundId, kind: Kind) -> Result<(), AppError> {
+    if kind == Kind::Public {
+        public::publish(state, compound).await?;
+    }
+    state.live.poke(compound.clone());
+    Ok(())
+}
+
+/// Relays other instances' announcements to this instance's subscribers
+/// until shutdown. Resolves once listening has begun (or failed to, in which
+/// case it keeps trying in the background), so that a server which starts
+/// serving after it misses nothing. On SQLite there is nothing to relay.
+pub async fn relay(state: AppState) -> tokio::task::JoinHandle<()> {
+    let first = state.store.listen().await;
+    tokio::spawn(async move {
+        let mut closing = state.live.closing.subscribe();
+        let mut attempt = Some(first);
+        loop {
+            let listening = match attempt.take() {
+                Some(result) => result,
+                None => state.store.listen().await,
+            };
+            let mut notifications = match listening {
+                Ok(Some(notifications)) => notifications,
+                Ok(None) => return, // not shared: nothing to relay
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot listen for other instances' changes");
+                    tokio::select! {
+                        _ = closing.wait_for(|closing| *closing) => return,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            loop {
+                let next = tokio::select! {
+                    _ = closing.wait_for(|closing| *closing) => return,
+                    next = notifications.next() => next,
+                };
+                match next {
+                    Ok(Some(payload)) => receive(&state, &payload).await,
+                    // Reconnected; what was sent meanwhile is lost, and the
+                    // next change of each compound brings its streams up to date.
+                    Ok(None) => tracing::warn!("listen connection lost and made again"),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "listening for changes failed");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}
+
+async fn receive(state: &AppState, payload: &str) {
+    let mut parts = payload.splitn(3, ' ');
+    let (Some(origin), Some(kind), Some(compound)) = (parts.next(), parts.next(), parts.next())
+    else {
+        tracing::warn!(%payload, "unreadable announcement");
+        return;
+    };
+    if origin == &*state.live.origin {
+        return; // published here already
+    }
+    let kind = match kind {
+        "public" => Kind::Public,
+        "poke" => Kind::Poke,
+        _ => {
+            tracing::warn!(%payload, "unknown announcement");
+            return;
+        }
+    };
+    let Ok(compound) = compound.parse::<CompoundId>() else {
+        tracing::warn!(%payload, "announcement names no compound");
+        return;
+    };
+    if let Err(err) = deliver(state, &compound, kind).await {
+        tracing::warn!(error = ?err.body, %compound, "could not relay a change");
     }
 }

@@ -27,16 +27,7 @@ async fn sync(
     let now = now_ms();
     request.check(now)?;
     let pushed = state.store.push(&request, now).await?;
-    let mut touched: Vec<_> = request
-        .mutations
-        .iter()
-        .filter(|m| crate::public::is_public(m.mutation.collection()))
-        .map(|m| m.mutation.compound().clone())
-        .collect();
-    touched.dedup();
-    for compound in &touched {
-        crate::public::publish(&state, compound).await?;
-    }
+    crate::live::after_push(&state, &request).await?;
     let pull = match &request.pull {
         Some(pull) => Some(state.store.pull(pull).await?),
         None => None,
