@@ -3,6 +3,8 @@
 
 pub mod api;
 pub mod error;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod live;
 pub mod posters;
 pub mod public;

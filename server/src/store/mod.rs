@@ -37,9 +37,10 @@ pub use notify::Notifications;
 /// Where the embedded database lives unless `DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/doorstep.sqlite";
 
-/// Connections one instance keeps to PostgreSQL at most. A push holds one for
-/// its transaction; pulls and public reads take one each.
-const POSTGRES_POOL_SIZE: u32 = 16;
+/// Connections one instance keeps to PostgreSQL at most, unless it says
+/// otherwise ([`Store::open_with_pool`]). A push holds one for its
+/// transaction; pulls and public reads take one each.
+pub const POSTGRES_POOL_SIZE: u32 = 16;
 
 #[derive(Clone)]
 pub struct Store {
@@ -105,10 +106,16 @@ impl Store {
     /// Opens (creating on first use) the database named by `url` and brings
     /// its schema up to date.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
+        Self::open_with_pool(url, POSTGRES_POOL_SIZE).await
+    }
+
+    /// [`Store::open`], keeping at most `pool_size` PostgreSQL connections
+    /// (a Lambda instance serves one request at a time). SQLite ignores it.
+    pub async fn open_with_pool(url: &str, pool_size: u32) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         match backend_of(url)? {
             StorageBackend::Sqlite => Self::open_sqlite(url).await,
-            StorageBackend::Postgres => Self::open_postgres(url).await,
+            StorageBackend::Postgres => Self::open_postgres(url, pool_size).await,
         }
     }
 
@@ -156,7 +163,7 @@ impl Store {
         })
     }
 
-    async fn open_postgres(url: &str) -> anyhow::Result<Self> {
+    async fn open_postgres(url: &str, pool_size: u32) -> anyhow::Result<Self> {
         // Migrating takes an advisory lock, so instances starting together
         // migrate once.
         let mut setup = PgConnection::connect(url).await?;
@@ -165,7 +172,7 @@ impl Store {
             .await?;
         setup.close().await?;
         let pool = AnyPoolOptions::new()
-            .max_connections(POSTGRES_POOL_SIZE)
+            .max_connections(pool_size)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;

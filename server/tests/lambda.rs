@@ -1,0 +1,108 @@
+//! The Lambda handler (`--features lambda`): an API Gateway HTTP API event
+//! (payload format 2.0) for `POST /api/sync`, as a phone's request arrives,
+//! goes through the same adapter `lambda_http::run` uses, into the real
+//! router on a fresh PostgreSQL database; the response comes back in API
+//! Gateway's shape. Run with `cargo test -p doorstep-server --features lambda`.
+
+#![cfg(feature = "lambda")]
+
+mod support;
+
+use std::io::Read;
+
+use base64::Engine;
+use doorstep_core::sync::SyncResponse;
+use doorstep_server::{
+    lambda, now_ms,
+    store::{Compound, Store},
+};
+use lambda_http::{
+    Adapter, Context, LambdaEvent, Service, request::LambdaRequest, tower::ServiceExt,
+};
+use serde_json::Value;
+use support::TestDb;
+
+const EVENT: &str = include_str!("fixtures/apigw-v2-post-sync.json");
+
+#[tokio::test]
+async fn an_api_gateway_sync_event_is_answered() {
+    let db = TestDb::create().await;
+    let store = Store::open(&db.url).await.unwrap();
+    store
+        .create_compound(
+            &Compound {
+                id: "yongan".parse().unwrap(),
+                name: "永安社区".into(),
+            },
+            now_ms(),
+        )
+        .await
+        .unwrap();
+    store.close().await;
+    let dist = tempfile::TempDir::new().unwrap();
+    let state = lambda::state(&db.url, dist.path().to_path_buf())
+        .await
+        .unwrap();
+
+    let payload: LambdaRequest = serde_json::from_str(EVENT).unwrap();
+    let event = LambdaEvent::new(payload, Context::default());
+    let mut handler = Adapter::from(lambda::router(state.clone()));
+    let response = handler.ready().await.unwrap().call(event).await.unwrap();
+    let response = serde_json::to_value(&response).unwrap();
+
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let headers = &response["headers"];
+    assert_eq!(headers["content-type"], "application/json", "{response}");
+    // The phone accepts brotli, so the body is compressed, and API Gateway
+    // carries it as base64.
+    assert_eq!(headers["content-encoding"], "br", "{response}");
+    assert_eq!(response["isBase64Encoded"], true, "{response}");
+    let compressed = base64::engine::general_purpose::STANDARD
+        .decode(response["body"].as_str().unwrap())
+        .unwrap();
+    let mut body = Vec::new();
+    brotli::Decompressor::new(&compressed[..], 4096)
+        .read_to_end(&mut body)
+        .unwrap();
+    let sync: SyncResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(sync.last_mid, 1);
+    assert!(sync.rejected.is_empty());
+    let pulled = sync.pull.unwrap();
+    assert_eq!(pulled.changes.len(), 1);
+    assert_eq!(pulled.changes[0].record.id.as_str(), "h-101");
+    let door: &Value = pulled.changes[0].record.value("door").unwrap();
+    assert_eq!(door, "101");
+
+    // A resident page's event stream is refused at once, so the page polls.
+    let mut stream_event: Value = serde_json::from_str(EVENT).unwrap();
+    stream_event["rawPath"] = "/api/public/runs/yongan/stream".into();
+    stream_event["requestContext"]["http"]["method"] = "GET".into();
+    stream_event["requestContext"]["http"]["path"] = "/api/public/runs/yongan/stream".into();
+    stream_event["body"] = Value::Null;
+    let payload: LambdaRequest = serde_json::from_value(stream_event).unwrap();
+    let response = handler
+        .ready()
+        .await
+        .unwrap()
+        .call(LambdaEvent::new(payload, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(&response).unwrap()["statusCode"], 204);
+    // It is stored: a retry of the same event is idempotent.
+    let store = Store::open(&db.url).await.unwrap();
+    assert_eq!(
+        store
+            .last_mid(&"3f0c5a2e-8b1d-4c7a-9e2f-5d6b7a8c9d01".parse().unwrap())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn the_lambda_handler_refuses_sqlite() {
+    let dist = tempfile::TempDir::new().unwrap();
+    let refused = lambda::state("sqlite://data/doorstep.sqlite", dist.path().to_path_buf()).await;
+    let err = refused.err().unwrap();
+    assert!(err.to_string().contains("PostgreSQL"), "{err}");
+}
