@@ -270,19 +270,38 @@ impl Db {
             tx.object_store(META)?,
         );
         let mut device = expect_device(&meta).await?;
+        // Every read is issued before the first is awaited, and no write is
+        // awaited at all: IndexedDB serves a transaction's requests in order,
+        // so waking this task between them only adds round trips. A failed
+        // write aborts the transaction, and the commit below reports it.
+        let keys: Vec<String> = page
+            .changes
+            .iter()
+            .map(|c| record_key(c.record.collection, c.record.id.as_str()))
+            .collect();
+        let reads = keys
+            .iter()
+            .map(|key| records.get::<String, _, _>(key.as_str()).primitive())
+            .collect::<Result<Vec<_>, _>>()?;
+        // A record that appears twice in one page merges with its first copy.
+        let mut merged_here: std::collections::HashMap<&str, usize> = Default::default();
         let mut applied = Applied::default();
-        for change in &page.changes {
+        for ((change, key), read) in page.changes.iter().zip(&keys).zip(reads) {
             let pulled = &change.record;
-            let key = record_key(pulled.collection, pulled.id.as_str());
-            let local = get::<Record>(&records, &key).await?;
+            let stored = read.await?;
+            let local = match merged_here.get(key.as_str()) {
+                Some(&earlier) => Some(applied.records[earlier].clone()),
+                None => stored.map(|text| serde_json::from_str(&text)).transpose()?,
+            };
             let (merged, found) = merge_pulled(local, pulled, device.client_id);
             if let Some(latest) = pulled.latest_hlc() {
                 device.clock.observe(latest, now_ms);
             }
-            put(&records, &key, &merged).await?;
+            issue_put(&records, key.as_str(), &merged)?;
             for conflict in &found {
-                put(&conflicts, &conflict.key(), conflict).await?;
+                issue_put(&conflicts, conflict.key(), conflict)?;
             }
+            merged_here.insert(key.as_str(), applied.records.len());
             applied.records.push(merged);
             applied.conflicts.extend(found);
         }
@@ -347,6 +366,22 @@ where
         .without_key_type()
         .primitive()?
         .await?;
+    Ok(())
+}
+
+/// Issues a put without waiting for it; a failure aborts the transaction.
+fn issue_put<K, T>(store: &ObjectStore<'_>, key: K, value: &T) -> Result<(), StorageError>
+where
+    K: indexed_db_futures::primitive::TryToJs,
+    T: Serialize,
+{
+    drop(
+        store
+            .put(serde_json::to_string(value)?)
+            .with_key(key)
+            .without_key_type()
+            .primitive()?,
+    );
     Ok(())
 }
 
