@@ -20,6 +20,12 @@ pub fn router() -> Router<AppState> {
             "/compounds/{compound}/posters",
             get(crate::posters::posters),
         )
+        .route(
+            "/compounds/{compound}/roster",
+            axum::routing::post(crate::roster::http::upload).layer(
+                axum::extract::DefaultBodyLimit::max(crate::roster::http::MAX_ROSTER_BYTES),
+            ),
+        )
         .nest("/public", crate::public::router())
         .route("/openapi.json", get(openapi))
         .fallback(unknown_endpoint)

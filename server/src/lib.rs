@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod live;
 pub mod posters;
 pub mod public;
+pub mod roster;
 pub mod static_files;
 pub mod store;
 pub mod sync;

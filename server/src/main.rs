@@ -5,7 +5,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 use doorstep_server::{
-    AppState, now_ms, serve,
+    AppState, now_ms, roster, serve,
     store::{Compound, Store},
 };
 use tokio::net::TcpListener;
@@ -45,6 +45,19 @@ enum Command {
     /// Manage compounds (小区), the tenants of this server.
     #[command(subcommand)]
     Compound(CompoundCommand),
+    /// Import households from an .xlsx, .xls or .csv roster (all rows or none).
+    ImportRoster {
+        /// The compound to import into.
+        #[arg(long)]
+        compound: String,
+        /// Check the file and list what would be created, storing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Map another column header to a household field, e.g. `--map 房间=door`.
+        #[arg(long = "map")]
+        mappings: Vec<String>,
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -85,6 +98,53 @@ async fn main() -> anyhow::Result<()> {
             for compound in store.compounds().await? {
                 println!("{}\t{}", compound.id, compound.name);
             }
+            Ok(())
+        }
+        Some(Command::ImportRoster {
+            compound,
+            dry_run,
+            mappings,
+            file,
+        }) => {
+            let compound = compound.parse().map_err(anyhow::Error::msg)?;
+            let mapping = roster::parse_mapping(mappings.iter().map(String::as_str))
+                .map_err(anyhow::Error::msg)?;
+            let bytes = std::fs::read(&file)?;
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let report = roster::import(
+                &store,
+                &compound,
+                &name,
+                &bytes,
+                &mapping,
+                dry_run,
+                now_ms(),
+            )
+            .await?;
+            for row in &report.rows {
+                println!("row {}: {}", row.row, roster::door_key(&row.fields));
+            }
+            for error in &report.errors {
+                println!("row {}: ERROR {}", error.row, error.reason);
+            }
+            if !report.ignored_columns.is_empty() {
+                println!("ignored columns: {}", report.ignored_columns.join(", "));
+            }
+            if !report.errors.is_empty() {
+                anyhow::bail!("{} bad rows: nothing imported", report.errors.len());
+            }
+            println!(
+                "{} households {}",
+                report.rows.len(),
+                if dry_run {
+                    "would be imported (dry run)"
+                } else {
+                    "imported"
+                }
+            );
             Ok(())
         }
     }
