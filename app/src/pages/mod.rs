@@ -11,5 +11,6 @@ pub mod need;
 pub mod not_built;
 pub mod not_found;
 pub mod resident;
+pub mod roster;
 pub mod truck;
 pub mod visits;

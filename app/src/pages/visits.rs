@@ -60,6 +60,7 @@ fn Registry() -> impl IntoView {
                 {move || i18n.t(Key::HouseholdAdd)}
             </button>
         </div>
+        <p><A href="/visits/import" attr:data-testid="roster-link">{move || i18n.t(Key::RosterLink)}</A></p>
         <Show when=move || !buildings.with(BTreeMap::is_empty)
             fallback=move || view! { <p class="notice" data-testid="registry-empty">{i18n.t(Key::HouseholdEmpty)}</p> }>
             {move || {

@@ -61,3 +61,44 @@ async fn read<T: DeserializeOwned>(
 pub async fn public_runs(compound: &str) -> Result<doorstep_core::truck::PublicRuns, ApiFailure> {
     read(reqwest::get(format!("{}/api/public/runs/{compound}", origin())).await).await
 }
+
+/// What the server's roster import reports (see server/src/roster.rs).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct RosterReport {
+    pub rows: Vec<RosterRow>,
+    pub errors: Vec<RosterRowError>,
+    pub ignored_columns: Vec<String>,
+    pub imported: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct RosterRow {
+    pub row: usize,
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct RosterRowError {
+    pub row: usize,
+    pub reason: String,
+}
+
+/// Uploads a roster file for a dry run or the real (all-or-nothing) import.
+pub async fn import_roster(
+    compound: &str,
+    file_name: &str,
+    bytes: Vec<u8>,
+    dry_run: bool,
+) -> Result<RosterReport, ApiFailure> {
+    let url = format!("{}/api/compounds/{compound}/roster", origin());
+    let response = reqwest::Client::new()
+        .post(url)
+        .query(&[
+            ("file", file_name),
+            ("dry_run", if dry_run { "true" } else { "false" }),
+        ])
+        .body(bytes)
+        .send()
+        .await;
+    read(response).await
+}
