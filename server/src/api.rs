@@ -21,6 +21,14 @@ pub fn router() -> Router<AppState> {
             get(crate::posters::posters),
         )
         .route(
+            "/compounds/{compound}/ledgers.xlsx",
+            get(crate::export::xlsx),
+        )
+        .route(
+            "/compounds/{compound}/ledgers/{file}",
+            get(crate::export::csv_file),
+        )
+        .route(
             "/compounds/{compound}/roster",
             axum::routing::post(crate::roster::http::upload).layer(
                 axum::extract::DefaultBodyLimit::max(crate::roster::http::MAX_ROSTER_BYTES),

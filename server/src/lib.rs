@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod error;
+pub mod export;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod live;

@@ -1,0 +1,510 @@
+//! The ledgers (台账) as coordinators hand them on: one `.xlsx` workbook with
+//! a sheet per ledger (rust_xlsxwriter), or one `.csv` per ledger, with
+//! Chinese headers, widths and date formats that open well in Excel and WPS.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    extract::{Path, State},
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use doorstep_core::{
+    ids::CompoundId,
+    need::{NeedState, Status, steps_by_need},
+    record::Record,
+    schema::Collection,
+};
+use rust_xlsxwriter::{Format, Workbook};
+use serde_json::Value;
+
+use crate::{AppState, error::AppError};
+
+/// Times are shown in China Standard Time, where the ledgers are used.
+const UTC_OFFSET_MS: i64 = 8 * 3_600_000;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Text(String),
+    Number(f64),
+    /// Unix milliseconds.
+    Time(u64),
+    Empty,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ledger {
+    /// Sheet and file name.
+    pub name: &'static str,
+    pub slug: &'static str,
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+fn text(record: &Record, field: &str) -> String {
+    match record.value(field) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn cell(record: &Record, field: &str) -> Cell {
+    match record.value(field) {
+        Some(Value::String(s)) => Cell::Text(s.clone()),
+        Some(Value::Number(n)) => n.as_f64().map_or(Cell::Empty, Cell::Number),
+        Some(Value::Bool(b)) => Cell::Text(if *b { "是" } else { "否" }.into()),
+        _ => Cell::Empty,
+    }
+}
+
+fn time(record: &Record, field: &str) -> Cell {
+    record
+        .value(field)
+        .and_then(Value::as_u64)
+        .map_or(Cell::Empty, Cell::Time)
+}
+
+/// Chinese labels for stored words.
+fn label(word: &str) -> &str {
+    match word {
+        "visited" => "已走访",
+        "no_answer" => "无人应答",
+        "refused" => "拒绝",
+        "revisit" => "需回访",
+        "normal" => "正常",
+        "symptoms" => "有症状",
+        "medical_visit" => "就医",
+        "medicine" => "买药",
+        "food" => "食品/生活物资",
+        "utilities" => "燃气/电费充值",
+        "garbage" => "垃圾清运",
+        "home_test" => "上门核酸",
+        "shuttle" => "接送检测",
+        "other" => "其他",
+        "elderly_alone" => "独居老人",
+        "disabled" => "残疾人",
+        "chronic" => "慢性病",
+        "pregnant" => "孕妇",
+        "child" => "婴幼儿/儿童",
+        "confirmed" => "确诊病例",
+        "central_quarantine" => "集中隔离",
+        "home_isolation" => "居家隔离",
+        other => other,
+    }
+}
+
+fn status_label(status: Option<Status>) -> &'static str {
+    match status {
+        None | Some(Status::Collected) => "已收集",
+        Some(Status::Assigned) => "已分派",
+        Some(Status::InProgress) => "处理中",
+        Some(Status::Resolved) => "已解决",
+        Some(Status::Closed) => "已销号",
+        Some(Status::Reopened) => "已重新打开",
+    }
+}
+
+pub fn format_time(ms: u64) -> String {
+    let local = ms as i64 + UTC_OFFSET_MS;
+    let days = local.div_euclid(86_400_000);
+    let minutes = local.rem_euclid(86_400_000) / 60_000;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// Every ledger of a compound, built from its synced records.
+pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
+    let live = |c: Collection| {
+        records
+            .iter()
+            .filter(move |r| r.collection == c && !r.is_deleted())
+    };
+    let by_id = |c: Collection| {
+        live(c)
+            .map(|r| (r.id.as_str().to_owned(), r))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let households = by_id(Collection::Household);
+    let teams = by_id(Collection::Team);
+    let rounds = by_id(Collection::Round);
+    let address = |record: &Record, field: &str| -> Vec<Cell> {
+        let household = households.get(&text(record, field));
+        ["building", "unit", "door", "head"]
+            .iter()
+            .map(|f| household.map_or(Cell::Empty, |h| cell(h, f)))
+            .collect()
+    };
+    let name_of = |map: &BTreeMap<String, &Record>, id: String| {
+        map.get(&id).map_or(Cell::Empty, |r| cell(r, "name"))
+    };
+    let steps = steps_by_need(records);
+
+    let registry = Ledger {
+        name: "住户名册",
+        slug: "households",
+        headers: vec!["楼栋", "单元", "门牌号", "户主", "联系电话", "人数", "备注"],
+        rows: live(Collection::Household)
+            .map(|h| {
+                [
+                    "building", "unit", "door", "head", "phone", "members", "notes",
+                ]
+                .iter()
+                .map(|f| cell(h, f))
+                .collect()
+            })
+            .collect(),
+    };
+    let visits = Ledger {
+        name: "走访记录",
+        slug: "visits",
+        headers: vec![
+            "轮次",
+            "工作队",
+            "楼栋",
+            "单元",
+            "门牌号",
+            "户主",
+            "结果",
+            "上门核酸",
+            "试管编号",
+            "体温(℃)",
+            "发热",
+            "身体状况",
+            "症状",
+            "就医需求",
+            "需就医",
+            "穿得暖",
+            "盖得暖",
+            "有吃的",
+            "回访时间",
+            "走访时间",
+        ],
+        rows: live(Collection::Visit)
+            .map(|v| {
+                let mut row = vec![
+                    name_of(&rounds, text(v, "round")),
+                    name_of(&teams, text(v, "team")),
+                ];
+                row.extend(address(v, "household"));
+                row.push(Cell::Text(label(&text(v, "outcome")).to_owned()));
+                row.extend(
+                    ["swab", "tube_no", "temperature_c"]
+                        .iter()
+                        .map(|f| cell(v, f)),
+                );
+                let fever = v
+                    .value("temperature_c")
+                    .and_then(Value::as_f64)
+                    .is_some_and(|t| t >= doorstep_core::visit::FEVER_C);
+                row.push(Cell::Text(if fever { "是" } else { "" }.into()));
+                row.push(Cell::Text(label(&text(v, "health")).to_owned()));
+                row.extend(
+                    [
+                        "symptoms",
+                        "medical_needs",
+                        "needs_doctor",
+                        "clothes_ok",
+                        "bedding_ok",
+                        "food_ok",
+                    ]
+                    .iter()
+                    .map(|f| cell(v, f)),
+                );
+                row.extend([time(v, "revisit_at_ms"), time(v, "visited_at_ms")]);
+                row
+            })
+            .collect(),
+    };
+    let needs = Ledger {
+        name: "困难问题台账",
+        slug: "needs",
+        headers: vec![
+            "编号",
+            "楼栋",
+            "单元",
+            "门牌号",
+            "户主",
+            "类别",
+            "描述",
+            "状态",
+            "负责工作队",
+            "截止时间",
+            "处理情况",
+            "是否超期",
+            "处理记录",
+        ],
+        rows: live(Collection::Need)
+            .map(|n| {
+                let state = NeedState::fold(steps.get(&n.id).cloned().unwrap_or_default());
+                let mut row = vec![Cell::Text(n.id.to_string())];
+                row.extend(address(n, "household"));
+                row.push(Cell::Text(label(&text(n, "category")).to_owned()));
+                row.push(Cell::Text(label(&text(n, "description")).to_owned()));
+                row.push(Cell::Text(status_label(state.status).to_owned()));
+                row.push(
+                    state
+                        .team
+                        .as_ref()
+                        .map_or(Cell::Empty, |t| name_of(&teams, t.to_string())),
+                );
+                row.push(state.due_ms.map_or(Cell::Empty, Cell::Time));
+                row.push(Cell::Text(state.resolution.clone()));
+                row.push(Cell::Text(
+                    if state.is_overdue(now_ms) { "是" } else { "" }.into(),
+                ));
+                let history: Vec<String> = state
+                    .history
+                    .iter()
+                    .map(|s| {
+                        let note = if s.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!("（{}）", s.note)
+                        };
+                        format!(
+                            "{} {}{note}",
+                            format_time(s.at_ms),
+                            status_label(Some(s.to))
+                        )
+                    })
+                    .collect();
+                row.push(Cell::Text(history.join("；")));
+                row
+            })
+            .collect(),
+    };
+    let purchases = Ledger {
+        name: "代购台账",
+        slug: "purchases",
+        headers: vec!["楼栋", "单元", "门牌号", "户主", "物品", "金额(元)"],
+        rows: live(Collection::Purchase)
+            .map(|p| {
+                let mut row = address(p, "household");
+                row.push(cell(p, "items"));
+                row.push(
+                    p.value("amount_cents")
+                        .and_then(Value::as_f64)
+                        .map_or(Cell::Empty, |c| Cell::Number(c / 100.0)),
+                );
+                row
+            })
+            .collect(),
+    };
+    let person_rows = |filter: &dyn Fn(&Record) -> bool, fields: &[&str]| -> Vec<Vec<Cell>> {
+        live(Collection::Person)
+            .filter(|p| filter(p))
+            .map(|p| {
+                let mut row = address(p, "household");
+                row.push(cell(p, "name"));
+                row.extend(fields.iter().map(|f| match *f {
+                    "care" | "key_status" => Cell::Text(label(&text(p, f)).to_owned()),
+                    "key_since_ms" | "key_until_ms" => time(p, f),
+                    other => cell(p, other),
+                }));
+                row
+            })
+            .collect()
+    };
+    let care = Ledger {
+        name: "关爱服务台账",
+        slug: "care",
+        headers: vec![
+            "楼栋",
+            "单元",
+            "门牌号",
+            "户主",
+            "姓名",
+            "类别",
+            "私人订制方案",
+        ],
+        rows: person_rows(&|p| !text(p, "care").is_empty(), &["care", "care_plan"]),
+    };
+    let key_persons = Ledger {
+        name: "重点人员台账",
+        slug: "key-persons",
+        headers: vec![
+            "楼栋",
+            "单元",
+            "门牌号",
+            "户主",
+            "姓名",
+            "类别",
+            "开始",
+            "结束",
+        ],
+        rows: person_rows(
+            &|p| !text(p, "key_status").is_empty(),
+            &["key_status", "key_since_ms", "key_until_ms"],
+        ),
+    };
+    vec![registry, visits, needs, purchases, care, key_persons]
+}
+
+/// One workbook, one sheet per ledger.
+pub fn workbook(ledgers: &[Ledger]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold().set_background_color("#F3E9E7");
+    let date = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    for ledger in ledgers {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(ledger.name)?;
+        for (c, header) in ledger.headers.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, *header, &bold)?;
+            // CJK text is about two columns wide per character.
+            let widest = ledger.rows.iter().filter_map(|r| match r.get(c) {
+                Some(Cell::Text(t)) => Some(t.chars().count()),
+                _ => None,
+            });
+            let width = widest
+                .chain([header.chars().count()])
+                .max()
+                .unwrap_or(4)
+                .clamp(4, 40) as f64
+                * 2.0
+                + 2.0;
+            sheet.set_column_width(c as u16, width)?;
+        }
+        sheet.set_freeze_panes(1, 0)?;
+        for (r, row) in ledger.rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            for (c, value) in row.iter().enumerate() {
+                let c = c as u16;
+                match value {
+                    Cell::Text(t) => {
+                        sheet.write_string(r, c, t)?;
+                    }
+                    Cell::Number(n) => {
+                        sheet.write_number(r, c, *n)?;
+                    }
+                    Cell::Time(ms) => {
+                        // Excel counts days from 1899-12-30.
+                        let serial = (*ms as i64 + UTC_OFFSET_MS) as f64 / 86_400_000.0 + 25_569.0;
+                        sheet.write_number_with_format(r, c, serial, &date)?;
+                    }
+                    Cell::Empty => {}
+                }
+            }
+        }
+    }
+    workbook.save_to_buffer()
+}
+
+/// One ledger as CSV, with a BOM so Excel and WPS read the Chinese right.
+pub fn csv(ledger: &Ledger) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let _ = writer.write_record(&ledger.headers);
+    for row in &ledger.rows {
+        let _ = writer.write_record(row.iter().map(|cell| match cell {
+            Cell::Text(t) => t.clone(),
+            Cell::Number(n) => n.to_string(),
+            Cell::Time(ms) => format_time(*ms),
+            Cell::Empty => String::new(),
+        }));
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+async fn compound_ledgers(
+    state: &AppState,
+    compound: &str,
+) -> Result<(CompoundId, Vec<Ledger>), AppError> {
+    let compound: CompoundId = compound
+        .parse()
+        .map_err(|_| AppError::not_found("no such compound"))?;
+    if !state.store.compound_exists(&compound).await? {
+        return Err(AppError::not_found("no such compound"));
+    }
+    let mut records = Vec::new();
+    for collection in Collection::ALL {
+        records.extend(state.store.records_of(&compound, collection).await?);
+    }
+    Ok((compound.clone(), ledgers(&records, crate::now_ms())))
+}
+
+fn attachment(name: &str, content_type: &'static str, body: Vec<u8>) -> Response {
+    // RFC 5987 form, so the Chinese file name survives.
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{encoded}"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `GET /api/compounds/{compound}/ledgers.xlsx`
+pub async fn xlsx(
+    State(state): State<AppState>,
+    Path(compound): Path<String>,
+) -> Result<Response, AppError> {
+    let (compound, ledgers) = compound_ledgers(&state, &compound).await?;
+    let bytes = workbook(&ledgers).map_err(|e| {
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "export_failed",
+            e.to_string(),
+        )
+    })?;
+    Ok(attachment(
+        &format!("{compound}-台账.xlsx"),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        bytes,
+    ))
+}
+
+/// `GET /api/compounds/{compound}/ledgers/{ledger}.csv`
+pub async fn csv_file(
+    State(state): State<AppState>,
+    Path((compound, file)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (compound, ledgers) = compound_ledgers(&state, &compound).await?;
+    let slug = file.strip_suffix(".csv").unwrap_or(&file);
+    let ledger = ledgers
+        .iter()
+        .find(|l| l.slug == slug)
+        .ok_or_else(|| AppError::not_found(format!("no ledger {slug}")))?;
+    Ok(attachment(
+        &format!("{compound}-{}.csv", ledger.name),
+        "text/csv; charset=utf-8",
+        csv(ledger),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_time;
+
+    #[test]
+    fn times_are_china_standard_time() {
+        assert_eq!(format_time(0), "1970-01-01 08:00");
+        assert_eq!(format_time(1_764_345_600_000), "2025-11-29 00:00");
+    }
+}
