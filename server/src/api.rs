@@ -26,7 +26,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/compounds/{compound}/ledgers/{file}",
-            get(crate::export::csv_file),
+            get(crate::export::ledger_file),
         )
         .route(
             "/compounds/{compound}/roster",

@@ -418,6 +418,46 @@ pub fn csv(ledger: &Ledger) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
+/// One ledger as a print-friendly HTML page (A4 landscape, repeated header).
+pub fn html(compound_name: &str, ledger: &Ledger) -> String {
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let head: String = ledger
+        .headers
+        .iter()
+        .map(|h| format!("<th>{}</th>", escape(h)))
+        .collect();
+    let body: String = ledger
+        .rows
+        .iter()
+        .map(|row| {
+            let cells: String = row
+                .iter()
+                .map(|cell| match cell {
+                    Cell::Text(t) => format!("<td>{}</td>", escape(t)),
+                    Cell::Number(n) => format!("<td class=\"n\">{n}</td>"),
+                    Cell::Time(ms) => format!("<td>{}</td>", format_time(*ms)),
+                    Cell::Empty => "<td></td>".to_owned(),
+                })
+                .collect();
+            format!("<tr>{cells}</tr>")
+        })
+        .collect();
+    format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{c} {n}</title><style>\
+         @page{{size:A4 landscape;margin:12mm}}body{{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;font-size:10pt}}\
+         table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #999;padding:3px 5px;vertical-align:top}}\
+         th{{background:#eee}}thead{{display:table-header-group}}tr{{page-break-inside:avoid}}.n{{text-align:right}}\
+         </style></head><body><h1>{c} · {n}</h1><p>共 {count} 条</p><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>",
+        c = escape(compound_name),
+        n = ledger.name,
+        count = ledger.rows.len(),
+    )
+}
+
 async fn compound_ledgers(
     state: &AppState,
     compound: &str,
@@ -480,22 +520,39 @@ pub async fn xlsx(
     ))
 }
 
-/// `GET /api/compounds/{compound}/ledgers/{ledger}.csv`
-pub async fn csv_file(
+/// `GET /api/compounds/{compound}/ledgers/{ledger}.csv` (a file) or
+/// `….html` (a page to print).
+pub async fn ledger_file(
     State(state): State<AppState>,
     Path((compound, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
     let (compound, ledgers) = compound_ledgers(&state, &compound).await?;
-    let slug = file.strip_suffix(".csv").unwrap_or(&file);
+    let (slug, format) = file
+        .rsplit_once('.')
+        .ok_or_else(|| AppError::not_found("use .csv or .html"))?;
     let ledger = ledgers
         .iter()
         .find(|l| l.slug == slug)
         .ok_or_else(|| AppError::not_found(format!("no ledger {slug}")))?;
-    Ok(attachment(
-        &format!("{compound}-{}.csv", ledger.name),
-        "text/csv; charset=utf-8",
-        csv(ledger),
-    ))
+    match format {
+        "csv" => Ok(attachment(
+            &format!("{compound}-{}.csv", ledger.name),
+            "text/csv; charset=utf-8",
+            csv(ledger),
+        )),
+        "html" => {
+            let name = state
+                .store
+                .compounds()
+                .await?
+                .into_iter()
+                .find(|c| c.id == compound)
+                .map(|c| c.name)
+                .unwrap_or_default();
+            Ok(axum::response::Html(html(&name, ledger)).into_response())
+        }
+        _ => Err(AppError::not_found("use .csv or .html")),
+    }
 }
 
 #[cfg(test)]

@@ -207,3 +207,14 @@ async fn each_ledger_is_also_a_csv_with_a_bom() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn each_ledger_has_a_print_page() {
+    let (_dir, state) = seeded().await;
+    let (status, _, bytes) = get(&state, "/api/compounds/c1/ledgers/needs.html").await;
+    assert_eq!(status, StatusCode::OK);
+    let page = String::from_utf8(bytes).unwrap();
+    assert!(page.contains("<h1>永安社区 · 困难问题台账</h1>"), "{page}");
+    assert!(page.contains("@page{size:A4 landscape"));
+    assert!(page.contains("<td>已销号</td>"));
+}

@@ -65,6 +65,23 @@ pub fn LedgersPage() -> impl IntoView {
                 }).collect_view()}
             </ul>
         </Show>
+        {move || data.device.with(|d| d.as_ref().and_then(|d| d.compound.clone())).map(|compound| {
+            let base = format!("/api/compounds/{}/ledgers", compound.id);
+            view! {
+                <h2>{i18n.t(Key::LedgersExport)}</h2>
+                <p><a class="button" rel="external" download="" href=format!("{base}.xlsx") data-testid="export-xlsx">{i18n.t(Key::LedgersExportXlsx)}</a></p>
+                <p class="links">
+                    {[("households", Key::LedgersPrintHouseholds), ("visits", Key::LedgersPrintVisits), ("needs", Key::NeedsTitle),
+                      ("purchases", Key::LedgersPrintPurchases), ("care", Key::LedgersPrintCare), ("key-persons", Key::LedgersPrintKeyPersons)]
+                        .into_iter()
+                        .map(|(slug, label)| view! {
+                            <a rel="external" href=format!("{base}/{slug}.html") target="_blank">{i18n.t(label)}</a>" "
+                            <a rel="external" download="" href=format!("{base}/{slug}.csv")>"CSV"</a>" · "
+                        })
+                        .collect_view()}
+                </p>
+            }
+        })}
         <p class="notice" data-testid="not-built">{move || i18n.t(Key::LedgersMorePending)}</p>
     }
 }

@@ -76,7 +76,7 @@ fn Staff(compound: CompoundId) -> impl IntoView {
             None => view! { <p class="notice" data-testid="no-run">{i18n.t(Key::TruckNoRun)}</p> }.into_any(),
         }}
         <NewRunForm compound=compound.clone()/>
-        <p><a href=posters target="_blank" data-testid="posters-link">{move || i18n.t(Key::TruckPosters)}</a></p>
+        <p><a rel="external" href=posters target="_blank" data-testid="posters-link">{move || i18n.t(Key::TruckPosters)}</a></p>
     }
 }
 
