@@ -100,6 +100,31 @@ impl TestServer {
         assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
     }
 
+    /// GETs a path over plain HTTP/1.1 and returns the body (what a browser
+    /// download would save).
+    pub async fn download(&self, path: &str) -> Vec<u8> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.unwrap();
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP response");
+        let head = String::from_utf8_lossy(&response[..split]).to_string();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(
+            !head.to_lowercase().contains("transfer-encoding: chunked"),
+            "expected a sized body: {head}"
+        );
+        response[split + 4..].to_vec()
+    }
+
     /// The server's records of one collection in a compound.
     pub async fn records(
         &self,

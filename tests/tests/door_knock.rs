@@ -121,5 +121,22 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.expect_text("sync-pending", "已全部上传").await;
     let steps = server.records("yongan", Collection::NeedEvent).await;
     assert_eq!(steps.len(), 4, "collected, assigned, resolved, closed");
+
+    // The coordinator's Excel file has the need and its whole history.
+    let xlsx = server.download("/api/compounds/yongan/ledgers.xlsx").await;
+    let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+    use calamine::Reader;
+    let needs = workbook.worksheet_range("困难问题台账").unwrap();
+    let row: Vec<String> = needs
+        .rows()
+        .nth(1)
+        .expect("the need is exported")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(row[7], "已销号");
+    for step in ["已收集", "已分派", "已解决（已送米面油上门）", "已销号"] {
+        assert!(row[12].contains(step), "history {:?} lacks {step}", row[12]);
+    }
     phone.close().await;
 }
