@@ -28,18 +28,30 @@ use crate::{
 pub const MARKER: &str = "doorstep-bench: ";
 
 /// Every metric, in the order a full run takes them.
-pub const METRICS: &[Metric] = &[Metric {
-    name: "sync",
-    about: "server ingest and client pull apply, each next to a raw batched write",
-    run: sync,
-}];
+pub const METRICS: &[Metric] = &[
+    Metric {
+        name: "sync",
+        about: "server ingest and client pull apply, each next to a raw batched write",
+        needs_browser: true,
+        run: sync,
+    },
+    Metric {
+        name: "truck",
+        about: "one tap fanned out to 1,000 open resident pages (SSE), next to 1 page",
+        needs_browser: false,
+        run: truck,
+    },
+];
 
 /// The names `cargo xtask bench` accepts.
-pub const NAMES: &[&str] = &["sync"];
+pub const NAMES: &[&str] = &["sync", "truck"];
 
 pub struct Metric {
     pub name: &'static str,
     pub about: &'static str,
+    /// Whether it runs in headless Chromium (the WASM tools and the browser
+    /// are installed first, outside the budget).
+    pub needs_browser: bool,
     /// Runs the metric's steps until `deadline`, one entry per figure.
     run: fn(Instant) -> Vec<Entry>,
 }
@@ -49,18 +61,23 @@ pub struct Metric {
 pub enum Goal {
     /// `value / baseline` at least this.
     RatioAtLeast(f64),
+    /// `value` at most `max`, in `unit` (a latency: lower is better). The
+    /// baseline is shown for scale but does not count.
+    AtMost { max: f64, unit: &'static str },
 }
 
 impl Goal {
     pub fn met(self, value: f64, baseline: f64) -> bool {
         match self {
             Goal::RatioAtLeast(min) => ratio(value, baseline) >= min,
+            Goal::AtMost { max, .. } => value <= max,
         }
     }
 
     pub fn describe(self) -> String {
         match self {
             Goal::RatioAtLeast(min) => format!("ratio >= {min}"),
+            Goal::AtMost { max, unit } => format!("<= {max} {unit}"),
         }
     }
 }
@@ -170,8 +187,10 @@ pub fn bench(names: &[String], budget: Duration) -> anyhow::Result<()> {
         eprintln!("{note}");
     }
     // Installing tools is a one-time cost outside the budget.
-    tools::ensure_wasm_test_tools()?;
-    tools::ensure_browser()?;
+    if selected.iter().any(|m| m.needs_browser) {
+        tools::ensure_wasm_test_tools()?;
+        tools::ensure_browser()?;
+    }
 
     let started = Instant::now();
     let deadline = started + budget;
@@ -201,6 +220,9 @@ pub fn bench(names: &[String], budget: Duration) -> anyhow::Result<()> {
     }
 
     println!("\n{}", render_table(&entries));
+    for line in summaries(&entries) {
+        println!("{line}");
+    }
     if let Some(note) = &load {
         println!("{note}");
     }
@@ -311,6 +333,22 @@ pub fn parse_results(output: &str) -> BTreeMap<String, Measured> {
         .collect()
 }
 
+/// The `summary` a benchmark reported next to its figure (e.g. a latency's
+/// p50, p99 and max), one line per figure that has one.
+pub fn summaries(entries: &[Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.status {
+            Status::Measured(m) => m
+                .details
+                .get("summary")
+                .and_then(Value::as_str)
+                .map(|summary| format!("{}: {summary}", e.key)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// One table for the whole run.
 pub fn render_table(entries: &[Entry]) -> String {
     let header = ["figure", "ours", "raw baseline", "ratio", "goal", "result"];
@@ -319,8 +357,8 @@ pub fn render_table(entries: &[Entry]) -> String {
         .map(|e| match &e.status {
             Status::Measured(m) => [
                 e.key.clone(),
-                format!("{} {}", thousands(m.value), m.unit),
-                format!("{} {}", thousands(m.baseline), m.unit),
+                format!("{} {}", amount(m.value), m.unit),
+                format!("{} {}", amount(m.baseline), m.unit),
                 format!("{:.2}", ratio(m.value, m.baseline)),
                 e.goal.describe(),
                 if e.passed() { "met" } else { "BELOW GOAL" }.to_owned(),
@@ -365,6 +403,16 @@ pub fn render_table(entries: &[Entry]) -> String {
         .chain(rows.iter().map(|r| line(r)))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A figure for the table: grouped whole numbers from 100 up (rates),
+/// one decimal below (milliseconds).
+pub fn amount(x: f64) -> String {
+    if x.abs() < 100.0 {
+        format!("{x:.1}")
+    } else {
+        thousands(x)
+    }
 }
 
 /// `12345.6` as `12,346`.
@@ -519,6 +567,30 @@ fn sync(deadline: Instant) -> Vec<Entry> {
     ]
 }
 
+/// `truck`: how long one tap takes to reach 1,000 open resident pages
+/// (release build, the real server on loopback), next to the same tap
+/// reaching one page. The figure is the p99 latency in milliseconds.
+fn truck(deadline: Instant) -> Vec<Entry> {
+    let mut fanout = cmd("cargo");
+    fanout.args([
+        "bench",
+        "--package",
+        "doorstep-server",
+        "--bench",
+        "truck_fanout",
+    ]);
+    vec![step(
+        "truck",
+        Goal::AtMost {
+            max: 500.0,
+            unit: "ms",
+        },
+        "truck",
+        fanout,
+        deadline,
+    )]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -613,6 +685,124 @@ test pull_apply_rate ... ok";
         assert!(lines[3].contains("NOT RUN (budget spent)"));
         // Columns line up.
         assert_eq!(lines[0].find("ours"), lines[2].find("12,346"));
+    }
+
+    /// A line as `server/benches/truck_fanout.rs` prints it (shortened).
+    const TRUCK_LINE: &str = "doorstep-bench: {\"baseline\":7.98,\"baseline_pages\":1,\
+        \"bench\":\"truck\",\"from_accepted_ms\":{\"max\":46.6,\"min\":-8.97,\"p50\":7.59,\
+        \"p99\":33.59},\"from_sent_ms\":{\"max\":50.44,\"min\":1.13,\"p50\":12.21,\"p99\":41.71},\
+        \"pages\":1000,\"summary\":\"1000 pages x 30 taps: from sent p50 12.21 ms, p99 41.71 ms, \
+        max 50.44 ms\",\"taps\":30,\"unit\":\"ms\",\"value\":41.71}";
+
+    fn truck_goal() -> Goal {
+        Goal::AtMost {
+            max: 500.0,
+            unit: "ms",
+        }
+    }
+
+    #[test]
+    fn the_truck_line_keeps_its_percentiles_in_details() {
+        let output = format!("open-file limit: 1024, raised to 2258\n{TRUCK_LINE}\n");
+        let found = parse_results(&output);
+        let truck = &found["truck"];
+        assert_eq!(truck.unit, "ms");
+        assert_eq!((truck.value, truck.baseline), (41.71, 7.98));
+        assert_eq!(truck.details["from_sent_ms"]["p50"], 12.21);
+        assert_eq!(truck.details["from_sent_ms"]["max"], 50.44);
+        assert_eq!(truck.details["from_accepted_ms"]["min"], -8.97);
+        assert_eq!(truck.details["pages"], 1000);
+        assert!(truck.details.get("value").is_none());
+    }
+
+    #[test]
+    fn a_latency_goal_is_an_upper_bound_on_the_value_alone() {
+        let goal = truck_goal();
+        assert!(goal.met(41.7, 8.0));
+        assert!(goal.met(500.0, 8.0));
+        assert!(!goal.met(500.1, 8.0));
+        assert!(goal.met(41.7, 0.0), "the baseline is only for scale");
+        assert_eq!(goal.describe(), "<= 500 ms");
+    }
+
+    #[test]
+    fn truck_is_reported_under_its_own_name() {
+        let truck = parse_results(TRUCK_LINE).remove("truck").unwrap();
+        let entries = [
+            Entry::new(
+                "sync.server",
+                Goal::RatioAtLeast(0.3),
+                measured(1000.0, 4000.0),
+            ),
+            Entry::new("truck", truck_goal(), Status::Measured(truck)),
+        ];
+        let report = report_json(&entries);
+        assert_eq!(report["truck"]["value"], 41.7);
+        assert_eq!(report["truck"]["baseline"], 8.0);
+        assert_eq!(report["truck"]["unit"], "ms");
+        assert_eq!(report["truck"]["goal"], "<= 500 ms");
+        assert_eq!(report["truck"]["met"], true);
+        assert_eq!(report["truck"]["details"]["from_sent_ms"]["p99"], 41.71);
+        let per_metric = metric_json("truck", &entries[1..]);
+        assert_eq!(
+            per_metric.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["truck"]
+        );
+        assert_eq!(per_metric["truck"]["details"]["from_sent_ms"]["max"], 50.44);
+        let cut = metric_json(
+            "truck",
+            &[Entry::new("truck", truck_goal(), Status::CutShort)],
+        );
+        assert!(cut["truck"]["value"].is_null());
+        assert_eq!(cut["truck"]["status"], "cut short");
+    }
+
+    #[test]
+    fn the_table_shows_milliseconds_and_the_summary_follows() {
+        let truck = parse_results(TRUCK_LINE).remove("truck").unwrap();
+        let entries = [
+            Entry::new("truck", truck_goal(), Status::Measured(truck)),
+            Entry::new("sync.server", Goal::RatioAtLeast(0.3), Status::NotRun),
+        ];
+        let table = render_table(&entries);
+        let row = table.lines().nth(2).unwrap();
+        for cell in ["truck", "41.7 ms", "8.0 ms", "5.23", "<= 500 ms", "met"] {
+            assert!(row.contains(cell), "{cell:?} in {table}");
+        }
+        assert_eq!(
+            summaries(&entries),
+            ["truck: 1000 pages x 30 taps: from sent p50 12.21 ms, p99 41.71 ms, max 50.44 ms"]
+        );
+        let slow = Entry::new("truck", truck_goal(), measured(612.0, 9.0));
+        assert!(render_table(&[slow]).ends_with("BELOW GOAL"));
+    }
+
+    #[test]
+    fn amounts_keep_a_decimal_below_100() {
+        for (x, text) in [
+            (0.0, "0.0"),
+            (7.98, "8.0"),
+            (41.71, "41.7"),
+            (-8.97, "-9.0"),
+            (99.94, "99.9"),
+            (100.0, "100"),
+            (18280.4, "18,280"),
+        ] {
+            assert_eq!(amount(x), text);
+        }
+    }
+
+    #[test]
+    fn only_browser_metrics_install_the_browser() {
+        let needs = |name: &str| {
+            METRICS
+                .iter()
+                .find(|m| m.name == name)
+                .unwrap()
+                .needs_browser
+        };
+        assert!(needs("sync"));
+        assert!(!needs("truck"));
     }
 
     #[test]

@@ -36,7 +36,7 @@ enum Command {
     /// Run benchmarks (every one when none is named), print one table, and
     /// write target/bench/. See BENCH.md.
     Bench {
-        /// Metrics to run: sync.
+        /// Metrics to run: sync, truck.
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(bench::NAMES))]
         metrics: Vec<String>,
         /// Stop after this many seconds, builds included, and say what was cut short.
@@ -88,6 +88,10 @@ mod tests {
         assert_eq!(
             bench(&["xtask", "bench", "sync", "--budget", "60"]),
             Ok((vec!["sync".to_owned()], 60))
+        );
+        assert_eq!(
+            bench(&["xtask", "bench", "truck", "sync"]),
+            Ok((vec!["truck".to_owned(), "sync".to_owned()], 1800))
         );
         assert_eq!(
             bench(&["xtask", "bench", "nope"]),
