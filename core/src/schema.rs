@@ -30,6 +30,8 @@ pub enum Collection {
     Team,
     /// 轮次: one pass over the compound, e.g. a full-coverage round.
     Round,
+    /// 代购结清: a purchase on a household's behalf was paid back.
+    Settlement,
 }
 
 /// How a collection's records evolve.
@@ -260,8 +262,20 @@ const ROUND: &[FieldSpec] = &[
     ),
 ];
 
+const SETTLEMENT: &[FieldSpec] = &[
+    field("purchase", FieldType::Ref(Collection::Purchase), true),
+    field(
+        "at_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        true,
+    ),
+];
+
 impl Collection {
-    pub const ALL: [Collection; 11] = [
+    pub const ALL: [Collection; 12] = [
         Collection::Household,
         Collection::Purchase,
         Collection::Truck,
@@ -273,6 +287,7 @@ impl Collection {
         Collection::Person,
         Collection::Team,
         Collection::Round,
+        Collection::Settlement,
     ];
 
     pub fn name(self) -> &'static str {
@@ -288,6 +303,7 @@ impl Collection {
             Collection::Person => "person",
             Collection::Team => "team",
             Collection::Round => "round",
+            Collection::Settlement => "settlement",
         }
     }
 
@@ -305,9 +321,10 @@ impl Collection {
             | Collection::Person
             | Collection::Team
             | Collection::Round => Lifecycle::Mutable,
-            Collection::Purchase | Collection::StopEvent | Collection::NeedEvent => {
-                Lifecycle::AppendOnly
-            }
+            Collection::Purchase
+            | Collection::StopEvent
+            | Collection::NeedEvent
+            | Collection::Settlement => Lifecycle::AppendOnly,
         }
     }
 
@@ -324,6 +341,7 @@ impl Collection {
             Collection::Person => PERSON,
             Collection::Team => TEAM,
             Collection::Round => ROUND,
+            Collection::Settlement => SETTLEMENT,
         }
     }
 

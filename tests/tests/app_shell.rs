@@ -28,10 +28,10 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
         .await;
     browser.expect_text("locale-toggle", "中文").await;
 
-    // Each area says honestly that it is not built yet.
+    // The ledgers area opens (empty on a new phone).
     browser.tap("area-ledgers").await;
     browser.expect_text("page-title", "Ledgers").await;
-    browser.find("not-built").await;
+    browser.find("needs-empty").await;
 
     // 3. The service worker has precached the shell.
     browser.wait_for_service_worker().await;

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     i18n::{Key, use_i18n},
+    pages::household_ledgers::HouseholdLedgers,
     state::{
         household::{FIELDS, Household},
         use_app_data,
@@ -45,6 +46,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
             })
         })
     };
+    let household_id = id.clone();
     let form = RwSignal::new(Household::blank(id.clone()));
     let dirty = RwSignal::new(false);
     let status = RwSignal::new(SaveState::Idle);
@@ -153,6 +155,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
                 }}
             </p>
         </form>
+        <HouseholdLedgers household=household_id/>
     }
     .into_any()
 }

@@ -1,5 +1,5 @@
-//! `/ledgers`: the needs ledger (困难问题台账), open and overdue needs first.
-//! The care, key-persons and purchase ledgers are still to come and say so.
+//! `/ledgers`: the needs ledger (困难问题台账), open and overdue needs first;
+//! the care, key-persons and purchase ledgers; export and print links.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -7,7 +7,12 @@ use leptos_router::components::A;
 use crate::{
     areas::Area,
     i18n::{Key, use_i18n},
-    state::{needs::needs, now_ms, use_app_data},
+    pages::household_ledgers::{care_key, key_status_key, yuan},
+    state::{
+        members::{people, purchases},
+        needs::needs,
+        now_ms, use_app_data,
+    },
 };
 
 pub fn status_key(status: Option<doorstep_core::need::Status>) -> Key {
@@ -82,6 +87,55 @@ pub fn LedgersPage() -> impl IntoView {
                 </p>
             }
         })}
-        <p class="notice" data-testid="not-built">{move || i18n.t(Key::LedgersMorePending)}</p>
+        <PeopleAndPurchases/>
+    }
+}
+
+/// The care, key-persons and purchase ledgers, each row linking to its household.
+#[component]
+fn PeopleAndPurchases() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let everyone = Memo::new(move |_| data.replica.with(people));
+    let bought = Memo::new(move |_| data.replica.with(purchases));
+    let address = move |household: &str| {
+        data.replica.with(|r| {
+            household
+                .parse()
+                .ok()
+                .and_then(|id| r.record(doorstep_core::schema::Collection::Household, &id))
+                .map(|h| crate::state::household::Household::from_record(h).address())
+                .unwrap_or_default()
+        })
+    };
+    let link = |household: &str| format!("/households/{household}");
+    view! {
+        <h2>{move || i18n.t(Key::LedgersCare)}</h2>
+        <ul class="rows" data-testid="care-ledger">
+            {move || everyone.get().into_iter().filter(|p| p.care.is_some()).map(|p| view! {
+                <li><A href=link(&p.household) attr:class="row">
+                    <span class="row-title">{address(&p.household)}" "{p.name.clone()}</span>
+                    <span class="row-detail">{i18n.t(care_key(p.care.as_deref().unwrap_or_default()))}" · "{p.care_plan.clone()}</span>
+                </A></li>
+            }).collect_view()}
+        </ul>
+        <h2>{move || i18n.t(Key::LedgersKeyPersons)}</h2>
+        <ul class="rows" data-testid="key-ledger">
+            {move || everyone.get().into_iter().filter(|p| p.key_status.is_some()).map(|p| view! {
+                <li><A href=link(&p.household) attr:class="row">
+                    <span class="row-title">{address(&p.household)}" "{p.name.clone()}</span>
+                    <span class="badge refused">{i18n.t(key_status_key(p.key_status.as_deref().unwrap_or_default()))}</span>
+                </A></li>
+            }).collect_view()}
+        </ul>
+        <h2>{move || i18n.t(Key::LedgersPurchases)}</h2>
+        <ul class="rows" data-testid="purchase-ledger">
+            {move || bought.get().into_iter().map(|p| view! {
+                <li><A href=link(&p.household) attr:class="row">
+                    <span class="row-title">{address(&p.household)}" "{p.items.clone()}" · ¥"{yuan(p.amount_cents)}</span>
+                    <span class="badge">{i18n.t(if p.settled { Key::PurchasesSettled } else { Key::PurchasesUnsettled })}</span>
+                </A></li>
+            }).collect_view()}
+        </ul>
     }
 }

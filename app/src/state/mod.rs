@@ -3,6 +3,7 @@
 //! read and call. Pages go through `AppData`; it alone reaches storage and sync.
 
 pub mod household;
+pub mod members;
 pub mod needs;
 pub mod replica;
 pub mod sync_status;

@@ -1,0 +1,190 @@
+//! The household page's ledger sections: its people on the care and
+//! key-persons ledgers, and purchases made on its behalf.
+
+use doorstep_core::ids::RecordId;
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    i18n::{Key, use_i18n},
+    state::{
+        members::{add_person, add_purchase, people, purchases, settle},
+        now_ms, use_app_data,
+    },
+};
+
+pub fn care_key(care: &str) -> Key {
+    match care {
+        "elderly_alone" => Key::CareElderlyAlone,
+        "disabled" => Key::CareDisabled,
+        "chronic" => Key::CareChronic,
+        "pregnant" => Key::CarePregnant,
+        _ => Key::CareChild,
+    }
+}
+
+pub fn key_status_key(status: &str) -> Key {
+    match status {
+        "confirmed" => Key::KeyConfirmed,
+        "central_quarantine" => Key::KeyCentralQuarantine,
+        _ => Key::KeyHomeIsolation,
+    }
+}
+
+pub fn yuan(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+#[component]
+pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let compound = move || {
+        data.device
+            .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()).map(|c| c.id))
+    };
+    let members = {
+        let id = household.to_string();
+        Memo::new(move |_| {
+            data.replica.with(|r| {
+                people(r)
+                    .into_iter()
+                    .filter(|p| p.household == id)
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let bought = {
+        let id = household.to_string();
+        Memo::new(move |_| {
+            data.replica.with(|r| {
+                purchases(r)
+                    .into_iter()
+                    .filter(|p| p.household == id)
+                    .collect::<Vec<_>>()
+            })
+        })
+    };
+    let (name, care, plan, key) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let (items, amount) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let error = RwSignal::new(None::<String>);
+    let record = move |mutation| {
+        spawn_local(async move {
+            let _ = data.edit(mutation).await;
+        });
+    };
+    let add_member = {
+        let household = household.clone();
+        move |_| {
+            let Some(compound) = compound() else { return };
+            match add_person(
+                &compound,
+                &household,
+                &name.get_untracked(),
+                &care.get_untracked(),
+                &plan.get_untracked(),
+                &key.get_untracked(),
+            ) {
+                Ok(m) => {
+                    error.set(None);
+                    for field in [name, care, plan, key] {
+                        field.set(String::new());
+                    }
+                    record(m);
+                }
+                Err(e) => error.set(Some(format!("{}: {}", e.field, e.message))),
+            }
+        }
+    };
+    let add_bought = {
+        let household = household.clone();
+        move |_| {
+            let Some(compound) = compound() else { return };
+            match add_purchase(
+                &compound,
+                &household,
+                &items.get_untracked(),
+                &amount.get_untracked(),
+            ) {
+                Ok(m) => {
+                    error.set(None);
+                    items.set(String::new());
+                    amount.set(String::new());
+                    record(m);
+                }
+                Err(e) => error.set(Some(format!("{}: {}", e.field, e.message))),
+            }
+        }
+    };
+    let select = |signal: RwSignal<String>,
+                  options: Vec<(&'static str, Key)>,
+                  test_id: &'static str| {
+        view! {
+            <select data-testid=test_id prop:value=move || signal.get() on:change=move |ev| signal.set(event_target_value(&ev))>
+                <option value="">{move || i18n.t(Key::WorkNone)}</option>
+                {options.into_iter().map(|(value, label)| view! { <option value=value>{move || i18n.t(label)}</option> }).collect_view()}
+            </select>
+        }
+    };
+    let input = |signal: RwSignal<String>, placeholder: Key, test_id: &'static str| {
+        view! { <input data-testid=test_id placeholder=move || i18n.t(placeholder) prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev))/> }
+    };
+
+    view! {
+        <section class="check-section">
+            <h2>{move || i18n.t(Key::MembersTitle)}</h2>
+            <ul class="rows">
+                {move || members.get().into_iter().map(|p| view! {
+                    <li class="row" data-testid="member-row">
+                        <span class="row-title">{p.name.clone()}</span>
+                        <span class="row-detail">
+                            {p.care.as_deref().map(|c| i18n.t(care_key(c)))}" "
+                            {p.key_status.as_deref().map(|k| i18n.t(key_status_key(k)))}
+                        </span>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <div class="work">
+                {input(name, Key::MembersName, "member-name")}
+                {select(care, vec![("elderly_alone", Key::CareElderlyAlone), ("disabled", Key::CareDisabled), ("chronic", Key::CareChronic), ("pregnant", Key::CarePregnant), ("child", Key::CareChild)], "member-care")}
+                {input(plan, Key::MembersCarePlan, "member-plan")}
+                <label class="field"><span>{move || i18n.t(Key::MembersKeyStatus)}</span>
+                    {select(key, vec![("confirmed", Key::KeyConfirmed), ("central_quarantine", Key::KeyCentralQuarantine), ("home_isolation", Key::KeyHomeIsolation)], "member-key")}
+                </label>
+                <button class="button secondary" data-testid="add-member" on:click=add_member>{move || i18n.t(Key::MembersAdd)}</button>
+            </div>
+        </section>
+        <section class="check-section">
+            <h2>{move || i18n.t(Key::PurchasesTitle)}</h2>
+            <ul class="rows">
+                {move || bought.get().into_iter().map(|p| {
+                    let id = p.id.clone();
+                    view! {
+                        <li class="row" data-testid="purchase-row">
+                            <span class="row-title">{p.items.clone()}" · ¥"{yuan(p.amount_cents)}</span>
+                            {if p.settled {
+                                view! { <span class="badge visited">{i18n.t(Key::PurchasesSettled)}</span> }.into_any()
+                            } else {
+                                view! {
+                                    <button class="link" data-testid="settle" on:click=move |_| {
+                                        if let Some(compound) = compound() { record(settle(&compound, &id, now_ms())) }
+                                    }>{i18n.t(Key::PurchasesSettle)}</button>
+                                }.into_any()
+                            }}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <div class="inline-form">
+                {input(items, Key::PurchasesItems, "purchase-items")}
+                {input(amount, Key::PurchasesAmount, "purchase-amount")}
+                <button class="button secondary" data-testid="add-purchase" on:click=add_bought>{move || i18n.t(Key::PurchasesAdd)}</button>
+            </div>
+        </section>
+        <p class="banner warning" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
+    }
+}
