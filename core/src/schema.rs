@@ -32,6 +32,8 @@ pub enum Collection {
     Round,
     /// 代购结清: a purchase on a household's behalf was paid back.
     Settlement,
+    /// 分工: which team covers a building in a round.
+    Assignment,
 }
 
 /// How a collection's records evolve.
@@ -274,8 +276,14 @@ const SETTLEMENT: &[FieldSpec] = &[
     ),
 ];
 
+const ASSIGNMENT: &[FieldSpec] = &[
+    field("round", FieldType::Ref(Collection::Round), false),
+    field("building", text(32), false),
+    field("team", FieldType::Ref(Collection::Team), false),
+];
+
 impl Collection {
-    pub const ALL: [Collection; 12] = [
+    pub const ALL: [Collection; 13] = [
         Collection::Household,
         Collection::Purchase,
         Collection::Truck,
@@ -288,6 +296,7 @@ impl Collection {
         Collection::Team,
         Collection::Round,
         Collection::Settlement,
+        Collection::Assignment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -304,6 +313,7 @@ impl Collection {
             Collection::Team => "team",
             Collection::Round => "round",
             Collection::Settlement => "settlement",
+            Collection::Assignment => "assignment",
         }
     }
 
@@ -320,7 +330,8 @@ impl Collection {
             | Collection::Need
             | Collection::Person
             | Collection::Team
-            | Collection::Round => Lifecycle::Mutable,
+            | Collection::Round
+            | Collection::Assignment => Lifecycle::Mutable,
             Collection::Purchase
             | Collection::StopEvent
             | Collection::NeedEvent
@@ -342,6 +353,7 @@ impl Collection {
             Collection::Team => TEAM,
             Collection::Round => ROUND,
             Collection::Settlement => SETTLEMENT,
+            Collection::Assignment => ASSIGNMENT,
         }
     }
 

@@ -154,6 +154,18 @@ impl Browser {
         panic!("data-testid={test_id} shows {last:?}, expected it to start with {prefix:?}");
     }
 
+    /// Picks the `index`th option of a select, waiting for it to appear.
+    pub async fn choose(&self, test_id: &str, index: usize) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match self.find(test_id).await.select_by_index(index).await {
+                Ok(()) => return,
+                Err(err) if Instant::now() > deadline => panic!("no option {index} in data-testid={test_id}: {err}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
     /// Types `text` into an input, replacing what was there.
     pub async fn fill(&self, test_id: &str, text: &str) {
         let input = self.find(test_id).await;

@@ -32,6 +32,13 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.tap("new-round").await;
     phone.fill("team-name", "一队").await;
     phone.tap("new-team").await;
+    // The coordinator assigns building 3 to the team for this round.
+    phone
+        .find("assign-team")
+        .await
+        .select_by_index(1)
+        .await
+        .unwrap();
     phone.tap("sync-now").await;
     phone.expect_text("sync-pending", "已全部上传").await;
 
@@ -116,6 +123,9 @@ async fn a_building_visited_offline_reaches_the_server() {
         phone.expect_text(&format!("total-{total}"), expected).await;
     }
     phone.find("coverage-chart").await;
+    phone
+        .expect_text("team-coverage", "一队\n3 · 已走访 2/3")
+        .await;
     phone.screenshot("dashboard-zh").await;
     phone.tap("sync-now").await;
     phone.expect_text("sync-pending", "已全部上传").await;

@@ -8,7 +8,11 @@ use crate::{
     areas::Area,
     device::local_time::clock_time,
     i18n::{Key, use_i18n},
-    state::{replica::Replica, use_app_data, visits::doors_by_building},
+    state::{
+        replica::Replica,
+        use_app_data,
+        visits::{assignments, doors_by_building},
+    },
 };
 
 #[component]
@@ -71,6 +75,8 @@ pub fn DashboardPage() -> impl IntoView {
         </Show>
         <h2>{move || i18n.t(Key::DashboardCoverage)}</h2>
         <Coverage/>
+        <h2>{move || i18n.t(Key::DashboardTeamsCoverage)}</h2>
+        <TeamCoverage/>
     }
 }
 
@@ -129,5 +135,42 @@ fn Coverage() -> impl IntoView {
                 <span class="legend-item"><span class="swatch" style=format!("background:{colour}")></span>{move || i18n.t(*key)}</span>
             }).collect_view()}
         </p>
+    }
+}
+
+/// Per team this round: the buildings it covers and how many doors are done.
+#[component]
+fn TeamCoverage() -> impl IntoView {
+    let data = use_app_data();
+    let i18n = use_i18n();
+    let rows = move || {
+        let round = data.work.with(|w| w.round.clone())?;
+        Some(data.replica.with(|r| {
+            let doors = doors_by_building(r, Some(&round));
+            let mut per_team: std::collections::BTreeMap<String, (Vec<String>, usize, usize)> =
+                Default::default();
+            for (building, team) in assignments(r, &round) {
+                let name = r
+                    .record(doorstep_core::schema::Collection::Team, &team)
+                    .and_then(|t| t.value("name").and_then(|v| v.as_str()).map(str::to_owned))
+                    .unwrap_or_else(|| team.to_string());
+                let entry = per_team.entry(name).or_default();
+                let list = doors.get(&building).map(Vec::as_slice).unwrap_or_default();
+                entry.1 += list.iter().filter(|d| d.outcome.is_some()).count();
+                entry.2 += list.len();
+                entry.0.push(building);
+            }
+            per_team
+        }))
+    };
+    view! {
+        <ul class="rows" data-testid="team-coverage">
+            {move || rows().unwrap_or_default().into_iter().map(|(team, (buildings, done, total))| view! {
+                <li class="row">
+                    <span class="row-title">{team}</span>
+                    <span class="row-detail">{buildings.join("、")}" · "{i18n.t(Key::OutcomeVisited)}" "{done}"/"{total}</span>
+                </li>
+            }).collect_view()}
+        </ul>
     }
 }

@@ -19,7 +19,7 @@ use crate::{
     pages::{household::new_household_path, join::JoinCompound},
     state::{
         AppData, Work, now_ms, use_app_data,
-        visits::{doors_by_building, short_id},
+        visits::{assign, assignments, doors_by_building, short_id},
     },
 };
 
@@ -70,9 +70,12 @@ fn Registry() -> impl IntoView {
                     .map(|(building, doors)| {
                         let done = doors.iter().filter(|d| d.outcome.is_some()).count();
                         view! {
-                            <h3 class="building-head" data-testid=format!("building-{building}")>
-                                {building.clone()}" · "{done}"/"{doors.len()}
-                            </h3>
+                            <div class="section-head">
+                                <h3 class="building-head" data-testid=format!("building-{building}")>
+                                    {building.clone()}" · "{done}"/"{doors.len()}
+                                </h3>
+                                <AssignTeam building=building.clone()/>
+                            </div>
                             <ul class="rows">
                                 {doors
                                     .into_iter()
@@ -225,4 +228,43 @@ fn named(data: &AppData, collection: Collection) -> Vec<(RecordId, String)> {
         list.sort();
         list.into_iter().map(|(_, id, name)| (id, name)).collect()
     })
+}
+
+/// The team covering a building this round (the coordinator sets it).
+#[component]
+fn AssignTeam(building: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let teams = Memo::new(move |_| named(&data, Collection::Team));
+    let current = {
+        let building = building.clone();
+        Memo::new(move |_| {
+            let round = data.work.with(|w| w.round.clone())?;
+            data.replica
+                .with(|r| assignments(r, &round).get(&building).cloned())
+        })
+    };
+    let on_change = move |ev| {
+        let team: Option<RecordId> = event_target_value(&ev).parse().ok();
+        let (Some(round), Some(compound)) = (
+            data.work.with_untracked(|w| w.round.clone()),
+            compound_of(&data),
+        ) else {
+            return;
+        };
+        if let Some(mutation) = assign(&compound, &round, &building, team.as_ref()) {
+            spawn_local(async move {
+                let _ = data.edit(mutation).await;
+            });
+        }
+    };
+    view! {
+        <Show when=move || data.work.with(|w| w.round.is_some())>
+            <select class="assign" data-testid="assign-team" aria-label=move || i18n.t(Key::WorkTeam)
+                prop:value=move || current.get().map(|t| t.to_string()).unwrap_or_default() on:change=on_change.clone()>
+                <option value="">{move || i18n.t(Key::WorkUnassigned)}</option>
+                {move || teams.get().into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+            </select>
+        </Show>
+    }
 }

@@ -31,6 +31,65 @@ pub fn visit_id(round: &RecordId, household: &RecordId) -> RecordId {
         .expect("ids of ids stay within 64 characters")
 }
 
+/// One assignment per building per round: reassigning edits the same record.
+pub fn assignment_id(round: &RecordId, building: &str) -> Option<RecordId> {
+    let safe: String = building
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    // Non-ASCII building names get a stable hash so the id stays valid.
+    let tag = if safe == building {
+        safe
+    } else {
+        format!(
+            "{:x}",
+            building
+                .bytes()
+                .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b))
+                    .wrapping_mul(0x100000001b3))
+        )
+    };
+    format!("a-{round}-{tag}").parse().ok()
+}
+
+/// The team assigned to each building in `round`.
+pub fn assignments(replica: &Replica, round: &RecordId) -> BTreeMap<String, RecordId> {
+    replica
+        .all(Collection::Assignment)
+        .into_iter()
+        .filter(|a| {
+            !a.is_deleted() && a.value("round").and_then(|v| v.as_str()) == Some(round.as_str())
+        })
+        .filter_map(|a| {
+            let building = a.value("building")?.as_str()?.to_owned();
+            let team = a.value("team")?.as_str()?.parse().ok()?;
+            Some((building, team))
+        })
+        .collect()
+}
+
+pub fn assign(
+    compound: &CompoundId,
+    round: &RecordId,
+    building: &str,
+    team: Option<&RecordId>,
+) -> Option<Mutation> {
+    Some(Mutation::Set {
+        collection: Collection::Assignment,
+        id: assignment_id(round, building)?,
+        compound: compound.clone(),
+        fields: [
+            ("round".to_owned(), json!(round)),
+            ("building".to_owned(), json!(building)),
+            (
+                "team".to_owned(),
+                team.map_or(serde_json::Value::Null, |t| json!(t)),
+            ),
+        ]
+        .into(),
+    })
+}
+
 /// A door in a building's list, with its outcome in the current round.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Door {
@@ -225,6 +284,31 @@ mod tests {
                 replica.upsert(record);
             }
         }
+        // Assigning building 3 to a team, then to another: one record, the later team.
+        let (t1, t2): (RecordId, RecordId) = ("t1".parse().unwrap(), "t2".parse().unwrap());
+        for (i, team) in [&t1, &t2].into_iter().enumerate() {
+            let m = assign(&compound, &round, "3", Some(team)).unwrap();
+            m.validate().unwrap();
+            let existing = replica.record(Collection::Assignment, m.id()).cloned();
+            replica.upsert(
+                m.apply(
+                    existing.as_ref(),
+                    &Hlc {
+                        wall_ms: 10 + i as u64,
+                        counter: 0,
+                        node: ClientId::from_u128(1),
+                    },
+                )
+                .unwrap()
+                .0,
+            );
+        }
+        assert_eq!(assignments(&replica, &round).get("3"), Some(&t2));
+        assert!(
+            assignment_id(&round, "三号楼").is_some(),
+            "Chinese building names still make an id"
+        );
+
         // Saving the same door again raises no second need.
         assert_eq!(
             checklist_mutations(&checklist, &compound, &round, None, &h1, &replica, 6).len(),
