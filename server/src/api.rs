@@ -17,6 +17,14 @@ pub fn router() -> Router<AppState> {
         .route("/sync", crate::sync::route())
         .route("/compounds", get(compounds))
         .route(
+            "/compounds/{compound}/history/{collection}/{id}",
+            get(crate::audit::history),
+        )
+        .route(
+            "/compounds/{compound}/freshness",
+            get(crate::audit::freshness),
+        )
+        .route(
             "/compounds/{compound}/posters",
             get(crate::posters::posters),
         )

@@ -2,6 +2,7 @@
 //! drive exactly what `main` serves.
 
 pub mod api;
+pub mod audit;
 pub mod error;
 pub mod export;
 #[cfg(feature = "lambda")]

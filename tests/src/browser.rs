@@ -160,7 +160,9 @@ impl Browser {
         loop {
             match self.find(test_id).await.select_by_index(index).await {
                 Ok(()) => return,
-                Err(err) if Instant::now() > deadline => panic!("no option {index} in data-testid={test_id}: {err}"),
+                Err(err) if Instant::now() > deadline => {
+                    panic!("no option {index} in data-testid={test_id}: {err}")
+                }
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }

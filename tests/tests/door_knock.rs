@@ -110,6 +110,17 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.tap("need-close").await;
     phone.expect_text("need-status", "已销号").await;
     phone.expect_text("need-resolution", "已送米面油上门").await;
+    // Its history comes from the server's change log.
+    phone.tap("sync-now").await;
+    phone.expect_text("sync-pending", "已全部上传").await;
+    phone.tap("show-history").await;
+    phone.expect_text_starting("history", "").await;
+    let history = phone.find("history").await.text().await.unwrap();
+    assert_eq!(
+        history.matches("本机").count(),
+        5,
+        "the need and its four steps, all from this phone: {history}"
+    );
 
     // The dashboard counts it all.
     phone.open(&format!("{}/dashboard", server.url)).await;
@@ -123,6 +134,16 @@ async fn a_building_visited_offline_reaches_the_server() {
         phone.expect_text(&format!("total-{total}"), expected).await;
     }
     phone.find("coverage-chart").await;
+    let freshness = phone.find("team-freshness").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while freshness.text().await.unwrap().contains("尚无") && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        !freshness.text().await.unwrap().contains("尚无"),
+        "the team's visits reached the server"
+    );
     phone
         .expect_text("team-coverage", "一队\n3 · 已走访 2/3")
         .await;

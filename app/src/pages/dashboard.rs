@@ -77,6 +77,8 @@ pub fn DashboardPage() -> impl IntoView {
         <Coverage/>
         <h2>{move || i18n.t(Key::DashboardTeamsCoverage)}</h2>
         <TeamCoverage/>
+        <h2>{move || i18n.t(Key::DashboardTeamFreshness)}</h2>
+        <TeamFreshness/>
     }
 }
 
@@ -170,6 +172,53 @@ fn TeamCoverage() -> impl IntoView {
                     <span class="row-title">{team}</span>
                     <span class="row-detail">{buildings.join("、")}" · "{i18n.t(Key::OutcomeVisited)}" "{done}"/"{total}</span>
                 </li>
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// When each team's visits last reached the server (needs a network).
+#[component]
+fn TeamFreshness() -> impl IntoView {
+    let data = use_app_data();
+    let i18n = use_i18n();
+    let compound = move || {
+        data.device
+            .with(|d| d.as_ref().and_then(|d| d.compound.clone()))
+    };
+    let times = LocalResource::new(move || {
+        let compound = compound();
+        async move {
+            match compound {
+                Some(c) => crate::sync::api::freshness(c.id.as_str()).await.ok(),
+                None => None,
+            }
+        }
+    });
+    let rows = move || {
+        let times = times.get().flatten();
+        data.replica.with(|r| {
+            r.all(doorstep_core::schema::Collection::Team)
+                .into_iter()
+                .map(|team| {
+                    let name = team
+                        .value("name")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_owned();
+                    let at = times
+                        .as_ref()
+                        .and_then(|t| t.get(team.id.as_str()).copied());
+                    (name, at)
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <ul class="rows" data-testid="team-freshness">
+            {move || rows().into_iter().map(|(name, at)| view! {
+                <li class="row"><span class="row-title">{name}</span>
+                    <span class="row-detail">{at.map_or_else(|| i18n.t(Key::DashboardNever).to_owned(), clock_time)}</span></li>
             }).collect_view()}
         </ul>
     }

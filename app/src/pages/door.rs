@@ -88,7 +88,8 @@ fn Door(household: RecordId) -> impl IntoView {
             })
         }
     };
-    let form = RwSignal::new(checklist_of(saved().as_ref()));
+    // Read once: the page must not rebuild (and lose taps) when these change.
+    let form = RwSignal::new(untrack(|| checklist_of(saved().as_ref())));
     let temperature = RwSignal::new(
         form.with_untracked(|f| f.temperature_c.map(|t| t.to_string()).unwrap_or_default()),
     );

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::{
     i18n::{Key, use_i18n},
-    pages::household_ledgers::HouseholdLedgers,
+    pages::{history::RecordHistory, household_ledgers::HouseholdLedgers},
     state::{
         household::{FIELDS, Household},
         use_app_data,
@@ -155,7 +155,8 @@ fn HouseholdEditor(param: String) -> impl IntoView {
                 }}
             </p>
         </form>
-        <HouseholdLedgers household=household_id/>
+        <HouseholdLedgers household=household_id.clone()/>
+        <RecordHistory collection=Collection::Household id=household_id/>
     }
     .into_any()
 }

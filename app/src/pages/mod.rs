@@ -3,6 +3,7 @@
 
 pub mod dashboard;
 pub mod door;
+pub mod history;
 pub mod home;
 pub mod household;
 pub mod household_ledgers;

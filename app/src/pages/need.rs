@@ -8,7 +8,10 @@ use leptos_router::hooks::use_params_map;
 use crate::{
     device::local_time::clock_time,
     i18n::{Key, use_i18n},
-    pages::ledgers::{category_key, status_key},
+    pages::{
+        history::RecordHistory,
+        ledgers::{category_key, status_key},
+    },
     state::{
         needs::{needs, step},
         now_ms, use_app_data,
@@ -120,6 +123,7 @@ pub fn NeedPage() -> impl IntoView {
                     <p data-testid="need-resolution">{row.state.resolution.clone()}</p>
                     <h2>{i18n.t(Key::NeedsHistory)}</h2>
                     <ol class="rows" data-testid="need-history">{history}</ol>
+                    <RecordHistory collection=Collection::Need id=row.id.clone()/>
                     <Show when=move || { ignored > 0 }>
                         <p class="notice">{i18n.t(Key::NeedsIgnored)}": "{ignored}</p>
                     </Show>

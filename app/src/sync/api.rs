@@ -102,3 +102,37 @@ pub async fn import_roster(
         .await;
     read(response).await
 }
+
+/// One change in a record's history (see server/src/audit.rs).
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+pub struct HistoryChange {
+    pub device: String,
+    pub kind: String,
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
+    pub made_at_ms: u64,
+    pub received_at_ms: u64,
+    #[serde(default)]
+    pub rejected: Option<String>,
+}
+
+pub async fn history(
+    compound: &str,
+    collection: &str,
+    id: &str,
+) -> Result<Vec<HistoryChange>, ApiFailure> {
+    read(
+        reqwest::get(format!(
+            "{}/api/compounds/{compound}/history/{collection}/{id}",
+            origin()
+        ))
+        .await,
+    )
+    .await
+}
+
+/// When each team's visits last reached the server (Unix ms by team id).
+pub async fn freshness(
+    compound: &str,
+) -> Result<std::collections::BTreeMap<String, u64>, ApiFailure> {
+    read(reqwest::get(format!("{}/api/compounds/{compound}/freshness", origin())).await).await
+}

@@ -13,6 +13,7 @@
 //! commits (see `sync.rs`).
 
 mod compounds;
+mod log;
 mod notify;
 mod records;
 mod sync;
@@ -32,6 +33,7 @@ use sqlx::{
 };
 
 pub use compounds::Compound;
+pub use log::Logged;
 pub use notify::Notifications;
 
 /// Where the embedded database lives unless `DATABASE_URL` says otherwise.

@@ -1,0 +1,64 @@
+//! A record's history (修改记录): who changed which field, when, from which
+//! device, read from the server's change log on request (needs a network).
+
+use doorstep_core::{ids::RecordId, schema::Collection};
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    device::local_time::clock_time,
+    i18n::{Key, use_i18n},
+    state::use_app_data,
+    sync::api::{self, HistoryChange},
+};
+
+#[component]
+pub fn RecordHistory(collection: Collection, id: RecordId) -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let changes = RwSignal::new(None::<Result<Vec<HistoryChange>, ()>>);
+    let load = move |_| {
+        let Some(compound) = data
+            .device
+            .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()))
+        else {
+            return;
+        };
+        let id = id.clone();
+        spawn_local(async move {
+            let result = api::history(compound.id.as_str(), collection.name(), id.as_str())
+                .await
+                .map_err(|_| ());
+            changes.set(Some(result));
+        });
+    };
+    let me = move || {
+        data.device
+            .with(|d| d.as_ref().map(|d| d.client_id.to_string()))
+    };
+    view! {
+        <section class="check-section">
+            <button class="button secondary" data-testid="show-history" on:click=load>{move || i18n.t(Key::HistoryShow)}</button>
+            {move || changes.get().map(|result| match result {
+                Err(()) => view! { <p class="notice">{i18n.t(Key::HistoryOffline)}</p> }.into_any(),
+                Ok(list) => view! {
+                    <ol class="rows" data-testid="history">
+                        {list.into_iter().map(|change| {
+                            let device = if Some(&change.device) == me().as_ref() {
+                                i18n.t(Key::HistoryThisPhone).to_owned()
+                            } else {
+                                format!("{} {}", i18n.t(Key::HistoryDevice), &change.device[..8.min(change.device.len())])
+                            };
+                            let fields = change.fields.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect::<Vec<_>>().join("，");
+                            view! {
+                                <li class="row history-row">
+                                    <span class="row-title">{clock_time(change.made_at_ms)}" · "{device}</span>
+                                    <span class="row-detail">{fields}{change.rejected.map(|r| format!(" ✗{r}"))}</span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                }.into_any(),
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,117 @@
+//! The audit trail (who changed which field, when, from which device) and
+//! per-team freshness (when a team's work last reached the server), both
+//! read from the mutation log.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use doorstep_core::{ids::CompoundId, mutation::Mutation, schema::Collection};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{AppState, error::AppError};
+
+/// One change to a record, as the history view shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The device (client id) that made it.
+    pub device: String,
+    pub kind: String,
+    /// The fields it wrote (empty for a delete).
+    pub fields: BTreeMap<String, Value>,
+    /// When the device made it (its clock).
+    pub made_at_ms: u64,
+    /// When the server received it.
+    pub received_at_ms: u64,
+    /// Why the server refused it, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+}
+
+async fn compound(state: &AppState, compound: &str) -> Result<CompoundId, AppError> {
+    let compound: CompoundId = compound
+        .parse()
+        .map_err(|_| AppError::not_found("no such compound"))?;
+    if !state.store.compound_exists(&compound).await? {
+        return Err(AppError::not_found("no such compound"));
+    }
+    Ok(compound)
+}
+
+/// `GET /api/compounds/{compound}/history/{collection}/{id}`: every change to
+/// a record, oldest first; for a need, its lifecycle steps too.
+pub async fn history(
+    State(state): State<AppState>,
+    Path((compound_id, collection, id)): Path<(String, String, String)>,
+) -> Result<Json<Vec<Change>>, AppError> {
+    let compound = compound(&state, &compound_id).await?;
+    let collection = Collection::from_name(&collection)
+        .ok_or_else(|| AppError::not_found("no such collection"))?;
+    let quoted = Value::from(id.as_str()).to_string();
+    let mut changes = Vec::new();
+    // The record's own edits, and entries that point at it (a need's steps).
+    for needle in [format!("\"id\":{quoted}"), format!(":{quoted}")] {
+        for logged in state.store.mutation_log(&compound, &needle).await? {
+            let concerns = match &logged.mutation {
+                m if m.collection() == collection && m.id().as_str() == id => true,
+                Mutation::Append {
+                    collection: Collection::NeedEvent,
+                    fields,
+                    ..
+                } => {
+                    collection == Collection::Need
+                        && fields.get("need").and_then(Value::as_str) == Some(id.as_str())
+                }
+                _ => false,
+            };
+            let change = Change {
+                device: logged.client_id.clone(),
+                kind: format!(
+                    "{}.{}",
+                    logged.mutation.collection().name(),
+                    logged.mutation.kind()
+                ),
+                fields: match &logged.mutation {
+                    Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => {
+                        fields.clone()
+                    }
+                    Mutation::Delete { .. } => BTreeMap::new(),
+                },
+                made_at_ms: logged.hlc.wall_ms,
+                received_at_ms: logged.received_at_ms,
+                rejected: logged.rejection.clone(),
+            };
+            if concerns && !changes.contains(&change) {
+                changes.push(change);
+            }
+        }
+    }
+    changes.sort_by_key(|c| (c.made_at_ms, c.received_at_ms));
+    Ok(Json(changes))
+}
+
+/// `GET /api/compounds/{compound}/freshness`: for each team, when a visit it
+/// recorded last reached the server.
+pub async fn freshness(
+    State(state): State<AppState>,
+    Path(compound_id): Path<String>,
+) -> Result<Json<BTreeMap<String, u64>>, AppError> {
+    let compound = compound(&state, &compound_id).await?;
+    let mut latest: BTreeMap<String, u64> = BTreeMap::new();
+    for logged in state
+        .store
+        .mutation_log(&compound, "\"collection\":\"visit\"")
+        .await?
+    {
+        if let Mutation::Set { fields, .. } = &logged.mutation {
+            if let Some(team) = fields.get("team").and_then(Value::as_str) {
+                let at = latest.entry(team.to_owned()).or_default();
+                *at = (*at).max(logged.received_at_ms);
+            }
+        }
+    }
+    Ok(Json(latest))
+}

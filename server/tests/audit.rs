@@ -1,0 +1,189 @@
+//! The history view and team freshness, read from the synced mutation log.
+
+use axum::{
+    body::Body,
+    http::{Request, StatusCode},
+};
+use doorstep_core::{hlc::Hlc, ids::ClientId};
+use doorstep_server::{
+    AppState, app, now_ms,
+    store::{Compound, Store},
+};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+async fn fixture() -> (TempDir, AppState) {
+    let dir = TempDir::new().unwrap();
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("a.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    for id in ["c1", "c2"] {
+        store
+            .create_compound(
+                &Compound {
+                    id: id.parse().unwrap(),
+                    name: id.into(),
+                },
+                now_ms(),
+            )
+            .await
+            .unwrap();
+    }
+    let state = AppState::new(store, dir.path().to_path_buf());
+    (dir, state)
+}
+
+async fn push(
+    state: &AppState,
+    client: u128,
+    first_mid: u64,
+    mutations: Vec<(&str, &str, &str, &str, Value)>,
+) {
+    let node = ClientId::from_u128(client);
+    let body = json!({
+        "client_id": node, "schema_version": 1,
+        "mutations": mutations.iter().enumerate().map(|(i, (kind, compound, collection, id, fields))| json!({
+            "mid": first_mid + i as u64, "hlc": Hlc { wall_ms: now_ms() - 10_000 + client as u64 * 1000 + i as u64, counter: 0, node }.to_string(),
+            "kind": kind, "args": {"collection": collection, "id": id, "compound": compound, "fields": fields}
+        })).collect::<Vec<_>>()
+    });
+    let request = Request::post("/api/sync")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    assert_eq!(
+        app(state.clone()).oneshot(request).await.unwrap().status(),
+        StatusCode::OK
+    );
+}
+
+async fn get(state: &AppState, path: &str) -> (StatusCode, Value) {
+    let response = app(state.clone())
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn history_shows_who_changed_which_field_and_when() {
+    let (_dir, state) = fixture().await;
+    push(
+        &state,
+        1,
+        1,
+        vec![(
+            "set",
+            "c1",
+            "household",
+            "h1",
+            json!({"door": "101", "head": "王芳"}),
+        )],
+    )
+    .await;
+    push(
+        &state,
+        2,
+        1,
+        vec![
+            (
+                "set",
+                "c1",
+                "household",
+                "h1",
+                json!({"phone": "13800000000"}),
+            ),
+            ("set", "c1", "household", "h10", json!({"door": "110"})),
+            ("set", "c2", "household", "h1x", json!({"door": "1"})),
+            (
+                "set",
+                "c1",
+                "need",
+                "n1",
+                json!({"household": "h1", "category": "food"}),
+            ),
+            (
+                "append",
+                "c1",
+                "need_event",
+                "e1",
+                json!({"need": "n1", "step": "collected", "at_ms": 1}),
+            ),
+        ],
+    )
+    .await;
+
+    let (status, history) = get(&state, "/api/compounds/c1/history/household/h1").await;
+    assert_eq!(status, StatusCode::OK);
+    let history = history.as_array().unwrap();
+    assert_eq!(
+        history.len(),
+        2,
+        "only h1's own edits, not h10's or another compound's: {history:?}"
+    );
+    assert_eq!(history[0]["device"], ClientId::from_u128(1).to_string());
+    assert_eq!(history[0]["fields"], json!({"door": "101", "head": "王芳"}));
+    assert_eq!(history[1]["device"], ClientId::from_u128(2).to_string());
+    assert_eq!(history[1]["fields"], json!({"phone": "13800000000"}));
+    assert!(history[1]["received_at_ms"].as_u64().unwrap() > 0);
+
+    let (_, need) = get(&state, "/api/compounds/c1/history/need/n1").await;
+    let kinds: Vec<&str> = need
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["need.set", "need_event.append"],
+        "a need's history includes its steps"
+    );
+
+    assert_eq!(
+        get(&state, "/api/compounds/c1/history/spaceship/h1")
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn freshness_is_when_each_teams_visits_last_arrived() {
+    let (_dir, state) = fixture().await;
+    let before = now_ms();
+    push(
+        &state,
+        1,
+        1,
+        vec![
+            (
+                "set",
+                "c1",
+                "visit",
+                "v1",
+                json!({"household": "h1", "team": "t1", "outcome": "visited"}),
+            ),
+            (
+                "set",
+                "c1",
+                "visit",
+                "v2",
+                json!({"household": "h2", "outcome": "no_answer"}),
+            ),
+        ],
+    )
+    .await;
+    let (_, freshness) = get(&state, "/api/compounds/c1/freshness").await;
+    let t1 = freshness["t1"].as_u64().expect("team t1 has a time");
+    assert!(t1 >= before && t1 <= now_ms());
+    assert_eq!(freshness.as_object().unwrap().len(), 1);
+}
