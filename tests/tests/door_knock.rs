@@ -23,6 +23,8 @@ async fn a_building_visited_offline_reaches_the_server() {
             household("h101", "101", "王芳"),
             household("h102", "102", "李强"),
             household("h103", "103", "赵敏"),
+            household("h104", "104", "钱进"),
+            household("h105", "105", "孙悦"),
         ])
         .await;
     let phone = Browser::start().await;
@@ -33,12 +35,7 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.fill("team-name", "一队").await;
     phone.tap("new-team").await;
     // The coordinator assigns building 3 to the team for this round.
-    phone
-        .find("assign-team")
-        .await
-        .select_by_index(1)
-        .await
-        .unwrap();
+    phone.choose("assign-team", 1).await;
     phone.tap("sync-now").await;
     phone.expect_text("sync-pending", "已全部上传").await;
 
@@ -65,15 +62,26 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone
         .expect_text_starting("checklist-error", "请检查")
         .await;
-    phone.open(&format!("{}/visits", server.url)).await;
-    phone.expect_text("building-3", "3 · 2/3").await;
+    // Doors 103–105: answered, a temperature, all fine.
+    for (door, head) in [("103", "赵敏"), ("104", "钱进"), ("105", "孙悦")] {
+        phone
+            .expect_text("door-title", &format!("3 · 1 · {door} · {head}"))
+            .await;
+        phone.tap("outcome-visited").await;
+        phone.fill("temperature", "36.5").await;
+        phone.tap("health-normal").await;
+        phone.tap("save-next").await;
+    }
+    // The building is done: back to the list.
+    phone.find("building-3").await;
+    phone.expect_text("building-3", "3 · 5/5").await;
     phone.expect_text_starting("sync-pending", "待上传").await;
 
     server.restart().await;
     phone.tap("sync-now").await;
     phone.expect_text("sync-pending", "已全部上传").await;
     let visits = server.records("yongan", Collection::Visit).await;
-    assert_eq!(visits.len(), 2);
+    assert_eq!(visits.len(), 5);
     let fever = visits
         .iter()
         .find(|v| v.value("household") == Some(&json!("h101")))
@@ -126,7 +134,7 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.open(&format!("{}/dashboard", server.url)).await;
     for (total, expected) in [
         ("teams", "1"),
-        ("households_visited", "1"),
+        ("households_visited", "4"),
         ("needs_collected", "1"),
         ("needs_resolved", "1"),
         ("home_tests", "0"),
@@ -145,7 +153,7 @@ async fn a_building_visited_offline_reaches_the_server() {
         "the team's visits reached the server"
     );
     phone
-        .expect_text("team-coverage", "一队\n3 · 已走访 2/3")
+        .expect_text("team-coverage", "一队\n3 · 已走访 5/5")
         .await;
     phone.screenshot("dashboard-zh").await;
     phone.tap("sync-now").await;

@@ -10,6 +10,7 @@ use leptos_router::{
 
 use crate::{
     i18n::{Key, use_i18n},
+    pages::history::RecordHistory,
     state::{
         now_ms, use_app_data,
         visits::{checklist_mutations, checklist_of, doors_by_building, next_unvisited, visit_id},
@@ -89,6 +90,7 @@ fn Door(household: RecordId) -> impl IntoView {
         }
     };
     // Read once: the page must not rebuild (and lose taps) when these change.
+    let history_of = household.clone();
     let form = RwSignal::new(untrack(|| checklist_of(saved().as_ref())));
     let temperature = RwSignal::new(
         form.with_untracked(|f| f.temperature_c.map(|t| t.to_string()).unwrap_or_default()),
@@ -290,5 +292,6 @@ fn Door(household: RecordId) -> impl IntoView {
         <p class="banner warning" data-testid="checklist-error" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
         <button class="button wide big" type="button" data-testid="save-next" on:click=save>{move || i18n.t(Key::DoorSaveNext)}</button>
         <p class="notice" data-testid="unvisited">{move || i18n.t(Key::DoorUnvisited)}" "{unvisited}</p>
+        {move || round().map(|round| view! { <RecordHistory collection=Collection::Visit id=visit_id(&round, &history_of)/> })}
     }
 }
