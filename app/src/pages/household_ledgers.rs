@@ -71,6 +71,8 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
         RwSignal::new(String::new()),
     );
     let (items, amount) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    // 重点人员: since when (a date from the date picker, local midnight).
+    let key_since = RwSignal::new(None::<u64>);
     let error = RwSignal::new(None::<String>);
     let record = move |mutation| {
         spawn_local(async move {
@@ -88,12 +90,14 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                 &care.get_untracked(),
                 &plan.get_untracked(),
                 &key.get_untracked(),
+                key_since.get_untracked(),
             ) {
                 Ok(m) => {
                     error.set(None);
                     for field in [name, care, plan, key] {
                         field.set(String::new());
                     }
+                    key_since.set(None);
                     record(m);
                 }
                 Err(e) => error.set(Some(format!("{}: {}", e.field, e.message))),
@@ -155,6 +159,14 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                 <label class="field"><span>{move || i18n.t(Key::MembersKeyStatus)}</span>
                     {select(key, vec![("confirmed", Key::KeyConfirmed), ("central_quarantine", Key::KeyCentralQuarantine), ("home_isolation", Key::KeyHomeIsolation)], "member-key")}
                 </label>
+                <Show when=move || key.with(|k| !k.is_empty())>
+                    <label class="field"><span>{move || i18n.t(Key::MembersKeySince)}</span>
+                        <input type="date" data-testid="member-key-since" on:input=move |ev| {
+                            let ms = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(&format!("{}T00:00", event_target_value(&ev)))).get_time();
+                            key_since.set(ms.is_finite().then_some(ms as u64));
+                        }/>
+                    </label>
+                </Show>
                 <button class="button secondary" data-testid="add-member" on:click=add_member>{move || i18n.t(Key::MembersAdd)}</button>
             </div>
         </section>

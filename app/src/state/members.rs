@@ -87,6 +87,7 @@ pub fn add_person(
     care: &str,
     care_plan: &str,
     key_status: &str,
+    key_since_ms: Option<u64>,
 ) -> Result<Mutation, FormError> {
     if name.trim().is_empty() {
         return Err(FormError {
@@ -106,6 +107,9 @@ pub fn add_person(
         if !value.trim().is_empty() {
             fields.push((field, json!(value.trim())));
         }
+    }
+    if let Some(since) = key_since_ms.filter(|_| !key_status.trim().is_empty()) {
+        fields.push(("key_since_ms", json!(since)));
     }
     let mutation = Mutation::Set {
         collection: Collection::Person,
@@ -194,19 +198,28 @@ mod tests {
         };
         record(
             &mut replica,
-            add_person(&compound, &h, "王芳", "elderly_alone", "每日电话问候", "").unwrap(),
+            add_person(
+                &compound,
+                &h,
+                "王芳",
+                "elderly_alone",
+                "每日电话问候",
+                "",
+                None,
+            )
+            .unwrap(),
         );
         let purchase = add_purchase(&compound, &h, "降压药", "23.5").unwrap();
         let id = purchase.id().clone();
         record(&mut replica, purchase);
         assert_eq!(
-            add_person(&compound, &h, " ", "", "", "")
+            add_person(&compound, &h, " ", "", "", "", None)
                 .unwrap_err()
                 .field,
             "name"
         );
         assert_eq!(
-            add_person(&compound, &h, "李", "astronaut", "", "")
+            add_person(&compound, &h, "李", "astronaut", "", "", None)
                 .unwrap_err()
                 .field,
             "care"
