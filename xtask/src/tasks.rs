@@ -29,12 +29,36 @@ pub fn run(addr: Option<String>) -> anyhow::Result<()> {
 pub fn test() -> anyhow::Result<()> {
     tools::ensure_build_tools()?;
     tools::ensure_browser()?;
+    tools::ensure_postgres()?;
     build_app()?;
     let dist = root().join("dist");
-    let suites: [(&str, std::process::Command); 3] = [
+    let suites: [(&str, std::process::Command); 5] = [
         ("native (core, app logic, server, xtask)", {
             let mut c = cmd("cargo");
             c.args(["test", "--workspace", "--exclude", "doorstep-tests"]);
+            c
+        }),
+        (
+            "server on PostgreSQL (the same suite, shared-database backend)",
+            {
+                let mut c = cmd("cargo");
+                c.args(["test", "--package", "doorstep-server"])
+                    .env("DOORSTEP_TEST_BACKEND", "postgres")
+                    .env("DOORSTEP_SIM_HISTORIES", "100");
+                c
+            },
+        ),
+        ("serverless handler (feature lambda)", {
+            let mut c = cmd("cargo");
+            c.args([
+                "test",
+                "--package",
+                "doorstep-server",
+                "--features",
+                "lambda",
+                "--test",
+                "lambda",
+            ]);
             c
         }),
         ("app in headless Chromium (wasm-bindgen-test)", {

@@ -95,6 +95,72 @@ fn ensure_wasm_opt() -> anyhow::Result<()> {
         ]))
 }
 
+/// A PostgreSQL server on 127.0.0.1:5432 that the current user reaches
+/// without a password (the server's tests run on it too): started if it is
+/// stopped, and installed and set up with Debian's package if it is missing
+/// and we are root; otherwise a clear instruction.
+pub fn ensure_postgres() -> anyhow::Result<()> {
+    let ready =
+        || output(cmd("pg_isready").args(["-h", "127.0.0.1", "-p", "5432", "-q"])).is_some();
+    if ready() {
+        return Ok(());
+    }
+    if !is_root() {
+        bail!(
+            "the server's tests need PostgreSQL on 127.0.0.1:5432 with trust auth for this user; start or install it (Debian: postgresql)"
+        );
+    }
+    let fresh = !package_installed("postgresql");
+    if fresh {
+        run(cmd("apt-get").arg("update").arg("-q"))?;
+        run(cmd("apt-get")
+            .args(["install", "-y", "-q", "postgresql"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    let versions =
+        std::fs::read_dir("/etc/postgresql").context("PostgreSQL's config folder is missing")?;
+    let version = versions
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .max()
+        .context("no PostgreSQL cluster in /etc/postgresql")?;
+    if fresh {
+        // Debian's default asks for passwords on TCP; the tests connect as
+        // this user over 127.0.0.1, as on the machines the project runs on.
+        let hba = format!("/etc/postgresql/{version}/main/pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba)?;
+        std::fs::write(
+            &hba,
+            format!("host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\n{rules}"),
+        )?;
+    }
+    run(cmd("pg_ctlcluster").args(["--skip-systemctl-redirect", &version, "main", "start"]))?;
+    for _ in 0..50 {
+        if ready() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    if fresh {
+        let user = output(cmd("id").arg("-un")).unwrap_or_default();
+        for sql in [
+            format!("CREATE ROLE \"{0}\" LOGIN SUPERUSER", user.trim()),
+            format!("CREATE DATABASE \"{0}\" OWNER \"{0}\"", user.trim()),
+        ] {
+            run(cmd("su")
+                .args(["postgres", "-c"])
+                .arg(format!("psql -q -c '{sql}'")))?;
+        }
+    }
+    if !ready() {
+        bail!("PostgreSQL did not start on 127.0.0.1:5432");
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    output(cmd("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
+}
+
 /// Debian's Chromium, its driver and CJK fonts; installed with apt-get when we
 /// are root, otherwise a clear instruction.
 pub fn ensure_browser() -> anyhow::Result<()> {
@@ -105,8 +171,7 @@ pub fn ensure_browser() -> anyhow::Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    let is_root = output(cmd("id").arg("-u")).is_some_and(|uid| uid.trim() == "0");
-    if !is_root {
+    if !is_root() {
         bail!(
             "the browser tests need Debian packages that are missing: {0}\n\
              install them with: sudo apt-get install -y {0}",
