@@ -4,10 +4,10 @@
 use doorstep_tests::{Browser, TestServer};
 use rust_xlsxwriter::Workbook;
 
-fn roster(rows: &[[&str; 4]]) -> Vec<u8> {
+fn roster(door_header: &str, rows: &[[&str; 4]]) -> Vec<u8> {
     let mut workbook = Workbook::new();
     let sheet = workbook.add_worksheet();
-    for (c, header) in ["楼栋", "门牌号", "户主", "人数"].iter().enumerate() {
+    for (c, header) in ["楼栋", door_header, "户主", "人数"].iter().enumerate() {
         sheet.write_string(0, c as u16, *header).unwrap();
     }
     for (r, row) in rows.iter().enumerate() {
@@ -26,13 +26,19 @@ async fn an_excel_roster_is_checked_then_imported() {
     let bad = dir.path().join("名册-有错.xlsx");
     std::fs::write(
         &bad,
-        roster(&[["7", "701", "钱进", "2"], ["7", "702", "孙悦", "两"]]),
+        roster(
+            "门牌号",
+            &[["7", "701", "钱进", "2"], ["7", "702", "孙悦", "两"]],
+        ),
     )
     .unwrap();
     let good = dir.path().join("名册.xlsx");
     std::fs::write(
         &good,
-        roster(&[["7", "701", "钱进", "2"], ["7", "702", "孙悦", "2"]]),
+        roster(
+            "房间",
+            &[["7", "701", "钱进", "2"], ["7", "702", "孙悦", "2"]],
+        ),
     )
     .unwrap();
 
@@ -53,12 +59,18 @@ async fn an_excel_roster_is_checked_then_imported() {
         .await;
     phone.expect_text_starting("roster-errors", "第 3").await;
 
+    // This office calls the door column 房间: map it.
     phone
         .find("roster-file")
         .await
         .send_keys(good.to_str().unwrap())
         .await
         .unwrap();
+    phone.tap("roster-check").await;
+    phone
+        .expect_text_starting("roster-error", "no door-number column")
+        .await;
+    phone.fill("roster-mapping", "房间=door").await;
     phone.tap("roster-check").await;
     phone
         .expect_text("roster-summary", "可导入 2 · 出错 0 · 已导入 0")

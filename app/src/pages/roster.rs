@@ -20,6 +20,8 @@ pub fn RosterPage() -> impl IntoView {
     let report = RwSignal::new(None::<RosterReport>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
+    // Columns with other names: `房间=door,住户=head`.
+    let mapping = RwSignal::new(String::new());
 
     let on_file = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = event_target(&ev);
@@ -46,7 +48,15 @@ pub fn RosterPage() -> impl IntoView {
         };
         busy.set(true);
         spawn_local(async move {
-            match api::import_roster(compound.id.as_str(), &name, bytes, dry_run).await {
+            match api::import_roster(
+                compound.id.as_str(),
+                &name,
+                bytes,
+                &mapping.get_untracked(),
+                dry_run,
+            )
+            .await
+            {
                 Ok(result) => {
                     error.set(None);
                     report.set(Some(result));
@@ -73,6 +83,11 @@ pub fn RosterPage() -> impl IntoView {
         <h1 data-testid="page-title">{move || i18n.t(Key::RosterTitle)}</h1>
         <p class="notice">{move || i18n.t(Key::RosterHelp)}</p>
         <input type="file" accept=".xlsx,.xls,.csv" data-testid="roster-file" on:change=on_file/>
+        <label class="field">
+            <span>{move || i18n.t(Key::RosterMapping)}</span>
+            <input data-testid="roster-mapping" placeholder="房间=door" prop:value=move || mapping.get()
+                on:input=move |ev| { mapping.set(event_target_value(&ev)); report.set(None); }/>
+        </label>
         <div class="button-row">
             <button class="button secondary" data-testid="roster-check" disabled=move || busy.get() || file.with(Option::is_none)
                 on:click=move |_| send(true)>{move || i18n.t(Key::RosterCheck)}</button>

@@ -84,10 +84,12 @@ pub struct RosterRowError {
 }
 
 /// Uploads a roster file for a dry run or the real (all-or-nothing) import.
+/// `map` lists extra header mappings, `列名=field,…`.
 pub async fn import_roster(
     compound: &str,
     file_name: &str,
     bytes: Vec<u8>,
+    map: &str,
     dry_run: bool,
 ) -> Result<RosterReport, ApiFailure> {
     let url = format!("{}/api/compounds/{compound}/roster", origin());
@@ -95,6 +97,7 @@ pub async fn import_roster(
         .post(url)
         .query(&[
             ("file", file_name),
+            ("map", map),
             ("dry_run", if dry_run { "true" } else { "false" }),
         ])
         .body(bytes)
