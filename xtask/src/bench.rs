@@ -33,18 +33,28 @@ pub const METRICS: &[Metric] = &[
         name: "sync",
         about: "server ingest and client pull apply, each next to a raw batched write",
         needs_browser: true,
+        needs_postgres: false,
         run: sync,
     },
     Metric {
         name: "truck",
         about: "one tap fanned out to 1,000 open resident pages (SSE), next to 1 page",
         needs_browser: false,
+        needs_postgres: false,
         run: truck,
+    },
+    Metric {
+        name: "store",
+        about: "capacity per instance for docs/SCALE.md: ingest on SQLite and PostgreSQL, \
+                open SSE pages",
+        needs_browser: false,
+        needs_postgres: true,
+        run: store,
     },
 ];
 
 /// The names `cargo xtask bench` accepts.
-pub const NAMES: &[&str] = &["sync", "truck"];
+pub const NAMES: &[&str] = &["sync", "truck", "store"];
 
 pub struct Metric {
     pub name: &'static str,
@@ -52,6 +62,9 @@ pub struct Metric {
     /// Whether it runs in headless Chromium (the WASM tools and the browser
     /// are installed first, outside the budget).
     pub needs_browser: bool,
+    /// Whether it needs PostgreSQL on 127.0.0.1:5432 (started, or installed
+    /// and set up when we are root, first, outside the budget).
+    pub needs_postgres: bool,
     /// Runs the metric's steps until `deadline`, one entry per figure.
     run: fn(Instant) -> Vec<Entry>,
 }
@@ -64,20 +77,32 @@ pub enum Goal {
     /// `value` at most `max`, in `unit` (a latency: lower is better). The
     /// baseline is shown for scale but does not count.
     AtMost { max: f64, unit: &'static str },
+    /// No goal: a capacity figure (`store`), recorded for docs/SCALE.md and
+    /// judged by the plan that reads it. Its `met` is `null`.
+    Recorded,
 }
 
 impl Goal {
-    pub fn met(self, value: f64, baseline: f64) -> bool {
+    /// Whether `value` (next to `baseline`, if the benchmark measured one)
+    /// reaches the goal; a figure with no goal has nothing to miss.
+    pub fn met(self, value: f64, baseline: Option<f64>) -> bool {
         match self {
-            Goal::RatioAtLeast(min) => ratio(value, baseline) >= min,
+            Goal::RatioAtLeast(min) => baseline.is_some_and(|b| ratio(value, b) >= min),
             Goal::AtMost { max, .. } => value <= max,
+            Goal::Recorded => true,
         }
+    }
+
+    /// Whether there is a goal to meet at all.
+    pub fn judged(self) -> bool {
+        self != Goal::Recorded
     }
 
     pub fn describe(self) -> String {
         match self {
             Goal::RatioAtLeast(min) => format!("ratio >= {min}"),
             Goal::AtMost { max, unit } => format!("<= {max} {unit}"),
+            Goal::Recorded => "none (recorded)".to_owned(),
         }
     }
 }
@@ -95,7 +120,8 @@ pub fn ratio(value: f64, baseline: f64) -> f64 {
 pub struct Measured {
     pub unit: String,
     pub value: f64,
-    pub baseline: f64,
+    /// `None` when the benchmark has no raw floor (it printed `null`).
+    pub baseline: Option<f64>,
     /// Everything else the benchmark reported (sizes, per-round times).
     pub details: Value,
 }
@@ -127,7 +153,8 @@ impl Entry {
         }
     }
 
-    /// Whether the figure was measured and met its goal.
+    /// Whether the figure was measured and met its goal (a figure with no
+    /// goal passes once measured).
     pub fn passed(&self) -> bool {
         matches!(&self.status, Status::Measured(m) if self.goal.met(m.value, m.baseline))
     }
@@ -138,11 +165,11 @@ impl Entry {
         match &self.status {
             Status::Measured(m) => json!({
                 "value": round(m.value, 1),
-                "baseline": round(m.baseline, 1),
+                "baseline": m.baseline.map(|b| round(b, 1)),
                 "unit": m.unit,
-                "ratio": round(ratio(m.value, m.baseline), 3),
+                "ratio": m.baseline.map(|b| round(ratio(m.value, b), 3)),
                 "goal": goal,
-                "met": self.passed(),
+                "met": self.goal.judged().then(|| self.passed()),
                 "status": "measured",
                 "details": m.details,
             }),
@@ -150,7 +177,7 @@ impl Entry {
                 "value": null,
                 "baseline": null,
                 "goal": goal,
-                "met": false,
+                "met": self.goal.judged().then_some(false),
                 "status": match other {
                     Status::CutShort => "cut short".to_owned(),
                     Status::NotRun => "not run".to_owned(),
@@ -190,6 +217,9 @@ pub fn bench(names: &[String], budget: Duration) -> anyhow::Result<()> {
     if selected.iter().any(|m| m.needs_browser) {
         tools::ensure_wasm_test_tools()?;
         tools::ensure_browser()?;
+    }
+    if selected.iter().any(|m| m.needs_postgres) {
+        tools::ensure_postgres()?;
     }
 
     let started = Instant::now();
@@ -312,10 +342,16 @@ pub fn parse_results(output: &str) -> BTreeMap<String, Measured> {
         .filter_map(|json| serde_json::from_str::<Value>(json).ok())
         .filter_map(|mut v| {
             let name = v.get("bench")?.as_str()?.to_owned();
+            // The baseline must be there: a number, or `null` for a figure
+            // with no raw floor.
+            let baseline = match v.get("baseline")? {
+                Value::Null => None,
+                b => Some(b.as_f64()?),
+            };
             let measured = Measured {
                 unit: v.get("unit")?.as_str()?.to_owned(),
                 value: v.get("value")?.as_f64()?,
-                baseline: v.get("baseline")?.as_f64()?,
+                baseline,
                 details: Value::Null,
             };
             let obj = v.as_object_mut()?;
@@ -358,10 +394,19 @@ pub fn render_table(entries: &[Entry]) -> String {
             Status::Measured(m) => [
                 e.key.clone(),
                 format!("{} {}", amount(m.value), m.unit),
-                format!("{} {}", amount(m.baseline), m.unit),
-                format!("{:.2}", ratio(m.value, m.baseline)),
+                m.baseline
+                    .map_or("-".to_owned(), |b| format!("{} {}", amount(b), m.unit)),
+                m.baseline
+                    .map_or("-".to_owned(), |b| format!("{:.2}", ratio(m.value, b))),
                 e.goal.describe(),
-                if e.passed() { "met" } else { "BELOW GOAL" }.to_owned(),
+                if !e.goal.judged() {
+                    "recorded"
+                } else if e.passed() {
+                    "met"
+                } else {
+                    "BELOW GOAL"
+                }
+                .to_owned(),
             ],
             other => [
                 e.key.clone(),
@@ -434,13 +479,20 @@ pub fn thousands(x: f64) -> String {
 /// How a child process ended.
 #[derive(Debug)]
 enum StepEnd {
-    Exited { success: bool, stdout: String },
-    CutShort,
+    Exited {
+        success: bool,
+        stdout: String,
+    },
+    /// Killed at the deadline; `stdout` is what it printed until then.
+    CutShort {
+        stdout: String,
+    },
 }
 
 /// Runs `command` until it exits or `deadline` passes, whichever is first;
 /// at the deadline its whole process group (cargo, the benchmark, a browser)
-/// is killed. Stdout is echoed to stderr as it comes and kept.
+/// is killed. Stdout is echoed to stderr as it comes and kept (also when it
+/// is cut short: a step that prints several figures keeps the finished ones).
 fn run_until(command: &mut Command, deadline: Instant) -> anyhow::Result<StepEnd> {
     use std::os::unix::process::CommandExt;
 
@@ -489,31 +541,63 @@ fn run_until(command: &mut Command, deadline: Instant) -> anyhow::Result<StepEnd
             Err(mpsc::RecvTimeoutError::Timeout) => break,
         }
     }
+    let stdout = stdout.join("\n");
     Ok(match status {
         Some(status) => StepEnd::Exited {
             success: status.success(),
-            stdout: stdout.join("\n"),
+            stdout,
         },
-        None => StepEnd::CutShort,
+        None => StepEnd::CutShort { stdout },
     })
 }
 
 /// Runs one step and takes the figure named `bench` from its output.
-fn step(key: &str, goal: Goal, bench: &str, mut command: Command, deadline: Instant) -> Entry {
-    if Instant::now() >= deadline {
-        return Entry::new(key, goal, Status::NotRun);
-    }
-    let status = match run_until(&mut command, deadline) {
-        Err(err) => Status::Failed(format!("{err:#}")),
-        Ok(StepEnd::CutShort) => Status::CutShort,
-        Ok(StepEnd::Exited { success, stdout }) => match parse_results(&stdout).remove(bench) {
-            Some(measured) if success => Status::Measured(measured),
-            Some(_) => Status::Failed("the benchmark exited with an error".into()),
-            None if success => Status::Failed(format!("no {MARKER}{bench} line in its output")),
-            None => Status::Failed("the benchmark failed (see its output above)".into()),
-        },
+fn step(key: &str, goal: Goal, bench: &str, command: Command, deadline: Instant) -> Entry {
+    let mut entries = steps(&[(key, goal, bench)], command, deadline);
+    entries.remove(0)
+}
+
+/// Runs one step that prints several figures, `(key, goal, bench)` each,
+/// and takes each from its output.
+fn steps(figures: &[(&str, Goal, &str)], mut command: Command, deadline: Instant) -> Vec<Entry> {
+    let end = if Instant::now() >= deadline {
+        None
+    } else {
+        Some(run_until(&mut command, deadline))
     };
-    Entry::new(key, goal, status)
+    judge_step(figures, end)
+}
+
+/// The entries for a step's figures from how it ended (`None`: it never
+/// started, the budget was spent). A step cut short keeps the figures it
+/// printed before the deadline; one that failed keeps none.
+fn judge_step(figures: &[(&str, Goal, &str)], end: Option<anyhow::Result<StepEnd>>) -> Vec<Entry> {
+    let (mut found, success, cut) = match &end {
+        Some(Ok(StepEnd::Exited { success, stdout })) => (parse_results(stdout), *success, false),
+        Some(Ok(StepEnd::CutShort { stdout })) => (parse_results(stdout), true, true),
+        _ => (BTreeMap::new(), false, false),
+    };
+    figures
+        .iter()
+        .map(|&(key, goal, bench)| {
+            let status = match (&end, found.remove(bench)) {
+                (None, _) => Status::NotRun,
+                (Some(Err(err)), _) => Status::Failed(format!("{err:#}")),
+                (Some(Ok(_)), Some(measured)) if success => Status::Measured(measured),
+                (Some(Ok(_)), Some(_)) => {
+                    Status::Failed("the benchmark exited with an error".into())
+                }
+                (Some(Ok(_)), None) if cut => Status::CutShort,
+                (Some(Ok(_)), None) if success => {
+                    Status::Failed(format!("no {MARKER}{bench} line in its output"))
+                }
+                (Some(Ok(_)), None) => {
+                    Status::Failed("the benchmark failed (see its output above)".into())
+                }
+            };
+            Entry::new(key, goal, status)
+        })
+        .collect()
 }
 
 /// `sync`: the server's ingest rate (release build, through the router) and
@@ -591,6 +675,32 @@ fn truck(deadline: Instant) -> Vec<Entry> {
     )]
 }
 
+/// `store`: what one instance carries, for docs/SCALE.md
+/// (`server/examples/capacity.rs`, release build): the door-knock ingest
+/// rate on SQLite and on PostgreSQL (mutations/s), and how many open SSE
+/// pages one tap reaches with a p99 within 500 ms. Capacity figures, with no
+/// raw baseline and no goal: the plan in docs/SCALE.md judges them.
+fn store(deadline: Instant) -> Vec<Entry> {
+    let mut capacity = cmd("cargo");
+    capacity.args([
+        "run",
+        "--release",
+        "--package",
+        "doorstep-server",
+        "--example",
+        "capacity",
+    ]);
+    steps(
+        &[
+            ("store.sqlite", Goal::Recorded, "store.sqlite"),
+            ("store.postgres", Goal::Recorded, "store.postgres"),
+            ("store.sse", Goal::Recorded, "store.sse"),
+        ],
+        capacity,
+        deadline,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,7 +709,7 @@ mod tests {
         Status::Measured(Measured {
             unit: "records/s".into(),
             value,
-            baseline,
+            baseline: Some(baseline),
             details: json!({"records": 5000}),
         })
     }
@@ -626,7 +736,7 @@ test pull_apply_rate ... ok";
             ["sync.client", "sync.server"]
         );
         let client = &found["sync.client"];
-        assert_eq!((client.value, client.baseline), (2000.5, 4000.0));
+        assert_eq!((client.value, client.baseline), (2000.5, Some(4000.0)));
         assert_eq!(client.unit, "records/s");
         assert_eq!(client.details, json!({"records": 5000}));
     }
@@ -634,9 +744,10 @@ test pull_apply_rate ... ok";
     #[test]
     fn goals_compare_the_ratio_to_the_raw_baseline() {
         let goal = Goal::RatioAtLeast(0.5);
-        assert!(goal.met(50.0, 100.0));
-        assert!(!goal.met(49.9, 100.0));
-        assert!(!goal.met(10.0, 0.0), "no baseline, no pass");
+        assert!(goal.met(50.0, Some(100.0)));
+        assert!(!goal.met(49.9, Some(100.0)));
+        assert!(!goal.met(10.0, Some(0.0)), "no baseline, no pass");
+        assert!(!goal.met(10.0, None), "no baseline, no pass");
         assert_eq!(goal.describe(), "ratio >= 0.5");
         assert!(Entry::new("a.b", goal, measured(3.0, 4.0)).passed());
         assert!(!Entry::new("a.b", goal, Status::CutShort).passed());
@@ -707,7 +818,7 @@ test pull_apply_rate ... ok";
         let found = parse_results(&output);
         let truck = &found["truck"];
         assert_eq!(truck.unit, "ms");
-        assert_eq!((truck.value, truck.baseline), (41.71, 7.98));
+        assert_eq!((truck.value, truck.baseline), (41.71, Some(7.98)));
         assert_eq!(truck.details["from_sent_ms"]["p50"], 12.21);
         assert_eq!(truck.details["from_sent_ms"]["max"], 50.44);
         assert_eq!(truck.details["from_accepted_ms"]["min"], -8.97);
@@ -718,10 +829,10 @@ test pull_apply_rate ... ok";
     #[test]
     fn a_latency_goal_is_an_upper_bound_on_the_value_alone() {
         let goal = truck_goal();
-        assert!(goal.met(41.7, 8.0));
-        assert!(goal.met(500.0, 8.0));
-        assert!(!goal.met(500.1, 8.0));
-        assert!(goal.met(41.7, 0.0), "the baseline is only for scale");
+        assert!(goal.met(41.7, Some(8.0)));
+        assert!(goal.met(500.0, Some(8.0)));
+        assert!(!goal.met(500.1, Some(8.0)));
+        assert!(goal.met(41.7, None), "the baseline is only for scale");
         assert_eq!(goal.describe(), "<= 500 ms");
     }
 
@@ -803,6 +914,13 @@ test pull_apply_rate ... ok";
         };
         assert!(needs("sync"));
         assert!(!needs("truck"));
+        assert!(!needs("store"));
+        let postgres: Vec<&str> = METRICS
+            .iter()
+            .filter(|m| m.needs_postgres)
+            .map(|m| m.name)
+            .collect();
+        assert_eq!(postgres, ["store"]);
     }
 
     #[test]
@@ -833,11 +951,15 @@ test pull_apply_rate ... ok";
         let pid_file = dir.path().join("grandchild.pid");
         let mut sleeper = Command::new("sh");
         sleeper.arg("-c").arg(format!(
-            "sleep 30 & echo $! > {}; sleep 30",
+            "echo 'doorstep-bench: first'; sleep 30 & echo $! > {}; sleep 30",
             pid_file.display()
         ));
         let end = run_until(&mut sleeper, Instant::now() + Duration::from_secs(2)).unwrap();
-        assert!(matches!(end, StepEnd::CutShort), "{end:?}");
+        match &end {
+            // What it printed before the cut is kept.
+            StepEnd::CutShort { stdout } => assert_eq!(stdout, "doorstep-bench: first"),
+            other => panic!("{other:?}"),
+        }
         // The background sleep went with its process group: gone, or a zombie.
         // SIGKILL lands when the process next runs, so give it a moment.
         let pid = std::fs::read_to_string(&pid_file).unwrap();
@@ -870,6 +992,197 @@ test pull_apply_rate ... ok";
         }
     }
 
+    /// Lines as `server/examples/capacity.rs` prints them (shortened).
+    const STORE_SQLITE: &str = "doorstep-bench: {\"baseline\":null,\"bench\":\"store.sqlite\",\
+        \"polls_per_s\":4300.0,\"requests_per_s\":957.0,\"rounds\":3,\"shapes\":{\"door_knock\":\
+        {\"mutations_per_s\":4780.0,\"phones\":16},\"one_phone\":{\"mutations_per_s\":8480.0}},\
+        \"summary\":\"16 phones in 16 compounds 4780 mutations/s (957 requests/s); 1 phone, \
+        100-mutation pushes 8480; 16 phones in 1 compound 3030; polls 4300/s\",\
+        \"unit\":\"mutations/s\",\"value\":4780.0}";
+    const STORE_POSTGRES: &str = "doorstep-bench: {\"baseline\":null,\"bench\":\"store.postgres\",\
+        \"unit\":\"mutations/s\",\"value\":2690.0}";
+    const STORE_SSE: &str = "doorstep-bench: {\"baseline\":null,\"bench\":\"store.sse\",\
+        \"bound_ms\":500.0,\"first_over\":8000,\"ladder\":[1000,2000,4000,8000],\"steps\":\
+        [{\"pages\":1000,\"p99_ms\":68.1,\"within_bound\":true}],\"summary\":\"4000 pages within \
+        500 ms (8000 missed it); p99/every page: 1000 pages 68/69 ms\",\"taps\":3,\
+        \"unit\":\"pages\",\"value\":4000}";
+
+    fn store_figures() -> [(&'static str, Goal, &'static str); 3] {
+        [
+            ("store.sqlite", Goal::Recorded, "store.sqlite"),
+            ("store.postgres", Goal::Recorded, "store.postgres"),
+            ("store.sse", Goal::Recorded, "store.sse"),
+        ]
+    }
+
+    #[test]
+    fn a_null_baseline_is_a_figure_without_a_raw_floor() {
+        let output = format!(
+            "## sqlite: ingest\n{STORE_SQLITE}\n{STORE_POSTGRES}\n{STORE_SSE}\n\
+             doorstep-bench: {{\"bench\":\"no.baseline\",\"unit\":\"x\",\"value\":1}}\n\
+             doorstep-bench: {{\"bench\":\"bad.baseline\",\"unit\":\"x\",\"value\":1,\"baseline\":\"2\"}}"
+        );
+        let found = parse_results(&output);
+        assert_eq!(
+            found.keys().collect::<Vec<_>>(),
+            ["store.postgres", "store.sqlite", "store.sse"],
+            "a missing or non-numeric baseline drops the line"
+        );
+        let sqlite = &found["store.sqlite"];
+        assert_eq!((sqlite.value, sqlite.baseline), (4780.0, None));
+        assert_eq!(sqlite.unit, "mutations/s");
+        assert_eq!(
+            sqlite.details["shapes"]["one_phone"]["mutations_per_s"],
+            8480.0
+        );
+        assert_eq!(sqlite.details["polls_per_s"], 4300.0);
+        let sse = &found["store.sse"];
+        assert_eq!(
+            (sse.value, sse.baseline, sse.unit.as_str()),
+            (4000.0, None, "pages")
+        );
+        assert_eq!(sse.details["first_over"], 8000);
+        assert_eq!(sse.details["steps"][0]["p99_ms"], 68.1);
+    }
+
+    #[test]
+    fn a_recorded_figure_has_no_goal_ratio_or_baseline() {
+        let goal = Goal::Recorded;
+        assert!(!goal.judged());
+        assert!(Goal::RatioAtLeast(0.3).judged() && truck_goal().judged());
+        assert!(goal.met(0.0, None), "nothing to miss");
+        assert_eq!(goal.describe(), "none (recorded)");
+        let mut found = parse_results(&format!("{STORE_SQLITE}\n{STORE_SSE}"));
+        let entries = [
+            Entry::new(
+                "store.sqlite",
+                goal,
+                Status::Measured(found.remove("store.sqlite").unwrap()),
+            ),
+            Entry::new("store.postgres", goal, Status::CutShort),
+            Entry::new(
+                "store.sse",
+                goal,
+                Status::Measured(found.remove("store.sse").unwrap()),
+            ),
+        ];
+        let report = report_json(&entries);
+        assert_eq!(report["store.sqlite"]["value"], 4780.0);
+        assert!(report["store.sqlite"]["baseline"].is_null());
+        assert!(report["store.sqlite"]["ratio"].is_null());
+        assert!(report["store.sqlite"]["met"].is_null());
+        assert_eq!(report["store.sqlite"]["goal"], "none (recorded)");
+        assert_eq!(report["store.sqlite"]["status"], "measured");
+        assert_eq!(report["store.sqlite"]["details"]["requests_per_s"], 957.0);
+        assert!(report["store.postgres"]["met"].is_null());
+        assert_eq!(report["store.postgres"]["status"], "cut short");
+        assert_eq!(report["store.sse"]["unit"], "pages");
+        let per_metric = metric_json("store", &entries);
+        assert_eq!(
+            per_metric.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["postgres", "sqlite", "sse"]
+        );
+        assert_eq!(per_metric["sse"]["value"], 4000.0);
+        // A judged figure still says whether it met its goal.
+        let judged = report_json(&[Entry::new(
+            "sync.server",
+            Goal::RatioAtLeast(0.3),
+            Status::NotRun,
+        )]);
+        assert_eq!(judged["sync.server"]["met"], false);
+
+        let table = render_table(&entries);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 5, "{table}");
+        for cell in [
+            "store.sqlite",
+            "4,780 mutations/s",
+            "none (recorded)",
+            "recorded",
+        ] {
+            assert!(lines[2].contains(cell), "{cell:?} in {table}");
+        }
+        // No baseline, no ratio: dashes under both.
+        let dashes = lines[2]
+            .split("  ")
+            .filter(|cell| cell.trim() == "-")
+            .count();
+        assert_eq!(dashes, 2, "{table}");
+        assert!(lines[3].ends_with("CUT SHORT"));
+        assert!(lines[4].contains("4,000 pages"), "{table}");
+        assert_eq!(
+            summaries(&entries),
+            [
+                "store.sqlite: 16 phones in 16 compounds 4780 mutations/s (957 requests/s); \
+                 1 phone, 100-mutation pushes 8480; 16 phones in 1 compound 3030; polls 4300/s",
+                "store.sse: 4000 pages within 500 ms (8000 missed it); p99/every page: 1000 \
+                 pages 68/69 ms",
+            ]
+        );
+    }
+
+    #[test]
+    fn one_step_yields_several_figures() {
+        let figures = store_figures();
+        let statuses = |end| {
+            judge_step(&figures, end)
+                .into_iter()
+                .map(|e| (e.key, e.status))
+                .collect::<Vec<_>>()
+        };
+        let all = format!("{STORE_SQLITE}\n{STORE_POSTGRES}\n{STORE_SSE}");
+        let done = statuses(Some(Ok(StepEnd::Exited {
+            success: true,
+            stdout: all.clone(),
+        })));
+        assert_eq!(
+            done.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["store.sqlite", "store.postgres", "store.sse"]
+        );
+        assert!(done.iter().all(|(_, s)| matches!(s, Status::Measured(_))));
+
+        // Cut short after the backends: those two count, the SSE figure not.
+        let cut = statuses(Some(Ok(StepEnd::CutShort {
+            stdout: format!("{STORE_SQLITE}\nnoise\n{STORE_POSTGRES}\n   800 pages: ..."),
+        })));
+        assert!(matches!(cut[0].1, Status::Measured(_)));
+        assert!(matches!(cut[1].1, Status::Measured(_)));
+        assert_eq!(cut[2].1, Status::CutShort);
+
+        // A failed run keeps nothing, even what it printed.
+        let failed = statuses(Some(Ok(StepEnd::Exited {
+            success: false,
+            stdout: STORE_SQLITE.to_owned(),
+        })));
+        assert_eq!(
+            failed[0].1,
+            Status::Failed("the benchmark exited with an error".into())
+        );
+        assert_eq!(
+            failed[2].1,
+            Status::Failed("the benchmark failed (see its output above)".into())
+        );
+
+        // Exited cleanly but one line is missing.
+        let missing = statuses(Some(Ok(StepEnd::Exited {
+            success: true,
+            stdout: STORE_SQLITE.to_owned(),
+        })));
+        assert_eq!(
+            missing[1].1,
+            Status::Failed("no doorstep-bench: store.postgres line in its output".into())
+        );
+
+        let never = statuses(None);
+        assert!(never.iter().all(|(_, s)| *s == Status::NotRun));
+        let unstartable = statuses(Some(Err(anyhow::anyhow!("no cargo"))));
+        assert!(
+            unstartable
+                .iter()
+                .all(|(_, s)| *s == Status::Failed("no cargo".into()))
+        );
+    }
+
     #[test]
     fn a_step_with_no_time_left_does_not_start() {
         let entry = step(
@@ -880,5 +1193,7 @@ test pull_apply_rate ... ok";
             Instant::now(),
         );
         assert_eq!(entry.status, Status::NotRun);
+        let entries = steps(&store_figures(), Command::new("false"), Instant::now());
+        assert!(entries.iter().all(|e| e.status == Status::NotRun));
     }
 }

@@ -36,7 +36,7 @@ enum Command {
     /// Run benchmarks (every one when none is named), print one table, and
     /// write target/bench/. See BENCH.md.
     Bench {
-        /// Metrics to run: sync, truck.
+        /// Metrics to run: sync, truck, store.
         #[arg(value_parser = clap::builder::PossibleValuesParser::new(bench::NAMES))]
         metrics: Vec<String>,
         /// Stop after this many seconds, builds included, and say what was cut short.
@@ -92,6 +92,10 @@ mod tests {
         assert_eq!(
             bench(&["xtask", "bench", "truck", "sync"]),
             Ok((vec!["truck".to_owned(), "sync".to_owned()], 1800))
+        );
+        assert_eq!(
+            bench(&["xtask", "bench", "store", "--budget", "900"]),
+            Ok((vec!["store".to_owned()], 900))
         );
         assert_eq!(
             bench(&["xtask", "bench", "nope"]),
