@@ -5,36 +5,16 @@ use axum::{
     http::{Request, StatusCode},
 };
 use doorstep_core::{hlc::Hlc, ids::ClientId};
-use doorstep_server::{
-    AppState, app, now_ms,
-    store::{Compound, Store},
-};
+use doorstep_server::{AppState, now_ms};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tower::ServiceExt;
 
-async fn fixture() -> (TempDir, AppState) {
+mod support;
+
+async fn fixture() -> (TempDir, support::TestDatabase, AppState) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("a.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    for id in ["c1", "c2"] {
-        store
-            .create_compound(
-                &Compound {
-                    id: id.parse().unwrap(),
-                    name: id.into(),
-                },
-                now_ms(),
-            )
-            .await
-            .unwrap();
-    }
-    let state = AppState::new(store, dir.path().to_path_buf());
-    (dir, state)
+    let (db, state) = support::state_with(dir.path(), &[("c1", "c1"), ("c2", "c2")]).await;
+    (dir, db, state)
 }
 
 async fn push(
@@ -55,27 +35,18 @@ async fn push(
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    assert_eq!(
-        app(state.clone()).oneshot(request).await.unwrap().status(),
-        StatusCode::OK
-    );
+    assert_eq!(support::send(state, request).await.0, StatusCode::OK);
 }
 
 async fn get(state: &AppState, path: &str) -> (StatusCode, Value) {
-    let response = app(state.clone())
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    let (status, _, body) =
+        support::send(state, Request::get(path).body(Body::empty()).unwrap()).await;
+    (status, serde_json::from_slice(&body).unwrap())
 }
 
 #[tokio::test]
 async fn history_shows_who_changed_which_field_and_when() {
-    let (_dir, state) = fixture().await;
+    let (_dir, _db, state) = fixture().await;
     push(
         &state,
         1,
@@ -158,7 +129,7 @@ async fn history_shows_who_changed_which_field_and_when() {
 
 #[tokio::test]
 async fn freshness_is_when_each_teams_visits_last_arrived() {
-    let (_dir, state) = fixture().await;
+    let (_dir, _db, state) = fixture().await;
     let before = now_ms();
     push(
         &state,

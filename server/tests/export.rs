@@ -8,33 +8,15 @@ use axum::{
 };
 use calamine::{Data, Reader};
 use doorstep_core::{hlc::Hlc, ids::ClientId};
-use doorstep_server::{
-    AppState, app, now_ms,
-    store::{Compound, Store},
-};
+use doorstep_server::{AppState, now_ms};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use tower::ServiceExt;
 
-async fn seeded() -> (TempDir, AppState) {
+mod support;
+
+async fn seeded() -> (TempDir, support::TestDatabase, AppState) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("e.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    store
-        .create_compound(
-            &Compound {
-                id: "c1".parse().unwrap(),
-                name: "永安社区".into(),
-            },
-            now_ms(),
-        )
-        .await
-        .unwrap();
-    let state = AppState::new(store, dir.path().to_path_buf());
+    let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
     let t = now_ms() - 3_600_000;
     let mutations: Vec<(&str, &str, &str, Value)> = vec![
         (
@@ -106,34 +88,23 @@ async fn seeded() -> (TempDir, AppState) {
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    assert_eq!(
-        app(state.clone()).oneshot(request).await.unwrap().status(),
-        StatusCode::OK
-    );
-    (dir, state)
+    assert_eq!(support::send(&state, request).await.0, StatusCode::OK);
+    (dir, db, state)
 }
 
 async fn get(state: &AppState, path: &str) -> (StatusCode, String, Vec<u8>) {
-    let response = app(state.clone())
-        .oneshot(Request::get(path).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let disposition = response
-        .headers()
+    let (status, headers, body) =
+        support::send(state, Request::get(path).body(Body::empty()).unwrap()).await;
+    let disposition = headers
         .get(header::CONTENT_DISPOSITION)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap()
-        .to_vec();
-    (status, disposition, bytes)
+    (status, disposition, body)
 }
 
 #[tokio::test]
 async fn the_workbook_has_a_sheet_per_ledger_and_the_need_with_its_history() {
-    let (_dir, state) = seeded().await;
+    let (_dir, _db, state) = seeded().await;
     let (status, disposition, bytes) = get(&state, "/api/compounds/c1/ledgers.xlsx").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -188,7 +159,7 @@ async fn the_workbook_has_a_sheet_per_ledger_and_the_need_with_its_history() {
 
 #[tokio::test]
 async fn each_ledger_is_also_a_csv_with_a_bom() {
-    let (_dir, state) = seeded().await;
+    let (_dir, _db, state) = seeded().await;
     let (status, _, bytes) = get(&state, "/api/compounds/c1/ledgers/care.csv").await;
     assert_eq!(status, StatusCode::OK);
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "BOM for Excel and WPS");
@@ -210,7 +181,7 @@ async fn each_ledger_is_also_a_csv_with_a_bom() {
 
 #[tokio::test]
 async fn each_ledger_has_a_print_page() {
-    let (_dir, state) = seeded().await;
+    let (_dir, _db, state) = seeded().await;
     let (status, _, bytes) = get(&state, "/api/compounds/c1/ledgers/needs.html").await;
     assert_eq!(status, StatusCode::OK);
     let page = String::from_utf8(bytes).unwrap();

@@ -7,14 +7,9 @@ use axum::{
     http::{Request, StatusCode},
 };
 use doorstep_core::schema::Collection;
-use doorstep_server::{
-    AppState, app, now_ms,
-    roster::RosterReport,
-    store::{Compound, Store},
-};
+use doorstep_server::{AppState, roster::RosterReport};
 use rust_xlsxwriter::Workbook;
 use tempfile::TempDir;
-use tower::ServiceExt;
 
 const HEADERS: [&str; 8] = [
     "楼栋",
@@ -66,37 +61,19 @@ fn sheet(bad_rows: bool) -> Vec<u8> {
     workbook.save_to_buffer().unwrap()
 }
 
-async fn fixture() -> (TempDir, AppState) {
+mod support;
+
+async fn fixture() -> (TempDir, support::TestDatabase, AppState) {
     let dir = TempDir::new().unwrap();
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("r.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    store
-        .create_compound(
-            &Compound {
-                id: "c1".parse().unwrap(),
-                name: "永安社区".into(),
-            },
-            now_ms(),
-        )
-        .await
-        .unwrap();
-    let state = AppState::new(store, dir.path().to_path_buf());
-    (dir, state)
+    let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    (dir, db, state)
 }
 
 async fn upload(state: &AppState, query: &str, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
     let request = Request::post(format!("/api/compounds/c1/roster?{query}"))
         .body(Body::from(body))
         .unwrap();
-    let response = app(state.clone()).oneshot(request).await.unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
+    let (status, _, bytes) = support::send(state, request).await;
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
@@ -111,7 +88,7 @@ async fn households(state: &AppState) -> usize {
 
 #[tokio::test]
 async fn dry_run_names_exactly_the_bad_rows_and_stores_nothing() {
-    let (_dir, state) = fixture().await;
+    let (_dir, _db, state) = fixture().await;
     let (status, json) = upload(&state, "file=roster.xlsx&dry_run=true", sheet(true)).await;
     assert_eq!(status, StatusCode::OK, "{json}");
     let report: RosterReport = serde_json::from_value(json).unwrap();
@@ -136,7 +113,7 @@ async fn dry_run_names_exactly_the_bad_rows_and_stores_nothing() {
 
 #[tokio::test]
 async fn any_bad_row_imports_nothing_and_a_clean_file_imports_everything() {
-    let (_dir, state) = fixture().await;
+    let (_dir, _db, state) = fixture().await;
     let (status, json) = upload(&state, "file=roster.xlsx", sheet(true)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json["code"], "bad_rows");
@@ -154,7 +131,7 @@ async fn any_bad_row_imports_nothing_and_a_clean_file_imports_everything() {
 
 #[tokio::test]
 async fn csv_with_a_mapped_header() {
-    let (_dir, state) = fixture().await;
+    let (_dir, _db, state) = fixture().await;
     let csv = "\u{feff}楼号,房间,姓名,常住人口\n5,501,孙丽,3\n5,502,周伟,1\n"
         .as_bytes()
         .to_vec();

@@ -145,3 +145,40 @@ impl TestDatabase {
         contents
     }
 }
+
+/// A server on this run's backend with `compounds` (id, name) created; the
+/// SQLite file (if any) lives in `dir`.
+pub async fn state_with(
+    dir: &std::path::Path,
+    compounds: &[(&str, &str)],
+) -> (TestDatabase, doorstep_server::AppState) {
+    use doorstep_server::store::{Compound, Store};
+    let db = TestDatabase::new(&dir.join("test.sqlite")).await;
+    let store = Store::open(&db.url).await.unwrap();
+    for (id, name) in compounds {
+        let compound = Compound {
+            id: id.parse().unwrap(),
+            name: (*name).into(),
+        };
+        store
+            .create_compound(&compound, doorstep_server::now_ms())
+            .await
+            .unwrap();
+    }
+    (db, doorstep_server::AppState::new(store, dir.to_path_buf()))
+}
+
+/// One request through the whole router: status, headers and body.
+pub async fn send(
+    state: &doorstep_server::AppState,
+    request: axum::http::Request<axum::body::Body>,
+) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use tower::ServiceExt;
+    let response = doorstep_server::app(state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    (parts.status, parts.headers, bytes.to_vec())
+}
