@@ -8,15 +8,11 @@ use axum::{
     http::{Request, StatusCode},
 };
 use doorstep_core::{hlc::Hlc, ids::ClientId, truck::PublicRuns};
-use doorstep_server::{
-    AppState, app, now_ms,
-    store::{Compound, Store},
-};
+use doorstep_server::{AppState, now_ms};
 use serde_json::{Value, json};
 use support::TestDatabase;
 use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
 
 mod support;
 
@@ -32,19 +28,7 @@ const STAFF: u128 = 5;
 impl Fixture {
     async fn new() -> Self {
         let dir = TempDir::new().unwrap();
-        let db = TestDatabase::new(&dir.path().join("t.sqlite")).await;
-        let store = Store::open(&db.url).await.unwrap();
-        store
-            .create_compound(
-                &Compound {
-                    id: "c1".parse().unwrap(),
-                    name: "永安社区".into(),
-                },
-                now_ms(),
-            )
-            .await
-            .unwrap();
-        let state = AppState::new(store, dir.path().to_path_buf());
+        let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
         Self {
             _db: db,
             _dir: dir,
@@ -54,12 +38,8 @@ impl Fixture {
     }
 
     async fn request(&self, request: Request<Body>) -> (StatusCode, String) {
-        let response = app(self.state.clone()).oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        (status, String::from_utf8(bytes.to_vec()).unwrap())
+        let (status, _, body) = support::send(&self.state, request).await;
+        (status, String::from_utf8(body).unwrap())
     }
 
     async fn get(&self, path: &str) -> (StatusCode, String) {
