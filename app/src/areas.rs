@@ -1,4 +1,6 @@
-//! The four work areas that the home page routes to.
+//! The work areas that the home page routes to.
+
+use doorstep_core::access::Role;
 
 use crate::i18n::Key;
 
@@ -12,10 +14,18 @@ pub enum Area {
     Truck,
     /// 统计: the coordinator's totals.
     Dashboard,
+    /// 账号: the coordinator's invite codes and devices.
+    Accounts,
 }
 
 impl Area {
-    pub const ALL: [Area; 4] = [Area::Visits, Area::Ledgers, Area::Truck, Area::Dashboard];
+    pub const ALL: [Area; 5] = [
+        Area::Visits,
+        Area::Ledgers,
+        Area::Truck,
+        Area::Dashboard,
+        Area::Accounts,
+    ];
 
     /// The route path; also the `data-testid` suffix.
     pub fn slug(self) -> &'static str {
@@ -24,6 +34,17 @@ impl Area {
             Area::Ledgers => "ledgers",
             Area::Truck => "truck",
             Area::Dashboard => "dashboard",
+            Area::Accounts => "accounts",
+        }
+    }
+
+    /// Whether a role has any use for the area (the home page offers only
+    /// those; the server enforces access regardless).
+    pub fn reached_by(self, role: Role) -> bool {
+        match self {
+            Area::Visits | Area::Ledgers => role != Role::Stall,
+            Area::Truck => role != Role::Volunteer,
+            Area::Dashboard | Area::Accounts => role == Role::Coordinator,
         }
     }
 
@@ -37,6 +58,7 @@ impl Area {
             Area::Ledgers => Key::AreaLedgersTitle,
             Area::Truck => Key::AreaTruckTitle,
             Area::Dashboard => Key::AreaDashboardTitle,
+            Area::Accounts => Key::AreaAccountsTitle,
         }
     }
 
@@ -46,6 +68,7 @@ impl Area {
             Area::Ledgers => Key::AreaLedgersDescription,
             Area::Truck => Key::AreaTruckDescription,
             Area::Dashboard => Key::AreaDashboardDescription,
+            Area::Accounts => Key::AreaAccountsDescription,
         }
     }
 }
@@ -61,5 +84,6 @@ mod tests {
         assert_eq!(paths.len(), Area::ALL.len());
         assert_eq!(titles.len(), Area::ALL.len());
         assert_eq!(Area::Visits.path(), "/visits");
+        assert_eq!(Area::Accounts.path(), "/accounts");
     }
 }

@@ -34,6 +34,7 @@ pub fn App() -> impl IntoView {
             <main class="page">
                 <Routes fallback=pages::not_found::NotFoundPage>
                     <Route path=path!("/") view=pages::home::HomePage/>
+                    <Route path=path!("/join") view=pages::join::JoinPage/>
                     <Route path=path!("/visits") view=pages::visits::VisitsPage/>
                     <Route path=path!("/households/:id") view=pages::household::HouseholdPage/>
                     <Route path=path!("/visits/door/:household") view=pages::door::DoorPage/>
@@ -43,6 +44,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
+                    <Route path=path!("/accounts") view=pages::accounts::AccountsPage/>
                 </Routes>
             </main>
         </Router>
@@ -95,6 +97,7 @@ fn SyncBar() -> impl IntoView {
             None => None,
             Some(SyncProblem::Unreachable) => Some(i18n.t(Key::SyncUnreachable).to_owned()),
             Some(SyncProblem::ClockAhead) => Some(i18n.t(Key::SyncClockAhead).to_owned()),
+            Some(SyncProblem::SignedOut) => Some(i18n.t(Key::SyncSignedOut).to_owned()),
             Some(SyncProblem::Refused(detail)) => {
                 Some(format!("{} {detail}", i18n.t(Key::SyncRefused)))
             }
@@ -135,11 +138,34 @@ fn SyncBar() -> impl IntoView {
         <Show when=move || problem().is_some()>
             <p class="banner warning" role="status" data-testid="sync-problem">{problem}</p>
         </Show>
+        <Show when=move || status.with(|s| s.problem == Some(SyncProblem::SignedOut) && s.pending > 0)>
+            <Unsent/>
+        </Show>
         <Show when=move || status.with(|s| s.rejections > 0)>
             <p class="banner warning" data-testid="sync-rejections">
                 {move || format!("{} {}", status.with(|s| s.rejections), i18n.t(Key::SyncRejected))}
             </p>
         </Show>
+    }
+}
+
+/// The outbox of a device that can no longer sync: kept, and shown, so
+/// nothing recorded is silently lost.
+#[component]
+fn Unsent() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let entries = LocalResource::new(move || async move { data.unsent().await });
+    view! {
+        <details class="banner warning" data-testid="unsent">
+            <summary>{move || i18n.t(Key::UnsentTitle)}</summary>
+            <ul>
+                {move || entries.get().unwrap_or_default().into_iter().map(|entry| {
+                    let m = &entry.pushed.mutation;
+                    view! { <li>{format!("{} {} · {} · {}", m.collection().name(), m.id(), m.kind(), clock_time(entry.pushed.hlc.wall_ms))}</li> }
+                }).collect_view()}
+            </ul>
+        </details>
     }
 }
 

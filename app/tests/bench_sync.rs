@@ -70,6 +70,8 @@ fn pages() -> Vec<PullPage> {
                 more: remaining > 0,
                 remaining,
                 changes,
+                scope: String::new(),
+                reset: false,
             }
         })
         .collect()

@@ -1,6 +1,7 @@
 //! IndexedDB in real headless Chromium: edits and their outbox entries are
-//! written together, the outbox outlives the page, and the pull cursor only
-//! moves with a committed page.
+//! written together, the outbox outlives the page, the pull cursor only
+//! moves with a committed page, and a page that resets (the device's scope
+//! changed) replaces what is stored but keeps unsent edits.
 #![cfg(target_arch = "wasm32")]
 
 use doorstep_app::storage::{Db, StorageError};
@@ -161,6 +162,8 @@ async fn the_cursor_moves_only_with_a_committed_page() {
         cursor: 41,
         more: false,
         remaining: 0,
+        scope: "s1".into(),
+        reset: false,
     };
 
     let crashed = db
@@ -188,4 +191,69 @@ async fn the_cursor_moves_only_with_a_committed_page() {
     assert_eq!(conflicts[0].mine.hlc.node, me);
     db.dismiss_conflict(&conflicts[0].key()).await.unwrap();
     assert!(db.conflicts().await.unwrap().is_empty());
+}
+
+fn household_page(seq: u64, ids: &[&str], reset: bool) -> PullPage {
+    let changes = ids
+        .iter()
+        .map(|id| {
+            let (record, _) = set(id, json!({"building": "1"}))
+                .apply(
+                    None,
+                    &Hlc {
+                        wall_ms: 1_000,
+                        counter: 0,
+                        node: ClientId::from_u128(99),
+                    },
+                )
+                .unwrap();
+            Change { seq, record }
+        })
+        .collect();
+    PullPage {
+        compound: "c1".parse().unwrap(),
+        changes,
+        cursor: seq,
+        more: false,
+        remaining: 0,
+        scope: if reset { "after" } else { "before" }.into(),
+        reset,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_reset_page_replaces_records_and_replays_the_outbox() {
+    let name = fresh_name();
+    let db = Db::open(&name).await.unwrap();
+    db.device().await.unwrap();
+    db.apply_pull_page(&household_page(5, &["old"], false), 2_000, || Ok(()))
+        .await
+        .unwrap();
+    db.commit_edit(&set("mine", json!({"door": "101"})), 3_000)
+        .await
+        .unwrap();
+    let applied = db
+        .apply_pull_page(&household_page(7, &["new"], true), 4_000, || Ok(()))
+        .await
+        .unwrap();
+    assert!(applied.reset);
+    let mut ids: Vec<String> = db
+        .records()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["mine", "new"],
+        "the old scope's record is gone; the unsent edit stays"
+    );
+    assert_eq!(db.outbox_len().await.unwrap(), 1);
+    let device = db.device().await.unwrap();
+    assert_eq!(
+        (device.cursor, device.pulled_scope.as_deref()),
+        (7, Some("after"))
+    );
 }

@@ -26,12 +26,108 @@ pub enum StorageBackend {
     Postgres,
 }
 
-/// One entry of `GET /api/compounds`.
+/// A compound's id and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompoundSummary {
     pub id: crate::ids::CompoundId,
     /// Display name, e.g. 永安社区.
     pub name: String,
+}
+
+/// `POST /api/redeem`: a phone trades an invite code for a device token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    /// As typed or scanned; see [`crate::invite::normalize`].
+    pub code: String,
+    /// What the coordinator's device list calls this phone, e.g. "王芳的手机".
+    #[serde(default)]
+    pub label: String,
+}
+
+/// Answer of `POST /api/redeem`: the bearer token, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redeemed {
+    pub token: String,
+    pub session: Session,
+}
+
+/// Answer of `GET /api/session`: who this device is and what it may reach.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub device: String,
+    pub compound: CompoundSummary,
+    pub scope: crate::access::Scope,
+}
+
+/// `POST /api/compounds/{c}/invites`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    pub role: crate::access::Role,
+    /// Required for a volunteer: the team whose buildings they reach.
+    #[serde(default)]
+    pub team: Option<crate::ids::RecordId>,
+    /// How many phones may redeem it (1 = single use).
+    pub uses: u32,
+    /// Hours until it expires.
+    pub hours: u32,
+    /// Grants a volunteer the key-persons fields.
+    #[serde(default)]
+    pub key_persons: bool,
+}
+
+/// An invite as the coordinator's list shows it (never its code).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub id: String,
+    pub role: crate::access::Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<crate::ids::RecordId>,
+    pub key_persons: bool,
+    pub uses_left: u32,
+    pub expires_at_ms: u64,
+    pub created_at_ms: u64,
+}
+
+/// Answer of `POST /api/compounds/{c}/invites`: the code, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewInvite {
+    pub invite: Invite,
+    /// Display form, e.g. `7K2QM-X9D4T`.
+    pub code: String,
+    /// The app page that redeems it; the code rides in the fragment, which
+    /// browsers never send to the server (so it never reaches a log).
+    pub join_url: String,
+    /// A QR code of `join_url`, as SVG.
+    pub qr_svg: String,
+}
+
+/// A redeemed device in the coordinator's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    pub id: String,
+    pub label: String,
+    pub role: crate::access::Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<crate::ids::RecordId>,
+    pub key_persons: bool,
+    pub created_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at_ms: Option<u64>,
+}
+
+/// `POST /api/compounds/{c}/devices/{id}`: revoke it, or change its grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceUpdate {
+    /// `true` revokes the device for good.
+    #[serde(default)]
+    pub revoke: bool,
+    #[serde(default)]
+    pub key_persons: Option<bool>,
 }
 
 /// The one error shape of the API: `{code, message, field?}`.

@@ -4,12 +4,14 @@
 //! This crate does no I/O and depends on no framework, so every rule in it is
 //! tested natively and holds identically on the phone and on the server.
 
+pub mod access;
 pub mod api;
 pub mod conflict;
 pub mod dashboard;
 pub mod eta;
 pub mod hlc;
 pub mod ids;
+pub mod invite;
 pub mod mutation;
 pub mod need;
 pub mod record;

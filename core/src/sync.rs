@@ -64,6 +64,11 @@ pub struct PullRequest {
     pub compound: CompoundId,
     /// The last change sequence number this client has stored; 0 at first.
     pub cursor: u64,
+    /// The scope fingerprint the phone's records were pulled under (from
+    /// the last page). When the device's scope has changed since, the
+    /// server starts again from 0 and says `reset`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +103,13 @@ pub struct PullPage {
     pub more: bool,
     /// How many changes wait beyond this page: drives the progress bar.
     pub remaining: u64,
+    /// Fingerprint of what this device may see; send it back with the next pull.
+    #[serde(default)]
+    pub scope: String,
+    /// The scope changed: this page starts from 0, and the phone drops every
+    /// record it holds before storing it (what it may no longer see goes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reset: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,10 +148,6 @@ pub enum RequestError {
         expected: u64,
         got: u64,
     },
-    UnknownCompound {
-        field: String,
-        compound: CompoundId,
-    },
 }
 
 impl RequestError {
@@ -151,7 +159,6 @@ impl RequestError {
             RequestError::Invalid { .. } => "invalid",
             RequestError::ClockAhead { .. } => "clock_ahead",
             RequestError::MidGap { .. } => "mid_gap",
-            RequestError::UnknownCompound { .. } => "unknown_compound",
         }
     }
 
@@ -181,10 +188,6 @@ impl RequestError {
             RequestError::MidGap { expected, got } => (
                 format!("expected mutation {expected} next, got {got}"),
                 Some("mutations[0].mid".into()),
-            ),
-            RequestError::UnknownCompound { field, compound } => (
-                format!("no compound {compound} on this server"),
-                Some(field.clone()),
             ),
         };
         ApiError {

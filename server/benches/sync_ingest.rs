@@ -20,6 +20,7 @@ use axum::{
     http::{Request, StatusCode},
 };
 use doorstep_core::{
+    access::Role,
     hlc::Hlc,
     ids::ClientId,
     mutation::Mutation,
@@ -29,7 +30,7 @@ use doorstep_core::{
 };
 use doorstep_server::{
     AppState, app, now_ms,
-    store::{Compound, Store},
+    store::{Compound, Device, Store},
 };
 use serde_json::json;
 use sqlx::{
@@ -113,10 +114,12 @@ fn rows(mutations: &[PushedMutation]) -> Vec<Row> {
         .collect()
 }
 
-/// The server as deployed, on a fresh SQLite file with one compound.
+/// The server as deployed, on a fresh SQLite file with one compound, and
+/// the phone's `Authorization` header (a coordinator's token).
 struct Server {
     store: Store,
     router: Router,
+    auth: String,
     _dir: TempDir,
 }
 
@@ -135,10 +138,15 @@ impl Server {
             )
             .await
             .unwrap();
+        let (_, token) = store
+            .enroll(&"c1".parse().unwrap(), Role::Coordinator, None, false)
+            .await
+            .unwrap();
         let router = app(AppState::new(store.clone(), dir.path().to_path_buf()));
         Self {
             store,
             router,
+            auth: format!("Bearer {token}"),
             _dir: dir,
         }
     }
@@ -148,6 +156,7 @@ impl Server {
         let start = Instant::now();
         let request = Request::post("/api/sync")
             .header("content-type", "application/json")
+            .header("authorization", &self.auth)
             .body(Body::from(body.clone()))
             .unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
@@ -169,14 +178,24 @@ impl Server {
 
     /// The server stored exactly the rows the baseline inserts.
     async fn check(self, expected: &[Row]) {
-        let (mut cursor, mut stored) = (0, 0);
+        let compound = "c1".parse().unwrap();
+        let scope = self
+            .store
+            .scope_of(&Device::operator(compound))
+            .await
+            .unwrap();
+        let (mut cursor, mut fingerprint, mut stored) = (0, None, 0);
         loop {
             let page = self
                 .store
-                .pull(&PullRequest {
-                    compound: "c1".parse().unwrap(),
-                    cursor,
-                })
+                .pull(
+                    &scope,
+                    &PullRequest {
+                        compound: "c1".parse().unwrap(),
+                        cursor,
+                        scope: fingerprint,
+                    },
+                )
                 .await
                 .unwrap();
             for change in &page.changes {
@@ -185,6 +204,7 @@ impl Server {
             }
             stored += page.changes.len();
             cursor = page.cursor;
+            fingerprint = Some(page.scope);
             if !page.more {
                 break;
             }

@@ -31,7 +31,11 @@ use std::{
 };
 
 use anyhow::{Context, anyhow, bail, ensure};
-use doorstep_core::{hlc::Hlc, ids::ClientId};
+use doorstep_core::{
+    access::Role,
+    hlc::Hlc,
+    ids::{ClientId, CompoundId},
+};
 use doorstep_server::{
     AppState, now_ms, serve,
     store::{Compound, Store},
@@ -76,6 +80,8 @@ struct Server {
     store: Store,
     stop: oneshot::Sender<()>,
     served: JoinHandle<std::io::Result<()>>,
+    /// The staff phone's `Authorization` header (a coordinator's token).
+    auth: String,
     next_mid: u64,
     _dir: TempDir,
 }
@@ -86,14 +92,18 @@ async fn start() -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     let url = format!("sqlite://{}", dir.path().join("truck.sqlite").display());
     let store = Store::open(&url).await?;
+    let compound: CompoundId = "c1".parse().map_err(|e| anyhow!("{e:?}"))?;
     store
         .create_compound(
             &Compound {
-                id: "c1".parse().map_err(|e| anyhow!("{e:?}"))?,
+                id: compound.clone(),
                 name: "永安社区".into(),
             },
             now_ms(),
         )
+        .await?;
+    let (_, token) = store
+        .enroll(&compound, Role::Coordinator, None, false)
         .await?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -107,6 +117,7 @@ async fn start() -> anyhow::Result<Server> {
         store,
         stop,
         served,
+        auth: format!("Bearer {token}"),
         next_mid: 1,
         _dir: dir,
     };
@@ -129,7 +140,7 @@ async fn start() -> anyhow::Result<Server> {
         ),
     ] {
         let (body, _) = server.body("set", collection, id, fields);
-        timeout(TAP_TIMEOUT, post(addr, &body))
+        timeout(TAP_TIMEOUT, post(addr, &server.auth, &body))
             .await
             .context("seeding timed out")??;
     }
@@ -173,14 +184,15 @@ struct Posted {
     accepted: Instant,
 }
 
-/// One `POST /api/sync` on a fresh connection (opened before the clock
-/// starts). Fails unless the answer is `200` with nothing rejected.
-async fn post(addr: SocketAddr, body: &str) -> anyhow::Result<Posted> {
+/// One `POST /api/sync` with the `auth` header on a fresh connection
+/// (opened before the clock starts). Fails unless the answer is `200` with
+/// nothing rejected.
+async fn post(addr: SocketAddr, auth: &str, body: &str) -> anyhow::Result<Posted> {
     let mut stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     let request = format!(
-        "POST /api/sync HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /api/sync HTTP/1.1\r\nHost: bench\r\nAuthorization: {auth}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let mut response = Vec::new();
@@ -386,7 +398,7 @@ async fn tap(server: &mut Server, target: &mut Target) -> anyhow::Result<()> {
         json!({"run": "r1", "building": building, "kind": "arrived", "at_ms": now_ms()}),
     );
     let marker = hlc.to_string();
-    let posted = timeout(TAP_TIMEOUT, post(server.addr, &body))
+    let posted = timeout(TAP_TIMEOUT, post(server.addr, &server.auth, &body))
         .await
         .with_context(|| format!("{}: tap {n} was not answered in time", target.name))??;
     let deadline = tokio::time::Instant::from_std(posted.sent + TAP_TIMEOUT);

@@ -42,8 +42,9 @@ use axum::{
     http::{Request, StatusCode},
 };
 use doorstep_core::{
+    access::Role,
     hlc::Hlc,
-    ids::ClientId,
+    ids::{ClientId, CompoundId},
     sync::{PullRequest, PushedMutation, SCHEMA_VERSION, SyncRequest, SyncResponse},
 };
 use doorstep_server::{
@@ -421,11 +422,12 @@ fn bodies(phones: usize, batch: usize, total: usize, same: bool) -> Vec<Vec<Sync
                     client_id: client,
                     schema_version: SCHEMA_VERSION,
                     mutations: chunk.to_vec(),
-                    // Small pushes pull too; the cursor is filled in from
-                    // the previous response, as a phone does.
+                    // Small pushes pull too; the cursor and scope are filled
+                    // in from the previous response, as a phone does.
                     pull: (batch < 100).then(|| PullRequest {
                         compound: compound.parse().unwrap(),
                         cursor: 0,
+                        scope: None,
                     }),
                 })
                 .collect()
@@ -465,27 +467,29 @@ impl std::fmt::Display for Rate {
 async fn ingest(backend: &str, phones: usize, batch: usize, total: usize, same: bool) -> Rate {
     let db = Database::new(backend).await;
     let store = Store::open(&db.url).await.unwrap();
+    // Each phone is a coordinator device of its compound, with its own token.
+    let mut tokens = Vec::new();
     for phone in 0..phones {
         let id = compound_of(phone, same);
-        if store
+        if !store
             .compounds()
             .await
             .unwrap()
             .iter()
             .any(|c| c.id.as_str() == id)
         {
-            continue;
+            store
+                .create_compound(
+                    &Compound {
+                        id: id.parse().unwrap(),
+                        name: id.clone(),
+                    },
+                    now_ms(),
+                )
+                .await
+                .unwrap();
         }
-        store
-            .create_compound(
-                &Compound {
-                    id: id.parse().unwrap(),
-                    name: id.clone(),
-                },
-                now_ms(),
-            )
-            .await
-            .unwrap();
+        tokens.push(coordinator(&store, &id).await);
     }
     let router = app(AppState::new(store.clone(), db._dir.path().to_path_buf()));
     let bodies = bodies(phones, batch, total, same);
@@ -493,17 +497,21 @@ async fn ingest(backend: &str, phones: usize, batch: usize, total: usize, same: 
     let start = Instant::now();
     let tasks: Vec<_> = bodies
         .into_iter()
-        .map(|pushes| {
+        .zip(tokens)
+        .map(|(pushes, auth)| {
             let router = router.clone();
             tokio::spawn(async move {
-                let mut cursor = 0;
+                let (mut cursor, mut scope) = (0, None);
                 for mut request in pushes {
                     if let Some(pull) = &mut request.pull {
                         pull.cursor = cursor;
+                        pull.scope = scope.clone();
                     }
-                    let answer = post(&router, serde_json::to_vec(&request).unwrap().into()).await;
+                    let body = serde_json::to_vec(&request).unwrap().into();
+                    let answer = post(&router, &auth, body).await;
                     if let Some(page) = answer.pull {
                         cursor = page.cursor;
+                        scope = Some(page.scope);
                     }
                 }
             })
@@ -522,9 +530,21 @@ async fn ingest(backend: &str, phones: usize, batch: usize, total: usize, same: 
     }
 }
 
-async fn post(router: &Router, body: Bytes) -> SyncResponse {
+/// The `Authorization` header of a new coordinator device of `compound`.
+async fn coordinator(store: &Store, compound: &str) -> String {
+    let compound: CompoundId = compound.parse().unwrap();
+    let (_, token) = store
+        .enroll(&compound, Role::Coordinator, None, false)
+        .await
+        .unwrap();
+    format!("Bearer {token}")
+}
+
+/// One `POST /api/sync` with the `auth` header.
+async fn post(router: &Router, auth: &str, body: Bytes) -> SyncResponse {
     let request = Request::post("/api/sync")
         .header("content-type", "application/json")
+        .header("authorization", auth)
         .body(Body::from(body))
         .unwrap();
     let response = router.clone().oneshot(request).await.unwrap();
@@ -566,10 +586,10 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap()
 }
 
-async fn http(addr: &str, method: &str, path: &str, body: &str) -> String {
+async fn http(addr: &str, auth: &str, method: &str, path: &str, body: &str) -> String {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -684,6 +704,7 @@ async fn sse(pages: usize) -> Fanout {
         )
         .await
         .unwrap();
+    let auth = coordinator(&store, "c0").await;
     store.close().await;
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
         .arg("serve")
@@ -705,6 +726,7 @@ async fn sse(pages: usize) -> Fanout {
     let t0 = now_ms();
     http(
         &addr,
+        &auth,
         "POST",
         "/api/sync",
         &staff_push(
@@ -723,6 +745,7 @@ async fn sse(pages: usize) -> Fanout {
         .collect();
     http(
         &addr,
+        &auth,
         "POST",
         "/api/sync",
         &staff_push(
@@ -800,6 +823,7 @@ async fn sse(pages: usize) -> Fanout {
         let tapped = Instant::now();
         http(
             &addr,
+            &auth,
             "POST",
             "/api/sync",
             &staff_push(
@@ -875,6 +899,7 @@ async fn polls(backend: &str, count: usize) -> f64 {
         )
         .await
         .unwrap();
+    let auth = coordinator(&store, "c0").await;
     let router = app(AppState::new(store.clone(), db._dir.path().to_path_buf()));
     let t0 = now_ms();
     let stops: Vec<_> = (1..=8)
@@ -903,7 +928,7 @@ async fn polls(backend: &str, count: usize) -> f64 {
             json!({"run": "r1", "building": (e / 2 + 1).to_string(), "kind": if e % 2 == 0 { "arrived" } else { "left" }, "at_ms": t0})));
     }
     for body in seed {
-        post(&router, body.into()).await;
+        post(&router, &auth, body.into()).await;
     }
     let start = Instant::now();
     let tasks: Vec<_> = (0..8)

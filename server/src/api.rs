@@ -5,17 +5,33 @@ use axum::{
     extract::State,
     http::{Uri, header},
     response::IntoResponse,
-    routing::get,
+    routing::{get, post},
 };
-use doorstep_core::api::{CompoundSummary, Health};
+use doorstep_core::api::Health;
 
 use crate::{AppState, error::AppError};
+
+/// Largest body any endpoint but sync and the roster upload reads.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/sync", crate::sync::route())
-        .route("/compounds", get(compounds))
+        .route("/redeem", post(crate::accounts::redeem))
+        .route("/session", get(crate::accounts::session))
+        .route(
+            "/compounds/{compound}/invites",
+            get(crate::accounts::invites).post(crate::accounts::create_invite),
+        )
+        .route(
+            "/compounds/{compound}/devices",
+            get(crate::accounts::devices),
+        )
+        .route(
+            "/compounds/{compound}/devices/{id}",
+            post(crate::accounts::update_device),
+        )
         .route(
             "/compounds/{compound}/history/{collection}/{id}",
             get(crate::audit::history),
@@ -26,15 +42,15 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/compounds/{compound}/posters",
-            get(crate::posters::posters),
+            get(crate::posters::posters).post(crate::posters::posters_form),
         )
         .route(
             "/compounds/{compound}/ledgers.xlsx",
-            get(crate::export::xlsx),
+            get(crate::export::xlsx).post(crate::export::xlsx_form),
         )
         .route(
             "/compounds/{compound}/ledgers/{file}",
-            get(crate::export::ledger_file),
+            get(crate::export::ledger_file).post(crate::export::ledger_file_form),
         )
         .route(
             "/compounds/{compound}/roster",
@@ -45,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .nest("/public", crate::public::router())
         .route("/openapi.json", get(openapi))
         .fallback(unknown_endpoint)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// Reports the version and asks the store to answer, so a green health check
@@ -54,21 +71,6 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, AppError>
         version: env!("CARGO_PKG_VERSION").to_owned(),
         storage: state.store.storage_info().await?,
     }))
-}
-
-/// The compounds a phone may join. Until accounts exist (invite codes bind a
-/// device to its compound) this list is how a phone picks one.
-async fn compounds(State(state): State<AppState>) -> Result<Json<Vec<CompoundSummary>>, AppError> {
-    let compounds = state.store.compounds().await?;
-    Ok(Json(
-        compounds
-            .into_iter()
-            .map(|c| CompoundSummary {
-                id: c.id,
-                name: c.name,
-            })
-            .collect(),
-    ))
 }
 
 /// The API description. Written by hand rather than derived, so core keeps no

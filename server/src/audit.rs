@@ -8,11 +8,11 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use doorstep_core::{ids::CompoundId, mutation::Mutation, schema::Collection};
+use doorstep_core::{access::Role, mutation::Mutation, schema::Collection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::{AppState, error::AppError};
+use crate::{AppState, auth::Caller, error::AppError};
 
 /// One change to a record, as the history view shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,25 +31,26 @@ pub struct Change {
     pub rejected: Option<String>,
 }
 
-async fn compound(state: &AppState, compound: &str) -> Result<CompoundId, AppError> {
-    let compound: CompoundId = compound
-        .parse()
-        .map_err(|_| AppError::not_found("no such compound"))?;
-    if !state.store.compound_exists(&compound).await? {
-        return Err(AppError::not_found("no such compound"));
-    }
-    Ok(compound)
-}
-
 /// `GET /api/compounds/{compound}/history/{collection}/{id}`: every change to
-/// a record, oldest first; for a need, its lifecycle steps too.
+/// a record, oldest first; for a need, its lifecycle steps too. A volunteer
+/// sees the records of their buildings, without key-persons fields unless
+/// granted.
 pub async fn history(
     State(state): State<AppState>,
+    caller: Caller,
     Path((compound_id, collection, id)): Path<(String, String, String)>,
 ) -> Result<Json<Vec<Change>>, AppError> {
-    let compound = compound(&state, &compound_id).await?;
+    let compound = caller.in_compound(&compound_id, &[Role::Coordinator, Role::Volunteer])?;
     let collection = Collection::from_name(&collection)
         .ok_or_else(|| AppError::not_found("no such collection"))?;
+    let scope = state.store.scope_of(&caller.0).await?.scope;
+    let building = state.store.building_of(collection, &id).await?;
+    if !scope.may_read(collection, building.as_deref()) {
+        return Err(AppError::forbidden(format!(
+            "{} {id} is outside this device's buildings",
+            collection.name()
+        )));
+    }
     let quoted = Value::from(id.as_str()).to_string();
     let mut changes = Vec::new();
     // The record's own edits, and entries that point at it (a need's steps).
@@ -75,9 +76,18 @@ pub async fn history(
                     logged.mutation.kind()
                 ),
                 fields: match &logged.mutation {
-                    Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => {
-                        fields.clone()
-                    }
+                    Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => fields
+                        .iter()
+                        .filter(|(name, _)| {
+                            scope.sees_restricted()
+                                || !logged
+                                    .mutation
+                                    .collection()
+                                    .field(name)
+                                    .is_some_and(|f| f.restricted)
+                        })
+                        .map(|(name, value)| (name.clone(), value.clone()))
+                        .collect(),
                     Mutation::Delete { .. } => BTreeMap::new(),
                 },
                 made_at_ms: logged.hlc.wall_ms,
@@ -97,9 +107,10 @@ pub async fn history(
 /// recorded last reached the server.
 pub async fn freshness(
     State(state): State<AppState>,
+    caller: Caller,
     Path(compound_id): Path<String>,
 ) -> Result<Json<BTreeMap<String, u64>>, AppError> {
-    let compound = compound(&state, &compound_id).await?;
+    let compound = caller.in_compound(&compound_id, &[Role::Coordinator])?;
     let mut latest: BTreeMap<String, u64> = BTreeMap::new();
     for logged in state
         .store

@@ -30,6 +30,14 @@ impl AppError {
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
 }
 
 /// Storage failures are the server's fault, never the client's: log the cause,
@@ -53,8 +61,7 @@ impl From<RequestError> for AppError {
             RequestError::MidGap { .. } => StatusCode::CONFLICT,
             RequestError::UnsupportedSchema { .. }
             | RequestError::Invalid { .. }
-            | RequestError::ClockAhead { .. }
-            | RequestError::UnknownCompound { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            | RequestError::ClockAhead { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         };
         Self {
             status,
@@ -69,6 +76,7 @@ impl From<StoreError> for AppError {
             StoreError::Request(err) => err.into(),
             StoreError::Db(err) => err.into(),
             StoreError::Exists(message) => Self::new(StatusCode::CONFLICT, "exists", message),
+            StoreError::Forbidden(message) => Self::forbidden(message),
             StoreError::Corrupt(detail) => {
                 tracing::error!(%detail, "corrupt stored data");
                 Self::new(

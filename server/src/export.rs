@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 
 use axum::{
+    Form,
     extract::{Path, State},
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
 use doorstep_core::{
+    access::Role,
     ids::CompoundId,
     need::{NeedState, Status, steps_by_need},
     record::Record,
@@ -18,7 +20,11 @@ use doorstep_core::{
 use rust_xlsxwriter::{Format, Workbook};
 use serde_json::Value;
 
-use crate::{AppState, error::AppError};
+use crate::{
+    AppState,
+    auth::{Caller, TokenForm},
+    error::AppError,
+};
 
 /// Times are shown in China Standard Time, where the ledgers are used.
 const UTC_OFFSET_MS: i64 = 8 * 3_600_000;
@@ -458,16 +464,13 @@ pub fn html(compound_name: &str, ledger: &Ledger) -> String {
     )
 }
 
+/// The compound's ledgers, for a coordinator of it (they hold key persons).
 async fn compound_ledgers(
     state: &AppState,
+    caller: &Caller,
     compound: &str,
 ) -> Result<(CompoundId, Vec<Ledger>), AppError> {
-    let compound: CompoundId = compound
-        .parse()
-        .map_err(|_| AppError::not_found("no such compound"))?;
-    if !state.store.compound_exists(&compound).await? {
-        return Err(AppError::not_found("no such compound"));
-    }
+    let compound = caller.in_compound(compound, &[Role::Coordinator])?;
     let mut records = Vec::new();
     for collection in Collection::ALL {
         records.extend(state.store.records_of(&compound, collection).await?);
@@ -503,9 +506,10 @@ fn attachment(name: &str, content_type: &'static str, body: Vec<u8>) -> Response
 /// `GET /api/compounds/{compound}/ledgers.xlsx`
 pub async fn xlsx(
     State(state): State<AppState>,
+    caller: Caller,
     Path(compound): Path<String>,
 ) -> Result<Response, AppError> {
-    let (compound, ledgers) = compound_ledgers(&state, &compound).await?;
+    let (compound, ledgers) = compound_ledgers(&state, &caller, &compound).await?;
     let bytes = workbook(&ledgers).map_err(|e| {
         AppError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -520,13 +524,34 @@ pub async fn xlsx(
     ))
 }
 
+/// `POST` of [`xlsx`] with the token in a form (the app's download button).
+pub async fn xlsx_form(
+    State(state): State<AppState>,
+    Path(compound): Path<String>,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let caller = Caller::from_form(&state, &form).await?;
+    xlsx(State(state), caller, Path(compound)).await
+}
+
+/// `POST` of [`ledger_file`] with the token in a form.
+pub async fn ledger_file_form(
+    State(state): State<AppState>,
+    Path(path): Path<(String, String)>,
+    Form(form): Form<TokenForm>,
+) -> Result<Response, AppError> {
+    let caller = Caller::from_form(&state, &form).await?;
+    ledger_file(State(state), caller, Path(path)).await
+}
+
 /// `GET /api/compounds/{compound}/ledgers/{ledger}.csv` (a file) or
 /// `….html` (a page to print).
 pub async fn ledger_file(
     State(state): State<AppState>,
+    caller: Caller,
     Path((compound, file)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let (compound, ledgers) = compound_ledgers(&state, &compound).await?;
+    let (compound, ledgers) = compound_ledgers(&state, &caller, &compound).await?;
     let (slug, format) = file
         .rsplit_once('.')
         .ok_or_else(|| AppError::not_found("use .csv or .html"))?;
@@ -549,7 +574,7 @@ pub async fn ledger_file(
                 .find(|c| c.id == compound)
                 .map(|c| c.name)
                 .unwrap_or_default();
-            Ok(axum::response::Html(html(&name, ledger)).into_response())
+            Ok(crate::security::print_page(html(&name, ledger)))
         }
         _ => Err(AppError::not_found("use .csv or .html")),
     }

@@ -1,8 +1,10 @@
 //! Doorstep's HTTP server as a library: [`app`] builds the whole router, so tests
 //! drive exactly what `main` serves.
 
+pub mod accounts;
 pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod export;
 #[cfg(feature = "lambda")]
@@ -11,6 +13,7 @@ pub mod live;
 pub mod posters;
 pub mod public;
 pub mod roster;
+pub mod security;
 pub mod static_files;
 pub mod store;
 pub mod sync;
@@ -34,6 +37,13 @@ pub struct AppState {
     /// The address residents reach the app at (for QR posters), when it is
     /// not the address the request came in on (e.g. behind a proxy).
     pub public_url: Option<String>,
+    /// Limits on redeeming invite codes.
+    pub throttle: accounts::Throttle,
+    /// Take the client's address from `X-Forwarded-For` (only behind a
+    /// proxy that sets it), for the redemption throttle.
+    pub trust_forwarded_for: bool,
+    /// Other origins allowed to call the API (CORS); none by default.
+    pub cors_origins: Vec<axum::http::HeaderValue>,
 }
 
 impl AppState {
@@ -43,18 +53,25 @@ impl AppState {
             dist,
             live: live::Live::default(),
             public_url: None,
+            throttle: accounts::Throttle::default(),
+            trust_forwarded_for: false,
+            cors_origins: Vec::new(),
         }
     }
 }
 
-/// The complete HTTP surface: `/api` plus the app shell.
+/// The complete HTTP surface: `/api` plus the app shell, with security
+/// headers on every response.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let (dist, cors) = (state.dist.clone(), state.cors_origins.clone());
+    let router = Router::new()
         .nest("/api", api::router())
         .fallback_service(static_files::service(&state.dist))
         .with_state(state)
-        .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(CompressionLayer::new());
+    // The trace logs method and path only: bearer tokens ride in a header,
+    // invite codes in a URL fragment, and neither is ever logged.
+    security::harden(router, &dist, &cors).layer(TraceLayer::new_for_http())
 }
 
 /// The server's wall clock in Unix milliseconds: the reference for HLC drift.
@@ -78,9 +95,12 @@ pub async fn serve(
     };
     // Other instances' changes, when the store is shared (ends at shutdown).
     let relay = live::relay(state.clone()).await;
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let served = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
     relay.abort();
     served
 }

@@ -113,31 +113,30 @@ impl Kind {
     }
 }
 
-/// After a push: publishes each compound it wrote to this instance's
-/// streams, then announces it to the other instances (shared store only).
-pub async fn after_push(state: &AppState, request: &SyncRequest) -> Result<(), AppError> {
-    let mut touched: Vec<(CompoundId, Kind)> = Vec::new();
-    for pushed in &request.mutations {
-        let compound = pushed.mutation.compound();
-        let kind = if public::is_public(pushed.mutation.collection()) {
-            Kind::Public
-        } else {
-            Kind::Poke
-        };
-        match touched.iter_mut().find(|(c, _)| c == compound) {
-            Some((_, seen)) if kind == Kind::Public => *seen = Kind::Public,
-            Some(_) => {}
-            None => touched.push((compound.clone(), kind)),
-        }
-    }
-    for (compound, kind) in &touched {
-        deliver(state, compound, *kind).await?;
-        let announcement = format!("{} {} {compound}", state.live.origin, kind.as_str());
-        if let Err(err) = state.store.notify(&announcement).await {
-            // The push has committed; other instances' streams catch up on
-            // the next change, and resident pages also poll.
-            tracing::warn!(error = %err, %compound, "could not announce a change");
-        }
+/// After a push: publishes the device's compound, if the push wrote to it,
+/// to this instance's streams, then announces it to the other instances
+/// (shared store only).
+pub async fn after_push(
+    state: &AppState,
+    compound: &CompoundId,
+    request: &SyncRequest,
+) -> Result<(), AppError> {
+    let mut touched = request
+        .mutations
+        .iter()
+        .filter(|pushed| pushed.mutation.compound() == compound)
+        .map(|pushed| public::is_public(pushed.mutation.collection()));
+    let kind = match touched.next() {
+        None => return Ok(()),
+        Some(first) if first || touched.any(|public| public) => Kind::Public,
+        Some(_) => Kind::Poke,
+    };
+    deliver(state, compound, kind).await?;
+    let announcement = format!("{} {} {compound}", state.live.origin, kind.as_str());
+    if let Err(err) = state.store.notify(&announcement).await {
+        // The push has committed; other instances' streams catch up on
+        // the next change, and resident pages also poll.
+        tracing::warn!(error = %err, %compound, "could not announce a change");
     }
     Ok(())
 }

@@ -4,9 +4,12 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
+use doorstep_core::{access::Role, api::InviteRequest};
 use doorstep_server::{
-    AppState, now_ms, roster, serve,
-    store::{Compound, Store},
+    AppState,
+    accounts::new_invite,
+    now_ms, roster, serve,
+    store::{Compound, Device, Store},
 };
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -38,6 +41,19 @@ struct ServeArgs {
     /// https://doorstep.example.org). Default: the address of each request.
     #[arg(long, env = "DOORSTEP_PUBLIC_URL")]
     public_url: Option<String>,
+    /// Count invite-code attempts by the last `X-Forwarded-For` address.
+    /// Only behind a reverse proxy that sets it: otherwise clients could
+    /// pick their own address.
+    #[arg(long, env = "DOORSTEP_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
+    /// Another origin allowed to call the API (CORS), e.g.
+    /// https://dashboard.example.org; repeatable. Default: same origin only.
+    #[arg(
+        long = "cors-origin",
+        env = "DOORSTEP_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -45,6 +61,9 @@ enum Command {
     /// Manage compounds (小区), the tenants of this server.
     #[command(subcommand)]
     Compound(CompoundCommand),
+    /// Invite codes, e.g. a compound's first coordinator.
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// Import households from an .xlsx, .xls or .csv roster (all rows or none).
     ImportRoster {
         /// The compound to import into.
@@ -75,6 +94,34 @@ enum CompoundCommand {
     List,
 }
 
+#[derive(Subcommand)]
+enum InviteCommand {
+    /// Create an invite code and print it with its join link.
+    Create {
+        #[arg(long)]
+        compound: String,
+        /// coordinator, volunteer or stall.
+        #[arg(long, default_value = "coordinator")]
+        role: String,
+        /// A volunteer's team (its record id).
+        #[arg(long)]
+        team: Option<String>,
+        /// How many phones may redeem it.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// Hours until it expires.
+        #[arg(long, default_value_t = 72)]
+        hours: u32,
+        /// Where phones reach the server, for the join link.
+        #[arg(
+            long,
+            env = "DOORSTEP_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+    },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -92,6 +139,47 @@ async fn main() -> anyhow::Result<()> {
                 .create_compound(&Compound { id, name }, now_ms())
                 .await?;
             println!("created");
+            Ok(())
+        }
+        Some(Command::Invite(InviteCommand::Create {
+            compound,
+            role,
+            team,
+            uses,
+            hours,
+            public_url,
+        })) => {
+            let compound = compound.parse().map_err(anyhow::Error::msg)?;
+            if !store.compound_exists(&compound).await? {
+                anyhow::bail!("no compound {compound}: create it first");
+            }
+            let request = InviteRequest {
+                role: Role::from_name(&role).ok_or_else(|| {
+                    anyhow::anyhow!("role is coordinator, volunteer or stall, not {role:?}")
+                })?,
+                team: team
+                    .map(|t| t.parse())
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
+                uses,
+                hours,
+                key_persons: false,
+            };
+            let invite = new_invite(
+                &store,
+                &compound,
+                &request,
+                public_url.trim_end_matches('/'),
+                now_ms(),
+            )
+            .await
+            .map_err(|err| anyhow::anyhow!("{}", err.body.message))?;
+            println!("code: {}", invite.code);
+            println!("join: {}", invite.join_url);
+            println!(
+                "{} use(s), expires in {hours} h; the code is shown only now",
+                invite.invite.uses_left
+            );
             Ok(())
         }
         Some(Command::Compound(CompoundCommand::List)) => {
@@ -116,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
                 .unwrap_or_default();
             let report = roster::import(
                 &store,
-                &compound,
+                &Device::operator(compound),
                 &name,
                 &bytes,
                 &mapping,
@@ -162,6 +250,12 @@ async fn run_server(store: Store, args: ServeArgs, database_url: &str) -> anyhow
         listener,
         AppState {
             public_url: args.public_url,
+            trust_forwarded_for: args.trust_forwarded_for,
+            cors_origins: args
+                .cors_origins
+                .iter()
+                .map(|origin| origin.parse())
+                .collect::<Result<_, _>>()?,
             ..AppState::new(store.clone(), args.dist)
         },
         shutdown_signal(),

@@ -4,23 +4,26 @@
 use std::collections::BTreeSet;
 
 use axum::{
+    Form,
     extract::{Path, State},
     http::{HeaderMap, header},
-    response::Html,
 };
-use doorstep_core::{ids::CompoundId, schema::Collection, truck::Stop};
+use doorstep_core::{access::Role, ids::CompoundId, schema::Collection, truck::Stop};
 use qrcode::{QrCode, render::svg};
 
-use crate::{AppState, error::AppError};
+use crate::{
+    AppState,
+    auth::{Caller, TokenForm},
+    error::AppError,
+};
 
 pub async fn posters(
     State(state): State<AppState>,
+    caller: Caller,
     Path(compound): Path<String>,
     headers: HeaderMap,
-) -> Result<Html<String>, AppError> {
-    let compound: CompoundId = compound
-        .parse()
-        .map_err(|_| AppError::not_found("no such compound"))?;
+) -> Result<axum::response::Response, AppError> {
+    let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
     let name = state
         .store
         .compounds()
@@ -38,7 +41,7 @@ pub async fn posters(
             poster(&name, building, &url)
         })
         .collect();
-    Ok(Html(format!(
+    Ok(crate::security::print_page(format!(
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{title} 菜车海报</title>\
          <style>{STYLE}</style></head><body>{pages}</body></html>",
         title = escape(&name)
@@ -51,10 +54,26 @@ flex-direction:column;align-items:center;justify-content:center;text-align:cente
 .compound{font-size:16pt;color:#555}.building{font-size:64pt;font-weight:700;margin:0}\
 .qr svg{width:120mm;height:120mm}.how{font-size:20pt;line-height:1.5;margin:0}.url{font-size:10pt;color:#777;word-break:break-all}";
 
-fn poster(compound: &str, building: &str, url: &str) -> String {
-    let qr = QrCode::new(url.as_bytes())
+/// `POST` of [`posters`] with the token in a form (the app's print link).
+pub async fn posters_form(
+    State(state): State<AppState>,
+    Path(compound): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Result<axum::response::Response, AppError> {
+    let caller = Caller::from_form(&state, &form).await?;
+    posters(State(state), caller, Path(compound), headers).await
+}
+
+/// A QR code of `url` as an SVG element.
+pub fn qr_svg(url: &str) -> String {
+    QrCode::new(url.as_bytes())
         .map(|code| code.render::<svg::Color>().min_dimensions(400, 400).build())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn poster(compound: &str, building: &str, url: &str) -> String {
+    let qr = qr_svg(url);
     format!(
         "<section class=\"poster\" data-building=\"{b}\"><div class=\"compound\">{c}</div>\
          <h1 class=\"building\">{b}号楼</h1><div class=\"qr\">{qr}</div>\
@@ -99,7 +118,8 @@ async fn buildings(state: &AppState, compound: &CompoundId) -> Result<Vec<String
     Ok(names)
 }
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+/// Where phones reach this server: the configured public URL, else the request's host.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(url) = &state.public_url {
         return url.trim_end_matches('/').to_owned();
     }

@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, io::Cursor};
 use calamine::{Data, Reader};
 use doorstep_core::{
     hlc::Hlc,
-    ids::{ClientId, CompoundId, RecordId},
+    ids::{ClientId, RecordId},
     mutation::Mutation,
     schema::Collection,
     sync::{PushedMutation, SCHEMA_VERSION, SyncRequest},
@@ -16,7 +16,7 @@ use doorstep_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::store::{Store, StoreError};
+use crate::store::{Device, Store, StoreError};
 
 /// Headers community offices use, and the household field each fills.
 const KNOWN_HEADERS: &[(&str, &str)] = &[
@@ -235,13 +235,14 @@ pub fn door_key(fields: &BTreeMap<String, Value>) -> String {
 /// household in one transaction.
 pub async fn import(
     store: &Store,
-    compound: &CompoundId,
+    device: &Device,
     file_name: &str,
     bytes: &[u8],
     mapping: &BTreeMap<String, String>,
     dry_run: bool,
     now_ms: u64,
 ) -> Result<RosterReport, RosterError> {
+    let compound = &device.compound;
     if !store.compound_exists(compound).await? {
         return Err(RosterError::Unreadable(format!("no compound {compound}")));
     }
@@ -297,7 +298,8 @@ pub async fn import(
         mutations,
         pull: None,
     };
-    store.push(&request, now_ms).await?;
+    let scope = store.scope_of(device).await?;
+    store.push(device, &scope, &request, now_ms).await?;
     report.imported = report.rows.len();
     Ok(report)
 }
@@ -330,10 +332,11 @@ pub mod http {
         extract::{Path, Query, State},
         http::StatusCode,
     };
+    use doorstep_core::access::Role;
     use serde::Deserialize;
 
     use super::{RosterError, RosterReport, import, parse_mapping};
-    use crate::{AppState, error::AppError, now_ms};
+    use crate::{AppState, auth::Caller, error::AppError, now_ms};
 
     /// Rosters of a few thousand households are well under this.
     pub const MAX_ROSTER_BYTES: usize = 8 * 1024 * 1024;
@@ -349,19 +352,18 @@ pub mod http {
 
     pub async fn upload(
         State(state): State<AppState>,
+        caller: Caller,
         Path(compound): Path<String>,
         Query(query): Query<RosterQuery>,
         body: Bytes,
     ) -> Result<Json<RosterReport>, AppError> {
-        let compound = compound
-            .parse()
-            .map_err(|_| AppError::not_found("no such compound"))?;
+        caller.in_compound(&compound, &[Role::Coordinator])?;
         let mapping = parse_mapping(query.map.split(',')).map_err(|message| {
             AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
         })?;
         let report = import(
             &state.store,
-            &compound,
+            &caller.0,
             &query.file,
             &body,
             &mapping,

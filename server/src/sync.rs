@@ -10,7 +10,7 @@ use axum::{
 };
 use doorstep_core::sync::{MAX_BODY_BYTES, RequestError, SyncRequest, SyncResponse};
 
-use crate::{AppState, error::AppError, now_ms};
+use crate::{AppState, auth::Caller, error::AppError, now_ms};
 
 pub fn route() -> MethodRouter<AppState> {
     post(sync).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -18,6 +18,7 @@ pub fn route() -> MethodRouter<AppState> {
 
 async fn sync(
     State(state): State<AppState>,
+    Caller(device): Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SyncResponse>, AppError> {
     let body = body.map_err(|rejection| {
@@ -26,12 +27,20 @@ async fn sync(
     let request = decode(&body)?;
     let now = now_ms();
     request.check(now)?;
-    let pushed = state.store.push(&request, now).await?;
-    crate::live::after_push(&state, &request).await?;
+    let scope = state.store.scope_of(&device).await?;
+    let pushed = state.store.push(&device, &scope, &request, now).await?;
+    crate::live::after_push(&state, &device.compound, &request).await?;
     let pull = match &request.pull {
-        Some(pull) => Some(state.store.pull(pull).await?),
+        // The scope again: the push may have changed it (an assignment).
+        Some(pull) => Some(
+            state
+                .store
+                .pull(&state.store.scope_of(&device).await?, pull)
+                .await?,
+        ),
         None => None,
     };
+    state.store.touch_device(&device.id, now).await?;
     Ok(Json(SyncResponse {
         last_mid: pushed.last_mid,
         rejected: pushed.rejected,

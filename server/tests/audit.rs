@@ -5,20 +5,21 @@ use axum::{
     http::{Request, StatusCode},
 };
 use doorstep_core::{hlc::Hlc, ids::ClientId};
-use doorstep_server::{AppState, now_ms};
+use doorstep_server::now_ms;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 mod support;
 
-async fn fixture() -> (TempDir, support::TestDatabase, AppState) {
+async fn fixture() -> (TempDir, support::TestDatabase, support::Api) {
     let dir = TempDir::new().unwrap();
     let (db, state) = support::state_with(dir.path(), &[("c1", "c1"), ("c2", "c2")]).await;
+    let state = support::Api::coordinator(&state, "c1").await;
     (dir, db, state)
 }
 
 async fn push(
-    state: &AppState,
+    state: &support::Api,
     client: u128,
     first_mid: u64,
     mutations: Vec<(&str, &str, &str, &str, Value)>,
@@ -35,12 +36,13 @@ async fn push(
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    assert_eq!(support::send(state, request).await.0, StatusCode::OK);
+    assert_eq!(state.send(request).await.0, StatusCode::OK);
 }
 
-async fn get(state: &AppState, path: &str) -> (StatusCode, Value) {
-    let (status, _, body) =
-        support::send(state, Request::get(path).body(Body::empty()).unwrap()).await;
+async fn get(state: &support::Api, path: &str) -> (StatusCode, Value) {
+    let (status, _, body) = state
+        .send(Request::get(path).body(Body::empty()).unwrap())
+        .await;
     (status, serde_json::from_slice(&body).unwrap())
 }
 

@@ -8,15 +8,16 @@ use axum::{
 };
 use calamine::{Data, Reader};
 use doorstep_core::{hlc::Hlc, ids::ClientId};
-use doorstep_server::{AppState, now_ms};
+use doorstep_server::now_ms;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 mod support;
 
-async fn seeded() -> (TempDir, support::TestDatabase, AppState) {
+async fn seeded() -> (TempDir, support::TestDatabase, support::Api) {
     let dir = TempDir::new().unwrap();
     let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    let state = support::Api::coordinator(&state, "c1").await;
     let t = now_ms() - 3_600_000;
     let mutations: Vec<(&str, &str, &str, Value)> = vec![
         (
@@ -88,13 +89,14 @@ async fn seeded() -> (TempDir, support::TestDatabase, AppState) {
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))
         .unwrap();
-    assert_eq!(support::send(&state, request).await.0, StatusCode::OK);
+    assert_eq!(state.send(request).await.0, StatusCode::OK);
     (dir, db, state)
 }
 
-async fn get(state: &AppState, path: &str) -> (StatusCode, String, Vec<u8>) {
-    let (status, headers, body) =
-        support::send(state, Request::get(path).body(Body::empty()).unwrap()).await;
+async fn get(state: &support::Api, path: &str) -> (StatusCode, String, Vec<u8>) {
+    let (status, headers, body) = state
+        .send(Request::get(path).body(Body::empty()).unwrap())
+        .await;
     let disposition = headers
         .get(header::CONTENT_DISPOSITION)
         .map(|v| v.to_str().unwrap().to_owned())
@@ -175,7 +177,8 @@ async fn each_ledger_is_also_a_csv_with_a_bom() {
     );
     assert_eq!(
         get(&state, "/api/compounds/zz/ledgers.xlsx").await.0,
-        StatusCode::NOT_FOUND
+        StatusCode::FORBIDDEN,
+        "another compound's ledgers"
     );
 }
 

@@ -275,7 +275,7 @@ async fn openapi_document_describes_health_and_sync() {
     );
     assert_eq!(spec["info"]["version"], SCHEMA_VERSION.to_string());
     assert!(spec["paths"]["/api/health"]["get"]["responses"]["200"].is_object());
-    assert!(spec["paths"]["/api/compounds"]["get"]["responses"]["200"].is_object());
+    assert!(spec["paths"]["/api/redeem"]["post"]["responses"]["429"].is_object());
     let sync = &spec["paths"]["/api/sync"]["post"];
     assert!(sync["requestBody"].is_object());
     for status in ["200", "400", "409", "413", "422", "503"] {
@@ -313,10 +313,6 @@ fn every_request_error() -> Vec<RequestError> {
             expected: 4,
             got: 5,
         },
-        RequestError::UnknownCompound {
-            field: "pull.compound".into(),
-            compound: "nowhere".parse().unwrap(),
-        },
     ];
     for sample in &samples {
         // No wildcard on purpose: a new variant stops this compiling, as a
@@ -327,8 +323,7 @@ fn every_request_error() -> Vec<RequestError> {
             | RequestError::TooManyMutations { .. }
             | RequestError::Invalid { .. }
             | RequestError::ClockAhead { .. }
-            | RequestError::MidGap { .. }
-            | RequestError::UnknownCompound { .. } => {}
+            | RequestError::MidGap { .. } => {}
         }
     }
     samples
@@ -503,6 +498,7 @@ async fn real_wire_shapes_match_the_document() {
         )
         .await
         .unwrap();
+    let auth = support::coordinator(&state, "c1").await;
     let node = ClientId::from_u128(1);
     let mut clock = Clock::new(node);
     let mutations: Vec<Value> = vec![
@@ -526,6 +522,7 @@ async fn real_wire_shapes_match_the_document() {
         pull: Some(PullRequest {
             compound: "c1".parse().unwrap(),
             cursor: 0,
+            scope: None,
         }),
     };
     let request = serde_json::to_value(&request).unwrap();
@@ -535,6 +532,7 @@ async fn real_wire_shapes_match_the_document() {
         .oneshot(
             Request::post("/api/sync")
                 .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, &auth)
                 .body(Body::from(request.to_string()))
                 .unwrap(),
         )
@@ -552,10 +550,48 @@ async fn real_wire_shapes_match_the_document() {
     let health: Value =
         serde_json::from_slice(&body_bytes(get(&state, "/api/health", None).await).await).unwrap();
     fits("Health", &health);
-    let compounds: Value =
-        serde_json::from_slice(&body_bytes(get(&state, "/api/compounds", None).await).await)
+    let session = app(state.clone())
+        .oneshot(
+            Request::get("/api/session")
+                .header(header::AUTHORIZATION, &auth)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let session: Value = serde_json::from_slice(&body_bytes(session).await).unwrap();
+    fits("Session", &session);
+    // A new invite and the device list, as the coordinator's page reads them.
+    for (method, path, body, schema) in [
+        (
+            "POST",
+            "/api/compounds/c1/invites",
+            json!({"role": "stall", "uses": 1, "hours": 1}).to_string(),
+            "NewInvite",
+        ),
+        (
+            "GET",
+            "/api/compounds/c1/devices",
+            String::new(),
+            "DeviceInfo",
+        ),
+    ] {
+        let response = app(state.clone())
+            .oneshot(
+                Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .header(header::AUTHORIZATION, &auth)
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body))
+                    .unwrap(),
+            )
+            .await
             .unwrap();
-    fits("CompoundSummary", &compounds[0]);
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let value: Value = serde_json::from_slice(&body_bytes(response).await).unwrap();
+        fits(schema, if value.is_array() { &value[0] } else { &value });
+    }
     let error: Value =
         serde_json::from_slice(&body_bytes(get(&state, "/api/nope", None).await).await).unwrap();
     fits("ApiError", &error);

@@ -15,7 +15,13 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
-use doorstep_core::{hlc::Hlc, ids::ClientId, sync::SyncResponse, truck::PublicRuns};
+use doorstep_core::{
+    access::Role,
+    hlc::Hlc,
+    ids::{ClientId, CompoundId},
+    sync::SyncResponse,
+    truck::PublicRuns,
+};
 use doorstep_server::{
     AppState, app, live, now_ms,
     store::{Compound, Store},
@@ -33,10 +39,12 @@ use tower::ServiceExt;
 struct Instance {
     _child: Child,
     addr: String,
+    /// The `Authorization` header its requests carry.
+    auth: String,
 }
 
 impl Instance {
-    async fn start(database_url: &str, dist: &std::path::Path) -> Self {
+    async fn start(database_url: &str, dist: &std::path::Path, auth: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
             .args(["--addr", "127.0.0.1:0", "--dist"])
             .arg(dist)
@@ -60,15 +68,19 @@ impl Instance {
         Self {
             _child: child,
             addr,
+            auth: auth.to_owned(),
         }
     }
 
-    /// A request over a fresh connection; the response's status and body.
+    /// A request over a fresh connection, with the token; the response's
+    /// status and body.
     async fn request(&self, method: &str, path: &str, body: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(&self.addr).await.unwrap();
         let request = format!(
             "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+             Authorization: {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            self.auth,
             body.len()
         );
         stream.write_all(request.as_bytes()).await.unwrap();
@@ -91,28 +103,7 @@ impl Instance {
 
     /// Opens a resident page's event stream.
     async fn stream(&self, path: &str) -> (TcpStream, String) {
-        let mut stream = TcpStream::connect(&self.addr).await.unwrap();
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.unwrap();
-        (stream, String::new())
-    }
-}
-
-/// Reads one SSE `data:` payload.
-async fn next_event(stream: &mut TcpStream, buffer: &mut String) -> String {
-    loop {
-        if let Some(start) = buffer.find("data:")
-            && let Some(end) = buffer[start..].find("\n\n")
-        {
-            let event = buffer[start + 5..start + end].trim().to_owned();
-            buffer.drain(..start + end + 2);
-            return event;
-        }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "stream closed");
-        buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        support::sse_open(self.addr.parse().unwrap(), path).await
     }
 }
 
@@ -132,29 +123,36 @@ fn push(mutations: Vec<Value>) -> Value {
     json!({"client_id": ClientId::from_u128(STAFF), "schema_version": 1, "mutations": mutations})
 }
 
-async fn database_with_compound() -> TestDb {
+/// A fresh database with compound c1, and the `Authorization` header of a
+/// coordinator there (the staff phone).
+async fn database_with_compound() -> (TestDb, String) {
     let db = TestDb::create().await;
     let store = Store::open(&db.url).await.unwrap();
+    let compound: CompoundId = "c1".parse().unwrap();
     store
         .create_compound(
             &Compound {
-                id: "c1".parse().unwrap(),
+                id: compound.clone(),
                 name: "永安社区".into(),
             },
             now_ms(),
         )
         .await
         .unwrap();
+    let (_, token) = store
+        .enroll(&compound, Role::Coordinator, None, false)
+        .await
+        .unwrap();
     store.close().await;
-    db
+    (db, format!("Bearer {token}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_pushes_and_live_truck_taps() {
-    let db = database_with_compound().await;
+    let (db, auth) = database_with_compound().await;
     let dist = tempfile::TempDir::new().unwrap();
-    let a = Instance::start(&db.url, dist.path()).await;
-    let b = Instance::start(&db.url, dist.path()).await;
+    let a = Instance::start(&db.url, dist.path(), &auth).await;
+    let b = Instance::start(&db.url, dist.path(), &auth).await;
 
     // A push to A is pulled from B.
     let pushed = a
@@ -196,7 +194,7 @@ async fn two_processes_share_pushes_and_live_truck_taps() {
     // A resident page streams from B; the staff phone taps through A.
     let (mut stream, mut buffer) = b.stream("/api/public/runs/c1/stream").await;
     let first: PublicRuns =
-        serde_json::from_str(&next_event(&mut stream, &mut buffer).await).unwrap();
+        serde_json::from_str(&support::next_event(&mut stream, &mut buffer).await).unwrap();
     assert!(first.runs[0].events.is_empty());
     let tapped = Instant::now();
     a.sync(&push(vec![mutation(
@@ -212,7 +210,7 @@ async fn two_processes_share_pushes_and_live_truck_taps() {
     tokio::time::timeout(Duration::from_secs(2), async {
         loop {
             let update: PublicRuns =
-                serde_json::from_str(&next_event(&mut stream, &mut buffer).await).unwrap();
+                serde_json::from_str(&support::next_event(&mut stream, &mut buffer).await).unwrap();
             if update.runs[0].events.len() == 1 {
                 break;
             }
@@ -228,7 +226,7 @@ async fn two_processes_share_pushes_and_live_truck_taps() {
 /// router pokes B's phones, and B relays A's public change too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_to_one_instance_pokes_the_other() {
-    let db = database_with_compound().await;
+    let (db, auth) = database_with_compound().await;
     let dist = tempfile::TempDir::new().unwrap();
     let a = AppState::new(
         Store::open(&db.url).await.unwrap(),
@@ -244,6 +242,7 @@ async fn a_push_to_one_instance_pokes_the_other() {
 
     let request = Request::post("/api/sync")
         .header("content-type", "application/json")
+        .header("authorization", &auth)
         .body(Body::from(
             push(vec![
                 mutation(1, "set", "household", "h1", json!({"door": "101"})),

@@ -14,7 +14,7 @@ use doorstep_core::{
 };
 use doorstep_server::{
     now_ms,
-    store::{Compound, Store},
+    store::{Compound, Device, Store},
 };
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -86,14 +86,18 @@ async fn a_writer_that_commits_late_is_never_skipped() {
     // The reader is another instance with its own pool.
     let reader = Store::open(&db.url).await.unwrap();
     let mut watcher = PgConnection::connect(&db.url).await.unwrap();
+    // Everyone acts as the operator: a coordinator, who sees and may write it all.
+    let device = Device::operator("c1".parse().unwrap());
+    let scope = writer.scope_of(&device).await.unwrap();
 
     let (taken_tx, taken_rx) = tokio::sync::oneshot::channel::<()>();
     let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
     let a = tokio::spawn({
-        let writer = writer.clone();
+        let (writer, device, scope) = (writer.clone(), device.clone(), scope.clone());
         async move {
+            let request = push_household(1, 1, "hA");
             writer
-                .push_paused(&push_household(1, 1, "hA"), now_ms(), async move {
+                .push_paused(&device, &scope, &request, now_ms(), async move {
                     taken_tx.send(()).unwrap();
                     release_rx.await.unwrap();
                 })
@@ -103,8 +107,11 @@ async fn a_writer_that_commits_late_is_never_skipped() {
     taken_rx.await.unwrap(); // A has written, taken its number, not committed
 
     let b = tokio::spawn({
-        let writer = writer.clone();
-        async move { writer.push(&push_household(2, 1, "hB"), now_ms()).await }
+        let (writer, device, scope) = (writer.clone(), device.clone(), scope.clone());
+        async move {
+            let request = push_household(2, 1, "hB");
+            writer.push(&device, &scope, &request, now_ms()).await
+        }
     });
     // Let B get as far as it can: done, or waiting on a lock A holds.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -127,29 +134,37 @@ async fn a_writer_that_commits_late_is_never_skipped() {
     }
     let b_committed_first = b.is_finished();
 
-    let mut cursor = 0;
+    let reader_scope = reader.scope_of(&device).await.unwrap();
+    let (mut cursor, mut fingerprint) = (0, None);
     let mut seen = BTreeSet::new();
-    let pull = async |cursor: &mut u64, seen: &mut BTreeSet<(String, u64)>| {
+    let pull = async |cursor: &mut u64,
+                      fingerprint: &mut Option<String>,
+                      seen: &mut BTreeSet<(String, u64)>| {
         let page = reader
-            .pull(&PullRequest {
-                compound: "c1".parse().unwrap(),
-                cursor: *cursor,
-            })
+            .pull(
+                &reader_scope,
+                &PullRequest {
+                    compound: "c1".parse().unwrap(),
+                    cursor: *cursor,
+                    scope: fingerprint.clone(),
+                },
+            )
             .await
             .unwrap();
         for change in &page.changes {
             seen.insert((change.record.id.as_str().to_owned(), change.seq));
         }
         *cursor = page.cursor;
+        *fingerprint = Some(page.scope);
     };
-    pull(&mut cursor, &mut seen).await; // between the two commits
+    pull(&mut cursor, &mut fingerprint, &mut seen).await; // between the two commits
     let cursor_between = cursor;
 
     release_tx.send(()).unwrap();
     a.await.unwrap().unwrap();
     b.await.unwrap().unwrap();
     for _ in 0..3 {
-        pull(&mut cursor, &mut seen).await;
+        pull(&mut cursor, &mut fingerprint, &mut seen).await;
     }
     let ids: BTreeSet<&str> = seen.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(

@@ -7,7 +7,7 @@ use axum::{
     http::{Request, StatusCode},
 };
 use doorstep_core::schema::Collection;
-use doorstep_server::{AppState, roster::RosterReport};
+use doorstep_server::roster::RosterReport;
 use rust_xlsxwriter::Workbook;
 use tempfile::TempDir;
 
@@ -63,22 +63,26 @@ fn sheet(bad_rows: bool) -> Vec<u8> {
 
 mod support;
 
-async fn fixture() -> (TempDir, support::TestDatabase, AppState) {
+async fn fixture() -> (TempDir, support::TestDatabase, support::Api) {
     let dir = TempDir::new().unwrap();
     let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
-    (dir, db, state)
+    (dir, db, support::Api::coordinator(&state, "c1").await)
 }
 
-async fn upload(state: &AppState, query: &str, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+async fn upload(
+    state: &support::Api,
+    query: &str,
+    body: Vec<u8>,
+) -> (StatusCode, serde_json::Value) {
     let request = Request::post(format!("/api/compounds/c1/roster?{query}"))
         .body(Body::from(body))
         .unwrap();
-    let (status, _, bytes) = support::send(state, request).await;
+    let (status, _, bytes) = state.send(request).await;
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
-async fn households(state: &AppState) -> usize {
-    state
+async fn households(api: &support::Api) -> usize {
+    api.state
         .store
         .records_of(&"c1".parse().unwrap(), Collection::Household)
         .await

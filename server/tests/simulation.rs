@@ -89,6 +89,9 @@ struct Server {
     _dir: TempDir,
     url: String,
     state: AppState,
+    /// The `Authorization` header every client sends: one coordinator's
+    /// token, shared by all the simulated client ids.
+    auth: String,
 }
 
 impl Server {
@@ -107,8 +110,10 @@ impl Server {
             )
             .await
             .unwrap();
+        let state = AppState::new(store, dir.path().to_path_buf());
         Self {
-            state: AppState::new(store, dir.path().to_path_buf()),
+            auth: support::coordinator(&state, compound().as_str()).await,
+            state,
             url,
             _db: db,
             _dir: dir,
@@ -125,6 +130,7 @@ impl Server {
     async fn sync(&self, request: &SyncRequest) -> SyncResponse {
         let http = Request::post("/api/sync")
             .header("content-type", "application/json")
+            .header("authorization", &self.auth)
             .body(Body::from(serde_json::to_vec(request).unwrap()))
             .unwrap();
         let response = app(self.state.clone()).oneshot(http).await.unwrap();
@@ -146,6 +152,7 @@ impl Server {
     async fn everything(&self) -> (Replica, Vec<u64>) {
         let reader = ClientId::from_u128(u128::MAX);
         let (mut replica, mut seqs, mut cursor) = (Replica::new(), Vec::new(), 0);
+        let mut scope = None;
         loop {
             let page = self
                 .sync(&SyncRequest {
@@ -155,11 +162,17 @@ impl Server {
                     pull: Some(PullRequest {
                         compound: compound(),
                         cursor,
+                        scope: scope.clone(),
                     }),
                 })
                 .await
                 .pull
                 .unwrap();
+            assert_eq!(
+                page.reset,
+                scope.is_none(),
+                "only the first page starts over"
+            );
             for change in page.changes {
                 seqs.push(change.seq);
                 let key = (change.record.collection, change.record.id.clone());
@@ -169,6 +182,7 @@ impl Server {
                 );
             }
             cursor = page.cursor;
+            scope = Some(page.scope);
             if !page.more {
                 return (replica, seqs);
             }
@@ -176,7 +190,7 @@ impl Server {
     }
 }
 
-/// One phone: its own clock, outbox, replica and pull cursor.
+/// One phone: its own clock, outbox, replica, pull cursor and scope.
 struct Client {
     id: ClientId,
     clock: Clock,
@@ -187,6 +201,8 @@ struct Client {
     outbox: Vec<PushedMutation>,
     replica: Replica,
     cursor: u64,
+    /// The scope fingerprint of the last page stored; none before the first.
+    scope: Option<String>,
     online: bool,
     /// The highest `last_mid` a response has delivered.
     acked: u64,
@@ -221,6 +237,7 @@ impl Sim {
                     outbox: Vec::new(),
                     replica: Replica::new(),
                     cursor: 0,
+                    scope: None,
                     online: rng.random_bool(0.7),
                     acked: 0,
                     purchases: 0,
@@ -375,6 +392,7 @@ impl Sim {
                 pull: Some(PullRequest {
                     compound: compound(),
                     cursor: self.clients[c].cursor,
+                    scope: self.clients[c].scope.clone(),
                 }),
             };
             let response = self.server.sync(&request).await;
@@ -423,6 +441,14 @@ impl Sim {
         client.acked = response.last_mid;
         client.outbox.retain(|m| m.mid > response.last_mid);
         let page = response.pull.expect("every request pulls");
+        // A coordinator's scope never changes here: only a phone that has
+        // stored no page yet starts from 0.
+        assert_eq!(
+            page.reset,
+            client.scope.is_none(),
+            "client {c}: reset after scope {:?}",
+            client.scope
+        );
         assert!(page.cursor >= client.cursor, "client {c}: cursor went back");
         for change in page.changes {
             if let Some(latest) = change.record.latest_hlc() {
@@ -439,6 +465,7 @@ impl Sim {
             }
         }
         client.cursor = page.cursor;
+        client.scope = Some(page.scope);
         page.more
     }
 

@@ -9,7 +9,7 @@ use axum::{
 use doorstep_core::{
     hlc::Hlc,
     ids::ClientId,
-    sync::{PULL_PAGE_SIZE, SyncResponse},
+    sync::{PULL_PAGE_SIZE, PullPage, SyncResponse},
 };
 use doorstep_server::{
     AppState, app, now_ms,
@@ -26,6 +26,8 @@ struct Fixture {
     _dir: TempDir,
     db: TestDatabase,
     state: AppState,
+    /// A coordinator's `Authorization` header.
+    auth: String,
 }
 
 impl Fixture {
@@ -43,8 +45,10 @@ impl Fixture {
             )
             .await
             .unwrap();
+        let state = AppState::new(store, dir.path().to_path_buf());
         Self {
-            state: AppState::new(store, dir.path().to_path_buf()),
+            auth: support::coordinator(&state, "c1").await,
+            state,
             _dir: dir,
             db,
         }
@@ -53,6 +57,7 @@ impl Fixture {
     async fn post_raw(&self, body: Vec<u8>) -> (StatusCode, Value) {
         let request = Request::post("/api/sync")
             .header("content-type", "application/json")
+            .header("authorization", &self.auth)
             .body(Body::from(body))
             .unwrap();
         let response = app(self.state.clone()).oneshot(request).await.unwrap();
@@ -102,9 +107,13 @@ fn push(client_n: u128, mutations: Vec<Value>) -> Value {
     json!({"client_id": client(client_n), "schema_version": 1, "mutations": mutations})
 }
 
-fn push_and_pull(client_n: u128, mutations: Vec<Value>, cursor: u64) -> Value {
+/// `after` is the page pulled last (its cursor and scope), if any.
+fn push_and_pull(client_n: u128, mutations: Vec<Value>, after: Option<&PullPage>) -> Value {
     let mut body = push(client_n, mutations);
-    body["pull"] = json!({"compound": "c1", "cursor": cursor});
+    body["pull"] = match after {
+        Some(page) => json!({"compound": "c1", "cursor": page.cursor, "scope": page.scope}),
+        None => json!({"compound": "c1", "cursor": 0}),
+    };
     body
 }
 
@@ -119,7 +128,7 @@ async fn a_push_is_pulled_back_in_commit_order() {
                 set_household(2, 1, "h2", json!({"door": "102"})),
                 set_household(3, 1, "h1", json!({"phone": "13800000000"})),
             ],
-            0,
+            None,
         ))
         .await;
     assert_eq!(response.last_mid, 3);
@@ -141,7 +150,7 @@ async fn a_push_is_pulled_back_in_commit_order() {
     assert_eq!(h1.value("head"), Some(&json!("王芳")));
     assert_eq!(h1.value("phone"), Some(&json!("13800000000")));
 
-    let again = f.sync(push_and_pull(2, vec![], page.cursor)).await;
+    let again = f.sync(push_and_pull(2, vec![], Some(&page))).await;
     assert!(
         again.pull.unwrap().changes.is_empty(),
         "nothing after the cursor"
@@ -168,7 +177,7 @@ async fn the_same_batch_pushed_twice_is_applied_once() {
         bytes_after_first,
         "a retry writes nothing"
     );
-    let page = f.sync(push_and_pull(9, vec![], 0)).await.pull.unwrap();
+    let page = f.sync(push_and_pull(9, vec![], None)).await.pull.unwrap();
     assert_eq!(page.changes.len(), 1);
     assert_eq!(page.cursor, 2, "two changes, not four");
 
@@ -182,7 +191,7 @@ async fn the_same_batch_pushed_twice_is_applied_once() {
     );
     assert_eq!(f.sync(overlap).await.last_mid, 3);
     assert_eq!(
-        f.sync(push_and_pull(9, vec![], 0))
+        f.sync(push_and_pull(9, vec![], None))
             .await
             .pull
             .unwrap()
@@ -230,13 +239,13 @@ async fn pulls_page_at_the_limit_and_say_more() {
         mid += batch.len() as u64;
         f.sync(push(1, batch)).await;
     }
-    let first = f.sync(push_and_pull(2, vec![], 0)).await.pull.unwrap();
+    let first = f.sync(push_and_pull(2, vec![], None)).await.pull.unwrap();
     assert_eq!(
         (first.changes.len(), first.more, first.remaining),
         (PULL_PAGE_SIZE, true, 5)
     );
     let second = f
-        .sync(push_and_pull(2, vec![], first.cursor))
+        .sync(push_and_pull(2, vec![], Some(&first)))
         .await
         .pull
         .unwrap();
@@ -267,8 +276,6 @@ async fn bad_input_is_refused_and_changes_nothing() {
     ahead["hlc"] = json!(future_hlc);
     let mut foreign = set_household(2, 1, "h2", json!({"door": "1"}));
     foreign["hlc"] = json!(hlc(7, 0));
-    let mut unknown_compound = set_household(2, 1, "h2", json!({"door": "1"}));
-    unknown_compound["args"]["compound"] = json!("nowhere");
     let mut unknown_kind = set_household(2, 1, "h2", json!({"door": "1"}));
     unknown_kind["kind"] = json!("drop_table");
     let too_many: Vec<Value> = (2..=102)
@@ -284,14 +291,13 @@ async fn bad_input_is_refused_and_changes_nothing() {
         ("wrong type", good(set_household(2, 1, "h2", json!({"members": "three"}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         ("out of range", good(set_household(2, 1, "h2", json!({"members": 120}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         ("unknown field", good(set_household(2, 1, "h2", json!({"colour": "red"}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
-        ("unknown compound", good(unknown_compound).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_compound"),
         ("gap in mids", good(set_household(5, 1, "h2", json!({"door": "1"}))).to_string().into(), StatusCode::CONFLICT, "mid_gap"),
         ("clock ahead", good(ahead).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "clock_ahead"),
         ("stamped by another client", good(foreign).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         ("unsupported schema", json!({"client_id": client(1), "schema_version": 99}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
         ("101 mutations", push(1, too_many).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "too_many_mutations"),
         ("body over 256 KB", good(set_household(2, 1, "h2", json!({"notes": huge_notes}))).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "body_rejected"),
-        ("pull of unknown compound", json!({"client_id": client(1), "schema_version": 1, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unknown_compound"),
+        ("pull of another compound", json!({"client_id": client(1), "schema_version": 1, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::FORBIDDEN, "forbidden"),
     ];
     let before = f.database_bytes().await;
     for (name, body, status, code) in cases {
@@ -333,15 +339,8 @@ async fn errors_name_the_offending_field() {
 }
 
 #[tokio::test]
-async fn compounds_are_listed_and_ids_are_unique() {
+async fn compound_ids_are_unique() {
     let f = Fixture::new().await;
-    let request = Request::get("/api/compounds").body(Body::empty()).unwrap();
-    let response = app(f.state.clone()).oneshot(request).await.unwrap();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let list: Value = serde_json::from_slice(&bytes).unwrap();
-    assert_eq!(list, json!([{"id": "c1", "name": "永安社区"}]));
     let again = f
         .state
         .store

@@ -12,7 +12,6 @@ use doorstep_server::{AppState, now_ms};
 use serde_json::{Value, json};
 use support::TestDatabase;
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod support;
 
@@ -20,6 +19,9 @@ struct Fixture {
     _db: TestDatabase,
     _dir: TempDir,
     state: AppState,
+    /// The pushes' `Authorization`: a coordinator, who may write households
+    /// and trucks (public reads go without).
+    auth: String,
     next_mid: std::sync::atomic::AtomicU64,
 }
 
@@ -32,6 +34,7 @@ impl Fixture {
         Self {
             _db: db,
             _dir: dir,
+            auth: support::coordinator(&state, "c1").await,
             state,
             next_mid: 1.into(),
         }
@@ -69,6 +72,7 @@ impl Fixture {
         });
         let request = Request::post("/api/sync")
             .header("content-type", "application/json")
+            .header("authorization", &self.auth)
             .body(Body::from(body.to_string()))
             .unwrap();
         let (status, text) = self.request(request).await;
@@ -147,7 +151,15 @@ async fn posters_have_one_qr_page_per_building() {
     f.push("set", "household", "h1", json!({"building": "7"}))
         .await;
     f.seed_run().await;
-    let (status, html) = f.get("/api/compounds/c1/posters").await;
+    let (status, html) = f
+        .request(
+            Request::get("/api/compounds/c1/posters")
+                .header("host", "doorstep.test")
+                .header("authorization", &f.auth)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         html.matches("class=\"poster\"").count(),
@@ -160,23 +172,6 @@ async fn posters_have_one_qr_page_per_building() {
         "QR target uses the request's host"
     );
     assert!(html.contains("扫码"));
-}
-
-/// Reads one SSE `data:` payload from a raw HTTP stream.
-async fn next_event(stream: &mut tokio::net::TcpStream, buffer: &mut String) -> String {
-    loop {
-        if let Some(start) = buffer.find("data:") {
-            if let Some(end) = buffer[start..].find("\n\n") {
-                let event = buffer[start + 5..start + end].trim().to_owned();
-                buffer.drain(..start + end + 2);
-                return event;
-            }
-        }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "stream closed");
-        buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,14 +192,14 @@ async fn a_tap_reaches_200_open_resident_pages() {
     for _ in 0..PAGES {
         let ready = ready_tx.clone();
         pages.push(tokio::spawn(async move {
-            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-            let request = "GET /api/public/runs/c1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n";
-            stream.write_all(request.as_bytes()).await.unwrap();
-            let mut buffer = String::new();
-            let first: PublicRuns = serde_json::from_str(&next_event(&mut stream, &mut buffer).await).unwrap();
+            let (mut stream, mut buffer) =
+                support::sse_open(addr, "/api/public/runs/c1/stream").await;
+            let first: PublicRuns =
+                serde_json::from_str(&support::next_event(&mut stream, &mut buffer).await).unwrap();
             assert!(first.runs[0].events.is_empty());
             ready.send(()).await.unwrap();
-            let second: PublicRuns = serde_json::from_str(&next_event(&mut stream, &mut buffer).await).unwrap();
+            let second: PublicRuns =
+                serde_json::from_str(&support::next_event(&mut stream, &mut buffer).await).unwrap();
             second.runs[0].events.len()
         }));
     }
@@ -234,13 +229,8 @@ async fn shutdown_ends_open_streams_instead_of_waiting_for_them() {
     let server = tokio::spawn(doorstep_server::serve(listener, f.state.clone(), async {
         stopped.await.ok();
     }));
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(b"GET /api/public/runs/c1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buffer = String::new();
-    next_event(&mut stream, &mut buffer).await;
+    let (mut stream, mut buffer) = support::sse_open(addr, "/api/public/runs/c1/stream").await;
+    support::next_event(&mut stream, &mut buffer).await;
     stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(5), server)
         .await

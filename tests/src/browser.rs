@@ -175,6 +175,12 @@ impl Browser {
         input.send_keys(text).await.unwrap();
     }
 
+    /// Signs this phone in with an invite code on the page's sign-in form.
+    pub async fn sign_in(&self, code: &str) {
+        self.fill("join-code", code).await;
+        self.tap("join-submit").await;
+    }
+
     /// Waits until an input's current value equals `expected`.
     pub async fn expect_value(&self, test_id: &str, expected: &str) {
         let deadline = Instant::now() + PATIENCE;

@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use doorstep_server::{
     AppState, now_ms,
-    store::{Compound, Store},
+    store::{Compound, Device, Store},
 };
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -65,13 +65,42 @@ impl TestServer {
             .unwrap();
     }
 
-    /// Records edits as one phone would push them (a fixed test client).
+    /// A fresh single-use invite code for `role` (and a volunteer's `team`),
+    /// as a coordinator or the operator's CLI would make it.
+    pub async fn invite(
+        &self,
+        compound: &str,
+        role: doorstep_core::access::Role,
+        team: Option<&str>,
+    ) -> String {
+        let request = doorstep_core::api::InviteRequest {
+            role,
+            team: team.map(|t| t.parse().unwrap()),
+            uses: 1,
+            hours: 1,
+            key_persons: false,
+        };
+        let (_, code) = self
+            .store
+            .create_invite(&compound.parse().unwrap(), &request, now_ms())
+            .await
+            .unwrap();
+        code
+    }
+
+    /// Records edits as one phone would push them (a fixed test client, as
+    /// the operator: a coordinator of the edits' compound).
     pub async fn push(&self, mutations: Vec<doorstep_core::mutation::Mutation>) {
         use doorstep_core::{
             hlc::Hlc,
             ids::ClientId,
             sync::{PushedMutation, SyncRequest},
         };
+        let Some(compound) = mutations.first().map(|m| m.compound().clone()) else {
+            return;
+        };
+        let device = Device::operator(compound);
+        let scope = self.store.scope_of(&device).await.unwrap();
         let client = ClientId::from_u128(0xD00D);
         let first = self.store.last_mid(&client).await.unwrap() + 1;
         let request = SyncRequest {
@@ -96,17 +125,31 @@ impl TestServer {
             pull: None,
         };
         request.check(now_ms()).unwrap();
-        let outcome = self.store.push(&request, now_ms()).await.unwrap();
+        let outcome = self
+            .store
+            .push(&device, &scope, &request, now_ms())
+            .await
+            .unwrap();
         assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
     }
 
-    /// GETs a path over plain HTTP/1.1 and returns the body (what a browser
-    /// download would save).
-    pub async fn download(&self, path: &str) -> Vec<u8> {
+    /// GETs a path over plain HTTP/1.1 as a coordinator of `compound` and
+    /// returns the body (what a browser download would save).
+    pub async fn download(&self, compound: &str, path: &str) -> Vec<u8> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (_, token) = self
+            .store
+            .enroll(
+                &compound.parse().unwrap(),
+                doorstep_core::access::Role::Coordinator,
+                None,
+                false,
+            )
+            .await
+            .unwrap();
         let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
             self.addr
         );
         stream.write_all(request.as_bytes()).await.unwrap();

@@ -1,16 +1,22 @@
 //! The installable shell, as a volunteer meets it: Chinese first, English one
 //! tap away, and still there when the server is gone.
 
+use doorstep_core::access::Role;
 use doorstep_tests::{Browser, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     let mut server = TestServer::start().await;
+    server.create_compound("yongan", "永安社区").await;
     let browser = Browser::start().await;
 
-    // 1. The Chinese home page.
+    // 1. The Chinese home page: sign in first, then the work areas.
     browser.open(&format!("{}/", server.url)).await;
     browser.expect_text("home-heading", "今天做什么？").await;
+    browser.screenshot("sign-in-zh").await;
+    browser
+        .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
+        .await;
     browser
         .expect_text("area-visits", "走访\n逐楼逐户：一测二问三看")
         .await;

@@ -2,6 +2,7 @@
 //! a "no food" look that raises a need, and a no-answer door, going door to
 //! door with "save and next"; back online, it all reaches the server.
 
+use doorstep_core::access::Role;
 use doorstep_core::{mutation::Mutation, schema::Collection};
 use doorstep_tests::{Browser, TestServer};
 use serde_json::json;
@@ -29,7 +30,9 @@ async fn a_building_visited_offline_reaches_the_server() {
         .await;
     let phone = Browser::start().await;
     phone.open(&format!("{}/visits", server.url)).await;
-    phone.tap("compound-yongan").await;
+    phone
+        .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
+        .await;
     phone.find("building-3").await;
     phone.tap("new-round").await;
     phone.fill("team-name", "一队").await;
@@ -161,7 +164,9 @@ async fn a_building_visited_offline_reaches_the_server() {
     assert_eq!(steps.len(), 4, "collected, assigned, resolved, closed");
 
     // The coordinator's Excel file has the need and its whole history.
-    let xlsx = server.download("/api/compounds/yongan/ledgers.xlsx").await;
+    let xlsx = server
+        .download("yongan", "/api/compounds/yongan/ledgers.xlsx")
+        .await;
     let mut workbook = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(xlsx)).unwrap();
     use calamine::Reader;
     let needs = workbook.worksheet_range("困难问题台账").unwrap();

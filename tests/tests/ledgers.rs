@@ -1,5 +1,6 @@
 //! The care, key-persons and purchase ledgers, filled from a household's page.
 
+use doorstep_core::access::Role;
 use doorstep_core::mutation::Mutation;
 use doorstep_tests::{Browser, TestServer};
 use serde_json::json;
@@ -16,7 +17,9 @@ async fn people_and_purchases_land_in_their_ledgers() {
     server.push(vec![household]).await;
     let phone = Browser::start().await;
     phone.open(&format!("{}/visits", server.url)).await;
-    phone.tap("compound-yongan").await;
+    phone
+        .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
+        .await;
     phone.tap("sync-now").await;
     phone.find("building-9").await;
     phone.open(&format!("{}/households/h1", server.url)).await;

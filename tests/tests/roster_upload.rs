@@ -1,6 +1,7 @@
 //! A coordinator uploads an Excel roster from the phone: the check lists the
 //! bad row, a fixed file imports, and the households reach the phone.
 
+use doorstep_core::access::Role;
 use doorstep_tests::{Browser, TestServer};
 use rust_xlsxwriter::Workbook;
 
@@ -44,7 +45,9 @@ async fn an_excel_roster_is_checked_then_imported() {
 
     let phone = Browser::start().await;
     phone.open(&format!("{}/visits", server.url)).await;
-    phone.tap("compound-yongan").await;
+    phone
+        .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
+        .await;
     phone.tap("roster-link").await;
 
     phone

@@ -3,13 +3,16 @@
 //! survive; the same field converges on the later value, and the phone whose
 //! value lost shows it as a conflict.
 
+use doorstep_core::access::Role;
 use doorstep_tests::{Browser, TestServer};
 
 const ALL_SENT: &str = "已全部上传";
 
 async fn join_compound(phone: &Browser, server: &TestServer) {
     phone.open(&format!("{}/visits", server.url)).await;
-    phone.tap("compound-yongan").await;
+    phone
+        .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
+        .await;
     phone.find("add-household").await;
 }
 

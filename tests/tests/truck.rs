@@ -2,6 +2,7 @@
 //! resident's open page for building 4 moves from "2 buildings away" to
 //! "next" without a reload.
 
+use doorstep_core::access::Role;
 use doorstep_tests::{Browser, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -13,7 +14,9 @@ async fn an_offline_tap_reaches_the_residents_page_live() {
 
     // Staff join the compound and create today's run: buildings 1, 2, 4.
     staff.open(&format!("{}/truck", server.url)).await;
-    staff.tap("compound-yongan").await;
+    staff
+        .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
+        .await;
     staff.find("no-run").await;
     staff.tap("new-run").await;
     staff.fill("run-truck_name", "豫A·12345").await;

@@ -134,7 +134,7 @@ fn Coverage() -> impl IntoView {
         {bars}
         <p class="legend">
             {SEGMENTS.iter().map(|(_, colour, key)| view! {
-                <span class="legend-item"><span class="swatch" style=format!("background:{colour}")></span>{move || i18n.t(*key)}</span>
+                <span class="legend-item"><svg class="swatch" viewBox="0 0 1 1"><rect width="1" height="1" fill=*colour/></svg>{move || i18n.t(*key)}</span>
             }).collect_view()}
         </p>
     }
@@ -182,15 +182,11 @@ fn TeamCoverage() -> impl IntoView {
 fn TeamFreshness() -> impl IntoView {
     let data = use_app_data();
     let i18n = use_i18n();
-    let compound = move || {
-        data.device
-            .with(|d| d.as_ref().and_then(|d| d.compound.clone()))
-    };
     let times = LocalResource::new(move || {
-        let compound = compound();
+        let credentials = data.credentials();
         async move {
-            match compound {
-                Some(c) => crate::sync::api::freshness(c.id.as_str()).await.ok(),
+            match credentials {
+                Some(c) => crate::sync::api::freshness(&c).await.ok(),
                 None => None,
             }
         }

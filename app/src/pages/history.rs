@@ -17,15 +17,12 @@ pub fn RecordHistory(collection: Collection, id: RecordId) -> impl IntoView {
     let data = use_app_data();
     let changes = RwSignal::new(None::<Result<Vec<HistoryChange>, ()>>);
     let load = move |_| {
-        let Some(compound) = data
-            .device
-            .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()))
-        else {
+        let Some(credentials) = data.credentials_untracked() else {
             return;
         };
         let id = id.clone();
         spawn_local(async move {
-            let result = api::history(compound.id.as_str(), collection.name(), id.as_str())
+            let result = api::history(&credentials, collection.name(), id.as_str())
                 .await
                 .map_err(|_| ());
             changes.set(Some(result));

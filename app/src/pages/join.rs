@@ -1,43 +1,109 @@
-//! Choosing the compound this phone works in; shown by any volunteer page
-//! until the phone has joined one.
+//! Signing this phone in with an invite code: typed, or carried in the QR
+//! code's link (`/join#code=…`; the fragment never reaches the server).
+//! Shown by any work page until the phone has signed in, and at `/join`.
 
 use leptos::{prelude::*, task::spawn_local};
+use leptos_router::components::A;
 
 use crate::{
     i18n::{Key, use_i18n},
-    state::use_app_data,
+    state::{SignInError, use_app_data},
 };
+
+/// The code in the page's fragment, as a scanned QR link carries it.
+fn code_from_fragment(fragment: &str) -> Option<String> {
+    fragment
+        .trim_start_matches('#')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("code="))
+        .map(|code| code.replace("%20", " ").replace('+', " "))
+        .filter(|code| !code.trim().is_empty())
+}
 
 #[component]
 pub fn JoinCompound() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let compounds = LocalResource::new(move || async move { data.compounds().await });
+    let fragment = web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default();
+    let code = RwSignal::new(code_from_fragment(&fragment).unwrap_or_default());
+    let label = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<SignInError>);
+    let busy = RwSignal::new(false);
+    let submit = move |_| {
+        busy.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let outcome = data
+                .sign_in(&code.get_untracked(), &label.get_untracked())
+                .await;
+            busy.set(false);
+            error.set(outcome.err());
+        });
+    };
+    let message = move || {
+        error.get().map(|err| match err {
+            SignInError::Invalid => i18n.t(Key::JoinInvalid).to_owned(),
+            SignInError::Throttled => i18n.t(Key::JoinThrottled).to_owned(),
+            SignInError::Offline => i18n.t(Key::JoinOffline).to_owned(),
+            SignInError::Storage(detail) => format!("{} {detail}", i18n.t(Key::StorageFailed)),
+        })
+    };
     view! {
-        <h2>{move || i18n.t(Key::CompoundChoose)}</h2>
-        {move || match compounds.get() {
-            None => view! { <p>{i18n.t(Key::CompoundLoading)}</p> }.into_any(),
-            Some(Err(_)) => view! { <p class="banner warning">{i18n.t(Key::CompoundUnreachable)}</p> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <p class="notice">{i18n.t(Key::CompoundNone)}</p> }.into_any(),
-            Some(Ok(list)) => list
-                .into_iter()
-                .map(|compound| {
-                    let test_id = format!("compound-{}", compound.id);
-                    let name = compound.name.clone();
-                    view! {
-                        <button class="button wide" data-testid=test_id
-                            on:click=move |_| {
-                                let compound = compound.clone();
-                                spawn_local(async move {
-                                    let _ = data.choose_compound(compound).await;
-                                });
-                            }>
-                            {name}
-                        </button>
-                    }
-                })
-                .collect_view()
-                .into_any(),
+        <h2>{move || i18n.t(Key::JoinTitle)}</h2>
+        <p class="notice">{move || i18n.t(Key::JoinHelp)}</p>
+        <label class="field">
+            <span>{move || i18n.t(Key::JoinCode)}</span>
+            <input class="code-input" data-testid="join-code" autocomplete="off" autocapitalize="characters"
+                spellcheck="false" placeholder="XXXXX-XXXXX" prop:value=code
+                on:input=move |ev| code.set(event_target_value(&ev))/>
+        </label>
+        <label class="field">
+            <span>{move || i18n.t(Key::JoinLabel)}</span>
+            <input data-testid="join-label" maxlength="64" prop:value=label
+                on:input=move |ev| label.set(event_target_value(&ev))/>
+        </label>
+        <button class="button wide" data-testid="join-submit" disabled=move || busy.get() || code.with(|c| c.trim().is_empty())
+            on:click=submit>
+            {move || i18n.t(Key::JoinSubmit)}
+        </button>
+        <Show when=move || message().is_some()>
+            <p class="banner warning" role="alert" data-testid="join-error">{message}</p>
+        </Show>
+    }
+}
+
+/// `/join`: where an invite's QR code leads.
+#[component]
+pub fn JoinPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    view! {
+        {move || match data.device.with(|d| d.as_ref().and_then(|d| d.compound.clone()).filter(|_| data.role().is_some())) {
+            Some(compound) => view! {
+                <p class="notice" data-testid="joined">{i18n.t(Key::JoinDone)}" "{compound.name}</p>
+                <p><A href="/" attr:class="button wide">{i18n.t(Key::JoinContinue)}</A></p>
+            }.into_any(),
+            None => view! { <JoinCompound/> }.into_any(),
         }}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_from_fragment;
+
+    #[test]
+    fn the_code_comes_from_the_fragment() {
+        for (fragment, code) in [
+            ("#code=7K2QM-X9D4T", Some("7K2QM-X9D4T")),
+            ("#x=1&code=7K2QM%20X9D4T", Some("7K2QM X9D4T")),
+            ("#code=", None),
+            ("", None),
+            ("#other=1", None),
+        ] {
+            assert_eq!(code_from_fragment(fragment).as_deref(), code, "{fragment}");
+        }
     }
 }

@@ -1,13 +1,17 @@
 //! `/ledgers`: the needs ledger (困难问题台账), open and overdue needs first;
 //! the care, key-persons and purchase ledgers; export and print links.
 
+use doorstep_core::access::Role;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::{
     areas::Area,
     i18n::{Key, use_i18n},
-    pages::household_ledgers::{care_key, key_status_key, yuan},
+    pages::{
+        download::Download,
+        household_ledgers::{care_key, key_status_key, yuan},
+    },
     state::{
         members::{people, purchases},
         needs::needs,
@@ -70,23 +74,21 @@ pub fn LedgersPage() -> impl IntoView {
                 }).collect_view()}
             </ul>
         </Show>
-        {move || data.device.with(|d| d.as_ref().and_then(|d| d.compound.clone())).map(|compound| {
-            let base = format!("/api/compounds/{}/ledgers", compound.id);
-            view! {
-                <h2>{i18n.t(Key::LedgersExport)}</h2>
-                <p><a class="button" rel="external" download="" href=format!("{base}.xlsx") data-testid="export-xlsx">{i18n.t(Key::LedgersExportXlsx)}</a></p>
-                <p class="links">
-                    {[("households", Key::LedgersPrintHouseholds), ("visits", Key::LedgersPrintVisits), ("needs", Key::NeedsTitle),
-                      ("purchases", Key::LedgersPrintPurchases), ("care", Key::LedgersPrintCare), ("key-persons", Key::LedgersPrintKeyPersons)]
-                        .into_iter()
-                        .map(|(slug, label)| view! {
-                            <a rel="external" href=format!("{base}/{slug}.html") target="_blank">{i18n.t(label)}</a>" "
-                            <a rel="external" download="" href=format!("{base}/{slug}.csv")>"CSV"</a>" · "
-                        })
-                        .collect_view()}
-                </p>
-            }
-        })}
+        // Exports hold every ledger, key persons included: coordinators only.
+        <Show when=move || data.role() == Some(Role::Coordinator)>
+            <h2>{move || i18n.t(Key::LedgersExport)}</h2>
+            <p><Download path="ledgers.xlsx" label=Key::LedgersExportXlsx print=false test_id="export-xlsx"/></p>
+            <p class="links">
+                {[("households", Key::LedgersPrintHouseholds), ("visits", Key::LedgersPrintVisits), ("needs", Key::NeedsTitle),
+                  ("purchases", Key::LedgersPrintPurchases), ("care", Key::LedgersPrintCare), ("key-persons", Key::LedgersPrintKeyPersons)]
+                    .into_iter()
+                    .map(|(slug, label)| view! {
+                        <Download path=format!("ledgers/{slug}.html") label=label print=true test_id=format!("print-{slug}")/>" "
+                        <Download path=format!("ledgers/{slug}.csv") label=Key::LedgersCsv print=false test_id=format!("csv-{slug}")/>" · "
+                    })
+                    .collect_view()}
+            </p>
+        </Show>
         <PeopleAndPurchases/>
     }
 }

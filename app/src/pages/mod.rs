@@ -1,8 +1,10 @@
 //! One module per route. Pages read state and render; they never touch
 //! storage or the network themselves.
 
+pub mod accounts;
 pub mod dashboard;
 pub mod door;
+pub mod download;
 pub mod history;
 pub mod home;
 pub mod household;

@@ -40,16 +40,13 @@ pub fn RosterPage() -> impl IntoView {
         let Some((name, bytes)) = file.get_untracked() else {
             return;
         };
-        let Some(compound) = data
-            .device
-            .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()))
-        else {
+        let Some(credentials) = data.credentials_untracked() else {
             return;
         };
         busy.set(true);
         spawn_local(async move {
             match api::import_roster(
-                compound.id.as_str(),
+                &credentials,
                 &name,
                 bytes,
                 &mapping.get_untracked(),

@@ -14,7 +14,7 @@ use crate::{
     areas::Area,
     device::local_time::{clock_time, today},
     i18n::{Key, use_i18n},
-    pages::join::JoinCompound,
+    pages::{download::Download, join::JoinCompound},
     state::{
         AppData, now_ms,
         truck::{
@@ -69,14 +69,13 @@ fn Staff(compound: CompoundId) -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
     let run = Memo::new(move |_| current_run(&data));
-    let posters = format!("/api/compounds/{compound}/posters");
     view! {
         {move || match run.get() {
             Some(run) => view! { <RunControl run=run/> }.into_any(),
             None => view! { <p class="notice" data-testid="no-run">{i18n.t(Key::TruckNoRun)}</p> }.into_any(),
         }}
         <NewRunForm compound=compound.clone()/>
-        <p><a rel="external" href=posters target="_blank" data-testid="posters-link">{move || i18n.t(Key::TruckPosters)}</a></p>
+        <p><Download path="posters" label=Key::TruckPosters print=true test_id="posters-link"/></p>
     }
 }
 

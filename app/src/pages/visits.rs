@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use doorstep_core::{
+    access::Role,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     schema::Collection,
@@ -60,7 +61,9 @@ fn Registry() -> impl IntoView {
                 {move || i18n.t(Key::HouseholdAdd)}
             </button>
         </div>
-        <p><A href="/visits/import" attr:data-testid="roster-link">{move || i18n.t(Key::RosterLink)}</A></p>
+        <Show when=move || data.role() == Some(Role::Coordinator)>
+            <p><A href="/visits/import" attr:data-testid="roster-link">{move || i18n.t(Key::RosterLink)}</A></p>
+        </Show>
         <Show when=move || !buildings.with(BTreeMap::is_empty)
             fallback=move || view! { <p class="notice" data-testid="registry-empty">{i18n.t(Key::HouseholdEmpty)}</p> }>
             {move || {
@@ -74,7 +77,9 @@ fn Registry() -> impl IntoView {
                                 <h3 class="building-head" data-testid=format!("building-{building}")>
                                     {building.clone()}" · "{done}"/"{doors.len()}
                                 </h3>
-                                <AssignTeam building=building.clone()/>
+                                <Show when=move || data.role() == Some(Role::Coordinator)>
+                                    <AssignTeam building=building.clone()/>
+                                </Show>
                             </div>
                             <ul class="rows">
                                 {doors
@@ -116,9 +121,19 @@ fn outcome_label(outcome: &str) -> Key {
 fn WorkPicker() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let rounds = Memo::new(move |_| named(&data, Collection::Round));
-    let teams = Memo::new(move |_| named(&data, Collection::Team));
+    let rounds = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Round)));
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
     let team_name = RwSignal::new(String::new());
+    let coordinating = move || data.role() == Some(Role::Coordinator);
+    // A volunteer works for the team they were invited into.
+    Effect::new(move || {
+        if let Some(team) = data.access().and_then(|a| a.team)
+            && data.work.with_untracked(|w| w.team.as_ref() != Some(&team))
+        {
+            data.work.update(|w| w.team = Some(team));
+            data.work.with_untracked(|w| w.save());
+        }
+    });
     let new_round = move |_| {
         let Some(compound) = compound_of(&data) else {
             return;
@@ -189,15 +204,20 @@ fn WorkPicker() -> impl IntoView {
             <label class="field"><span>{move || i18n.t(Key::WorkRound)}</span>
                 {select(rounds, |w| w.round.clone(), |w, v| w.round = v, "work-round")}
             </label>
-            <button class="button secondary" data-testid="new-round" on:click=new_round>{move || i18n.t(Key::WorkNewRound)}</button>
+            // Rounds and teams are the coordinator's to make.
+            <Show when=coordinating>
+                <button class="button secondary" data-testid="new-round" on:click=new_round>{move || i18n.t(Key::WorkNewRound)}</button>
+            </Show>
             <label class="field"><span>{move || i18n.t(Key::WorkTeam)}</span>
                 {select(teams, |w| w.team.clone(), |w, v| w.team = v, "work-team")}
             </label>
-            <div class="inline-form">
-                <input data-testid="team-name" placeholder=move || i18n.t(Key::WorkTeamName) prop:value=move || team_name.get()
-                    on:input=move |ev| team_name.set(event_target_value(&ev))/>
-                <button class="button secondary" data-testid="new-team" on:click=new_team>{move || i18n.t(Key::WorkNewTeam)}</button>
-            </div>
+            <Show when=coordinating>
+                <div class="inline-form">
+                    <input data-testid="team-name" placeholder=move || i18n.t(Key::WorkTeamName) prop:value=move || team_name.get()
+                        on:input=move |ev| team_name.set(event_target_value(&ev))/>
+                    <button class="button secondary" data-testid="new-team" on:click=new_team>{move || i18n.t(Key::WorkNewTeam)}</button>
+                </div>
+            </Show>
         </div>
     }
 }
@@ -209,33 +229,12 @@ fn compound_of(data: &AppData) -> Option<CompoundId> {
     })
 }
 
-/// Live records of a collection as (id, name), oldest first.
-fn named(data: &AppData, collection: Collection) -> Vec<(RecordId, String)> {
-    data.replica.with(|r| {
-        let mut list: Vec<_> = r
-            .all(collection)
-            .into_iter()
-            .filter(|record| !record.is_deleted())
-            .map(|record| {
-                let name = record
-                    .value("name")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
-                (record.latest_hlc().cloned(), record.id, name)
-            })
-            .collect();
-        list.sort();
-        list.into_iter().map(|(_, id, name)| (id, name)).collect()
-    })
-}
-
 /// The team covering a building this round (the coordinator sets it).
 #[component]
 fn AssignTeam(building: String) -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let teams = Memo::new(move |_| named(&data, Collection::Team));
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
     let current = {
         let building = building.clone();
         Memo::new(move |_| {

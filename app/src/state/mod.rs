@@ -12,7 +12,11 @@ pub mod visits;
 
 use std::rc::Rc;
 
-use doorstep_core::{api::CompoundSummary, conflict::Conflict, mutation::Mutation};
+use doorstep_core::{
+    access::{Role, Scope},
+    conflict::Conflict,
+    mutation::Mutation,
+};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
@@ -53,6 +57,17 @@ impl Work {
             let _ = storage.set_item(WORK_KEY, &text);
         }
     }
+}
+
+/// Why redeeming an invite code failed, as the join page explains it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignInError {
+    /// Wrong, used up or expired (the server does not say which).
+    Invalid,
+    /// Too many attempts from here: wait and try again.
+    Throttled,
+    Offline,
+    Storage(String),
 }
 
 #[derive(Clone, Copy)]
@@ -142,18 +157,60 @@ impl AppData {
         Ok(())
     }
 
-    pub async fn choose_compound(&self, compound: CompoundSummary) -> Result<(), StorageError> {
+    /// Redeems an invite code: this phone joins the code's compound in its
+    /// role, then syncs.
+    pub async fn sign_in(&self, code: &str, label: &str) -> Result<(), SignInError> {
         let db = self
             .db()
-            .ok_or_else(|| StorageError("storage is not open".into()))?;
-        let device = db.set_compound(compound).await?;
+            .ok_or_else(|| SignInError::Storage("storage is not open".into()))?;
+        let redeemed = api::redeem(code, label)
+            .await
+            .map_err(|failure| match failure {
+                api::ApiFailure::Unreachable(_) => SignInError::Offline,
+                api::ApiFailure::Refused { status: 429, .. } => SignInError::Throttled,
+                api::ApiFailure::Refused { .. } => SignInError::Invalid,
+            })?;
+        let device = db
+            .sign_in(&redeemed)
+            .await
+            .map_err(|e| SignInError::Storage(e.to_string()))?;
         self.device.set(Some(device));
         self.kick_sync_now();
         Ok(())
     }
 
-    pub async fn compounds(&self) -> Result<Vec<CompoundSummary>, api::ApiFailure> {
-        api::compounds().await
+    /// Edits not yet acknowledged by the server, oldest first (at most 500).
+    pub async fn unsent(&self) -> Vec<doorstep_core::sync::OutboxEntry> {
+        match self.db() {
+            Some(db) => db.outbox(500).await.unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The token and compound for API calls (tracked), once signed in.
+    pub fn credentials(&self) -> Option<api::Credentials> {
+        self.device
+            .with(|d| d.as_ref().and_then(|d| d.credentials()))
+    }
+
+    pub fn credentials_untracked(&self) -> Option<api::Credentials> {
+        self.device
+            .with_untracked(|d| d.as_ref().and_then(|d| d.credentials()))
+    }
+
+    /// This device's role, once signed in (tracked).
+    pub fn role(&self) -> Option<Role> {
+        self.device.with(|d| {
+            d.as_ref()
+                .filter(|d| d.token.is_some())
+                .and_then(|d| d.access.as_ref().map(|a| a.role))
+        })
+    }
+
+    /// What this device may reach, once signed in (tracked).
+    pub fn access(&self) -> Option<Scope> {
+        self.device
+            .with(|d| d.as_ref().and_then(|d| d.access.clone()))
     }
 
     pub async fn dismiss_conflict(&self, conflict: &Conflict) -> Result<(), StorageError> {

@@ -50,6 +50,26 @@ impl Replica {
             .collect()
     }
 
+    /// Live records of a collection as (id, name), oldest first: rounds and
+    /// teams as pickers list them.
+    pub fn named(&self, collection: Collection) -> Vec<(RecordId, String)> {
+        let mut list: Vec<_> = self
+            .all(collection)
+            .into_iter()
+            .filter(|record| !record.is_deleted())
+            .map(|record| {
+                let name = record
+                    .value("name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                (record.latest_hlc().cloned(), record.id, name)
+            })
+            .collect();
+        list.sort();
+        list.into_iter().map(|(_, id, name)| (id, name)).collect()
+    }
+
     /// Live households in building, unit, door order.
     pub fn households(&self) -> Vec<Household> {
         let mut households: Vec<Household> = self

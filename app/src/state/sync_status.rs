@@ -18,6 +18,8 @@ pub enum SyncProblem {
     Unreachable,
     ClockAhead,
     Refused(String),
+    /// The device was revoked (or its sign-in is no longer valid).
+    SignedOut,
     Storage(String),
 }
 

@@ -6,7 +6,8 @@
 //! no surprises with JavaScript numbers or maps.
 
 use doorstep_core::{
-    api::CompoundSummary,
+    access::Scope,
+    api::{CompoundSummary, Redeemed},
     conflict::{Conflict, merge_pulled},
     hlc::Clock,
     ids::ClientId,
@@ -19,6 +20,8 @@ use indexed_db_futures::{
     database::Database, object_store::ObjectStore, prelude::*, transaction::TransactionMode,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use crate::sync::api::Credentials;
 
 /// Bumped when stores change. An upgrade may add stores; it never drops the
 /// outbox, which holds work the server has not seen.
@@ -63,12 +66,24 @@ pub struct Device {
     pub client_id: ClientId,
     pub next_mid: u64,
     pub clock: Clock,
-    /// The compound this phone works in, once chosen.
+    /// The compound this phone works in, once signed in.
     pub compound: Option<CompoundSummary>,
     /// The last change sequence stored from the compound.
     pub cursor: u64,
     /// Edits the server refused for good, kept to show the volunteer.
     pub rejections: Vec<Rejection>,
+    /// The bearer token an invite code was redeemed for.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// What this device may reach, as the server last said.
+    #[serde(default)]
+    pub access: Option<Scope>,
+    /// The scope fingerprint the stored records were pulled under.
+    #[serde(default)]
+    pub pulled_scope: Option<String>,
+    /// A coordinator revoked this device: nothing syncs; the outbox stays.
+    #[serde(default)]
+    pub revoked: bool,
 }
 
 impl Device {
@@ -80,7 +95,19 @@ impl Device {
             compound: None,
             cursor: 0,
             rejections: Vec::new(),
+            token: None,
+            access: None,
+            pulled_scope: None,
+            revoked: false,
         }
+    }
+
+    /// The token and compound API calls need, once signed in.
+    pub fn credentials(&self) -> Option<Credentials> {
+        Some(Credentials {
+            token: self.token.clone()?,
+            compound: self.compound.as_ref()?.id.clone(),
+        })
     }
 }
 
@@ -89,6 +116,8 @@ impl Device {
 pub struct Applied {
     pub records: Vec<Record>,
     pub conflicts: Vec<Conflict>,
+    /// The device's scope changed: every stored record was replaced.
+    pub reset: bool,
 }
 
 pub fn record_key(collection: Collection, id: &str) -> String {
@@ -136,8 +165,38 @@ impl Db {
         Ok(device)
     }
 
-    /// Joins a compound. A different compound starts its pull from scratch.
-    pub async fn set_compound(&self, compound: CompoundSummary) -> Result<Device, StorageError> {
+    /// Keeps a redeemed invite's token and session. Another compound
+    /// starts its pull from scratch.
+    pub async fn sign_in(&self, redeemed: &Redeemed) -> Result<Device, StorageError> {
+        self.update_device(|device| {
+            let session = &redeemed.session;
+            if device.compound.as_ref().map(|c| &c.id) != Some(&session.compound.id) {
+                device.cursor = 0;
+                device.pulled_scope = None;
+            }
+            device.compound = Some(session.compound.clone());
+            device.access = Some(session.scope.clone());
+            device.token = Some(redeemed.token.clone());
+            device.revoked = false;
+        })
+        .await
+    }
+
+    /// What the server says this device may reach now.
+    pub async fn set_access(&self, access: Scope) -> Result<Device, StorageError> {
+        self.update_device(|device| device.access = Some(access))
+            .await
+    }
+
+    /// The server refused this device's token: stop syncing, keep the outbox.
+    pub async fn mark_revoked(&self) -> Result<Device, StorageError> {
+        self.update_device(|device| device.revoked = true).await
+    }
+
+    async fn update_device(
+        &self,
+        change: impl FnOnce(&mut Device),
+    ) -> Result<Device, StorageError> {
         self.device().await?;
         let tx = self
             .db
@@ -146,10 +205,7 @@ impl Db {
             .build()?;
         let meta = tx.object_store(META)?;
         let mut device = expect_device(&meta).await?;
-        if device.compound.as_ref().map(|c| &c.id) != Some(&compound.id) {
-            device.cursor = 0;
-        }
-        device.compound = Some(compound);
+        change(&mut device);
         put(&meta, DEVICE_KEY, &device).await?;
         tx.commit().await?;
         Ok(device)
@@ -251,8 +307,11 @@ impl Db {
     }
 
     /// Merges a pulled page and moves the cursor past it, in one transaction.
-    /// `before_commit` runs last; an error from it (a crash, in tests) leaves
-    /// records and cursor as they were.
+    /// A page that resets (the device's scope changed) first drops every
+    /// stored record and conflict, then stores the page and replays the
+    /// unsent outbox onto it, so nothing out of scope stays and no unsent
+    /// edit disappears from the screen. `before_commit` runs last; an error
+    /// from it (a crash, in tests) leaves records and cursor as they were.
     pub async fn apply_pull_page(
         &self,
         page: &PullPage,
@@ -261,7 +320,7 @@ impl Db {
     ) -> Result<Applied, StorageError> {
         let tx = self
             .db
-            .transaction([RECORDS, CONFLICTS, META])
+            .transaction([RECORDS, CONFLICTS, META, OUTBOX])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let (records, conflicts, meta) = (
@@ -270,6 +329,10 @@ impl Db {
             tx.object_store(META)?,
         );
         let mut device = expect_device(&meta).await?;
+        if page.reset {
+            records.clear()?.await?;
+            conflicts.clear()?.await?;
+        }
         // Every read is issued before the first is awaited, and no write is
         // awaited at all: IndexedDB serves a transaction's requests in order,
         // so waking this task between them only adds round trips. A failed
@@ -283,13 +346,16 @@ impl Db {
             .iter()
             .map(|key| records.get::<String, _, _>(key.as_str()).primitive())
             .collect::<Result<Vec<_>, _>>()?;
+        let mut applied = Applied {
+            reset: page.reset,
+            ..Applied::default()
+        };
         // A record that appears twice in one page merges with its first copy.
-        let mut merged_here: std::collections::HashMap<&str, usize> = Default::default();
-        let mut applied = Applied::default();
+        let mut merged_here: std::collections::HashMap<String, usize> = Default::default();
         for ((change, key), read) in page.changes.iter().zip(&keys).zip(reads) {
             let pulled = &change.record;
             let stored = read.await?;
-            let local = match merged_here.get(key.as_str()) {
+            let local = match merged_here.get(key) {
                 Some(&earlier) => Some(applied.records[earlier].clone()),
                 None => stored.map(|text| serde_json::from_str(&text)).transpose()?,
             };
@@ -301,11 +367,37 @@ impl Db {
             for conflict in &found {
                 issue_put(&conflicts, conflict.key(), conflict)?;
             }
-            merged_here.insert(key.as_str(), applied.records.len());
+            merged_here.insert(key.clone(), applied.records.len());
             applied.records.push(merged);
             applied.conflicts.extend(found);
         }
+        if page.reset {
+            let outbox = tx.object_store(OUTBOX)?;
+            let unsent: Vec<String> = outbox
+                .get_all::<String>()
+                .primitive()?
+                .await?
+                .collect::<Result<_, _>>()?;
+            for text in unsent {
+                let entry: OutboxEntry = serde_json::from_str(&text)?;
+                let mutation = &entry.pushed.mutation;
+                let key = record_key(mutation.collection(), mutation.id().as_str());
+                let local = merged_here.get(&key).map(|&i| applied.records[i].clone());
+                // An edit that no longer applies waits for the server's verdict.
+                if let Ok((record, _)) = mutation.apply(local.as_ref(), &entry.pushed.hlc) {
+                    issue_put(&records, key.as_str(), &record)?;
+                    match merged_here.get(&key) {
+                        Some(&i) => applied.records[i] = record,
+                        None => {
+                            merged_here.insert(key, applied.records.len());
+                            applied.records.push(record);
+                        }
+                    }
+                }
+            }
+        }
         device.cursor = page.cursor;
+        device.pulled_scope = Some(page.scope.clone());
         put(&meta, DEVICE_KEY, &device).await?;
         before_commit()?;
         tx.commit().await?;

@@ -2,7 +2,11 @@
 //! about them: wait for a network, or show the server's reason.
 
 use doorstep_core::{
-    api::{ApiError, CompoundSummary},
+    api::{
+        ApiError, DeviceInfo, DeviceUpdate, Invite, InviteRequest, NewInvite, RedeemRequest,
+        Redeemed, Session,
+    },
+    ids::CompoundId,
     sync::{SyncRequest, SyncResponse},
 };
 use serde::de::DeserializeOwned;
@@ -22,17 +26,92 @@ pub fn origin() -> String {
         .unwrap_or_default()
 }
 
-pub async fn sync(request: &SyncRequest) -> Result<SyncResponse, ApiFailure> {
+/// What an authenticated call needs: the device token and its compound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    pub token: String,
+    pub compound: CompoundId,
+}
+
+impl Credentials {
+    /// An endpoint under this compound, e.g. `ledgers.xlsx`.
+    pub fn url(&self, rest: &str) -> String {
+        format!("{}/api/compounds/{}/{rest}", origin(), self.compound)
+    }
+}
+
+pub async fn sync(request: &SyncRequest, token: &str) -> Result<SyncResponse, ApiFailure> {
     let response = reqwest::Client::new()
         .post(format!("{}/api/sync", origin()))
+        .bearer_auth(token)
         .json(request)
         .send()
         .await;
     read(response).await
 }
 
-pub async fn compounds() -> Result<Vec<CompoundSummary>, ApiFailure> {
-    read(reqwest::get(format!("{}/api/compounds", origin())).await).await
+/// Trades an invite code for this phone's token.
+pub async fn redeem(code: &str, label: &str) -> Result<Redeemed, ApiFailure> {
+    let request = RedeemRequest {
+        code: code.to_owned(),
+        label: label.to_owned(),
+    };
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/redeem", origin()))
+        .json(&request)
+        .send()
+        .await;
+    read(response).await
+}
+
+pub async fn session(token: &str) -> Result<Session, ApiFailure> {
+    get(format!("{}/api/session", origin()), token).await
+}
+
+pub async fn create_invite(
+    credentials: &Credentials,
+    request: &InviteRequest,
+) -> Result<NewInvite, ApiFailure> {
+    let response = reqwest::Client::new()
+        .post(credentials.url("invites"))
+        .bearer_auth(&credentials.token)
+        .json(request)
+        .send()
+        .await;
+    read(response).await
+}
+
+pub async fn invites(credentials: &Credentials) -> Result<Vec<Invite>, ApiFailure> {
+    get(credentials.url("invites"), &credentials.token).await
+}
+
+pub async fn devices(credentials: &Credentials) -> Result<Vec<DeviceInfo>, ApiFailure> {
+    get(credentials.url("devices"), &credentials.token).await
+}
+
+pub async fn update_device(
+    credentials: &Credentials,
+    id: &str,
+    update: &DeviceUpdate,
+) -> Result<DeviceInfo, ApiFailure> {
+    let response = reqwest::Client::new()
+        .post(credentials.url(&format!("devices/{id}")))
+        .bearer_auth(&credentials.token)
+        .json(update)
+        .send()
+        .await;
+    read(response).await
+}
+
+async fn get<T: DeserializeOwned>(url: String, token: &str) -> Result<T, ApiFailure> {
+    read(
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await,
+    )
+    .await
 }
 
 async fn read<T: DeserializeOwned>(
@@ -86,15 +165,15 @@ pub struct RosterRowError {
 /// Uploads a roster file for a dry run or the real (all-or-nothing) import.
 /// `map` lists extra header mappings, `列名=field,…`.
 pub async fn import_roster(
-    compound: &str,
+    credentials: &Credentials,
     file_name: &str,
     bytes: Vec<u8>,
     map: &str,
     dry_run: bool,
 ) -> Result<RosterReport, ApiFailure> {
-    let url = format!("{}/api/compounds/{compound}/roster", origin());
     let response = reqwest::Client::new()
-        .post(url)
+        .post(credentials.url("roster"))
+        .bearer_auth(&credentials.token)
         .query(&[
             ("file", file_name),
             ("map", map),
@@ -119,23 +198,20 @@ pub struct HistoryChange {
 }
 
 pub async fn history(
-    compound: &str,
+    credentials: &Credentials,
     collection: &str,
     id: &str,
 ) -> Result<Vec<HistoryChange>, ApiFailure> {
-    read(
-        reqwest::get(format!(
-            "{}/api/compounds/{compound}/history/{collection}/{id}",
-            origin()
-        ))
-        .await,
+    get(
+        credentials.url(&format!("history/{collection}/{id}")),
+        &credentials.token,
     )
     .await
 }
 
 /// When each team's visits last reached the server (Unix ms by team id).
 pub async fn freshness(
-    compound: &str,
+    credentials: &Credentials,
 ) -> Result<std::collections::BTreeMap<String, u64>, ApiFailure> {
-    read(reqwest::get(format!("{}/api/compounds/{compound}/freshness", origin())).await).await
+    get(credentials.url("freshness"), &credentials.token).await
 }

@@ -20,6 +20,9 @@ pub enum SyncError {
     /// The device clock is ahead of the server's: edits wait until it is fixed.
     ClockAhead(String),
     Refused(String),
+    /// The server no longer accepts this device's token (revoked, or never
+    /// valid): it must sign in again; its outbox stays.
+    SignedOut(String),
     Storage(StorageError),
 }
 
@@ -36,6 +39,7 @@ impl From<ApiFailure> for SyncError {
             ApiFailure::Refused { error, .. } if error.code == "clock_ahead" => {
                 SyncError::ClockAhead(error.message)
             }
+            ApiFailure::Refused { status: 401, error } => SyncError::SignedOut(error.code),
             ApiFailure::Refused { status, error } => {
                 SyncError::Refused(format!("{status} {}: {}", error.code, error.message))
             }
@@ -57,7 +61,11 @@ pub async fn sync_once(
     let mut expected = None;
     loop {
         let device = db.device().await?;
-        let Some(compound) = device.compound.clone() else {
+        if device.revoked {
+            // Nothing is sent until the phone signs in again; the outbox stays.
+            return Err(SyncError::SignedOut("device_revoked".into()));
+        }
+        let Some(credentials) = device.credentials() else {
             return Ok(outcome);
         };
         let batch = db.outbox(MAX_PUSH_MUTATIONS as u32).await?;
@@ -66,11 +74,18 @@ pub async fn sync_once(
             schema_version: SCHEMA_VERSION,
             mutations: batch.iter().map(|entry| entry.pushed.clone()).collect(),
             pull: Some(PullRequest {
-                compound: compound.id,
+                compound: credentials.compound.clone(),
                 cursor: device.cursor,
+                scope: device.pulled_scope.clone(),
             }),
         };
-        let response = api::sync(&request).await?;
+        let response = match api::sync(&request, &credentials.token).await {
+            Err(ApiFailure::Refused { status: 401, error }) => {
+                db.mark_revoked().await?;
+                return Err(SyncError::SignedOut(error.code));
+            }
+            other => other?,
+        };
         if let Some(last) = batch.last()
             && response.last_mid < last.pushed.mid
         {
@@ -85,6 +100,12 @@ pub async fn sync_once(
         outcome.server_time_ms = response.server_time_ms;
         let Some(page) = response.pull else { break };
         let applied = db.apply_pull_page(&page, now_ms(), || Ok(())).await?;
+        if applied.reset {
+            // What this device may reach changed: learn how, for the pages.
+            let session = api::session(&credentials.token).await?;
+            db.set_access(session.scope).await?;
+            outcome.applied.reset = true;
+        }
         pulled += page.changes.len() as u64;
         let total = *expected.get_or_insert(page.changes.len() as u64 + page.remaining);
         on_progress((pulled, total.max(pulled)));

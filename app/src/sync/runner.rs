@@ -116,7 +116,10 @@ impl Runner {
             Ok(outcome) => outcome.pushed > 0 || !outcome.applied.records.is_empty(),
             Err(_) => false,
         };
-        if let Ok(outcome) = result.as_ref() {
+        if result.as_ref().is_ok_and(|o| o.applied.reset) {
+            // The scope changed and storage was replaced: read it all again.
+            let _ = data.reload().await;
+        } else if let Ok(outcome) = result.as_ref() {
             data.replica.update(|replica| {
                 for record in &outcome.applied.records {
                     replica.upsert(record.clone());
@@ -126,6 +129,9 @@ impl Runner {
         }
         let pending = db.outbox_len().await.unwrap_or_default();
         let device = db.device().await.ok();
+        if device.is_some() && device != data.device.get_untracked() {
+            data.device.set(device.clone());
+        }
         data.sync.update(|s| {
             s.running = false;
             s.pending = pending;
@@ -204,6 +210,7 @@ fn problem(err: SyncError) -> SyncProblem {
         SyncError::Unreachable(_) => SyncProblem::Unreachable,
         SyncError::ClockAhead(_) => SyncProblem::ClockAhead,
         SyncError::Refused(detail) => SyncProblem::Refused(detail),
+        SyncError::SignedOut(_) => SyncProblem::SignedOut,
         SyncError::Storage(err) => SyncProblem::Storage(err.to_string()),
     }
 }

@@ -30,11 +30,17 @@ impl Store {
     ) -> Result<Vec<Logged>, StoreError> {
         let compound_fragment = format!("%\"compound\":{}%", Value::from(compound.as_str()));
         let rows: Vec<(String, i64, String, String, String, i64, Option<String>)> = sqlx::query_as(
-            "SELECT client_id, mid, kind, args, hlc, received_at_ms, rejection_code FROM mutation \
-             WHERE args LIKE $1 AND args LIKE $2 ORDER BY received_at_ms, client_id, mid",
+            "SELECT m.client_id, m.mid, m.kind, m.args, m.hlc, m.received_at_ms, m.rejection_code \
+             FROM mutation m JOIN client c ON c.client_id = m.client_id \
+             LEFT JOIN device d ON d.id = c.device \
+             WHERE m.args LIKE $1 AND m.args LIKE $2 AND (d.compound IS NULL OR d.compound = $3) \
+             ORDER BY m.received_at_ms, m.client_id, m.mid",
         )
         .bind(compound_fragment)
         .bind(format!("%{needle}%"))
+        // Only devices of this compound: another compound's device naming it
+        // in a (refused) mutation leaves no trace in this compound's history.
+        .bind(compound.as_str())
         .fetch_all(&self.reader)
         .await?;
         rows.into_iter()

@@ -12,10 +12,12 @@
 //! counter rows before touching their records and holds the locks until it
 //! commits (see `sync.rs`).
 
+mod accounts;
 mod compounds;
 mod log;
 mod notify;
 mod records;
+mod scope;
 mod sync;
 
 use std::{future::Future, pin::Pin, str::FromStr, sync::Arc, time::Duration};
@@ -32,9 +34,11 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous},
 };
 
+pub use accounts::{Device, RedeemError, secret_hash};
 pub use compounds::Compound;
 pub use log::Logged;
 pub use notify::Notifications;
+pub use scope::DeviceScope;
 
 /// Where the embedded database lives unless `DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/doorstep.sqlite";
@@ -65,6 +69,8 @@ pub enum StoreError {
     Corrupt(String),
     /// Creating something whose id is taken.
     Exists(String),
+    /// Outside what the requesting device may do.
+    Forbidden(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -72,7 +78,9 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Request(err) => f.write_str(&err.to_api_error().message),
             StoreError::Db(err) => write!(f, "database error: {err}"),
-            StoreError::Corrupt(detail) | StoreError::Exists(detail) => f.write_str(detail),
+            StoreError::Corrupt(detail)
+            | StoreError::Exists(detail)
+            | StoreError::Forbidden(detail) => f.write_str(detail),
         }
     }
 }

@@ -21,6 +21,15 @@ impl Store {
         rows.iter().map(|(state,)| decode(state)).collect()
     }
 
+    /// The building of the household that a record belongs to, if any.
+    pub async fn building_of(
+        &self,
+        collection: Collection,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        super::scope::building_of(&self.reader, collection, id).await
+    }
+
     pub async fn compound_exists(&self, compound: &CompoundId) -> Result<bool, StoreError> {
         let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM compound WHERE id = $1")
             .bind(compound.as_str())

@@ -12,20 +12,26 @@
 //! only after every smaller one of that compound has committed: a reader
 //! that has seen `seq` n never later finds a new change below n.
 
-use std::{collections::BTreeMap, future::Future};
+use std::future::Future;
 
 use doorstep_core::{
-    ids::{ClientId, CompoundId},
+    ids::ClientId,
     mutation::Refusal,
     record::Record,
+    schema::Collection,
     sync::{
         Change, PULL_PAGE_SIZE, PullPage, PullRequest, PushedMutation, Rejection, RequestError,
         SyncRequest,
     },
 };
+use serde_json::Value;
 use sqlx::{Any, Transaction};
 
-use super::{Store, StoreError};
+use super::{
+    Store, StoreError,
+    accounts::Device,
+    scope::{self, DeviceScope},
+};
 
 /// What a push did: the client's new last mid and any rejections.
 #[derive(Debug, PartialEq, Eq)]
@@ -37,14 +43,17 @@ pub struct PushOutcome {
 type Tx = Transaction<'static, Any>;
 
 impl Store {
-    /// Applies the request's mutations, all or none. Call only after
-    /// `SyncRequest::check` has passed.
+    /// Applies the request's mutations, all or none, as `device` may: each
+    /// one outside its scope is recorded as rejected and not applied. Call
+    /// only after `SyncRequest::check` has passed.
     pub async fn push(
         &self,
+        device: &Device,
+        scope: &DeviceScope,
         request: &SyncRequest,
         now_ms: u64,
     ) -> Result<PushOutcome, StoreError> {
-        self.push_paused(request, now_ms, std::future::ready(()))
+        self.push_paused(device, scope, request, now_ms, std::future::ready(()))
             .await
     }
 
@@ -54,16 +63,19 @@ impl Store {
     #[doc(hidden)]
     pub async fn push_paused(
         &self,
+        device: &Device,
+        scope: &DeviceScope,
         request: &SyncRequest,
         now_ms: u64,
         before_commit: impl Future<Output = ()>,
     ) -> Result<PushOutcome, StoreError> {
         let mut tx = self.writer.begin().await?;
         let client = request.client_id.to_string();
-        let mut previous = stored_last_mid(&mut tx, &client).await?;
-        if request.mutations.iter().any(|m| m.mid > previous) {
+        let mut previous = stored_last_mid(&mut tx, &client, device).await?;
+        let new_work = request.mutations.iter().any(|m| m.mid > previous);
+        if new_work {
             // Something new to write: lock, and read the mid again under the lock.
-            previous = lock_client(&mut tx, &client).await?;
+            previous = lock_client(&mut tx, &client, device).await?;
         }
         if let Some(first) = request.mutations.first()
             && first.mid > previous + 1
@@ -74,7 +86,13 @@ impl Store {
             }
             .into());
         }
-        lock_compounds(&mut tx, request, previous).await?;
+        if new_work {
+            // The device's compound, the only one it may write.
+            sqlx::query("UPDATE compound SET last_seq = last_seq WHERE id = $1")
+                .bind(device.compound.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
 
         let mut rejected = Vec::new();
         for pushed in &request.mutations {
@@ -85,7 +103,7 @@ impl Store {
                 }
                 continue;
             }
-            let refusal = apply(&mut tx, pushed).await?;
+            let refusal = apply(&mut tx, &scope.scope, pushed).await?;
             record_mutation(&mut tx, &client, pushed, now_ms, refusal.as_ref()).await?;
             if let Some(refusal) = refusal {
                 rejected.push(Rejection {
@@ -111,48 +129,74 @@ impl Store {
         Ok(PushOutcome { last_mid, rejected })
     }
 
-    /// One page of a compound's changes after `cursor`, in commit order.
-    pub async fn pull(&self, pull: &PullRequest) -> Result<PullPage, StoreError> {
-        let mut conn = self.reader.acquire().await?;
-        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM compound WHERE id = $1")
-            .bind(pull.compound.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-        if exists.is_none() {
-            return Err(RequestError::UnknownCompound {
-                field: "pull.compound".into(),
-                compound: pull.compound.clone(),
-            }
-            .into());
+    /// One page of the changes after `cursor` that `scope` may see, in
+    /// commit order, with the fields it may not read removed. If the phone's
+    /// data was pulled under another scope, the page starts again from 0.
+    pub async fn pull(
+        &self,
+        scope: &DeviceScope,
+        pull: &PullRequest,
+    ) -> Result<PullPage, StoreError> {
+        if pull.compound != scope.scope.compound {
+            return Err(StoreError::Forbidden(format!(
+                "this device works in compound {}, not {}",
+                scope.scope.compound, pull.compound
+            )));
         }
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, state FROM record WHERE compound = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(pull.compound.as_str())
-        .bind(pull.cursor as i64)
-        .bind(PULL_PAGE_SIZE as i64 + 1)
-        .fetch_all(&mut *conn)
-        .await?;
+        let reset = pull.scope.as_deref() != Some(scope.fingerprint.as_str());
+        let after = if reset { 0 } else { pull.cursor };
+        let mut conn = self.reader.acquire().await?;
+        // Changes up to the compound's counter as committed now: later ones
+        // come with the next pull, and an empty page can jump to it.
+        let (last_seq,): (i64,) = sqlx::query_as("SELECT last_seq FROM compound WHERE id = $1")
+            .bind(pull.compound.as_str())
+            .fetch_one(&mut *conn)
+            .await?;
+        let (filter, buildings) = scope::pull_filter(&scope.scope, 5);
+        let sql = format!(
+            "SELECT seq, state FROM record WHERE compound = $1 AND seq > $2 AND seq <= $3 \
+             AND {filter} ORDER BY seq LIMIT $4"
+        );
+        let mut query = sqlx::query_as::<_, (i64, String)>(&sql)
+            .bind(pull.compound.as_str())
+            .bind(after as i64)
+            .bind(last_seq)
+            .bind(PULL_PAGE_SIZE as i64 + 1);
+        for building in &buildings {
+            query = query.bind(building.as_str());
+        }
+        let rows = query.fetch_all(&mut *conn).await?;
         let more = rows.len() > PULL_PAGE_SIZE;
         let changes = rows
             .into_iter()
             .take(PULL_PAGE_SIZE)
             .map(|(seq, state)| {
+                let mut record = decode(&state)?;
+                scope.scope.redact(&mut record);
                 Ok(Change {
                     seq: seq as u64,
-                    record: decode(&state)?,
+                    record,
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let cursor = changes.last().map_or(pull.cursor, |c| c.seq);
+        let cursor = match changes.last() {
+            Some(last) if more => last.seq,
+            _ => (last_seq as u64).max(after),
+        };
         let remaining = if more {
-            let (count,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM record WHERE compound = $1 AND seq > $2")
-                    .bind(pull.compound.as_str())
-                    .bind(cursor as i64)
-                    .fetch_one(&mut *conn)
-                    .await?;
-            count as u64
+            let (filter, buildings) = scope::pull_filter(&scope.scope, 4);
+            let sql = format!(
+                "SELECT COUNT(*) FROM record WHERE compound = $1 AND seq > $2 AND seq <= $3 \
+                 AND {filter}"
+            );
+            let mut query = sqlx::query_as::<_, (i64,)>(&sql)
+                .bind(pull.compound.as_str())
+                .bind(cursor as i64)
+                .bind(last_seq);
+            for building in &buildings {
+                query = query.bind(building.as_str());
+            }
+            query.fetch_one(&mut *conn).await?.0 as u64
         } else {
             0
         };
@@ -162,6 +206,8 @@ impl Store {
             cursor,
             more,
             remaining,
+            scope: scope.fingerprint.clone(),
+            reset,
         })
     }
 
@@ -176,76 +222,73 @@ impl Store {
     }
 }
 
-async fn stored_last_mid(tx: &mut Tx, client: &str) -> Result<u64, StoreError> {
-    let row: Option<(i64,)> = sqlx::query_as("SELECT last_mid FROM client WHERE client_id = $1")
-        .bind(client)
-        .fetch_optional(&mut **tx)
-        .await?;
-    Ok(row.map_or(0, |(mid,)| mid as u64))
+/// The client's last mid, refusing a client id that another device pushed as.
+async fn stored_last_mid(tx: &mut Tx, client: &str, device: &Device) -> Result<u64, StoreError> {
+    let row: Option<(i64, Option<String>)> =
+        sqlx::query_as("SELECT last_mid, device FROM client WHERE client_id = $1")
+            .bind(client)
+            .fetch_optional(&mut **tx)
+            .await?;
+    match row {
+        Some((_, Some(owner))) if owner != device.id => Err(client_taken(client)),
+        Some((mid, _)) => Ok(mid as u64),
+        None => Ok(0),
+    }
 }
 
-/// Locks the client's row (creating it at 0) and returns its last mid as of
-/// now: a concurrent push from the same client has committed or waits.
-async fn lock_client(tx: &mut Tx, client: &str) -> Result<u64, StoreError> {
-    let (mid,): (i64,) = sqlx::query_as(
-        "INSERT INTO client (client_id, last_mid) VALUES ($1, 0) \
-         ON CONFLICT (client_id) DO UPDATE SET last_mid = client.last_mid \
-         RETURNING last_mid",
+fn client_taken(client: &str) -> StoreError {
+    StoreError::Forbidden(format!("client id {client} belongs to another device"))
+}
+
+/// Locks the client's row (creating it at 0, bound to `device`) and returns
+/// its last mid as of now: a concurrent push from the same client has
+/// committed or waits. The first device to push as a client id owns it.
+async fn lock_client(tx: &mut Tx, client: &str, device: &Device) -> Result<u64, StoreError> {
+    let (mid, owner): (i64, Option<String>) = sqlx::query_as(
+        "INSERT INTO client (client_id, last_mid, device) VALUES ($1, 0, $2) \
+         ON CONFLICT (client_id) DO UPDATE SET device = COALESCE(client.device, excluded.device) \
+         RETURNING last_mid, device",
     )
     .bind(client)
+    .bind(&device.id)
     .fetch_one(&mut **tx)
     .await?;
+    if owner.as_deref() != Some(device.id.as_str()) {
+        return Err(client_taken(client));
+    }
     Ok(mid as u64)
 }
 
-/// Locks the counter row of every compound the batch's new mutations write,
-/// in id order (so two pushes never wait on each other in a cycle), and
-/// refuses the batch if one of them does not exist.
-async fn lock_compounds(
+/// Checks the mutation against the device's scope, then merges it into the
+/// stored record; a refusal leaves the store untouched.
+async fn apply(
     tx: &mut Tx,
-    request: &SyncRequest,
-    previous: u64,
-) -> Result<(), StoreError> {
-    // Each compound with the index of the first mutation naming it.
-    let mut compounds: BTreeMap<&CompoundId, usize> = BTreeMap::new();
-    for (i, pushed) in request.mutations.iter().enumerate() {
-        if pushed.mid > previous {
-            compounds.entry(pushed.mutation.compound()).or_insert(i);
-        }
-    }
-    let mut unknown: Option<(usize, &CompoundId)> = None;
-    for (&compound, &i) in &compounds {
-        let locked = sqlx::query("UPDATE compound SET last_seq = last_seq WHERE id = $1")
-            .bind(compound.as_str())
-            .execute(&mut **tx)
-            .await?;
-        if locked.rows_affected() == 0 && unknown.is_none_or(|(first, _)| i < first) {
-            unknown = Some((i, compound));
-        }
-    }
-    match unknown {
-        Some((i, compound)) => Err(RequestError::UnknownCompound {
-            field: format!("mutations[{i}].args.compound"),
-            compound: compound.clone(),
-        }
-        .into()),
-        None => Ok(()),
-    }
-}
-
-/// Merges one mutation into the stored record; a refusal leaves it untouched.
-async fn apply(tx: &mut Tx, pushed: &PushedMutation) -> Result<Option<Refusal>, StoreError> {
+    scope: &doorstep_core::access::Scope,
+    pushed: &PushedMutation,
+) -> Result<Option<Refusal>, StoreError> {
     let mutation = &pushed.mutation;
-    let collection = mutation.collection().name();
+    let collection = mutation.collection();
     // Twice at most: see the end of the loop.
     for _ in 0..2 {
-        let stored: Option<(String,)> =
-            sqlx::query_as("SELECT state FROM record WHERE collection = $1 AND id = $2")
-                .bind(collection)
+        let stored: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT state, building FROM record WHERE collection = $1 AND id = $2")
+                .bind(collection.name())
                 .bind(mutation.id().as_str())
                 .fetch_optional(&mut **tx)
                 .await?;
-        let existing = stored.map(|(state,)| decode(&state)).transpose()?;
+        let (existing, old_building) = match stored {
+            Some((state, building)) => (Some(decode(&state)?), building),
+            None => (None, None),
+        };
+        let places = if scope.by_building(collection) {
+            scope::placements(tx, mutation, existing.as_ref()).await?
+        } else {
+            Vec::new()
+        };
+        let places: Vec<Option<&str>> = places.iter().map(Option::as_deref).collect();
+        if let Err(refusal) = scope.may_write(mutation, &places) {
+            return Ok(Some(refusal));
+        }
         let record = match mutation.apply(existing.as_ref(), &pushed.hlc) {
             Ok((record, _)) => record,
             Err(refusal) => return Ok(Some(refusal)),
@@ -253,25 +296,42 @@ async fn apply(tx: &mut Tx, pushed: &PushedMutation) -> Result<Option<Refusal>, 
         if existing.as_ref() == Some(&record) {
             return Ok(None); // an older or repeated edit: nothing new to pull
         }
-        // The compound's row is already locked by this transaction.
+        let household = scope::household_of(&mut **tx, &record).await?;
+        let building = (collection == Collection::Household)
+            .then(|| {
+                record
+                    .value("building")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .flatten();
+        // The compound's row is already locked by this transaction. A
+        // household that leaves its building changes what volunteers see.
+        let moved = old_building.is_some() && old_building != building;
         let (seq,): (i64,) = sqlx::query_as(
-            "UPDATE compound SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+            "UPDATE compound SET last_seq = last_seq + 1, scope_epoch = scope_epoch + $2 \
+             WHERE id = $1 RETURNING last_seq",
         )
         .bind(record.compound.as_str())
+        .bind(i64::from(moved))
         .fetch_one(&mut **tx)
         .await?;
         let state =
             serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let written = sqlx::query(
-            "INSERT INTO record (collection, id, compound, seq, state) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, state = excluded.state \
+            "INSERT INTO record (collection, id, compound, seq, state, household, building) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
+             household = excluded.household, building = excluded.building \
              WHERE record.compound = excluded.compound",
         )
-        .bind(collection)
+        .bind(collection.name())
         .bind(record.id.as_str())
         .bind(record.compound.as_str())
         .bind(seq)
         .bind(state)
+        .bind(household)
+        .bind(building)
         .execute(&mut **tx)
         .await?;
         if written.rows_affected() == 1 {
@@ -282,7 +342,8 @@ async fn apply(tx: &mut Tx, pushed: &PushedMutation) -> Result<Option<Refusal>, 
         // (The sequence number taken above stays unused: a gap is harmless.)
     }
     Err(StoreError::Corrupt(format!(
-        "{collection} {} could not be written",
+        "{} {} could not be written",
+        collection.name(),
         mutation.id()
     )))
 }

@@ -132,7 +132,9 @@ impl TestDatabase {
         }
         let mut conn = PgConnection::connect(&self.url).await.unwrap();
         let mut contents = Vec::new();
-        for table in ["compound", "client", "record", "mutation"] {
+        for table in [
+            "compound", "client", "record", "mutation", "device", "invite", "throttle",
+        ] {
             let (rows,): (String,) = sqlx::query_as(&format!(
                 "SELECT COALESCE(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {table} t"
             ))
@@ -181,4 +183,106 @@ pub async fn send(
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     (parts.status, parts.headers, bytes.to_vec())
+}
+
+/// A bearer token for a new device of `role` in `compound` (a volunteer's
+/// `team`, key-persons grant), ready for an `Authorization` header.
+pub async fn bearer(
+    state: &doorstep_server::AppState,
+    compound: &str,
+    role: doorstep_core::access::Role,
+    team: Option<&str>,
+    key_persons: bool,
+) -> String {
+    let (_, token) = state
+        .store
+        .enroll(
+            &compound.parse().unwrap(),
+            role,
+            team.map(|t| t.parse().unwrap()),
+            key_persons,
+        )
+        .await
+        .unwrap();
+    format!("Bearer {token}")
+}
+
+/// [`bearer`] for a coordinator: everything in the compound.
+pub async fn coordinator(state: &doorstep_server::AppState, compound: &str) -> String {
+    bearer(
+        state,
+        compound,
+        doorstep_core::access::Role::Coordinator,
+        None,
+        false,
+    )
+    .await
+}
+
+/// The router as one device calls it: every request carries its token.
+pub struct Api {
+    pub state: doorstep_server::AppState,
+    /// The `Authorization` header value.
+    pub auth: String,
+}
+
+impl Api {
+    /// A coordinator of `compound`.
+    pub async fn coordinator(state: &doorstep_server::AppState, compound: &str) -> Self {
+        Self {
+            auth: coordinator(state, compound).await,
+            state: state.clone(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        mut request: axum::http::Request<axum::body::Body>,
+    ) -> (axum::http::StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        request.headers_mut().insert(
+            axum::http::header::AUTHORIZATION,
+            self.auth.parse().unwrap(),
+        );
+        send(&self.state, request).await
+    }
+}
+
+/// Opens an SSE stream as a resident page does and reads past the response
+/// head (whose headers may contain `data:`, e.g. in the CSP); returns the
+/// connection and the body bytes read so far.
+pub async fn sse_open(addr: std::net::SocketAddr, path: &str) -> (tokio::net::TcpStream, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut buffer = String::new();
+    loop {
+        if let Some(end) = buffer.find("\r\n\r\n") {
+            assert!(buffer.starts_with("HTTP/1.1 200"), "{buffer}");
+            let body = buffer.split_off(end + 4);
+            return (stream, body);
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "stream closed before its head");
+        buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
+}
+
+/// Reads one SSE `data:` payload from a stream opened with [`sse_open`].
+pub async fn next_event(stream: &mut tokio::net::TcpStream, buffer: &mut String) -> String {
+    use tokio::io::AsyncReadExt;
+    loop {
+        if let Some(start) = buffer.find("data:")
+            && let Some(end) = buffer[start..].find("\n\n")
+        {
+            let event = buffer[start + 5..start + end].trim().to_owned();
+            buffer.drain(..start + end + 2);
+            return event;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "stream closed");
+        buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    }
 }

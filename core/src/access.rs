@@ -1,0 +1,448 @@
+//! Who may read and write what. A device acts in one compound with one
+//! [`Role`]; a volunteer's [`Scope`] is further limited to the buildings
+//! assigned to their team, and to key-persons fields only when granted.
+//!
+//! The server enforces these rules on every push and pull; the app reads
+//! the same rules to decide which pages to show. Finding a record's building
+//! takes lookups, so callers pass it in: this module does no I/O.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ids::{CompoundId, RecordId},
+    mutation::{Mutation, Refusal},
+    record::Record,
+    schema::Collection,
+};
+
+/// What a device was invited as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 社区/网格负责人: everything in the compound.
+    Coordinator,
+    /// 志愿者: the households of their team's buildings.
+    Volunteer,
+    /// 菜车人员: trucks, runs and stop taps.
+    Stall,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Coordinator, Role::Volunteer, Role::Stall];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Coordinator => "coordinator",
+            Role::Volunteer => "volunteer",
+            Role::Stall => "stall",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// A volunteer works for a team; the other roles do not.
+    pub fn needs_team(self) -> bool {
+        self == Role::Volunteer
+    }
+}
+
+/// How a collection is divided between roles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    /// Belongs to one household, so to one building: the registry, visits,
+    /// needs, the care and key-persons ledgers, purchases.
+    Household,
+    /// The work plan: rounds, teams, which team covers which building.
+    Plan,
+    /// The vegetable truck: trucks, runs, stop taps.
+    Stall,
+}
+
+impl Area {
+    pub fn of(collection: Collection) -> Self {
+        match collection {
+            Collection::Household
+            | Collection::Visit
+            | Collection::Need
+            | Collection::NeedEvent
+            | Collection::Person
+            | Collection::Purchase
+            | Collection::Settlement => Area::Household,
+            Collection::Team | Collection::Round | Collection::Assignment => Area::Plan,
+            Collection::Truck | Collection::Run | Collection::StopEvent => Area::Stall,
+        }
+    }
+
+    pub fn collections(self) -> impl Iterator<Item = Collection> {
+        Collection::ALL
+            .into_iter()
+            .filter(move |&c| Area::of(c) == self)
+    }
+}
+
+/// The record a household-area record hangs from: the field naming it and
+/// its collection (a visit's household, a need event's need). Following the
+/// chain ends at a household, whose `building` places the record.
+pub fn parent(collection: Collection) -> Option<(&'static str, Collection)> {
+    match collection {
+        Collection::Visit | Collection::Need | Collection::Person | Collection::Purchase => {
+            Some(("household", Collection::Household))
+        }
+        Collection::NeedEvent => Some(("need", Collection::Need)),
+        Collection::Settlement => Some(("purchase", Collection::Purchase)),
+        _ => None,
+    }
+}
+
+/// What one device may reach.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    pub compound: CompoundId,
+    pub role: Role,
+    /// A volunteer's team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<RecordId>,
+    /// The buildings assigned to a volunteer's team (in any round).
+    #[serde(default)]
+    pub buildings: BTreeSet<String>,
+    /// May read and write key-persons fields (the coordinator always may).
+    pub key_persons: bool,
+}
+
+/// Whether a role reaches a collection at all, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reach {
+    None,
+    Read,
+    /// Reads and writes, limited to the scope's buildings for a volunteer.
+    Write,
+}
+
+impl Scope {
+    pub fn reach(&self, collection: Collection) -> Reach {
+        match (self.role, Area::of(collection)) {
+            (Role::Coordinator, _) => Reach::Write,
+            (Role::Volunteer, Area::Household) => Reach::Write,
+            (Role::Volunteer, Area::Plan) => Reach::Read,
+            (Role::Stall, Area::Stall) => Reach::Write,
+            (Role::Volunteer, Area::Stall) | (Role::Stall, _) => Reach::None,
+        }
+    }
+
+    /// Whether the scope covers every record of a collection it reaches, or
+    /// only those in its buildings.
+    pub fn by_building(&self, collection: Collection) -> bool {
+        self.role == Role::Volunteer && Area::of(collection) == Area::Household
+    }
+
+    pub fn sees_restricted(&self) -> bool {
+        self.role == Role::Coordinator || self.key_persons
+    }
+
+    /// May this device read a record of `collection` placed in `building`
+    /// (`None`: not placed in any building)?
+    pub fn may_read(&self, collection: Collection, building: Option<&str>) -> bool {
+        self.reach(collection) != Reach::None
+            && (!self.by_building(collection) || building.is_some_and(|b| self.covers(b)))
+    }
+
+    fn covers(&self, building: &str) -> bool {
+        self.buildings.contains(building)
+    }
+
+    /// May this device make `mutation`? `buildings` lists where the record
+    /// is placed before and after it (both must be in scope; `None` is a
+    /// record not placed anywhere, e.g. a visit whose household is unknown).
+    pub fn may_write(
+        &self,
+        mutation: &Mutation,
+        buildings: &[Option<&str>],
+    ) -> Result<(), Refusal> {
+        let collection = mutation.collection();
+        if mutation.compound() != &self.compound {
+            return Err(forbidden(format!(
+                "this device works in compound {}, not {}",
+                self.compound,
+                mutation.compound()
+            )));
+        }
+        if self.reach(collection) != Reach::Write {
+            return Err(forbidden(format!(
+                "a {} may not change {} records",
+                self.role.name(),
+                collection.name()
+            )));
+        }
+        if let Mutation::Set { fields, .. } | Mutation::Append { fields, .. } = mutation
+            && !self.sees_restricted()
+            && let Some(name) = fields
+                .keys()
+                .find(|name| collection.field(name).is_some_and(|f| f.restricted))
+        {
+            return Err(forbidden(format!(
+                "{}.{name} is on the key-persons ledger, which this device has no access to",
+                collection.name()
+            )));
+        }
+        if self.by_building(collection) {
+            for building in buildings {
+                match building {
+                    Some(b) if self.covers(b) => {}
+                    Some(b) => {
+                        return Err(forbidden(format!(
+                            "building {b} is not assigned to this device's team"
+                        )));
+                    }
+                    None => {
+                        return Err(forbidden(format!(
+                            "{} {} is not in a building assigned to this device's team",
+                            collection.name(),
+                            mutation.id()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the fields this device may not read.
+    pub fn redact(&self, record: &mut Record) {
+        if !self.sees_restricted() {
+            let collection = record.collection;
+            record
+                .fields
+                .retain(|name, _| !collection.field(name).is_some_and(|f| f.restricted));
+        }
+    }
+}
+
+fn forbidden(message: String) -> Refusal {
+    Refusal {
+        code: "forbidden".into(),
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::hlc::Hlc;
+
+    fn scope(role: Role, key_persons: bool) -> Scope {
+        Scope {
+            compound: "c1".parse().unwrap(),
+            role,
+            team: None,
+            buildings: ["1".to_owned()].into(),
+            key_persons,
+        }
+    }
+
+    fn set(collection: Collection, fields: serde_json::Value) -> Mutation {
+        Mutation::Set {
+            collection,
+            id: "r1".parse().unwrap(),
+            compound: "c1".parse().unwrap(),
+            fields: serde_json::from_value(fields).unwrap(),
+        }
+    }
+
+    /// role, key grant, collection, fields, record's buildings, allowed
+    #[test]
+    fn write_rules() {
+        use Collection::*;
+        use Role::*;
+        let cases: &[(
+            Role,
+            bool,
+            Collection,
+            serde_json::Value,
+            &[Option<&str>],
+            bool,
+        )] = &[
+            (
+                Coordinator,
+                false,
+                Household,
+                json!({"door": "1"}),
+                &[Some("9")],
+                true,
+            ),
+            (
+                Coordinator,
+                false,
+                Person,
+                json!({"key_status": "confirmed"}),
+                &[None],
+                true,
+            ),
+            (
+                Coordinator,
+                false,
+                Run,
+                json!({"date": "2026-11-29"}),
+                &[],
+                true,
+            ),
+            (
+                Volunteer,
+                false,
+                Household,
+                json!({"door": "1"}),
+                &[Some("1")],
+                true,
+            ),
+            (
+                Volunteer,
+                false,
+                Household,
+                json!({"door": "1"}),
+                &[Some("2")],
+                false,
+            ),
+            (
+                Volunteer,
+                false,
+                Household,
+                json!({"building": "2"}),
+                &[Some("1"), Some("2")],
+                false,
+            ),
+            (
+                Volunteer,
+                false,
+                Visit,
+                json!({"swab": true}),
+                &[None],
+                false,
+            ),
+            (
+                Volunteer,
+                false,
+                Person,
+                json!({"name": "王"}),
+                &[Some("1")],
+                true,
+            ),
+            (
+                Volunteer,
+                false,
+                Person,
+                json!({"key_status": "confirmed"}),
+                &[Some("1")],
+                false,
+            ),
+            (
+                Volunteer,
+                true,
+                Person,
+                json!({"key_status": "confirmed"}),
+                &[Some("1")],
+                true,
+            ),
+            (Volunteer, true, Team, json!({"name": "A"}), &[], false),
+            (
+                Volunteer,
+                true,
+                Run,
+                json!({"date": "2026-11-29"}),
+                &[],
+                false,
+            ),
+            (Stall, false, Run, json!({"date": "2026-11-29"}), &[], true),
+            (
+                Stall,
+                false,
+                Household,
+                json!({"door": "1"}),
+                &[Some("1")],
+                false,
+            ),
+            (
+                Stall,
+                false,
+                Assignment,
+                json!({"building": "1"}),
+                &[],
+                false,
+            ),
+        ];
+        for (role, grant, collection, fields, buildings, allowed) in cases {
+            let mutation = set(*collection, fields.clone());
+            let got = scope(*role, *grant).may_write(&mutation, buildings);
+            assert_eq!(
+                got.is_ok(),
+                *allowed,
+                "{role:?} {collection:?} {fields} {got:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn other_compounds_are_refused_to_every_role() {
+        let mutation = Mutation::Delete {
+            collection: Collection::Run,
+            id: "r1".parse().unwrap(),
+            compound: "c2".parse().unwrap(),
+        };
+        for role in Role::ALL {
+            let refusal = scope(role, true).may_write(&mutation, &[]).unwrap_err();
+            assert_eq!(refusal.code, "forbidden");
+        }
+    }
+
+    #[test]
+    fn reads_follow_buildings_for_volunteers_only() {
+        let volunteer = scope(Role::Volunteer, false);
+        assert!(volunteer.may_read(Collection::Visit, Some("1")));
+        assert!(!volunteer.may_read(Collection::Visit, Some("2")));
+        assert!(!volunteer.may_read(Collection::Visit, None));
+        assert!(volunteer.may_read(Collection::Assignment, None));
+        assert!(!volunteer.may_read(Collection::StopEvent, None));
+        let coordinator = scope(Role::Coordinator, false);
+        assert!(coordinator.may_read(Collection::Visit, None));
+        let stall = scope(Role::Stall, false);
+        assert!(stall.may_read(Collection::Run, None));
+        assert!(!stall.may_read(Collection::Household, Some("1")));
+    }
+
+    #[test]
+    fn redaction_drops_restricted_fields_without_the_grant() {
+        let mutation = set(
+            Collection::Person,
+            json!({"name": "王", "key_status": "quarantined", "key_since_ms": 1}),
+        );
+        let hlc = Hlc::zero(crate::ids::ClientId::from_uuid(uuid::Uuid::nil()));
+        let (record, _) = mutation.apply(None, &hlc).unwrap();
+        let mut without = record.clone();
+        scope(Role::Volunteer, false).redact(&mut without);
+        assert_eq!(without.fields.keys().collect::<Vec<_>>(), ["name"]);
+        let mut with = record.clone();
+        scope(Role::Volunteer, true).redact(&mut with);
+        assert_eq!(with, record);
+    }
+
+    #[test]
+    fn every_collection_has_one_area_and_parents_end_at_households() {
+        for collection in Collection::ALL {
+            let mut at = collection;
+            let mut steps = 0;
+            while let Some((field, up)) = parent(at) {
+                assert!(at.field(field).is_some(), "{} has no {field}", at.name());
+                at = up;
+                steps += 1;
+                assert!(steps < 4);
+            }
+            if Area::of(collection) == Area::Household {
+                assert_eq!(at, Collection::Household, "{}", collection.name());
+            }
+        }
+    }
+}

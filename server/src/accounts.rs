@@ -1,0 +1,302 @@
+//! Signing phones in: invites (created by a coordinator, or by the operator
+//! for the first coordinator), redeeming a code for a device token under a
+//! throttle, the session a device asks about, and the device list.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::{
+    Extension, Json,
+    body::Bytes,
+    extract::{ConnectInfo, Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use doorstep_core::{
+    access::Role,
+    api::{
+        CompoundSummary, DeviceInfo, DeviceUpdate, InviteRequest, NewInvite, RedeemRequest,
+        Redeemed, Session,
+    },
+    ids::CompoundId,
+    invite,
+    schema::Collection,
+};
+
+use crate::{
+    AppState,
+    auth::Caller,
+    error::AppError,
+    now_ms,
+    store::{Device, RedeemError, Store, secret_hash},
+};
+
+/// Limits on redeeming codes, counted in fixed windows in the database (so
+/// they hold across instances). See SECURITY.md for what they mean for a
+/// guesser.
+#[derive(Clone, Copy, Debug)]
+pub struct Throttle {
+    pub window_ms: u64,
+    /// Wrong codes from one IP address per window.
+    pub per_ip: u64,
+    /// Attempts at one code (right or wrong) per window: a leaked
+    /// many-use code cannot sign in a crowd.
+    pub per_code: u64,
+    /// Wrong codes from everyone per window: the ceiling for a guesser with
+    /// many addresses.
+    pub everyone: u64,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self {
+            window_ms: 10 * 60 * 1000,
+            per_ip: 10,
+            per_code: 60,
+            everyone: 1000,
+        }
+    }
+}
+
+/// Checks an invite request and creates it. Shared by the coordinator's
+/// endpoint and the operator's `invite create`.
+pub async fn new_invite(
+    store: &Store,
+    compound: &CompoundId,
+    request: &InviteRequest,
+    base_url: &str,
+    now_ms: u64,
+) -> Result<NewInvite, AppError> {
+    let invalid = |field: &str, message: &str| {
+        let mut err = AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
+        err.body.field = Some(field.to_owned());
+        err
+    };
+    if !(1..=invite::MAX_USES).contains(&request.uses) {
+        return Err(invalid("uses", "must be from 1 to 500"));
+    }
+    if !(1..=invite::MAX_HOURS).contains(&request.hours) {
+        return Err(invalid("hours", "must be from 1 to 720 (30 days)"));
+    }
+    match (&request.team, request.role.needs_team()) {
+        (None, true) => return Err(invalid("team", "a volunteer invite names a team")),
+        (Some(_), false) => return Err(invalid("team", "only a volunteer invite names a team")),
+        (Some(team), true) => {
+            let teams = store.records_of(compound, Collection::Team).await?;
+            if !teams.iter().any(|t| &t.id == team && !t.is_deleted()) {
+                return Err(invalid("team", "no such team in this compound"));
+            }
+        }
+        (None, false) => {}
+    }
+    if request.key_persons && request.role != Role::Volunteer {
+        return Err(invalid(
+            "key_persons",
+            "only a volunteer's key-persons access is granted",
+        ));
+    }
+    let (invite, code) = store.create_invite(compound, request, now_ms).await?;
+    let join_url = format!("{base_url}/join#code={code}");
+    Ok(NewInvite {
+        qr_svg: crate::posters::qr_svg(&join_url),
+        invite,
+        code,
+        join_url,
+    })
+}
+
+/// `POST /api/redeem`. Every failure looks the same (401 `invalid_code`);
+/// past a limit, 429 with `Retry-After`.
+pub async fn redeem(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Redeemed>, Response> {
+    let request: RedeemRequest = serde_json::from_slice(&body).map_err(|err| {
+        AppError::bad_request("malformed", format!("expected {{code, label}}: {err}"))
+            .into_response()
+    })?;
+    let now = now_ms();
+    let throttle = state.throttle;
+    let ip = client_ip(
+        &state,
+        connect.map(|Extension(ConnectInfo(peer))| peer.ip()),
+        &headers,
+    );
+    let ip_key = format!("redeem-ip:{ip}");
+    let code_key = format!(
+        "redeem-code:{}",
+        &secret_hash(&invite::normalize(&request.code).unwrap_or(request.code.clone()))[..16]
+    );
+    let keys = [ip_key.as_str(), "redeem-everyone", code_key.as_str()];
+    let limits = [throttle.per_ip, throttle.everyone, throttle.per_code];
+    let store = &state.store;
+    let counts = store
+        .throttle_peek(&keys, throttle.window_ms, now)
+        .await
+        .map_err(|e| AppError::from(e).into_response())?;
+    if counts
+        .iter()
+        .zip(limits)
+        .any(|(&count, limit)| count >= limit)
+    {
+        return Err(too_many(throttle, now));
+    }
+    let outcome = match invite::normalize(&request.code) {
+        Some(code) => store.redeem(&code, &request.label, now).await,
+        None => Err(RedeemError::NoSuchCode),
+    };
+    match outcome {
+        Ok((device, token)) => {
+            store
+                .throttle_count(&[code_key.as_str()], throttle.window_ms, now)
+                .await
+                .map_err(|e| AppError::from(e).into_response())?;
+            tracing::info!(device = %device.id, compound = %device.compound, role = device.role.name(), "device signed in");
+            let session = session_of(store, &device)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            Ok(Json(Redeemed { token, session }))
+        }
+        Err(RedeemError::NoSuchCode) => {
+            store
+                .throttle_count(&keys, throttle.window_ms, now)
+                .await
+                .map_err(|e| AppError::from(e).into_response())?;
+            tracing::info!(%ip, "invite code refused");
+            Err(AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_code",
+                "this code is wrong, used up or expired",
+            )
+            .into_response())
+        }
+        Err(RedeemError::Store(err)) => Err(AppError::from(err).into_response()),
+    }
+}
+
+fn too_many(throttle: Throttle, now: u64) -> Response {
+    let window = throttle.window_ms.max(1);
+    let wait_s = (window - now % window).div_ceil(1000);
+    let mut response = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!("too many attempts; try again in {wait_s} s"),
+    )
+    .into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&wait_s.to_string()).expect("digits"),
+    );
+    response
+}
+
+/// The address a request came from: the socket's peer, or, behind a
+/// trusted proxy, the last address it appended to `X-Forwarded-For`.
+fn client_ip(state: &AppState, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+    let forwarded = state
+        .trust_forwarded_for
+        .then(|| headers.get("x-forwarded-for")?.to_str().ok())
+        .flatten()
+        .and_then(|list| list.rsplit(',').next())
+        .and_then(|last| last.trim().parse::<IpAddr>().ok());
+    forwarded
+        .or(peer)
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+async fn session_of(store: &Store, device: &Device) -> Result<Session, AppError> {
+    let name = store
+        .compounds()
+        .await?
+        .into_iter()
+        .find(|c| c.id == device.compound)
+        .map(|c| c.name)
+        .unwrap_or_default();
+    Ok(Session {
+        device: device.id.clone(),
+        compound: CompoundSummary {
+            id: device.compound.clone(),
+            name,
+        },
+        scope: store.scope_of(device).await?.scope,
+    })
+}
+
+/// `GET /api/session`: who this device is and what it may reach now.
+pub async fn session(
+    State(state): State<AppState>,
+    Caller(device): Caller,
+) -> Result<Json<Session>, AppError> {
+    Ok(Json(session_of(&state.store, &device).await?))
+}
+
+/// `POST /api/compounds/{c}/invites` (coordinators).
+pub async fn create_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(compound): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<NewInvite>, AppError> {
+    let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
+    let request: InviteRequest = serde_json::from_slice(&body)
+        .map_err(|err| AppError::bad_request("malformed", err.to_string()))?;
+    let base = crate::posters::base_url(&state, &headers);
+    Ok(Json(
+        new_invite(&state.store, &compound, &request, &base, now_ms()).await?,
+    ))
+}
+
+/// `GET /api/compounds/{c}/invites` (coordinators): the usable ones.
+pub async fn invites(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(compound): Path<String>,
+) -> Result<Json<Vec<doorstep_core::api::Invite>>, AppError> {
+    let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
+    Ok(Json(state.store.invites(&compound, now_ms()).await?))
+}
+
+/// `GET /api/compounds/{c}/devices` (coordinators).
+pub async fn devices(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(compound): Path<String>,
+) -> Result<Json<Vec<DeviceInfo>>, AppError> {
+    let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
+    Ok(Json(state.store.devices(&compound).await?))
+}
+
+/// `POST /api/compounds/{c}/devices/{id}` (coordinators): revoke, or grant
+/// or withdraw a volunteer's key-persons access.
+pub async fn update_device(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((compound, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<DeviceInfo>, AppError> {
+    let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
+    let update: DeviceUpdate = serde_json::from_slice(&body)
+        .map_err(|err| AppError::bad_request("malformed", err.to_string()))?;
+    let current = state
+        .store
+        .devices(&compound)
+        .await?
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| AppError::not_found("no such device in this compound"))?;
+    if update.key_persons == Some(true) && current.role != Role::Volunteer {
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "only a volunteer's key-persons access is granted",
+        ));
+    }
+    let device = state
+        .store
+        .update_device(&compound, &id, &update, now_ms())
+        .await?
+        .ok_or_else(|| AppError::not_found("no such device in this compound"))?;
+    Ok(Json(device))
+}

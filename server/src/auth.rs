@@ -1,0 +1,86 @@
+//! Who is calling: the `Authorization: Bearer` token (or, for downloads,
+//! a form's `token`) resolved to its device, and the role check every
+//! compound endpoint makes before it reads anything.
+
+use axum::{
+    extract::FromRequestParts,
+    http::{StatusCode, header, request::Parts},
+};
+use doorstep_core::{access::Role, ids::CompoundId};
+
+use crate::{AppState, error::AppError, store::Device};
+
+/// A request from a redeemed, unrevoked device.
+pub struct Caller(pub Device);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        Caller::from_token(state, token).await
+    }
+}
+
+/// The body of a download the app starts as a form `POST` (`token=…`): a
+/// browser download or a page to print cannot carry a header, and a token
+/// in a URL would end up in logs and history.
+#[derive(serde::Deserialize)]
+pub struct TokenForm {
+    token: String,
+}
+
+impl Caller {
+    pub async fn from_form(state: &AppState, form: &TokenForm) -> Result<Self, AppError> {
+        Caller::from_token(state, &form.token).await
+    }
+
+    async fn from_token(state: &AppState, token: &str) -> Result<Self, AppError> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(unauthorized(
+                "unauthorized",
+                "sign in with an invite code first",
+            ));
+        }
+        let device =
+            state.store.device_by_token(token).await?.ok_or_else(|| {
+                unauthorized("unauthorized", "this device's sign-in is not valid")
+            })?;
+        if device.revoked {
+            return Err(unauthorized(
+                "device_revoked",
+                "a coordinator has revoked this device; unsent records stay on the phone",
+            ));
+        }
+        Ok(Caller(device))
+    }
+
+    /// The compound named in the path, if the caller works there in one of
+    /// `roles`. Another compound is refused alike whether it exists or not.
+    pub fn in_compound(&self, compound: &str, roles: &[Role]) -> Result<CompoundId, AppError> {
+        let Caller(device) = self;
+        if device.compound.as_str() != compound {
+            return Err(AppError::forbidden(format!(
+                "this device works in compound {}",
+                device.compound
+            )));
+        }
+        if !roles.contains(&device.role) {
+            return Err(AppError::forbidden(format!(
+                "a {} may not do this",
+                device.role.name()
+            )));
+        }
+        Ok(device.compound.clone())
+    }
+}
+
+fn unauthorized(code: &str, message: &str) -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, code, message)
+}

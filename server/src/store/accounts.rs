@@ -1,0 +1,394 @@
+//! Devices, invites and the redemption throttle. Secrets (bearer tokens,
+//! invite codes) are stored only as SHA-256 hashes: a copy of the database
+//! lets nobody sign in.
+
+use base64::Engine;
+use doorstep_core::{
+    access::Role,
+    api::{DeviceInfo, DeviceUpdate, Invite, InviteRequest},
+    ids::{CompoundId, RecordId},
+    invite,
+};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreError};
+
+/// A redeemed device, as requests present it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub compound: CompoundId,
+    pub role: Role,
+    pub team: Option<RecordId>,
+    pub key_persons: bool,
+    pub revoked: bool,
+}
+
+impl Device {
+    /// The server's operator at the command line (e.g. a roster import): a
+    /// coordinator of `compound` that has no token.
+    pub fn operator(compound: CompoundId) -> Self {
+        Self {
+            id: "operator".into(),
+            compound,
+            role: Role::Coordinator,
+            team: None,
+            key_persons: true,
+            revoked: false,
+        }
+    }
+}
+
+/// Why a code could not be redeemed. One answer for all of them, so a
+/// guesser learns nothing about which codes exist.
+#[derive(Debug)]
+pub enum RedeemError {
+    NoSuchCode,
+    Store(StoreError),
+}
+
+impl From<sqlx::Error> for RedeemError {
+    fn from(err: sqlx::Error) -> Self {
+        RedeemError::Store(err.into())
+    }
+}
+
+/// Hex SHA-256: how tokens and codes are looked up.
+pub fn secret_hash(secret: &str) -> String {
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+type InviteRow = (String, String, Option<String>, i64, i64, i64, i64);
+
+fn invite_of(row: InviteRow) -> Result<Invite, StoreError> {
+    let (id, role, team, key_persons, uses_left, expires_at_ms, created_at_ms) = row;
+    Ok(Invite {
+        id,
+        role: role_of(&role)?,
+        team: team_of(team)?,
+        key_persons: key_persons != 0,
+        uses_left: uses_left as u32,
+        expires_at_ms: expires_at_ms as u64,
+        created_at_ms: created_at_ms as u64,
+    })
+}
+
+fn role_of(name: &str) -> Result<Role, StoreError> {
+    Role::from_name(name).ok_or_else(|| StoreError::Corrupt(format!("unknown role {name:?}")))
+}
+
+fn team_of(team: Option<String>) -> Result<Option<RecordId>, StoreError> {
+    team.map(|t| t.parse().map_err(StoreError::Corrupt))
+        .transpose()
+}
+
+type DeviceRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+const DEVICE_COLUMNS: &str =
+    "id, label, role, team, key_persons, created_at_ms, last_seen_ms, revoked_at_ms";
+
+fn device_info_of(row: DeviceRow) -> Result<DeviceInfo, StoreError> {
+    let (id, label, role, team, key_persons, created_at_ms, last_seen_ms, revoked_at_ms) = row;
+    Ok(DeviceInfo {
+        id,
+        label,
+        role: role_of(&role)?,
+        team: team_of(team)?,
+        key_persons: key_persons != 0,
+        created_at_ms: created_at_ms as u64,
+        last_seen_ms: last_seen_ms.map(|t| t as u64),
+        revoked_at_ms: revoked_at_ms.map(|t| t as u64),
+    })
+}
+
+/// How often a device's "last seen" is written: at most once a minute.
+const LAST_SEEN_RESOLUTION_MS: i64 = 60_000;
+
+impl Store {
+    /// Makes an invite and returns it with its code (never stored as text).
+    /// The request must have passed [`check_invite`](crate::accounts).
+    pub async fn create_invite(
+        &self,
+        compound: &CompoundId,
+        request: &InviteRequest,
+        now_ms: u64,
+    ) -> Result<(Invite, String), StoreError> {
+        let values: [u8; invite::LEN] = rand::rng().random::<[u8; invite::LEN]>();
+        let code = invite::from_values(values);
+        let normalized = invite::normalize(&code).expect("generated codes are valid");
+        let invite = Invite {
+            id: uuid::Uuid::new_v4().to_string(),
+            role: request.role,
+            team: request.team.clone(),
+            key_persons: request.key_persons,
+            uses_left: request.uses,
+            expires_at_ms: now_ms + u64::from(request.hours) * 3_600_000,
+            created_at_ms: now_ms,
+        };
+        sqlx::query(
+            "INSERT INTO invite (id, compound, code_hash, role, team, key_persons, uses_left, expires_at_ms, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&invite.id)
+        .bind(compound.as_str())
+        .bind(secret_hash(&normalized))
+        .bind(invite.role.name())
+        .bind(invite.team.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(i64::from(invite.key_persons))
+        .bind(i64::from(invite.uses_left))
+        .bind(invite.expires_at_ms as i64)
+        .bind(now_ms as i64)
+        .execute(&self.writer)
+        .await?;
+        Ok((invite, code))
+    }
+
+    /// Invites that can still be redeemed, newest first.
+    pub async fn invites(
+        &self,
+        compound: &CompoundId,
+        now_ms: u64,
+    ) -> Result<Vec<Invite>, StoreError> {
+        let rows: Vec<InviteRow> = sqlx::query_as(
+            "SELECT id, role, team, key_persons, uses_left, expires_at_ms, created_at_ms FROM invite \
+             WHERE compound = $1 AND uses_left > 0 AND expires_at_ms > $2 ORDER BY created_at_ms DESC, id",
+        )
+        .bind(compound.as_str())
+        .bind(now_ms as i64)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(invite_of).collect()
+    }
+
+    /// Trades a (normalized) code for a new device and its bearer token, in
+    /// one transaction: the use is consumed exactly when the device exists.
+    pub async fn redeem(
+        &self,
+        normalized_code: &str,
+        label: &str,
+        now_ms: u64,
+    ) -> Result<(Device, String), RedeemError> {
+        let mut tx = self.writer.begin().await?;
+        let row: Option<(String, String, String, Option<String>, i64, i64, i64, i64)> =
+            sqlx::query_as(
+                "UPDATE invite SET uses_left = uses_left - 1 \
+                 WHERE code_hash = $1 AND uses_left > 0 AND expires_at_ms > $2 \
+                 RETURNING compound, id, role, team, key_persons, uses_left, expires_at_ms, created_at_ms",
+            )
+            .bind(secret_hash(normalized_code))
+            .bind(now_ms as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((compound, id, role, team, key, uses, expires, created)) = row else {
+            return Err(RedeemError::NoSuchCode);
+        };
+        let row = (id, role, team, key, uses, expires, created);
+        let invite = invite_of(row).map_err(RedeemError::Store)?;
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(rand::rng().random::<[u8; 32]>());
+        let device = Device {
+            id: uuid::Uuid::new_v4().to_string(),
+            compound: compound
+                .parse()
+                .map_err(|e| RedeemError::Store(StoreError::Corrupt(e)))?,
+            role: invite.role,
+            team: invite.team,
+            key_persons: invite.key_persons,
+            revoked: false,
+        };
+        let label: String = label.trim().chars().take(64).collect();
+        sqlx::query(
+            "INSERT INTO device (id, compound, token_hash, label, role, team, key_persons, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&device.id)
+        .bind(device.compound.as_str())
+        .bind(secret_hash(&token))
+        .bind(label)
+        .bind(device.role.name())
+        .bind(device.team.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(i64::from(device.key_persons))
+        .bind(now_ms as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok((device, token))
+    }
+
+    /// Test hook, not API: a new device of `role` in `compound` and its
+    /// bearer token, as if a coordinator invited it and it redeemed the code.
+    #[doc(hidden)]
+    pub async fn enroll(
+        &self,
+        compound: &CompoundId,
+        role: Role,
+        team: Option<RecordId>,
+        key_persons: bool,
+    ) -> Result<(Device, String), StoreError> {
+        let request = InviteRequest {
+            role,
+            team,
+            uses: 1,
+            hours: 1,
+            key_persons,
+        };
+        let now = crate::now_ms();
+        let (_, code) = self.create_invite(compound, &request, now).await?;
+        let normalized = invite::normalize(&code).expect("generated codes are valid");
+        match self.redeem(&normalized, role.name(), now).await {
+            Ok(enrolled) => Ok(enrolled),
+            Err(RedeemError::Store(err)) => Err(err),
+            Err(RedeemError::NoSuchCode) => {
+                Err(StoreError::Corrupt("fresh invite vanished".into()))
+            }
+        }
+    }
+
+    /// The device a bearer token belongs to (revoked ones included).
+    pub async fn device_by_token(&self, token: &str) -> Result<Option<Device>, StoreError> {
+        let row: Option<(String, String, String, Option<String>, i64, Option<i64>)> =
+            sqlx::query_as(
+                "SELECT id, compound, role, team, key_persons, revoked_at_ms FROM device WHERE token_hash = $1",
+            )
+            .bind(secret_hash(token))
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|(id, compound, role, team, key_persons, revoked)| {
+            Ok(Device {
+                id,
+                compound: compound.parse().map_err(StoreError::Corrupt)?,
+                role: role_of(&role)?,
+                team: team_of(team)?,
+                key_persons: key_persons != 0,
+                revoked: revoked.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Notes that a device synced (written at most once a minute).
+    pub async fn touch_device(&self, id: &str, now_ms: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE device SET last_seen_ms = $1 WHERE id = $2 \
+             AND (last_seen_ms IS NULL OR last_seen_ms < $3)",
+        )
+        .bind(now_ms as i64)
+        .bind(id)
+        .bind(now_ms as i64 - LAST_SEEN_RESOLUTION_MS)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn devices(&self, compound: &CompoundId) -> Result<Vec<DeviceInfo>, StoreError> {
+        let rows: Vec<DeviceRow> = sqlx::query_as(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM device WHERE compound = $1 ORDER BY created_at_ms, id"
+        ))
+        .bind(compound.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.into_iter().map(device_info_of).collect()
+    }
+
+    /// Revokes a device or changes its grant; `None` if the compound has no
+    /// such device. Revoking is final: a revoked device stays revoked.
+    pub async fn update_device(
+        &self,
+        compound: &CompoundId,
+        id: &str,
+        update: &DeviceUpdate,
+        now_ms: u64,
+    ) -> Result<Option<DeviceInfo>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        if update.revoke {
+            sqlx::query(
+                "UPDATE device SET revoked_at_ms = $1 WHERE compound = $2 AND id = $3 AND revoked_at_ms IS NULL",
+            )
+            .bind(now_ms as i64)
+            .bind(compound.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let Some(key_persons) = update.key_persons {
+            sqlx::query("UPDATE device SET key_persons = $1 WHERE compound = $2 AND id = $3")
+                .bind(i64::from(key_persons))
+                .bind(compound.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let row: Option<DeviceRow> = sqlx::query_as(&format!(
+            "SELECT {DEVICE_COLUMNS} FROM device WHERE compound = $1 AND id = $2"
+        ))
+        .bind(compound.as_str())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(device_info_of).transpose()
+    }
+
+    /// Counts one attempt against each key in the current fixed window (of
+    /// `window_ms`) and returns the counts after it, in one transaction.
+    pub async fn throttle_count(
+        &self,
+        keys: &[&str],
+        window_ms: u64,
+        now_ms: u64,
+    ) -> Result<Vec<u64>, StoreError> {
+        let window_start = (now_ms - now_ms % window_ms.max(1)) as i64;
+        let mut tx = self.writer.begin().await?;
+        let mut counts = Vec::with_capacity(keys.len());
+        for key in keys {
+            let (count,): (i64,) = sqlx::query_as(
+                "INSERT INTO throttle (key, window_start_ms, count) VALUES ($1, $2, 1) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 count = CASE WHEN throttle.window_start_ms = excluded.window_start_ms THEN throttle.count + 1 ELSE 1 END, \
+                 window_start_ms = excluded.window_start_ms \
+                 RETURNING count",
+            )
+            .bind(*key)
+            .bind(window_start)
+            .fetch_one(&mut *tx)
+            .await?;
+            counts.push(count as u64);
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// The counts of `keys` in the current window, without counting.
+    pub async fn throttle_peek(
+        &self,
+        keys: &[&str],
+        window_ms: u64,
+        now_ms: u64,
+    ) -> Result<Vec<u64>, StoreError> {
+        let window_start = (now_ms - now_ms % window_ms.max(1)) as i64;
+        let mut counts = Vec::with_capacity(keys.len());
+        for key in keys {
+            let row: Option<(i64,)> = sqlx::query_as(
+                "SELECT count FROM throttle WHERE key = $1 AND window_start_ms = $2",
+            )
+            .bind(*key)
+            .bind(window_start)
+            .fetch_optional(&self.reader)
+            .await?;
+            counts.push(row.map_or(0, |(c,)| c as u64));
+        }
+        Ok(counts)
+    }
+}

@@ -1,0 +1,194 @@
+//! Where records sit (their household and its building) and what a device's
+//! scope is: the lookups behind core's access rules.
+//!
+//! Each record row carries the household it belongs to (a household's own
+//! id) and households carry their building, both written with the record in
+//! the push transaction, so a scoped pull is one indexed query.
+
+use doorstep_core::{
+    access::{Area, Reach, Role, Scope, parent},
+    mutation::Mutation,
+    record::Record,
+    schema::Collection,
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{Any, Executor};
+
+use super::{Store, StoreError, accounts::Device, sync::decode};
+
+/// A device's scope and its fingerprint: the fingerprint changes whenever
+/// what the device may see changes, which makes its phone resync.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceScope {
+    pub scope: Scope,
+    pub fingerprint: String,
+}
+
+impl Store {
+    /// The scope a device has now: for a volunteer, the buildings its team
+    /// is assigned in any round.
+    pub async fn scope_of(&self, device: &Device) -> Result<DeviceScope, StoreError> {
+        let mut scope = Scope {
+            compound: device.compound.clone(),
+            role: device.role,
+            team: device.team.clone(),
+            buildings: Default::default(),
+            key_persons: device.key_persons,
+        };
+        if device.role == Role::Volunteer
+            && let Some(team) = &device.team
+        {
+            let rows: Vec<(String,)> = sqlx::query_as(
+                "SELECT state FROM record WHERE compound = $1 AND collection = 'assignment'",
+            )
+            .bind(device.compound.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+            for (state,) in rows {
+                let assignment = decode(&state)?;
+                if !assignment.is_deleted()
+                    && assignment.value("team").and_then(Value::as_str) == Some(team.as_str())
+                    && let Some(building) = assignment.value("building").and_then(Value::as_str)
+                {
+                    scope.buildings.insert(building.to_owned());
+                }
+            }
+        }
+        let (epoch,): (i64,) = sqlx::query_as("SELECT scope_epoch FROM compound WHERE id = $1")
+            .bind(device.compound.as_str())
+            .fetch_one(&self.reader)
+            .await?;
+        let text = serde_json::to_string(&(&scope, epoch))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let fingerprint = Sha256::digest(text.as_bytes())[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(DeviceScope { scope, fingerprint })
+    }
+}
+
+/// The building of the household that `collection`/`id` belongs to, as
+/// stored now.
+pub(super) async fn building_of<'c, E>(
+    executor: E,
+    collection: Collection,
+    id: &str,
+) -> Result<Option<String>, StoreError>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "SELECT h.building FROM record r JOIN record h \
+         ON h.collection = 'household' AND h.id = r.household \
+         WHERE r.collection = $1 AND r.id = $2",
+    )
+    .bind(collection.name())
+    .bind(id)
+    .fetch_optional(executor)
+    .await?;
+    Ok(row.and_then(|(b,)| b))
+}
+
+/// The household a record hangs from, following its parent reference.
+pub(super) async fn household_of<'c, E>(
+    executor: E,
+    record: &Record,
+) -> Result<Option<String>, StoreError>
+where
+    E: Executor<'c, Database = Any>,
+{
+    if record.collection == Collection::Household {
+        return Ok(Some(record.id.to_string()));
+    }
+    let Some((field, up)) = parent(record.collection) else {
+        return Ok(None);
+    };
+    let Some(parent_id) = record.value(field).and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    if up == Collection::Household {
+        return Ok(Some(parent_id.to_owned()));
+    }
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT household FROM record WHERE collection = $1 AND id = $2")
+            .bind(up.name())
+            .bind(parent_id)
+            .fetch_optional(executor)
+            .await?;
+    Ok(row.and_then(|(h,)| h))
+}
+
+/// Where the record a mutation touches is placed, before and after it: the
+/// buildings that must all be in a volunteer's scope.
+pub(super) async fn placements(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    mutation: &Mutation,
+    existing: Option<&Record>,
+) -> Result<Vec<Option<String>>, StoreError> {
+    let collection = mutation.collection();
+    let mut places = Vec::new();
+    if existing.is_some() {
+        places.push(building_of(&mut **tx, collection, mutation.id().as_str()).await?);
+    }
+    let fields = match mutation {
+        Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => Some(fields),
+        Mutation::Delete { .. } => None,
+    };
+    let new_place = match (collection, parent(collection), fields) {
+        (Collection::Household, _, Some(fields)) => fields
+            .get("building")
+            .map(|b| b.as_str().map(str::to_owned)),
+        (_, Some((field, up)), Some(fields)) => match fields.get(field) {
+            Some(Value::String(parent_id)) => Some(building_of(&mut **tx, up, parent_id).await?),
+            Some(_) => Some(None),
+            None => None,
+        },
+        _ => None,
+    };
+    match new_place {
+        Some(place) => places.push(place),
+        None if existing.is_none() => places.push(None),
+        None => {}
+    }
+    Ok(places)
+}
+
+/// The SQL condition (on `record`, bound from parameter `$first`) that
+/// limits a pull to `scope`, with its parameters.
+pub(super) fn pull_filter(scope: &Scope, first: usize) -> (String, Vec<String>) {
+    let quoted = |collections: Vec<Collection>| {
+        collections
+            .iter()
+            .map(|c| format!("'{}'", c.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let whole: Vec<Collection> = Collection::ALL
+        .into_iter()
+        .filter(|&c| scope.reach(c) != Reach::None && !scope.by_building(c))
+        .collect();
+    if whole.len() == Collection::ALL.len() {
+        return ("TRUE".into(), Vec::new());
+    }
+    let mut condition = format!("(collection IN ({})", quoted(whole));
+    let placed: Vec<Collection> = Area::Household
+        .collections()
+        .filter(|&c| scope.by_building(c))
+        .collect();
+    let buildings: Vec<String> = scope.buildings.iter().cloned().collect();
+    if !placed.is_empty() && !buildings.is_empty() {
+        let params = (first..first + buildings.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        condition.push_str(&format!(
+            " OR (collection IN ({}) AND household IN (SELECT h.id FROM record h \
+             WHERE h.compound = record.compound AND h.collection = 'household' AND h.building IN ({params})))",
+            quoted(placed)
+        ));
+    }
+    condition.push(')');
+    (condition, buildings)
+}

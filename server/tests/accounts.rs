@@ -1,0 +1,430 @@
+//! Signing in and what a device may see: restricted fields in raw pull
+//! JSON, a scope change forcing a resync, the redemption throttle, secrets
+//! kept out of logs, and the security headers.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    extract::ConnectInfo,
+    http::{Request, StatusCode, header},
+};
+use doorstep_core::{
+    access::Role,
+    api::{InviteRequest, NewInvite, Redeemed},
+    hlc::Hlc,
+    ids::ClientId,
+};
+use doorstep_server::{AppState, accounts::Throttle, now_ms};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+mod support;
+
+fn mutation(
+    mid: u64,
+    client: u128,
+    kind: &str,
+    collection: &str,
+    id: &str,
+    fields: Value,
+) -> Value {
+    let node = ClientId::from_u128(client);
+    json!({"mid": mid, "hlc": Hlc { wall_ms: now_ms() - 1000, counter: mid as u32, node }.to_string(),
+           "kind": kind, "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}})
+}
+
+async fn sync(state: &AppState, auth: &str, body: Value) -> (StatusCode, Value, String) {
+    let request = Request::post("/api/sync")
+        .header("content-type", "application/json")
+        .header("authorization", auth)
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let (status, _, bytes) = support::send(state, request).await;
+    let text = String::from_utf8(bytes).unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    )
+}
+
+fn pull(client: u128, cursor: u64, scope: Option<&str>) -> Value {
+    json!({"client_id": ClientId::from_u128(client), "schema_version": 1,
+           "pull": {"compound": "c1", "cursor": cursor, "scope": scope}})
+}
+
+/// c1 with team T1 on building 1, households h1 (building 1) and h2
+/// (building 2), and a key person in h1; and the coordinator's header.
+async fn seeded(dir: &TempDir) -> (support::TestDatabase, AppState, String) {
+    let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    let coordinator = support::coordinator(&state, "c1").await;
+    let seed = json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+        mutation(1, 1, "set", "team", "T1", json!({"name": "一队"})),
+        mutation(2, 1, "set", "assignment", "A1", json!({"building": "1", "team": "T1"})),
+        mutation(3, 1, "set", "household", "h1", json!({"building": "1", "door": "101"})),
+        mutation(4, 1, "set", "household", "h2", json!({"building": "2", "door": "201"})),
+        mutation(5, 1, "set", "person", "p1", json!({"household": "h1", "name": "王芳",
+            "key_status": "home_isolation", "key_since_ms": 1_764_000_000_000u64})),
+    ]});
+    let (status, response, _) = sync(&state, &coordinator, seed).await;
+    assert_eq!(
+        (status, &response["rejected"]),
+        (StatusCode::OK, &json!([]))
+    );
+    (db, state, coordinator)
+}
+
+#[tokio::test]
+async fn key_persons_fields_reach_only_granted_volunteers() {
+    let dir = TempDir::new().unwrap();
+    let (_db, state, coordinator) = seeded(&dir).await;
+    let (device, token) = state
+        .store
+        .enroll(
+            &"c1".parse().unwrap(),
+            Role::Volunteer,
+            Some("T1".parse().unwrap()),
+            false,
+        )
+        .await
+        .unwrap();
+    let volunteer = format!("Bearer {token}");
+
+    let (status, first, raw) = sync(&state, &volunteer, pull(2, 0, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        raw.contains("\"p1\"") && raw.contains("王芳"),
+        "the person is there: {raw}"
+    );
+    for secret in [
+        "key_status",
+        "home_isolation",
+        "key_since_ms",
+        "1764000000000",
+    ] {
+        assert!(
+            !raw.contains(secret),
+            "{secret} leaked to an ungranted volunteer: {raw}"
+        );
+    }
+
+    // The coordinator grants access: the next pull starts over, with them.
+    let grant = Request::post(format!("/api/compounds/c1/devices/{}", device.id))
+        .header("authorization", &coordinator)
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"key_persons": true}).to_string()))
+        .unwrap();
+    assert_eq!(support::send(&state, grant).await.0, StatusCode::OK);
+    let page = &first["pull"];
+    let (_, second, raw) = sync(
+        &state,
+        &volunteer,
+        pull(2, page["cursor"].as_u64().unwrap(), page["scope"].as_str()),
+    )
+    .await;
+    assert_eq!(
+        second["pull"]["reset"], true,
+        "a grant changes the scope: {raw}"
+    );
+    assert!(
+        raw.contains("\"key_status\"") && raw.contains("home_isolation"),
+        "{raw}"
+    );
+    assert!(raw.contains("\"key_since_ms\""), "{raw}");
+}
+
+#[tokio::test]
+async fn losing_a_building_resets_the_pull_without_it() {
+    let dir = TempDir::new().unwrap();
+    let (_db, state, coordinator) = seeded(&dir).await;
+    let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
+    let (_, first, _) = sync(&state, &volunteer, pull(2, 0, None)).await;
+    let ids = |response: &Value| -> Vec<String> {
+        response["pull"]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["record"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(&first),
+        ["T1", "A1", "h1", "p1"],
+        "building 1 and the plan only"
+    );
+    let page = &first["pull"];
+    let (cursor, scope) = (
+        page["cursor"].as_u64().unwrap(),
+        page["scope"].as_str().unwrap(),
+    );
+
+    // Unchanged scope: nothing new, no reset.
+    let (_, same, _) = sync(&state, &volunteer, pull(2, cursor, Some(scope))).await;
+    assert_eq!(
+        (same["pull"]["reset"].as_bool(), ids(&same).len()),
+        (None, 0)
+    );
+
+    // The team's building moves from 1 to 2.
+    let reassign = json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+        mutation(6, 1, "set", "assignment", "A1", json!({"building": "2"})),
+    ]});
+    sync(&state, &coordinator, reassign).await;
+    let (_, after, _) = sync(&state, &volunteer, pull(2, cursor, Some(scope))).await;
+    assert_eq!(after["pull"]["reset"], true);
+    assert_eq!(
+        ids(&after),
+        ["T1", "h2", "A1"],
+        "building 2 now, from the start"
+    );
+}
+
+fn with_peer(mut request: Request<Body>, ip: [u8; 4]) -> Request<Body> {
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+    request
+}
+
+fn redeem_request(code: &str, ip: [u8; 4]) -> Request<Body> {
+    with_peer(
+        Request::post("/api/redeem")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                json!({"code": code, "label": "王芳的手机"}).to_string(),
+            ))
+            .unwrap(),
+        ip,
+    )
+}
+
+async fn new_invite(state: &AppState, uses: u32) -> NewInvite {
+    doorstep_server::accounts::new_invite(
+        &state.store,
+        &"c1".parse().unwrap(),
+        &InviteRequest {
+            role: Role::Stall,
+            team: None,
+            uses,
+            hours: 1,
+            key_persons: false,
+        },
+        "http://doorstep.test",
+        now_ms(),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn wrong_codes_are_throttled_and_a_good_code_works_after_the_window() {
+    let dir = TempDir::new().unwrap();
+    let (_db, mut state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    state.throttle = Throttle {
+        window_ms: 3000,
+        per_ip: 3,
+        per_code: 100,
+        everyone: 100,
+    };
+    // Start early in a window, so the wrong codes all land in one.
+    tokio::time::sleep(Duration::from_millis(3000 - now_ms() % 3000 + 50)).await;
+    let invite = new_invite(&state, 5).await;
+    let attacker = [10, 0, 0, 9];
+    for guess in ["AAAAA-AAAAA", "AAAAA-AAAAB", "not a code"] {
+        let (status, _, body) = support::send(&state, redeem_request(guess, attacker)).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let (status, headers, _) = support::send(&state, redeem_request("AAAAA-AAAAC", attacker)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let (status, headers_good, _) =
+        support::send(&state, redeem_request(&invite.code, attacker)).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even a good code waits out the window"
+    );
+    let wait: u64 = headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3).contains(&wait), "Retry-After {wait}");
+    assert!(headers_good.contains_key(header::RETRY_AFTER));
+    // Another address is not held up by this one.
+    let (status, _, _) = support::send(&state, redeem_request(&invite.code, [10, 0, 0, 10])).await;
+    assert_eq!(status, StatusCode::OK);
+
+    tokio::time::sleep(Duration::from_millis(3000 - now_ms() % 3000 + 50)).await;
+    let (status, _, body) = support::send(&state, redeem_request(&invite.code, attacker)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let redeemed: Redeemed = serde_json::from_slice(&body).unwrap();
+    assert_eq!(redeemed.session.scope.role, Role::Stall);
+    assert_eq!(redeemed.session.compound.name, "永安社区");
+}
+
+#[tokio::test]
+async fn a_code_is_limited_per_window_and_used_up_codes_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let (_db, mut state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    state.throttle = Throttle {
+        window_ms: 60_000,
+        per_ip: 100,
+        per_code: 3,
+        everyone: 100,
+    };
+    let invite = new_invite(&state, 2).await;
+    let typed = invite.code.to_lowercase().replace('-', " ");
+    let statuses: Vec<StatusCode> = {
+        let mut out = Vec::new();
+        for ip in 1..=4u8 {
+            out.push(
+                support::send(&state, redeem_request(&typed, [10, 0, 1, ip]))
+                    .await
+                    .0,
+            );
+        }
+        out
+    };
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ],
+        "two uses, then used up, then the code's own limit"
+    );
+}
+
+/// A writer the test can read back: everything the server logs.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_codes_never_reach_the_log() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = TempDir::new().unwrap();
+    let (_db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    let invite = new_invite(&state, 1).await;
+    let (status, _, body) =
+        support::send(&state, redeem_request(&invite.code, [10, 0, 2, 1])).await;
+    assert_eq!(status, StatusCode::OK);
+    let redeemed: Redeemed = serde_json::from_slice(&body).unwrap();
+    let auth = format!("Bearer {}", redeemed.token);
+    assert_eq!(
+        sync(&state, &auth, pull(3, 0, None)).await.0,
+        StatusCode::OK
+    );
+    support::send(&state, redeem_request("ZZZZZ-ZZZZZ", [10, 0, 2, 1])).await;
+    // The link in the QR code carries the code in its fragment, which a
+    // browser never sends; the request for the page is what the server sees.
+    let page = Request::get("/join").body(Body::empty()).unwrap();
+    support::send(&state, page).await;
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("device signed in"),
+        "the log is captured: {log}"
+    );
+    let normalized = doorstep_core::invite::normalize(&invite.code).unwrap();
+    for secret in [
+        redeemed.token.as_str(),
+        invite.code.as_str(),
+        &normalized,
+        "ZZZZZ",
+    ] {
+        assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn responses_carry_security_headers_and_cors_stays_same_origin() {
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<html><head><script type=\"module\">import init from '/app.js';await init();</script></head></html>",
+    )
+    .unwrap();
+    let (_db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    for path in ["/", "/api/health"] {
+        let request = Request::get(path)
+            .header(header::ORIGIN, "https://evil.example")
+            .body(Body::empty())
+            .unwrap();
+        let (status, headers, _) = support::send(&state, request).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("connect-src 'self'"));
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+        assert!(
+            !headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            "{path}"
+        );
+    }
+    let preflight = Request::options("/api/sync")
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, _) = support::send(&state, preflight).await;
+    assert!(!headers.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+
+    // An operator may allow one more origin.
+    let mut opened = state.clone();
+    opened.cors_origins = vec!["https://dashboard.example".parse().unwrap()];
+    let request = Request::get("/api/health")
+        .header(header::ORIGIN, "https://dashboard.example")
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, _) = support::send(&opened, request).await;
+    assert_eq!(
+        headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://dashboard.example"
+    );
+
+    // Bodies past the limit are refused before anything reads them.
+    let huge = json!({"code": "x".repeat(40_000)}).to_string();
+    let request = Request::post("/api/redeem")
+        .header("content-type", "application/json")
+        .body(Body::from(huge))
+        .unwrap();
+    assert_eq!(
+        support::send(&state, request).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+}

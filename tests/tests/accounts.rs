@@ -1,0 +1,167 @@
+//! Accounts in the browser: a coordinator invites a volunteer for a team,
+//! a second phone redeems the code and holds only the team's building; when
+//! the team's building changes, the next sync removes the old building's
+//! households from the phone's IndexedDB; a revoked phone keeps its outbox.
+
+use std::time::{Duration, Instant};
+
+use doorstep_core::{access::Role, mutation::Mutation};
+use doorstep_tests::{Browser, TestServer};
+use serde_json::{Value, json};
+
+fn set(collection: &str, id: &str, fields: Value) -> Mutation {
+    serde_json::from_value(json!({"kind": "set", "args": {
+        "collection": collection, "id": id, "compound": "yongan", "fields": fields}}))
+    .unwrap()
+}
+
+/// The household records in the phone's IndexedDB, read by the page itself.
+async fn stored_households(phone: &Browser) -> Value {
+    phone
+        .eval_async(
+            r#"const open = indexedDB.open("doorstep");
+               open.onerror = () => done("error");
+               open.onsuccess = () => {
+                 const db = open.result;
+                 const keys = db.transaction("records").objectStore("records").getAllKeys();
+                 keys.onsuccess = () => {
+                   done(keys.result.filter(k => k.startsWith("household/")).sort());
+                   db.close();
+                 };
+               };"#,
+        )
+        .await
+}
+
+async fn expect_households(phone: &Browser, expected: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let expected = json!(expected);
+    loop {
+        let stored = stored_households(phone).await;
+        if stored == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "IndexedDB holds {stored}, expected {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invited_volunteer_holds_only_the_teams_building() {
+    let server = TestServer::start().await;
+    server.create_compound("yongan", "永安社区").await;
+    server
+        .push(vec![
+            set("team", "T1", json!({"name": "一队"})),
+            set("team", "T2", json!({"name": "二队"})),
+            set("round", "R1", json!({"name": "第一轮"})),
+            set(
+                "assignment",
+                "A1",
+                json!({"round": "R1", "building": "1", "team": "T1"}),
+            ),
+            set(
+                "assignment",
+                "A2",
+                json!({"round": "R1", "building": "2", "team": "T2"}),
+            ),
+            set(
+                "household",
+                "h1",
+                json!({"building": "1", "door": "101", "head": "王芳"}),
+            ),
+            set(
+                "household",
+                "h2",
+                json!({"building": "1", "door": "102", "head": "李娜"}),
+            ),
+            set(
+                "household",
+                "h3",
+                json!({"building": "2", "door": "201", "head": "张伟"}),
+            ),
+        ])
+        .await;
+
+    // The coordinator makes a single-use volunteer invite for team 一队.
+    let coordinator = Browser::start().await;
+    coordinator.open(&format!("{}/", server.url)).await;
+    coordinator
+        .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
+        .await;
+    coordinator.tap("area-accounts").await;
+    coordinator.tap("invite-role-volunteer").await;
+    coordinator.choose("invite-team", 1).await;
+    coordinator.tap("invite-create").await;
+    coordinator.find("invite-qr").await;
+    let code = coordinator.find("invite-code").await.text().await.unwrap();
+    coordinator.screenshot("accounts-invite").await;
+
+    // A second phone types the code.
+    let volunteer = Browser::start().await;
+    volunteer.open(&format!("{}/", server.url)).await;
+    volunteer.fill("join-label", "王芳的手机").await;
+    volunteer.sign_in(&code).await;
+    volunteer.find("area-visits").await;
+    volunteer.tap("sync-now").await;
+    expect_households(&volunteer, &["household/h1", "household/h2"]).await;
+    volunteer.tap("area-visits").await;
+    volunteer.expect_text_starting("household-row", "1").await;
+    volunteer.screenshot("volunteer-building-1").await;
+
+    // The team moves to building 2: building 1 leaves the phone.
+    server
+        .push(vec![set("assignment", "A1", json!({"building": "2"}))])
+        .await;
+    volunteer.tap("sync-now").await;
+    expect_households(&volunteer, &["household/h3"]).await;
+
+    // The coordinator sees the phone and revokes it; its next sync is
+    // refused and says so, and what it had not sent stays on it.
+    coordinator.reload().await;
+    coordinator.find("device-list").await;
+    coordinator.screenshot("accounts-devices").await;
+    coordinator
+        .eval_async("window.confirm = () => true; done(null);")
+        .await;
+    let revoke = coordinator
+        .eval_async(
+            r#"const b = [...document.querySelectorAll('[data-testid^="revoke-"]')]
+                 .find(b => b.closest('[data-testid="device-row"]').textContent.includes("王芳的手机"));
+               done(b ? b.dataset.testid : null);"#,
+        )
+        .await;
+    coordinator
+        .tap(revoke.as_str().expect("a revoke button for the volunteer"))
+        .await;
+    volunteer
+        .open(&format!("{}/households/h3", server.url))
+        .await;
+    volunteer.fill("field-head", "张伟（已搬走）").await;
+    volunteer.tap("save-household").await;
+    volunteer.expect_text("save-status", "已保存在本机").await;
+    volunteer.tap("sync-now").await;
+    volunteer.find("sync-problem").await;
+    volunteer.find("unsent").await;
+    let outbox = volunteer
+        .eval_async(
+            r#"const open = indexedDB.open("doorstep");
+               open.onsuccess = () => {
+                 const count = open.result.transaction("outbox").objectStore("outbox").count();
+                 count.onsuccess = () => { done(count.result); open.result.close(); };
+               };"#,
+        )
+        .await;
+    assert_eq!(
+        outbox,
+        json!(1),
+        "the unsent edit stays on the revoked phone"
+    );
+    volunteer.screenshot("volunteer-revoked").await;
+
+    coordinator.close().await;
+    volunteer.close().await;
+}
