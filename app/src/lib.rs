@@ -2,6 +2,7 @@
 //! types, so the logic is testable natively and the views stay small.
 
 pub mod areas;
+mod backup_panel;
 pub mod device;
 pub mod i18n;
 pub mod pages;

@@ -1,5 +1,5 @@
 //! The frame around every page: header with connectivity and language, the
-//! storage warning, and the routes.
+//! sync bar, the storage warnings, the backup panel, and the routes.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -8,6 +8,7 @@ use leptos_router::{
 };
 
 use crate::{
+    backup_panel::BackupPanel,
     device::{connectivity, local_time::clock_time, persistence, service_worker},
     i18n::{Key, provide_i18n, use_i18n},
     pages,
@@ -30,6 +31,7 @@ pub fn App() -> impl IntoView {
             </div>
             <VolunteerOnly>
                 <StorageWarning/>
+                <BackupPanel/>
             </VolunteerOnly>
             <main class="page">
                 <Routes fallback=pages::not_found::NotFoundPage>
@@ -110,6 +112,15 @@ fn SyncBar() -> impl IntoView {
         <Show when=move || data.storage_error.with(Option::is_some)>
             <p class="banner error" role="alert" data-testid="storage-failed">
                 {move || format!("{} {}", i18n.t(Key::StorageFailed), data.storage_error.get().unwrap_or_default())}
+            </p>
+        </Show>
+        <Show when=move || data.storage_closed.get()>
+            <p class="banner error" role="alert" data-testid="storage-closed">
+                {move || i18n.t(Key::StorageClosed)}" "
+                <button class="link" data-testid="storage-reload"
+                    on:click=move |_| { let _ = window().location().reload(); }>
+                    {move || i18n.t(Key::StorageReload)}
+                </button>
             </p>
         </Show>
         <div class="sync-bar" data-testid="sync-bar">

@@ -257,3 +257,55 @@ async fn a_reset_page_replaces_records_and_replays_the_outbox() {
         (7, Some("after"))
     );
 }
+
+#[wasm_bindgen_test]
+async fn deleting_the_database_elsewhere_closes_it_here_and_says_so() {
+    use std::{cell::Cell, rc::Rc};
+
+    let name = fresh_name();
+    let db = Db::open(&name).await.unwrap();
+    let first = db.device().await.unwrap();
+    db.commit_edit(&set("h1", json!({"door": "301"})), 1_000)
+        .await
+        .unwrap();
+    let told = Rc::new(Cell::new(false));
+    db.on_gone({
+        let told = told.clone();
+        move || told.set(true)
+    });
+
+    // As another tab (or the browser) would: an open connection that did
+    // not close itself would block this forever.
+    indexed_db_futures::database::Database::delete_by_name(&name)
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(db.is_gone());
+    for _ in 0..50 {
+        if told.get() {
+            break;
+        }
+        sleep_ms(10).await;
+    }
+    assert!(told.get(), "the app was told that storage is gone");
+    assert!(
+        db.outbox(10).await.is_err(),
+        "the closed connection is not used"
+    );
+
+    // Opened again, it is a new database: a new client id, nothing unsent.
+    let again = Db::open(&name).await.unwrap();
+    assert_ne!(again.device().await.unwrap().client_id, first.client_id);
+    assert_eq!(again.outbox_len().await.unwrap(), 0);
+}
+
+/// Waits `ms` milliseconds on the browser's timer.
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.unwrap();
+}

@@ -213,7 +213,14 @@ impl SyncRequest {
         }
         for (i, pushed) in self.mutations.iter().enumerate() {
             let at = |field: &str| format!("mutations[{i}].{field}");
-            let expected_mid = self.mutations[0].mid + i as u64;
+            // Checked: a batch that starts near u64::MAX has no next mid.
+            let Some(expected_mid) = self.mutations[0].mid.checked_add(i as u64) else {
+                return Err(RequestError::Invalid {
+                    field: at("mid"),
+                    message: "mids must count up by one from 1; this one would be past the largest"
+                        .into(),
+                });
+            };
             if pushed.mid == 0 || pushed.mid != expected_mid {
                 return Err(RequestError::Invalid {
                     field: at("mid"),

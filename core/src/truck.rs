@@ -17,6 +17,8 @@ use crate::{
 pub const RUN_STATES: &[&str] = &["planned", "underway", "finished", "cancelled"];
 /// `reset` is what "undo" appends when a stop had no earlier event.
 pub const EVENT_KINDS: &[&str] = &["arrived", "left", "skipped", "reset"];
+/// The latest time a stop may be planned for (3000-01-01, Unix ms).
+pub const LATEST_PLANNED_MS: u64 = 32_503_680_000_000;
 /// Most stops one run may have.
 pub const MAX_STOPS: usize = 200;
 
@@ -46,6 +48,10 @@ impl Stop {
         for (i, stop) in stops.iter().enumerate() {
             if stop.building.trim().is_empty() || stop.building.chars().count() > 32 {
                 return Err(format!("stop {i} needs a building name of 1-32 characters"));
+            }
+            // Times are added to (dwell, delays): keep them far from overflow.
+            if stop.planned_ms > LATEST_PLANNED_MS {
+                return Err(format!("stop {i} is planned after the year 3000"));
             }
             if stop.dwell_min > 240 {
                 return Err(format!(
@@ -318,6 +324,7 @@ mod tests {
             json!([{"building": "1", "planned_ms": 0, "dwell_min": 15}, {"building": "1", "planned_ms": 1, "dwell_min": 15}]),
             json!([{"building": "", "planned_ms": 0, "dwell_min": 15}]),
             json!([{"building": "1", "planned_ms": 0, "dwell_min": 999}]),
+            json!([{"building": "1", "planned_ms": u64::MAX, "dwell_min": 15}]),
             json!([{"building": "1"}]),
             json!("1,2,3"),
         ] {

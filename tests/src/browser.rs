@@ -206,10 +206,56 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
+    /// Sends a Chrome DevTools Protocol command through chromedriver
+    /// (`goog/cdp/execute`), e.g. network and CPU throttling.
+    pub async fn cdp(&self, method: &str, params: serde_json::Value) -> serde_json::Value {
+        self.client
+            .issue_cmd(Cdp {
+                method: method.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|err| panic!("CDP {method}: {err}"))
+    }
+
     /// Runs async JavaScript; the script calls `done(value)` (last argument).
     pub async fn eval_async(&self, script: &str) -> serde_json::Value {
         let wrapped = format!("const done = arguments[arguments.length - 1]; {script}");
         self.client.execute_async(&wrapped, vec![]).await.unwrap()
+    }
+
+    /// Lets the page's downloads land in `dir` (headless Chromium has no
+    /// downloads folder of its own).
+    pub async fn allow_downloads(&self, dir: &std::path::Path) {
+        self.cdp(
+            "Browser.setDownloadBehavior",
+            serde_json::json!({"behavior": "allow", "downloadPath": dir}),
+        )
+        .await;
+    }
+
+    /// Waits for a finished download in `dir` (see `allow_downloads`) whose
+    /// name ends with `suffix`, and returns its path.
+    pub async fn downloaded(&self, dir: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            // Chromium writes `*.crdownload` and renames it when complete.
+            let done = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .find(|path| path.to_string_lossy().ends_with(suffix));
+            if let Some(path) = done {
+                return path;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no download ending in {suffix} in {}",
+                dir.display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Resolves once a service worker controls this origin and has precached.
@@ -253,6 +299,31 @@ impl Drop for Browser {
     fn drop(&mut self) {
         // A failed test must not leave chromedriver running.
         self.driver.kill().ok();
+    }
+}
+
+/// chromedriver's `POST /session/{id}/goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    method: String,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({"cmd": self.method, "params": self.params});
+        (http::Method::POST, Some(body.to_string()))
     }
 }
 

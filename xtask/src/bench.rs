@@ -30,11 +30,32 @@ pub const MARKER: &str = "doorstep-bench: ";
 /// Every metric, in the order a full run takes them.
 pub const METRICS: &[Metric] = &[
     Metric {
+        name: "size",
+        about: "bytes over the wire for the app shell (release build), brotli and gzip",
+        needs_browser: false,
+        needs_postgres: false,
+        run: size,
+    },
+    Metric {
+        name: "load",
+        about: "cold and repeat load until the home page is usable, Slow 3G and a 4x slower CPU",
+        needs_browser: true,
+        needs_postgres: false,
+        run: load,
+    },
+    Metric {
         name: "sync",
         about: "server ingest and client pull apply, each next to a raw batched write",
         needs_browser: true,
         needs_postgres: false,
         run: sync,
+    },
+    Metric {
+        name: "initial",
+        about: "first sync of 5,000 households (45,000 records) into a fresh Chromium profile",
+        needs_browser: true,
+        needs_postgres: false,
+        run: initial,
     },
     Metric {
         name: "truck",
@@ -54,7 +75,7 @@ pub const METRICS: &[Metric] = &[
 ];
 
 /// The names `cargo xtask bench` accepts.
-pub const NAMES: &[&str] = &["sync", "truck", "store"];
+pub const NAMES: &[&str] = &["size", "load", "sync", "initial", "truck", "store"];
 
 pub struct Metric {
     pub name: &'static str,
@@ -598,6 +619,86 @@ fn judge_step(figures: &[(&str, Goal, &str)], end: Option<anyhow::Result<StepEnd
             Entry::new(key, goal, status)
         })
         .collect()
+}
+
+/// `size`: builds the release app, then weighs its shell (`size.rs`).
+fn size(_deadline: Instant) -> Vec<Entry> {
+    let goal = Goal::AtMost {
+        max: 250.0,
+        unit: "KB",
+    };
+    let measured = tools::ensure_build_tools()
+        .and_then(|()| crate::tasks::build_app())
+        .and_then(|()| crate::size::measure(&root().join("dist")));
+    let status = match measured {
+        Ok(measured) => Status::Measured(measured),
+        Err(err) => Status::Failed(err.to_string()),
+    };
+    vec![Entry::new("size", goal, status)]
+}
+
+/// One ignored test of `tests/tests/bench_browser.rs` in a release build,
+/// against the release app (built first).
+fn browser_bench(test: &str) -> anyhow::Result<Command> {
+    tools::ensure_build_tools()?;
+    crate::tasks::build_app()?;
+    let mut c = cmd("cargo");
+    c.args([
+        "test",
+        "--release",
+        "--package",
+        "doorstep-tests",
+        "--test",
+        "bench_browser",
+        "--",
+        "--ignored",
+        "--exact",
+        "--nocapture",
+        test,
+    ])
+    .env("DOORSTEP_DIST", root().join("dist"));
+    Ok(c)
+}
+
+/// `load`: cold and repeat loads in throttled Chromium (seconds).
+fn load(deadline: Instant) -> Vec<Entry> {
+    let figures = [
+        (
+            "load.cold",
+            Goal::AtMost {
+                max: 6.0,
+                unit: "s",
+            },
+            "load.cold",
+        ),
+        (
+            "load.repeat",
+            Goal::AtMost {
+                max: 1.0,
+                unit: "s",
+            },
+            "load.repeat",
+        ),
+    ];
+    match browser_bench("load") {
+        Ok(command) => steps(&figures, command, deadline),
+        Err(err) => figures
+            .iter()
+            .map(|(key, goal, _)| Entry::new(key, *goal, Status::Failed(err.to_string())))
+            .collect(),
+    }
+}
+
+/// `initial`: a compound's first sync into a fresh phone (seconds).
+fn initial(deadline: Instant) -> Vec<Entry> {
+    let goal = Goal::AtMost {
+        max: 10.0,
+        unit: "s",
+    };
+    match browser_bench("initial") {
+        Ok(command) => vec![step("initial", goal, "initial", command, deadline)],
+        Err(err) => vec![Entry::new("initial", goal, Status::Failed(err.to_string()))],
+    }
 }
 
 /// `sync`: the server's ingest rate (release build, through the router) and

@@ -4,6 +4,7 @@
 mod bench;
 mod lockfile;
 mod shell;
+mod size;
 mod sw_manifest;
 mod tasks;
 mod tools;
@@ -32,6 +33,9 @@ enum Command {
         /// How many histories to simulate (each from its own seed).
         #[arg(long, default_value_t = 5000)]
         histories: u64,
+        /// Minutes to fuzz the sync request decoder afterwards (0 skips it).
+        #[arg(long, default_value_t = 5)]
+        fuzz_minutes: u64,
     },
     /// Run benchmarks (every one when none is named), print one table, and
     /// write target/bench/. See BENCH.md.
@@ -52,7 +56,10 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run { addr } => tasks::run(addr),
         Command::Test => tasks::test(),
-        Command::Soak { histories } => tasks::soak(histories),
+        Command::Soak {
+            histories,
+            fuzz_minutes,
+        } => tasks::soak(histories, fuzz_minutes),
         Command::Bench { metrics, budget } => {
             bench::bench(&metrics, std::time::Duration::from_secs(budget))
         }
@@ -69,12 +76,16 @@ mod tests {
     #[test]
     fn cli_is_well_formed_and_soak_defaults_to_5000() {
         Cli::command().debug_assert();
-        let histories = |args: &[&str]| match Cli::parse_from(args).command {
-            Command::Soak { histories } => histories,
+        let soak = |args: &[&str]| match Cli::parse_from(args).command {
+            Command::Soak {
+                histories,
+                fuzz_minutes,
+            } => (histories, fuzz_minutes),
             _ => unreachable!(),
         };
-        assert_eq!(histories(&["xtask", "soak"]), 5000);
-        assert_eq!(histories(&["xtask", "soak", "--histories", "7"]), 7);
+        assert_eq!(soak(&["xtask", "soak"]), (5000, 5));
+        assert_eq!(soak(&["xtask", "soak", "--histories", "7"]), (7, 5));
+        assert_eq!(soak(&["xtask", "soak", "--fuzz-minutes", "0"]), (5000, 0));
     }
 
     #[test]

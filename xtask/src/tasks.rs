@@ -1,6 +1,11 @@
 //! The documented commands, `run`, `test` and `soak`, as sequences of steps.
 
-use anyhow::bail;
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+};
+
+use anyhow::{Context, bail};
 
 use crate::{
     shell::{cmd, root, run as run_step},
@@ -98,8 +103,11 @@ pub fn test() -> anyhow::Result<()> {
 
 /// `cargo xtask soak`: the randomized sync simulation with `histories`
 /// seeds. Release build, because the default 500 of `cargo test` are meant
-/// to stay quick and a soak is meant to find the rare history.
-pub fn soak(histories: u64) -> anyhow::Result<()> {
+/// to stay quick and a soak is meant to find the rare history. Then the
+/// crash test (200 kills) and the load test (1,000 volunteers, 5,000
+/// resident pages, 60 s) at their large sizes. Last, `fuzz_minutes` of
+/// libFuzzer on the sync request decoder (fuzz/; 0 skips it).
+pub fn soak(histories: u64, fuzz_minutes: u64) -> anyhow::Result<()> {
     run_step(
         cmd("cargo")
             .args([
@@ -113,9 +121,162 @@ pub fn soak(histories: u64) -> anyhow::Result<()> {
                 "--nocapture",
             ])
             .env("DOORSTEP_SIM_HISTORIES", histories.to_string()),
-    )
+    )?;
+    // Crash during push (issue #8): the server SIGKILLed 200 times mid-push.
+    run_step(
+        cmd("cargo")
+            .args([
+                "test",
+                "--release",
+                "--package",
+                "doorstep-server",
+                "--test",
+                "crash",
+                "--",
+                "--nocapture",
+            ])
+            .env("DOORSTEP_CRASH_KILLS", "200"),
+    )?;
+    // Load (issue #8): 1,000 volunteers syncing every 5 s while 5,000
+    // resident pages stream, for 60 s; prints its `doorstep-load:` figures.
+    run_step(
+        cmd("cargo")
+            .args([
+                "test",
+                "--release",
+                "--package",
+                "doorstep-server",
+                "--test",
+                "load",
+                "--",
+                "--nocapture",
+            ])
+            .env("DOORSTEP_LOAD_VOLUNTEERS", "1000")
+            .env("DOORSTEP_LOAD_SUBSCRIBERS", "5000")
+            .env("DOORSTEP_LOAD_SECONDS", "60"),
+    )?;
+    fuzz(fuzz_minutes)
 }
 
-fn build_app() -> anyhow::Result<()> {
+/// The fuzz target in fuzz/; its seeds (fuzz/seeds/) and dictionary are
+/// committed, while the corpus libFuzzer grows and the crashing inputs it
+/// keeps (fuzz/corpus/, fuzz/artifacts/) are not.
+const FUZZ_TARGET: &str = "sync_request";
+
+/// Fuzzes `POST /api/sync` decoding and checks (issue #8) for `minutes`,
+/// then reports executions and crashes; fails if it found any.
+fn fuzz(minutes: u64) -> anyhow::Result<()> {
+    if minutes == 0 {
+        return Ok(());
+    }
+    tools::ensure_fuzz_tools()?;
+    let fuzz = root().join("fuzz");
+    let corpus = fuzz.join("corpus").join(FUZZ_TARGET);
+    let artifacts = fuzz.join("artifacts").join(FUZZ_TARGET);
+    std::fs::create_dir_all(&corpus)?;
+    let before = artifact_files(&artifacts);
+    let mut command = cmd("cargo");
+    command
+        .args(["+nightly", "fuzz", "run", FUZZ_TARGET])
+        .arg(&corpus)
+        .arg(fuzz.join("seeds").join(FUZZ_TARGET))
+        .arg("--")
+        .arg(format!("-max_total_time={}", minutes * 60))
+        .arg(format!(
+            "-dict={}",
+            fuzz.join(format!("{FUZZ_TARGET}.dict")).display()
+        ))
+        .arg("-print_final_stats=1")
+        .stderr(std::process::Stdio::piped());
+    eprintln!("$ {}", crate::shell::describe(&command));
+    let mut child = command.spawn().context("could not start cargo fuzz")?;
+    // libFuzzer reports on stderr: pass it through and keep it to read the
+    // final counts.
+    let mut log = String::new();
+    if let Some(stderr) = child.stderr.take() {
+        for line in BufReader::new(stderr).split(b'\n') {
+            let line = String::from_utf8_lossy(&line?).into_owned();
+            eprintln!("{line}");
+            log.push_str(&line);
+            log.push('\n');
+        }
+    }
+    let status = child.wait()?;
+    let found: Vec<String> = artifact_files(&artifacts)
+        .into_iter()
+        .filter(|file| !before.contains(file))
+        .collect();
+    let execs = executed_units(&log).map_or("an unknown number of".into(), |n| n.to_string());
+    eprintln!(
+        "\nfuzz {FUZZ_TARGET}: {execs} executions in {minutes} min, {} crashes",
+        found.len()
+    );
+    if !found.is_empty() {
+        bail!(
+            "the fuzzer found {} crashing inputs in {}: {}\n\
+             replay one with: cargo +nightly fuzz run {FUZZ_TARGET} <file>",
+            found.len(),
+            artifacts.display(),
+            found.join(", ")
+        );
+    }
+    if !status.success() {
+        bail!("cargo fuzz run failed: {status}");
+    }
+    Ok(())
+}
+
+/// The files libFuzzer left in its artifacts folder (crash-, leak-, oom-,
+/// timeout-…), by name.
+fn artifact_files(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+}
+
+/// How many inputs libFuzzer ran, from its final report: the
+/// `stat::number_of_executed_units` line, else the last `#N` status line.
+fn executed_units(log: &str) -> Option<u64> {
+    let stat = log.lines().rev().find_map(|line| {
+        line.strip_prefix("stat::number_of_executed_units:")?
+            .trim()
+            .parse()
+            .ok()
+    });
+    stat.or_else(|| {
+        log.lines().rev().find_map(|line| {
+            let rest = line.strip_prefix('#')?;
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
+    })
+}
+
+pub fn build_app() -> anyhow::Result<()> {
     run_step(cmd("trunk").args(["build", "--release"]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::executed_units;
+
+    #[test]
+    fn reads_libfuzzers_execution_count() {
+        let done = "#65536\tpulse  cov: 2101 ft: 9001 corp: 700/80Kb exec/s: 1092 rss: 512Mb\n\
+                    #123456\tDONE   cov: 2200 ft: 9500 corp: 812/95Kb lim: 4096 exec/s: 2023 rss: 530Mb\n\
+                    Done 123456 runs in 61 second(s)\n\
+                    stat::number_of_executed_units: 123457\n\
+                    stat::average_exec_per_sec:     2023\n";
+        assert_eq!(executed_units(done), Some(123457));
+        // Cut short (a crash): the last status line.
+        let crashed = "#1024\tNEW    cov: 1900 ft: 7000 corp: 300/20Kb\n\
+                       ==1234== ERROR: libFuzzer: deadly signal\n";
+        assert_eq!(executed_units(crashed), Some(1024));
+        assert_eq!(executed_units("error: could not compile\n"), None);
+    }
 }

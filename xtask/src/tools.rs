@@ -13,6 +13,8 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const TRUNK_VERSION: &str = "0.21.14";
 /// Debian's binaryen 108 produces modules that Chromium rejects (`Table.set`).
 const BINARYEN_VERSION: &str = "132";
+/// `cargo xtask soak` fuzzes the sync decoder with it (fuzz/, nightly Rust).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Debian packages the browser tests need; the fonts make Chinese text render.
 const BROWSER_PACKAGES: [&str; 3] = ["chromium", "chromium-driver", "fonts-wqy-microhei"];
 
@@ -31,6 +33,22 @@ pub fn ensure_build_tools() -> anyhow::Result<()> {
 pub fn ensure_wasm_test_tools() -> anyhow::Result<()> {
     ensure_wasm_target()?;
     ensure_wasm_bindgen()
+}
+
+/// What `cargo +nightly fuzz run` needs: a nightly toolchain (libFuzzer's
+/// sanitizer flags are nightly-only) and cargo-fuzz.
+pub fn ensure_fuzz_tools() -> anyhow::Result<()> {
+    let toolchains = output(cmd("rustup").args(["toolchain", "list"]))
+        .context("rustup is needed to install the nightly toolchain for fuzzing")?;
+    if !toolchains.lines().any(|line| line.starts_with("nightly")) {
+        run(cmd("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))?;
+    }
+    ensure_cargo_tool(
+        "cargo-fuzz",
+        "cargo-fuzz",
+        CARGO_FUZZ_VERSION,
+        &["--locked"],
+    )
 }
 
 fn ensure_wasm_bindgen() -> anyhow::Result<()> {
@@ -200,6 +218,7 @@ mod tests {
             ("trunk 0.21.14\n", Some("0.21.14")),
             ("wasm-bindgen 0.2.130", Some("0.2.130")),
             ("wasm-opt version 132 (version_132)", Some("132")),
+            ("cargo-fuzz 0.13.2", Some("0.13.2")),
             ("", None),
             ("command not found", None),
         ] {

@@ -1,9 +1,12 @@
 //! App state: plain types that native tests reach ([`replica`],
-//! [`household`], [`sync_status`]) and [`AppData`], the context that pages
-//! read and call. Pages go through `AppData`; it alone reaches storage and sync.
+//! [`household`], [`sync_status`], [`backup`], [`mirror`]) and [`AppData`],
+//! the context that pages read and call. Pages go through `AppData`; it alone
+//! reaches storage and sync.
 
+pub mod backup;
 pub mod household;
 pub mod members;
+pub mod mirror;
 pub mod needs;
 pub mod replica;
 pub mod sync_status;
@@ -23,6 +26,8 @@ use crate::{
     storage::{DB_NAME, Db, Device, StorageError},
     sync::{api, runner::Runner},
 };
+use backup::{Backup, BackupError};
+use mirror::{Loss, Mirror};
 use replica::Replica;
 use sync_status::SyncStatus;
 
@@ -80,7 +85,29 @@ pub struct AppData {
     pub sync: RwSignal<SyncStatus>,
     /// Set when local storage could not be opened: nothing can be recorded.
     pub storage_error: RwSignal<Option<String>>,
+    /// The database was deleted or closed under the open app (by another
+    /// tab, or the browser): nothing more can be recorded until a reload.
+    pub storage_closed: RwSignal<bool>,
+    /// The browser evicted this phone's data, with this many unsent edits.
+    pub lost: RwSignal<Option<Loss>>,
     pub work: RwSignal<Work>,
+}
+
+/// What restoring a backup file did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Restored {
+    /// Edits recorded again on this phone, to be sent.
+    pub restored: usize,
+    /// Entries left out: this phone already had them, or something newer,
+    /// or they belong to another compound, or they no longer apply.
+    pub skipped: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RestoreError {
+    NotSignedIn,
+    File(BackupError),
+    Storage(StorageError),
 }
 
 /// Opens IndexedDB, loads this device's data and starts syncing.
@@ -92,14 +119,37 @@ pub fn provide_app_data() -> AppData {
         device: RwSignal::new(None),
         sync: RwSignal::new(SyncStatus::default()),
         storage_error: RwSignal::new(None),
+        storage_closed: RwSignal::new(false),
+        lost: RwSignal::new(None),
         work: RwSignal::new(Work::load()),
     };
     provide_context(data);
+    // The mirror follows the device, its unsent count and any loss; it is
+    // first written after the start has compared the old one with the database.
+    let pending = Memo::new(move |_| data.sync.with(|s| s.pending));
+    let mirror = Memo::new(move |_| {
+        data.device.with(|device| {
+            device
+                .as_ref()
+                .map(|device| Mirror::of(device, pending.get(), data.lost.get()))
+        })
+    });
+    Effect::new(move |_| {
+        if let Some(mirror) = mirror.get() {
+            mirror.save();
+        }
+    });
     spawn_local(async move {
         match Db::open(DB_NAME).await {
             Ok(db) => {
-                data.db.set_value(Some(Rc::new(db)));
-                if let Err(err) = data.reload().await {
+                let db = Rc::new(db);
+                db.on_gone(move || data.storage_gone());
+                data.db.set_value(Some(db.clone()));
+                let started = match data.notice_eviction(&db).await {
+                    Ok(()) => data.reload().await,
+                    Err(err) => Err(err),
+                };
+                if let Err(err) = started {
                     data.storage_error.set(Some(err.to_string()));
                     return;
                 }
@@ -119,6 +169,32 @@ pub fn use_app_data() -> AppData {
 impl AppData {
     pub fn db(&self) -> Option<Rc<Db>> {
         self.db.get_value()
+    }
+
+    /// Compares the mirror in localStorage with the device in IndexedDB; if
+    /// the browser evicted the database, signs the new one back in and
+    /// remembers what was lost (see [`mirror`]).
+    async fn notice_eviction(&self, db: &Db) -> Result<(), StorageError> {
+        let Some(mirror) = Mirror::load() else {
+            return Ok(());
+        };
+        let device = db.device().await?;
+        let mut lost = mirror.lost.clone();
+        if let Some(eviction) = mirror.evicted(&device, now_ms()) {
+            if let Some(session) = eviction.session {
+                db.restore_session(session.compound, session.token, session.access)
+                    .await?;
+            }
+            lost = Some(eviction.loss);
+        }
+        self.lost.set(lost);
+        Ok(())
+    }
+
+    /// The database went away under the running app: stop using it.
+    fn storage_gone(&self) {
+        self.db.set_value(None);
+        self.storage_closed.set(true);
     }
 
     /// Re-reads everything from IndexedDB (at start, and when another tab synced).
@@ -177,6 +253,61 @@ impl AppData {
         self.device.set(Some(device));
         self.kick_sync_now();
         Ok(())
+    }
+
+    /// Every unsent edit as a backup file's contents; `None` when there is
+    /// nothing unsent (or no compound to name).
+    pub async fn backup(&self) -> Result<Option<Backup>, StorageError> {
+        let db = self
+            .db()
+            .ok_or_else(|| StorageError("storage is not open".into()))?;
+        let Some(compound) = self.device.with_untracked(|d| {
+            d.as_ref()
+                .and_then(|d| d.compound.as_ref().map(|c| c.id.clone()))
+        }) else {
+            return Ok(None);
+        };
+        let entries = db.outbox(u32::MAX).await?;
+        Ok((!entries.is_empty()).then(|| Backup::new(compound, now_ms(), entries)))
+    }
+
+    /// Records a backup file's edits again as this device's own (see
+    /// [`backup`] for what is left out), then syncs. Restoring anything, or
+    /// finding it all already here, settles an eviction notice.
+    pub async fn restore(&self, text: &str) -> Result<Restored, RestoreError> {
+        let backup = Backup::parse(text).map_err(RestoreError::File)?;
+        let compound = self
+            .device
+            .with_untracked(|d| {
+                d.as_ref()
+                    .filter(|d| d.token.is_some())
+                    .and_then(|d| d.compound.as_ref().map(|c| c.id.clone()))
+            })
+            .ok_or(RestoreError::NotSignedIn)?;
+        let plan = self.replica.with_untracked(|r| backup.plan(&compound, r));
+        let mut done = Restored {
+            restored: 0,
+            skipped: plan.already + plan.other_compound,
+        };
+        for mutation in plan.mutations {
+            match self.edit(mutation).await {
+                Ok(()) => done.restored += 1,
+                Err(err) if self.db().is_none() => return Err(RestoreError::Storage(err)),
+                // An entry that no longer applies here (e.g. its ledger
+                // entry exists in another form) is left out, not fatal.
+                Err(_) => done.skipped += 1,
+            }
+        }
+        if done.restored > 0 || plan.already > 0 {
+            self.lost.set(None);
+        }
+        self.kick_sync_now();
+        Ok(done)
+    }
+
+    /// The volunteer read the eviction notice and has no backup to restore.
+    pub fn dismiss_loss(&self) {
+        self.lost.set(None);
     }
 
     /// Edits not yet acknowledged by the server, oldest first (at most 500).

@@ -4,6 +4,15 @@
 //!
 //! Values are stored as JSON text: one encoding for phone and server, and
 //! no surprises with JavaScript numbers or maps.
+//!
+//! The open connection closes itself when another page (or a test, or the
+//! browser's "clear site data") deletes or upgrades the database, so it never
+//! blocks that; [`Db::on_gone`] tells the app that storage is gone.
+
+use std::{
+    cell::{Cell, RefCell},
+    rc::Rc,
+};
 
 use doorstep_core::{
     access::Scope,
@@ -17,9 +26,11 @@ use doorstep_core::{
     sync::{OutboxEntry, PullPage, PushedMutation, Rejection, SCHEMA_VERSION},
 };
 use indexed_db_futures::{
-    database::Database, object_store::ObjectStore, prelude::*, transaction::TransactionMode,
+    database::Database, internals::SystemRepr, object_store::ObjectStore, prelude::*,
+    transaction::TransactionMode,
 };
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use wasm_bindgen::{JsCast, closure::Closure};
 
 use crate::sync::api::Credentials;
 
@@ -87,7 +98,7 @@ pub struct Device {
 }
 
 impl Device {
-    fn new(client_id: ClientId) -> Self {
+    pub fn new(client_id: ClientId) -> Self {
         Self {
             client_id,
             next_mid: 1,
@@ -126,6 +137,71 @@ pub fn record_key(collection: Collection, id: &str) -> String {
 
 pub struct Db {
     db: Database,
+    watch: Watch,
+}
+
+/// Watches the open connection for the database being taken away: a
+/// `versionchange` (another connection deletes or upgrades it) closes the
+/// connection at once, so the deletion is not blocked; a `close` (the
+/// browser closed it, e.g. site data was cleared) needs no closing. Either
+/// way the connection is unusable from then on, and `on_gone` is told.
+struct Watch {
+    raw: web_sys::IdbDatabase,
+    gone: Rc<Cell<bool>>,
+    on_gone: Listener,
+    _on_versionchange: Closure<dyn FnMut()>,
+    _on_close: Closure<dyn FnMut()>,
+}
+
+/// Who to tell that storage is gone, once the app has said.
+type Listener = Rc<RefCell<Option<Box<dyn Fn()>>>>;
+
+impl Watch {
+    fn new(raw: web_sys::IdbDatabase) -> Self {
+        let gone = Rc::new(Cell::new(false));
+        let on_gone = Listener::default();
+        let lose = {
+            let (gone, on_gone) = (gone.clone(), on_gone.clone());
+            move || {
+                if gone.replace(true) {
+                    return;
+                }
+                // Told from a task of its own, not from inside this handler:
+                // the app lets go of the Db, and so of this closure.
+                let on_gone = on_gone.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(notify) = on_gone.borrow().as_ref() {
+                        notify();
+                    }
+                });
+            }
+        };
+        let on_versionchange = {
+            let (raw, lose) = (raw.clone(), lose.clone());
+            Closure::<dyn FnMut()>::new(move || {
+                raw.close();
+                lose();
+            })
+        };
+        let on_close = Closure::<dyn FnMut()>::new(lose);
+        raw.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
+        raw.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Self {
+            raw,
+            gone,
+            on_gone,
+            _on_versionchange: on_versionchange,
+            _on_close: on_close,
+        }
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // The closures go with the watch; the connection must not call them.
+        self.raw.set_onversionchange(None);
+        self.raw.set_onclose(None);
+    }
 }
 
 impl Db {
@@ -141,14 +217,35 @@ impl Db {
                 Ok(())
             })
             .await?;
-        Ok(Self { db })
+        let raw = db.as_sys().unchecked_ref::<web_sys::IdbDatabase>().clone();
+        Ok(Self {
+            db,
+            watch: Watch::new(raw),
+        })
     }
 
     pub fn close(self) {
         self.db.close();
     }
 
-    /// The device record, created with a new client id on first use.
+    /// Whether the connection was closed under us (the database was deleted,
+    /// upgraded elsewhere, or cleared by the browser).
+    pub fn is_gone(&self) -> bool {
+        self.watch.gone.get()
+    }
+
+    /// Calls `notify` once, when the connection is closed under us (at once
+    /// if it already was).
+    pub fn on_gone(&self, notify: impl Fn() + 'static) {
+        if self.is_gone() {
+            notify();
+        } else {
+            *self.watch.on_gone.borrow_mut() = Some(Box::new(notify));
+        }
+    }
+
+    /// The device record, created with a new client id on first use (a
+    /// database the browser evicted comes back empty, so a new id).
     pub async fn device(&self) -> Result<Device, StorageError> {
         let tx = self
             .db
@@ -178,6 +275,25 @@ impl Db {
             device.access = Some(session.scope.clone());
             device.token = Some(redeemed.token.clone());
             device.revoked = false;
+        })
+        .await
+    }
+
+    /// Signs a new database (the browser evicted the old one) back in with
+    /// the token and compound the app remembered elsewhere. The pull starts
+    /// from nothing, so the server's `reset` brings everything back.
+    pub async fn restore_session(
+        &self,
+        compound: CompoundSummary,
+        token: String,
+        access: Option<Scope>,
+    ) -> Result<Device, StorageError> {
+        self.update_device(|device| {
+            device.compound = Some(compound);
+            device.token = Some(token);
+            device.access = access;
+            device.cursor = 0;
+            device.pulled_scope = None;
         })
         .await
     }

@@ -1,0 +1,205 @@
+//! Unsent edits kept safe from the browser, under the sync bar: the notice
+//! that the browser cleared this phone's data (and how many unsent edits
+//! went with it), exporting the outbox as a backup file whenever edits are
+//! unsent, and restoring such a file.
+
+use leptos::{prelude::*, task::spawn_local};
+use wasm_bindgen::JsCast;
+
+use crate::{
+    device::{files, local_time::file_stamp},
+    i18n::{Key, Locale, use_i18n},
+    state::{RestoreError, Restored, backup::BackupError, use_app_data},
+};
+
+/// What the last export or restore came to, as the panel says it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Outcome {
+    Restored(Restored),
+    Failed(String),
+}
+
+#[component]
+pub fn BackupPanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let outcome = RwSignal::new(None::<Outcome>);
+    let busy = RwSignal::new(false);
+    let pending = move || data.sync.with(|s| s.pending);
+    let lost = move || data.lost.with(|l| l.as_ref().map(|l| l.unsent));
+
+    let export = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            let saved = match data.backup().await {
+                Ok(Some(backup)) => files::save_text(
+                    &backup.file_name(&file_stamp(backup.exported_at_ms)),
+                    "application/json",
+                    &backup.to_json(),
+                )
+                .map_err(|err| format!("{err:?}")),
+                Ok(None) => Ok(()),
+                Err(err) => Err(err.to_string()),
+            };
+            if let Err(detail) = saved {
+                outcome.set(Some(Outcome::Failed(format!(
+                    "{} {detail}",
+                    i18n.t(Key::BackupFailed)
+                ))));
+            }
+            busy.set(false);
+        });
+    };
+    let restore = move |ev: leptos::ev::Event| {
+        let input: web_sys::HtmlInputElement = ev
+            .target()
+            .expect("a change event has a target")
+            .unchecked_into();
+        let Some(file) = input.files().and_then(|list| list.get(0)) else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            let result = match files::read_text(&file).await {
+                Ok(text) => data.restore(&text).await,
+                Err(_) => Err(RestoreError::File(BackupError::NotABackup)),
+            };
+            let locale = i18n.locale();
+            outcome.set(Some(match result {
+                Ok(restored) => Outcome::Restored(restored),
+                Err(err) => Outcome::Failed(restore_error(locale, &err)),
+            }));
+            // The same file may be chosen again.
+            input.set_value("");
+            busy.set(false);
+        });
+    };
+    let file_input = move || {
+        view! {
+            <label class="button secondary file-button" class:disabled=move || busy.get()>
+                <input type="file" accept=".json,application/json" data-testid="backup-import"
+                    disabled=move || busy.get() on:change=restore/>
+                {move || i18n.t(Key::BackupImport)}
+            </label>
+        }
+    };
+
+    view! {
+        <Show when=move || lost().is_some()>
+            <section class="banner error storage-lost" role="alert" data-testid="storage-lost"
+                data-unsent=move || lost().unwrap_or_default().to_string()>
+                <strong>{move || i18n.t(Key::StorageLostTitle)}</strong>
+                <p data-testid="storage-lost-text">{move || lost_message(i18n.locale(), lost().unwrap_or_default())}</p>
+                <div class="button-row wrap">
+                    {file_input}
+                    <button class="button secondary" data-testid="storage-lost-dismiss"
+                        on:click=move |_| data.dismiss_loss()>
+                        {move || i18n.t(Key::StorageLostDismiss)}
+                    </button>
+                </div>
+            </section>
+        </Show>
+        // A closed database can no longer be read: nothing to export then.
+        <Show when=move || { pending() > 0 && !data.storage_closed.get() }>
+            <div class="backup-row" data-testid="backup">
+                <button class="button secondary" data-testid="backup-export"
+                    disabled=move || busy.get() on:click=export>
+                    {move || i18n.t(Key::BackupExport)}
+                </button>
+                // While the notice shows, its own restore button is the one.
+                <Show when=move || lost().is_none()>{file_input}</Show>
+            </div>
+        </Show>
+        {move || outcome.get().map(|said| {
+            let (class, test_id, text) = match said {
+                Outcome::Restored(restored) => (
+                    "banner ok",
+                    "backup-restored",
+                    restored_message(i18n.locale(), &restored),
+                ),
+                Outcome::Failed(text) => ("banner error", "backup-error", text),
+            };
+            view! {
+                <p class=class role="status" data-testid=test_id>
+                    {text}" "
+                    <button class="link" data-testid="backup-outcome-ok"
+                        on:click=move |_| outcome.set(None)>{move || i18n.t(Key::BackupOk)}</button>
+                </p>
+            }
+        })}
+    }
+}
+
+fn lost_message(locale: Locale, unsent: u32) -> String {
+    if unsent == 0 {
+        locale.text(Key::StorageLostNone).to_owned()
+    } else {
+        locale
+            .text(Key::StorageLostUnsent)
+            .replace("{n}", &unsent.to_string())
+    }
+}
+
+fn restored_message(locale: Locale, restored: &Restored) -> String {
+    let mut text = locale
+        .text(Key::BackupRestored)
+        .replace("{n}", &restored.restored.to_string());
+    if restored.skipped > 0 {
+        text.push(' ');
+        text.push_str(
+            &locale
+                .text(Key::BackupSkipped)
+                .replace("{n}", &restored.skipped.to_string()),
+        );
+    }
+    text
+}
+
+fn restore_error(locale: Locale, err: &RestoreError) -> String {
+    match err {
+        RestoreError::NotSignedIn => locale.text(Key::BackupNotSignedIn).to_owned(),
+        RestoreError::File(BackupError::NotABackup) => {
+            locale.text(Key::BackupNotABackup).to_owned()
+        }
+        RestoreError::File(BackupError::TooNew(_)) => locale.text(Key::BackupTooNew).to_owned(),
+        RestoreError::Storage(err) => format!("{} {err}", locale.text(Key::BackupFailed)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_notice_counts_what_was_lost_or_says_nothing_was() {
+        let two = lost_message(Locale::Zh, 2);
+        assert!(two.starts_with("有 2 条记录还没上传就被清除了"), "{two}");
+        assert!(lost_message(Locale::En, 2).starts_with("Unsent edits lost from this phone: 2."));
+        assert_eq!(
+            lost_message(Locale::Zh, 0),
+            Locale::Zh.text(Key::StorageLostNone)
+        );
+    }
+
+    #[test]
+    fn a_restore_says_what_it_left_out_only_when_it_left_something_out() {
+        let all = Restored {
+            restored: 2,
+            skipped: 0,
+        };
+        assert_eq!(
+            restored_message(Locale::Zh, &all),
+            "已从备份恢复 2 条记录，联网后会自动上传。"
+        );
+        let some = Restored {
+            restored: 1,
+            skipped: 3,
+        };
+        let text = restored_message(Locale::En, &some);
+        assert!(
+            text.starts_with("Edits restored from the backup: 1."),
+            "{text}"
+        );
+        assert!(text.contains("Not restored: 3"), "{text}");
+    }
+}
