@@ -27,7 +27,6 @@ mod support;
 use std::{
     collections::{BTreeMap, BTreeSet},
     net::SocketAddr,
-    process::Stdio,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -50,9 +49,8 @@ use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use sqlx::{Connection, SqliteConnection};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
-    process::{Child, Command},
 };
 
 const DEFAULT_KILLS: usize = 20;
@@ -66,7 +64,6 @@ const HOUSEHOLD_FIELDS: [&str; 4] = ["door", "head", "phone", "notes"];
 const MAX_LIFE: Duration = Duration::from_millis(500);
 /// Batches pushed after the last restart, before the final checks.
 const FINAL_BATCHES: usize = 3;
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Per kill, on top of a fixed minute, for the whole test.
 const TIMEOUT_PER_KILL: Duration = Duration::from_secs(10);
@@ -143,7 +140,7 @@ async fn run(seed: u64, kills: usize) -> String {
     let mut phone = Phone::new(format!("Bearer {token}"));
     let mut stats = Stats::default();
     for life in 0..=kills {
-        let mut server = Server::start(&url, &dist).await;
+        let mut server = support::ServerProcess::start(&url, &dist).await;
         stats.starts += 1;
         phone.reconnect(server.addr, &mut stats).await;
         if life == kills {
@@ -495,52 +492,6 @@ async fn check_file(url: &str, phone: &Phone) {
         "purchase records"
     );
     conn.close().await.unwrap();
-}
-
-/// One `doorstep-server` process (killed if dropped).
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    async fn start(database_url: &str, dist: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
-            .args(["--addr", "127.0.0.1:0", "--dist"])
-            .arg(dist)
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = tokio::time::timeout(START_TIMEOUT, async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(rest) = line.split("Open http://").nth(1) {
-                    return rest.split('/').next().unwrap().parse().unwrap();
-                }
-                echo(&line);
-            }
-            panic!("the server exited before it said where it listens");
-        })
-        .await
-        .expect("the server starts within 30 s");
-        // Keep reading its output (warnings), so it never writes into a closed pipe.
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                echo(&line);
-            }
-        });
-        Self { child, addr }
-    }
-}
-
-/// Shows the server's warnings, but not the expected one about the app build.
-fn echo(line: &str) {
-    if !line.contains("no index.html") {
-        eprintln!("server: {line}");
-    }
 }
 
 /// One `POST /api/sync` over a fresh connection: the status and body, or

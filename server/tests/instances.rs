@@ -6,10 +6,7 @@
 
 mod support;
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use axum::{
     body::Body,
@@ -29,15 +26,14 @@ use doorstep_server::{
 use serde_json::{Value, json};
 use support::TestDb;
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
-    process::{Child, Command},
 };
 use tower::ServiceExt;
 
 /// One `doorstep-server` process, killed when dropped.
 struct Instance {
-    _child: Child,
+    _server: support::ServerProcess,
     addr: String,
     /// The `Authorization` header its requests carry.
     auth: String,
@@ -45,29 +41,10 @@ struct Instance {
 
 impl Instance {
     async fn start(database_url: &str, dist: &std::path::Path, auth: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
-            .args(["--addr", "127.0.0.1:0", "--dist"])
-            .arg(dist)
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(rest) = line.split("Open http://").nth(1) {
-                    return rest.split('/').next().unwrap().to_owned();
-                }
-            }
-            panic!("the server exited before it said where it listens");
-        })
-        .await
-        .expect("the server starts within 30 s");
+        let server = support::ServerProcess::start(database_url, dist).await;
         Self {
-            _child: child,
-            addr,
+            addr: server.addr.to_string(),
+            _server: server,
             auth: auth.to_owned(),
         }
     }

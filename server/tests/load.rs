@@ -28,7 +28,6 @@ mod support;
 
 use std::{
     net::SocketAddr,
-    process::Stdio,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -46,9 +45,8 @@ use doorstep_server::{
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use tokio::{
-    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
-    process::{Child, Command},
     sync::{Semaphore, mpsc, watch},
     task::JoinSet,
 };
@@ -67,7 +65,6 @@ const CONNECTING_AT_ONCE: usize = 50;
 /// Every resident page holding its snapshot.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(300);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Open files beyond one per connection: the server's database, pipes,
 /// listeners, epoll.
 const SPARE_FDS: u64 = 512;
@@ -164,7 +161,7 @@ async fn run(config: &Config) -> Outcome {
     }
     store.close().await;
 
-    let mut server = Server::start(&db.url, &dist).await;
+    let mut server = support::ServerProcess::start(&db.url, &dist).await;
     let addr = server.addr;
     let pid = server.child.id().expect("the server runs");
     let rss_idle = memory(pid);
@@ -716,52 +713,6 @@ fn take_event(buffer: &mut Vec<u8>) -> bool {
     };
     buffer.drain(..start + end + 2);
     true
-}
-
-/// One `doorstep-server` process (killed if dropped).
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    async fn start(database_url: &str, dist: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
-            .args(["--addr", "127.0.0.1:0", "--dist"])
-            .arg(dist)
-            .env("DATABASE_URL", database_url)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let addr = tokio::time::timeout(START_TIMEOUT, async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(rest) = line.split("Open http://").nth(1) {
-                    return rest.split('/').next().unwrap().parse().unwrap();
-                }
-                echo(&line);
-            }
-            panic!("the server exited before it said where it listens");
-        })
-        .await
-        .expect("the server starts within 30 s");
-        // Keep reading its output (warnings), so it never writes into a closed pipe.
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                echo(&line);
-            }
-        });
-        Self { child, addr }
-    }
-}
-
-/// Shows the server's warnings, but not the expected one about the app build.
-fn echo(line: &str) {
-    if !line.contains("no index.html") {
-        eprintln!("server: {line}");
-    }
 }
 
 /// One `POST /api/sync` over a fresh connection: the status and body, or

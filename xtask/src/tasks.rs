@@ -108,53 +108,37 @@ pub fn test() -> anyhow::Result<()> {
 /// resident pages, 60 s) at their large sizes. Last, `fuzz_minutes` of
 /// libFuzzer on the sync request decoder (fuzz/; 0 skips it).
 pub fn soak(histories: u64, fuzz_minutes: u64) -> anyhow::Result<()> {
-    run_step(
-        cmd("cargo")
-            .args([
-                "test",
-                "--release",
-                "--package",
-                "doorstep-server",
-                "--test",
-                "simulation",
-                "--",
-                "--nocapture",
-            ])
-            .env("DOORSTEP_SIM_HISTORIES", histories.to_string()),
-    )?;
-    // Crash during push (issue #8): the server SIGKILLed 200 times mid-push.
-    run_step(
-        cmd("cargo")
-            .args([
-                "test",
-                "--release",
-                "--package",
-                "doorstep-server",
-                "--test",
-                "crash",
-                "--",
-                "--nocapture",
-            ])
-            .env("DOORSTEP_CRASH_KILLS", "200"),
-    )?;
-    // Load (issue #8): 1,000 volunteers syncing every 5 s while 5,000
-    // resident pages stream, for 60 s; prints its `doorstep-load:` figures.
-    run_step(
-        cmd("cargo")
-            .args([
-                "test",
-                "--release",
-                "--package",
-                "doorstep-server",
-                "--test",
-                "load",
-                "--",
-                "--nocapture",
-            ])
-            .env("DOORSTEP_LOAD_VOLUNTEERS", "1000")
-            .env("DOORSTEP_LOAD_SUBSCRIBERS", "5000")
-            .env("DOORSTEP_LOAD_SECONDS", "60"),
-    )?;
+    let histories = histories.to_string();
+    // The sync simulation, then the crash test (the server SIGKILLed 200
+    // times mid-push), then load: 1,000 volunteers syncing every 5 s while
+    // 5,000 resident pages stream, for 60 s (prints `doorstep-load:`).
+    let runs: [(&str, &[(&str, &str)]); 3] = [
+        ("simulation", &[("DOORSTEP_SIM_HISTORIES", &histories)]),
+        ("crash", &[("DOORSTEP_CRASH_KILLS", "200")]),
+        (
+            "load",
+            &[
+                ("DOORSTEP_LOAD_VOLUNTEERS", "1000"),
+                ("DOORSTEP_LOAD_SUBSCRIBERS", "5000"),
+                ("DOORSTEP_LOAD_SECONDS", "60"),
+            ],
+        ),
+    ];
+    for (test, env) in runs {
+        let mut command = cmd("cargo");
+        command.args([
+            "test",
+            "--release",
+            "--package",
+            "doorstep-server",
+            "--test",
+            test,
+            "--",
+            "--nocapture",
+        ]);
+        command.envs(env.iter().copied());
+        run_step(&mut command)?;
+    }
     fuzz(fuzz_minutes)
 }
 

@@ -286,3 +286,52 @@ pub async fn next_event(stream: &mut tokio::net::TcpStream, buffer: &mut String)
         buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
     }
 }
+
+/// One real `doorstep-server` process on 127.0.0.1, killed if dropped.
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub addr: std::net::SocketAddr,
+}
+
+impl ServerProcess {
+    /// Starts the binary on `database_url`, serving `dist`, and waits (at
+    /// most 30 s) until it says where it listens.
+    pub async fn start(database_url: &str, dist: &std::path::Path) -> Self {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
+            .args(["--addr", "127.0.0.1:0", "--dist"])
+            .arg(dist)
+            .env("DATABASE_URL", database_url)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.split("Open http://").nth(1) {
+                    return rest.split('/').next().unwrap().parse().unwrap();
+                }
+                echo_server(&line);
+            }
+            panic!("the server exited before it said where it listens");
+        })
+        .await
+        .expect("the server starts within 30 s");
+        // Keep reading its output (warnings), so it never writes into a closed pipe.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                echo_server(&line);
+            }
+        });
+        Self { child, addr }
+    }
+}
+
+/// Shows the server's warnings, but not the expected one about the app build.
+fn echo_server(line: &str) {
+    if !line.contains("no index.html") {
+        eprintln!("server: {line}");
+    }
+}
