@@ -27,17 +27,12 @@ async fn sync(
     let request = decode(&body)?;
     let now = now_ms();
     request.check(now)?;
+    let scope = state.store.scope_of(&device).await?;
     // Before the push: a pull the device may not make refuses the whole
     // request, which must then have stored nothing.
-    if let Some(pull) = &request.pull
-        && pull.compound != device.compound
-    {
-        return Err(AppError::forbidden(format!(
-            "this device works in compound {}, not {}",
-            device.compound, pull.compound
-        )));
+    if let Some(pull) = &request.pull {
+        scope.check_pull(pull)?;
     }
-    let scope = state.store.scope_of(&device).await?;
     let pushed = state.store.push(&device, &scope, &request, now).await?;
     crate::live::after_push(&state, &device.compound, &request).await?;
     let pull = match &request.pull {

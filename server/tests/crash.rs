@@ -48,10 +48,6 @@ use doorstep_server::{
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use sqlx::{Connection, SqliteConnection};
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
-};
 
 const DEFAULT_KILLS: usize = 20;
 /// Mutations per batch: 1 to this.
@@ -64,7 +60,6 @@ const HOUSEHOLD_FIELDS: [&str; 4] = ["door", "head", "phone", "notes"];
 const MAX_LIFE: Duration = Duration::from_millis(500);
 /// Batches pushed after the last restart, before the final checks.
 const FINAL_BATCHES: usize = 3;
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// Per kill, on top of a fixed minute, for the whole test.
 const TIMEOUT_PER_KILL: Duration = Duration::from_secs(10);
 /// The phone.
@@ -321,7 +316,7 @@ impl Phone {
         }
         let batch = self.pending.as_ref().unwrap();
         stats.requests += 1;
-        let (status, body) = post(addr, &self.auth, &batch.body).await?;
+        let (status, body) = support::post_sync(addr, &self.auth, &batch.body).await?;
         assert_eq!(
             status, 200,
             "push of mids {}..={}: {body}",
@@ -344,7 +339,7 @@ impl Phone {
     /// batch in flight at the kill is either wholly in or wholly out.
     async fn reconnect(&mut self, addr: SocketAddr, stats: &mut Stats) {
         let body = json!({"client_id": self.client, "schema_version": 1, "mutations": []});
-        let (status, text) = post(addr, &self.auth, &body.to_string())
+        let (status, text) = support::post_sync(addr, &self.auth, &body.to_string())
             .await
             .unwrap_or_else(|err| panic!("a fresh server did not answer: {err}"));
         assert_eq!(status, 200, "{text}");
@@ -381,7 +376,9 @@ impl Phone {
             };
             let body = json!({"client_id": self.client, "schema_version": 1, "mutations": [],
                               "pull": pull});
-            let (status, text) = post(addr, &self.auth, &body.to_string()).await.unwrap();
+            let (status, text) = support::post_sync(addr, &self.auth, &body.to_string())
+                .await
+                .unwrap();
             assert_eq!(status, 200, "{text}");
             let page = serde_json::from_str::<SyncResponse>(&text)
                 .unwrap()
@@ -492,65 +489,4 @@ async fn check_file(url: &str, phone: &Phone) {
         "purchase records"
     );
     conn.close().await.unwrap();
-}
-
-/// One `POST /api/sync` over a fresh connection: the status and body, or
-/// why no complete answer came (connection refused or cut: the server died).
-async fn post(addr: SocketAddr, auth: &str, body: &str) -> Result<(u16, String), String> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let request = format!(
-            "POST /api/sync HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
-             Authorization: {auth}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        let mut reply = Vec::new();
-        stream
-            .read_to_end(&mut reply)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        parse_response(&reply)
-    };
-    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")))
-}
-
-/// A complete HTTP/1.1 response with a `Content-Length` body.
-fn parse_response(reply: &[u8]) -> Result<(u16, String), String> {
-    let split = find(reply, b"\r\n\r\n")
-        .ok_or_else(|| format!("incomplete response ({} bytes)", reply.len()))?;
-    let head = String::from_utf8_lossy(&reply[..split]);
-    let body = &reply[split + 4..];
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line: {head}"))?;
-    let length: usize = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .ok_or_else(|| format!("no content-length: {head}"))?;
-    if body.len() < length {
-        return Err(format!("body cut at {} of {length} bytes", body.len()));
-    }
-    Ok((
-        status,
-        String::from_utf8_lossy(&body[..length]).into_owned(),
-    ))
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }

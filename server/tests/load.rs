@@ -195,7 +195,7 @@ async fn run(config: &Config) -> Outcome {
         ];
         phone.pending = seed;
         let body = phone.body(false);
-        let (status, text) = post(addr, &phone.auth, &body).await.unwrap();
+        let (status, text) = support::post_sync(addr, &phone.auth, &body).await.unwrap();
         assert_eq!(status, 200, "seeding {}: {text}", phone.compound);
         if let Err(err) = phone.take(&text) {
             panic!("seeding {}: {err}", phone.compound);
@@ -541,7 +541,7 @@ impl Phone {
             for _ in 0..MAX_PAGES {
                 let body = self.body(pull);
                 let began = Instant::now();
-                let answer = post(addr, &self.auth, &body).await;
+                let answer = support::post_sync(addr, &self.auth, &body).await;
                 sent.latencies_ms
                     .push(began.elapsed().as_secs_f64() * 1000.0);
                 sent.requests += 1;
@@ -629,7 +629,7 @@ async fn resident_page(
         let mut buffer = Vec::new();
         let mut chunk = vec![0u8; 8192];
         loop {
-            if let Some(end) = find(&buffer, b"\r\n\r\n") {
+            if let Some(end) = support::find_bytes(&buffer, b"\r\n\r\n") {
                 if !buffer.starts_with(b"HTTP/1.1 200") {
                     return Err(format!(
                         "answered {}",
@@ -698,77 +698,15 @@ async fn resident_page(
     }
 }
 
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
 /// Takes the first complete SSE `data:` event out of `buffer` (chunk sizes
 /// and keep-alive comments lie between events); whether there was one.
 fn take_event(buffer: &mut Vec<u8>) -> bool {
-    let Some(start) = find(buffer, b"data:") else {
+    let Some(start) = support::find_bytes(buffer, b"data:") else {
         return false;
     };
-    let Some(end) = find(&buffer[start..], b"\n\n") else {
+    let Some(end) = support::find_bytes(&buffer[start..], b"\n\n") else {
         return false;
     };
     buffer.drain(..start + end + 2);
     true
-}
-
-/// One `POST /api/sync` over a fresh connection: the status and body, or
-/// why no complete answer came.
-async fn post(addr: SocketAddr, auth: &str, body: &str) -> Result<(u16, String), String> {
-    let exchange = async {
-        let mut stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("connect: {e}"))?;
-        stream.set_nodelay(true).ok();
-        let request = format!(
-            "POST /api/sync HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
-             Authorization: {auth}\r\nContent-Type: application/json\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        let mut reply = Vec::new();
-        stream
-            .read_to_end(&mut reply)
-            .await
-            .map_err(|e| format!("read: {e}"))?;
-        parse_response(&reply)
-    };
-    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
-        .await
-        .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")))
-}
-
-/// A complete HTTP/1.1 response with a `Content-Length` body.
-fn parse_response(reply: &[u8]) -> Result<(u16, String), String> {
-    let split = find(reply, b"\r\n\r\n")
-        .ok_or_else(|| format!("incomplete response ({} bytes)", reply.len()))?;
-    let head = String::from_utf8_lossy(&reply[..split]);
-    let body = &reply[split + 4..];
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("bad status line: {head}"))?;
-    let length: usize = head
-        .lines()
-        .find_map(|line| {
-            let (name, value) = line.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .ok_or_else(|| format!("no content-length: {head}"))?;
-    if body.len() < length {
-        return Err(format!("body cut at {} of {length} bytes", body.len()));
-    }
-    Ok((
-        status,
-        String::from_utf8_lossy(&body[..length]).into_owned(),
-    ))
 }

@@ -10,6 +10,7 @@ use doorstep_core::{
     mutation::Mutation,
     record::Record,
     schema::Collection,
+    sync::PullRequest,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -23,6 +24,19 @@ use super::{Store, StoreError, accounts::Device, sync::decode};
 pub struct DeviceScope {
     pub scope: Scope,
     pub fingerprint: String,
+}
+
+impl DeviceScope {
+    /// Refuses a pull of another compound than the device's.
+    pub fn check_pull(&self, pull: &PullRequest) -> Result<(), StoreError> {
+        if pull.compound == self.scope.compound {
+            return Ok(());
+        }
+        Err(StoreError::Forbidden(format!(
+            "this device works in compound {}, not {}",
+            self.scope.compound, pull.compound
+        )))
+    }
 }
 
 impl Store {

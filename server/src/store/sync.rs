@@ -137,12 +137,7 @@ impl Store {
         scope: &DeviceScope,
         pull: &PullRequest,
     ) -> Result<PullPage, StoreError> {
-        if pull.compound != scope.scope.compound {
-            return Err(StoreError::Forbidden(format!(
-                "this device works in compound {}, not {}",
-                scope.scope.compound, pull.compound
-            )));
-        }
+        scope.check_pull(pull)?;
         let reset = pull.scope.as_deref() != Some(scope.fingerprint.as_str());
         let after = if reset { 0 } else { pull.cursor };
         let mut conn = self.reader.acquire().await?;

@@ -335,3 +335,73 @@ fn echo_server(line: &str) {
         eprintln!("server: {line}");
     }
 }
+
+/// One `POST /api/sync` over a fresh connection to a real server: the status
+/// and body, or why no complete answer came within 30 s (connection refused
+/// or cut: the server died).
+pub async fn post_sync(
+    addr: std::net::SocketAddr,
+    auth: &str,
+    body: &str,
+) -> Result<(u16, String), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        stream.set_nodelay(true).ok();
+        let request = format!(
+            "POST /api/sync HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Authorization: {auth}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut reply = Vec::new();
+        stream
+            .read_to_end(&mut reply)
+            .await
+            .map_err(|e| format!("read: {e}"))?;
+        parse_response(&reply)
+    };
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {REQUEST_TIMEOUT:?}")))
+}
+
+/// A complete HTTP/1.1 response with a `Content-Length` body.
+fn parse_response(reply: &[u8]) -> Result<(u16, String), String> {
+    let split = find_bytes(reply, b"\r\n\r\n")
+        .ok_or_else(|| format!("incomplete response ({} bytes)", reply.len()))?;
+    let head = String::from_utf8_lossy(&reply[..split]);
+    let body = &reply[split + 4..];
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("bad status line: {head}"))?;
+    let length: usize = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .ok_or_else(|| format!("no content-length: {head}"))?;
+    if body.len() < length {
+        return Err(format!("body cut at {} of {length} bytes", body.len()));
+    }
+    Ok((
+        status,
+        String::from_utf8_lossy(&body[..length]).into_owned(),
+    ))
+}
+
+/// Where `needle` first occurs in `haystack`.
+pub fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
