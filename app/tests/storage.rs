@@ -1,5 +1,6 @@
 //! IndexedDB in real headless Chromium: edits and their outbox entries are
-//! written together, the outbox outlives the page, the pull cursor only
+//! written together (a batch all or nothing, finishing its draft), the
+//! outbox outlives the page, the pull cursor only
 //! moves with a committed page, and a page that resets (the device's scope
 //! changed) replaces what is stored but keeps unsent edits.
 #![cfg(target_arch = "wasm32")]
@@ -90,6 +91,48 @@ async fn an_edit_and_its_outbox_entry_are_written_together() {
         4,
         "refused edits use no mid"
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_batch_is_committed_whole_or_not_at_all_and_finishes_its_draft() {
+    let db = Db::open(&fresh_name()).await.unwrap();
+    db.save_draft("door/v1", &json!({"outcome": "visited"}))
+        .await
+        .unwrap();
+    db.commit_edit(&purchase("米"), 1_000).await.unwrap();
+
+    // The second edit is refused (an append is never rewritten): the first
+    // is not kept either, and the draft stays.
+    let refused = db
+        .commit_edits(
+            &[set("h1", json!({"door": "101"})), purchase("面")],
+            2_000,
+            Some("door/v1"),
+        )
+        .await;
+    assert!(refused.is_err());
+    assert_eq!(db.outbox_len().await.unwrap(), 1);
+    assert_eq!(db.records().await.unwrap().len(), 1, "h1 was not stored");
+    assert_eq!(db.device().await.unwrap().next_mid, 2);
+    let kept: Option<serde_json::Value> = db.draft("door/v1").await.unwrap();
+    assert_eq!(kept, Some(json!({"outcome": "visited"})));
+
+    let committed = db
+        .commit_edits(
+            &[
+                set("h1", json!({"door": "101"})),
+                set("h1", json!({"head": "王芳"})),
+            ],
+            3_000,
+            Some("door/v1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(committed.len(), 2);
+    assert_eq!(committed[1].value("door"), Some(&json!("101")), "in order");
+    assert_eq!(db.outbox_len().await.unwrap(), 3);
+    let gone: Option<serde_json::Value> = db.draft("door/v1").await.unwrap();
+    assert_eq!(gone, None, "saving discards the draft");
 }
 
 #[wasm_bindgen_test]

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 pub const OUTCOMES: &[&str] = &["visited", "no_answer", "refused", "revisit"];
@@ -15,8 +16,10 @@ pub const KEY_STATUSES: &[&str] = &["confirmed", "central_quarantine", "home_iso
 /// From this temperature on, a visit is flagged as fever.
 pub const FEVER_C: f64 = 37.3;
 
-/// What a volunteer records at one door.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// What a volunteer records at one door. Serializable so the phone can keep
+/// an unsaved one as a draft.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Checklist {
     pub outcome: Option<String>,
     pub revisit_at_ms: Option<u64>,

@@ -129,14 +129,24 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
         .await;
     let revoke = coordinator
         .eval_async(
-            r#"const b = [...document.querySelectorAll('[data-testid^="revoke-"]')]
-                 .find(b => b.closest('[data-testid="device-row"]').textContent.includes("王芳的手机"));
-               done(b ? b.dataset.testid : null);"#,
+            r#"const started = Date.now();
+               const look = () => {
+                 const b = [...document.querySelectorAll('[data-testid^="revoke-"]')]
+                   .find(b => b.closest('[data-testid="device-row"]').textContent.includes("王芳的手机"));
+                 if (b) done(b.dataset.testid);
+                 else if (Date.now() - started > 20000)
+                   done(document.querySelector('[data-testid="device-list"]')?.textContent ?? null);
+                 else setTimeout(look, 100);
+               };
+               look();"#,
         )
         .await;
-    coordinator
-        .tap(revoke.as_str().expect("a revoke button for the volunteer"))
-        .await;
+    let revoke = revoke.as_str().unwrap_or_default();
+    assert!(
+        revoke.starts_with("revoke-"),
+        "no revoke button for 王芳的手机; the device list: {revoke}"
+    );
+    coordinator.tap(revoke).await;
     volunteer
         .open(&format!("{}/households/h3", server.url))
         .await;

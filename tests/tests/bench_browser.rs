@@ -1,5 +1,5 @@
-//! Benchmarks in real headless Chromium, run by `cargo xtask bench load` and
-//! `cargo xtask bench initial` (ignored by `cargo test`: speed goals live in
+//! Benchmarks in real headless Chromium, run by `cargo xtask bench load`,
+//! `initial` and `edit` (ignored by `cargo test`: speed goals live in
 //! benchmarks, never in tests). Each prints one `doorstep-bench:` line per
 //! figure for the runner to judge.
 //!
@@ -11,6 +11,10 @@
 //!   records) into a fresh profile, from signing in until every record is in
 //!   IndexedDB and the household list shows. The baseline is the server's
 //!   own time to store the same records.
+//! - `edit`: 200 taps on a checklist toggle, each timed from the tap until
+//!   its draft is committed to IndexedDB and the next frame is painted; the
+//!   p95. The baseline is the same loop done by hand in JavaScript: toggle a
+//!   class, put the same draft in a raw IndexedDB transaction, paint.
 
 use std::time::{Duration, Instant};
 
@@ -177,5 +181,98 @@ async fn initial() {
         json!({"bench": "initial", "unit": "s", "value": phone_s, "baseline": server_s,
         "records": stored, "households": HOUSEHOLDS,
         "summary": format!("{stored} records on the phone and the list shown in {phone_s:.1} s (the server stored them in {server_s:.1} s)")}),
+    );
+}
+
+/// Times `TAPS` taps in the page; `tap(i, then)` makes the `i`th change and
+/// calls `then` once it is stored. A tap ends when the frame after that has
+/// been painted (a task posted from `requestAnimationFrame` runs after the
+/// paint). Returns every duration in milliseconds.
+const TIMED_TAPS: &str = r#"
+const timed = (taps, tap, finish) => {
+  const times = [];
+  const channel = new MessageChannel();
+  const next = (i) => {
+    if (i === taps) { finish(times); return; }
+    const started = performance.now();
+    tap(i, () => requestAnimationFrame(() => {
+      channel.port1.onmessage = () => { times.push(performance.now() - started); next(i + 1); };
+      channel.port2.postMessage(null);
+    }));
+  };
+  next(0);
+};
+"#;
+
+const TAPS: usize = 200;
+
+/// The nearest-rank percentile.
+fn percentile(times: &[f64], pct: usize) -> f64 {
+    let mut sorted = times.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted[(sorted.len() * pct).div_ceil(100) - 1]
+}
+
+async fn timed_taps(phone: &Browser, body: &str) -> Vec<f64> {
+    let script = format!("{TIMED_TAPS}\nconst taps = {TAPS};\n{body}");
+    serde_json::from_value(phone.eval_async(&script).await).expect("tap times")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: cargo xtask bench edit"]
+async fn edit() {
+    let server = TestServer::start().await;
+    server.create_compound("big", "大型小区").await;
+    server.push(seed(0)).await;
+    let phone = Browser::start().await;
+    phone.open(&format!("{}/visits", server.url)).await;
+    phone
+        .sign_in(&server.invite("big", Role::Coordinator, None).await)
+        .await;
+    phone.tap("new-round").await;
+    phone.tap("household-row").await;
+    phone.tap("outcome-visited").await;
+    phone.find("clothes-yes").await;
+
+    // Ours: the app's toggle, its draft written through indexed_db_futures.
+    let ours = timed_taps(
+        &phone,
+        r#"const status = document.querySelector('[data-testid="draft-status"]');
+           timed(taps, (i, then) => {
+             const before = status.dataset.saved;
+             const watch = new MutationObserver(() => {
+               if (status.dataset.saved !== before) { watch.disconnect(); then(); }
+             });
+             watch.observe(status, {attributes: true});
+             document.querySelector(`[data-testid="clothes-${i % 2 ? "yes" : "no"}"]`).click();
+           }, done);"#,
+    )
+    .await;
+    // Raw: the same page, a class toggled and the same draft put by hand.
+    let raw = timed_taps(
+        &phone,
+        r#"const button = document.querySelector('[data-testid="clothes-yes"]');
+           const draft = (i) => JSON.stringify({checklist: {outcome: "visited", clothes_ok: i % 2 === 1}, temperature: ""});
+           const open = indexedDB.open("bench-raw", 1);
+           open.onupgradeneeded = () => open.result.createObjectStore("meta");
+           open.onsuccess = () => {
+             const db = open.result;
+             timed(taps, (i, then) => {
+               button.classList.toggle("raw-bench");
+               const tx = db.transaction("meta", "readwrite");
+               tx.objectStore("meta").put(draft(i), "draft/raw");
+               tx.oncomplete = then;
+             }, (times) => { db.close(); done(times); });
+           };"#,
+    )
+    .await;
+    phone.screenshot("bench-edit").await;
+    phone.close().await;
+    let (ours_p95, raw_p95) = (percentile(&ours, 95), percentile(&raw, 95));
+    let median = percentile(&ours, 50);
+    report(
+        json!({"bench": "edit", "unit": "ms", "value": ours_p95, "baseline": raw_p95,
+        "taps": TAPS,
+        "summary": format!("{TAPS} taps: p95 {ours_p95:.1} ms (p50 {median:.1} ms); raw IndexedDB put and paint p95 {raw_p95:.1} ms")}),
     );
 }

@@ -1,6 +1,7 @@
 //! The door-knock flow: a volunteer offline in one building records a fever,
 //! a "no food" look that raises a need, and a no-answer door, going door to
-//! door with "save and next"; back online, it all reaches the server.
+//! door with "save and next"; back online, it all reaches the server. Taps
+//! not yet saved survive the page being closed (drafts in IndexedDB).
 
 use doorstep_core::access::Role;
 use doorstep_core::{mutation::Mutation, schema::Collection};
@@ -13,6 +14,37 @@ fn household(id: &str, door: &str, head: &str) -> Mutation {
         "fields": {"building": "3", "unit": "1", "door": door, "head": head}}}),
     )
     .unwrap()
+}
+
+/// The checklist drafts in the phone's IndexedDB, waiting until there are
+/// `count` of them and, if `food_ok` is given, one has it.
+async fn expect_drafts(phone: &Browser, count: usize, food_ok: Option<bool>) {
+    let script = format!(
+        r#"const wanted = {count}, food = {food};
+           const look = () => {{
+             const open = indexedDB.open("doorstep");
+             open.onsuccess = () => {{
+               const db = open.result;
+               const all = db.transaction("meta").objectStore("meta").openCursor();
+               const drafts = [];
+               all.onsuccess = () => {{
+                 const cursor = all.result;
+                 if (cursor) {{
+                   if (String(cursor.key).startsWith("draft/")) drafts.push(JSON.parse(cursor.value));
+                   cursor.continue();
+                   return;
+                 }}
+                 db.close();
+                 const ok = drafts.length === wanted
+                   && (food === null || drafts.some(d => d.checklist.food_ok === food));
+                 ok ? done(true) : setTimeout(look, 100);
+               }};
+             }};
+           }};
+           look();"#,
+        food = food_ok.map_or("null".to_owned(), |f| f.to_string()),
+    );
+    assert_eq!(phone.eval_async(&script).await, json!(true));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -42,7 +74,6 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.tap("sync-now").await;
     phone.expect_text("sync-pending", "已全部上传").await;
 
-    server.stop().await;
     phone.tap("household-row").await;
     phone.expect_text("door-title", "3 · 1 · 101 · 王芳").await;
     phone.tap("outcome-visited").await;
@@ -50,6 +81,28 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.find("fever").await;
     phone.tap("health-normal").await;
     phone.tap("food-no").await;
+    phone
+        .expect_text("draft-status", "未保存的记录已暂存在本机")
+        .await;
+
+    // The page closes before "save": every tap is still there.
+    expect_drafts(&phone, 1, Some(false)).await;
+    phone.reload().await;
+    phone
+        .expect_text("draft-status", "已恢复上次未保存的记录")
+        .await;
+    phone.expect_value("temperature", "38.2").await;
+    let food = phone.find("food-no").await;
+    assert!(
+        food.attr("class")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+            .contains("chosen"),
+        "the restored checklist shows the empty kitchen"
+    );
+
+    server.stop().await;
     phone.tap("clothes-yes").await;
     phone.tap("bedding-yes").await;
     phone.scroll_to("save-next").await;
@@ -79,6 +132,7 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.find("building-3").await;
     phone.expect_text("building-3", "3 · 5/5").await;
     phone.expect_text_starting("sync-pending", "待上传").await;
+    expect_drafts(&phone, 0, None).await;
 
     server.restart().await;
     phone.tap("sync-now").await;

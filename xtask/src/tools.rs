@@ -89,7 +89,7 @@ fn ensure_cargo_tool(
     if installed_version(program).as_deref() == Some(version) {
         return Ok(());
     }
-    eprintln!("installing {krate} {version} (first time only; trunk takes about 13 minutes)");
+    eprintln!("installing {krate} {version} (first time only; it builds from source, minutes)");
     run(cmd("cargo")
         .args(["install", krate, "--version", version])
         .args(extra))

@@ -1,5 +1,6 @@
 //! `/visits/door/:household`: one door's 一测二问三看 checklist, built for
-//! speed: big toggles, then "save and next door" in building order.
+//! speed: big toggles, then "save and next door" in building order. Every
+//! tap is kept as a draft in IndexedDB until the checklist is saved.
 
 use doorstep_core::{ids::RecordId, schema::Collection, visit::Checklist};
 use leptos::{prelude::*, task::spawn_local};
@@ -13,18 +14,25 @@ use crate::{
     pages::history::RecordHistory,
     state::{
         now_ms, use_app_data,
-        visits::{checklist_mutations, checklist_of, doors_by_building, next_unvisited, visit_id},
+        visits::{
+            DoorDraft, checklist_mutations, checklist_of, doors_by_building, next_unvisited,
+            visit_id,
+        },
     },
 };
 
 #[component]
 pub fn DoorPage() -> impl IntoView {
     let params = use_params_map();
+    let data = use_app_data();
+    // The checklist reads the saved visit and its draft once, so it waits
+    // for storage to be read (the device comes last), e.g. after a reload.
+    let loaded = Memo::new(move |_| data.device.with(Option::is_some));
     move || {
         let id = params.with(|p| p.get("household").unwrap_or_default());
-        match id.parse::<RecordId>() {
-            Ok(id) => view! { <Door household=id/> }.into_any(),
-            Err(_) => ().into_any(),
+        match (loaded.get(), id.parse::<RecordId>()) {
+            (true, Ok(id)) => view! { <Door household=id/> }.into_any(),
+            _ => ().into_any(),
         }
     }
 }
@@ -64,6 +72,66 @@ fn yes_no(prefix: &str, yes: Key, no: Key) -> Vec<(Option<bool>, Key, String)> {
     ]
 }
 
+/// The open checklist's draft: restored when the page opens (unless the
+/// volunteer tapped first), then written on every change until "save".
+#[derive(Clone, Copy)]
+struct Drafts {
+    /// How many writes IndexedDB has committed (shown as `data-saved`; the
+    /// `edit` benchmark waits on it).
+    saved: RwSignal<u32>,
+    restored: RwSignal<bool>,
+    /// Set once "save" accepted the checklist: the save discards the draft,
+    /// and no later change may write it back.
+    finishing: StoredValue<bool>,
+}
+
+impl Drafts {
+    fn keep(
+        name: Option<String>,
+        form: RwSignal<Checklist>,
+        temperature: RwSignal<String>,
+    ) -> Self {
+        let data = use_app_data();
+        let drafts = Drafts {
+            saved: RwSignal::new(0),
+            restored: RwSignal::new(false),
+            finishing: StoredValue::new(false),
+        };
+        let Some(name) = name else { return drafts };
+        let current = move || DoorDraft {
+            checklist: form.get(),
+            temperature: temperature.get(),
+        };
+        let opened = untrack(current);
+        {
+            let name = name.clone();
+            spawn_local(async move {
+                let Some(draft) = data.draft::<DoorDraft>(&name).await else {
+                    return;
+                };
+                if draft != opened && untrack(current) == opened {
+                    form.set(draft.checklist);
+                    temperature.set(draft.temperature);
+                    drafts.restored.set(true);
+                }
+            });
+        }
+        Effect::new(move |ran: Option<()>| {
+            let draft = current();
+            if ran.is_none() || drafts.finishing.get_value() {
+                return;
+            }
+            let name = name.clone();
+            spawn_local(async move {
+                if data.save_draft(&name, &draft).await.is_ok() {
+                    drafts.saved.update(|n| *n += 1);
+                }
+            });
+        });
+        drafts
+    }
+}
+
 #[component]
 fn Door(household: RecordId) -> impl IntoView {
     let i18n = use_i18n();
@@ -96,6 +164,11 @@ fn Door(household: RecordId) -> impl IntoView {
         form.with_untracked(|f| f.temperature_c.map(|t| t.to_string()).unwrap_or_default()),
     );
     let error = RwSignal::new(None::<String>);
+    let drafts = Drafts::keep(
+        untrack(|| round().map(|round| DoorDraft::name(&visit_id(&round, &household)))),
+        form,
+        temperature,
+    );
 
     let doors = Memo::new(move |_| {
         data.replica
@@ -160,6 +233,7 @@ fn Door(household: RecordId) -> impl IntoView {
                 return;
             }
             error.set(None);
+            drafts.finishing.set_value(true);
             let team = data.work.with_untracked(|w| w.team.clone());
             let mutations = data.replica.with_untracked(|r| {
                 checklist_mutations(
@@ -178,11 +252,14 @@ fn Door(household: RecordId) -> impl IntoView {
                     .map(|d| d.household.id.clone())
             });
             let navigate = navigate.clone();
+            let draft = DoorDraft::name(&visit_id(&round, &household));
             spawn_local(async move {
-                if data.edit_all(mutations).await.is_ok() {
+                if data.finish_draft(&draft, mutations).await.is_ok() {
                     let path = next
                         .map_or_else(|| "/visits".to_owned(), |id| format!("/visits/door/{id}"));
                     navigate(&path, Default::default());
+                } else {
+                    drafts.finishing.set_value(false);
                 }
             });
         }
@@ -289,6 +366,17 @@ fn Door(household: RecordId) -> impl IntoView {
                 {choices(yes_no("food", Key::CheckOk, Key::CheckNotOk), move || form.with(|f| f.food_ok), move |v| form.update(|f| f.food_ok = v))}
             </section>
         </Show>
+        <p class="updated" data-testid="draft-status" data-saved=move || drafts.saved.get().to_string()>
+            {move || {
+                if drafts.restored.get() {
+                    i18n.t(Key::DoorDraftRestored)
+                } else if drafts.saved.get() > 0 {
+                    i18n.t(Key::DoorDraftSaved)
+                } else {
+                    ""
+                }
+            }}
+        </p>
         <p class="banner warning" data-testid="checklist-error" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
         <button class="button wide big" type="button" data-testid="save-next" on:click=save>{move || i18n.t(Key::DoorSaveNext)}</button>
         <p class="notice" data-testid="unvisited">{move || i18n.t(Key::DoorUnvisited)}" "{unvisited}</p>

@@ -14,9 +14,12 @@ use crate::{
 pub fn HomePage() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
+    // A memo, so the sign-in form is rebuilt (losing what was typed) only
+    // when the role changes, not whenever the device record does.
+    let role = Memo::new(move |_| data.role());
     view! {
         <h1 data-testid="home-heading">{move || i18n.t(Key::HomeHeading)}</h1>
-        {move || match data.role() {
+        {move || match role.get() {
             None => view! { <JoinCompound/> }.into_any(),
             Some(role) => view! {
                 <nav class="area-grid">

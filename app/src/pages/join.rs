@@ -79,8 +79,14 @@ pub fn JoinCompound() -> impl IntoView {
 pub fn JoinPage() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
+    // A memo, so the form is rebuilt only when signing in completes.
+    let joined = Memo::new(move |_| {
+        data.device
+            .with(|d| d.as_ref().and_then(|d| d.compound.clone()))
+            .filter(|_| data.role().is_some())
+    });
     view! {
-        {move || match data.device.with(|d| d.as_ref().and_then(|d| d.compound.clone()).filter(|_| data.role().is_some())) {
+        {move || match joined.get() {
             Some(compound) => view! {
                 <p class="notice" data-testid="joined">{i18n.t(Key::JoinDone)}" "{compound.name}</p>
                 <p><A href="/" attr:class="button wide">{i18n.t(Key::JoinContinue)}</A></p>

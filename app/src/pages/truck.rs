@@ -28,13 +28,14 @@ use crate::{
 pub fn TruckPage() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let compound = move || {
+    // Memos, so a device record update doesn't rebuild the page below.
+    let compound = Memo::new(move |_| {
         data.device
             .with(|d| d.as_ref().map(|d| d.compound.clone().map(|c| c.id)))
-    };
+    });
     view! {
         <h1 data-testid="page-title">{move || i18n.t(Area::Truck.title())}</h1>
-        {move || match compound() {
+        {move || match compound.get() {
             None => ().into_any(),
             Some(None) => view! { <JoinCompound/> }.into_any(),
             Some(Some(compound)) => view! { <Staff compound=compound/> }.into_any(),

@@ -28,13 +28,14 @@ use crate::{
 pub fn VisitsPage() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let joined = move || {
+    // A memo, so a device record update doesn't rebuild the page below.
+    let joined = Memo::new(move |_| {
         data.device
             .with(|d| d.as_ref().map(|d| d.compound.is_some()))
-    };
+    });
     view! {
         <h1 data-testid="page-title">{move || i18n.t(Area::Visits.title())}</h1>
-        {move || match joined() {
+        {move || match joined.get() {
             None => ().into_any(),
             Some(false) => view! { <JoinCompound/> }.into_any(),
             Some(true) => view! { <Registry/> }.into_any(),

@@ -171,6 +171,12 @@ impl AppData {
         self.db.get_value()
     }
 
+    /// The database, or why there is none to write to.
+    fn open_db(&self) -> Result<Rc<Db>, StorageError> {
+        self.db()
+            .ok_or_else(|| StorageError("storage is not open".into()))
+    }
+
     /// Compares the mirror in localStorage with the device in IndexedDB; if
     /// the browser evicted the database, signs the new one back in and
     /// remembers what was lost (see [`mirror`]).
@@ -215,22 +221,58 @@ impl AppData {
     /// Records an edit on this phone: IndexedDB and outbox first, then the
     /// screen, then a sync soon.
     pub async fn edit(&self, mutation: Mutation) -> Result<(), StorageError> {
-        let db = self
-            .db()
-            .ok_or_else(|| StorageError("storage is not open".into()))?;
-        let record = db.commit_edit(&mutation, now_ms()).await?;
-        self.replica.update(|r| r.upsert(record));
-        self.sync.update(|s| s.pending += 1);
+        self.commit(vec![mutation], None).await
+    }
+
+    /// Several edits in order (e.g. a truck and its run), in one
+    /// transaction: all of them or none.
+    pub async fn edit_all(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
+        self.commit(mutations, None).await
+    }
+
+    /// Saves the form kept as draft `name`: its edits are committed and the
+    /// draft discarded in one transaction.
+    pub async fn finish_draft(
+        &self,
+        name: &str,
+        mutations: Vec<Mutation>,
+    ) -> Result<(), StorageError> {
+        self.commit(mutations, Some(name)).await
+    }
+
+    async fn commit(
+        &self,
+        mutations: Vec<Mutation>,
+        finished_draft: Option<&str>,
+    ) -> Result<(), StorageError> {
+        let db = self.open_db()?;
+        let records = db
+            .commit_edits(&mutations, now_ms(), finished_draft)
+            .await?;
+        let added = records.len() as u32;
+        self.replica.update(|r| {
+            for record in records {
+                r.upsert(record);
+            }
+        });
+        self.sync.update(|s| s.pending += added);
         self.kick_sync_soon();
         Ok(())
     }
 
-    /// Several edits in order (e.g. a truck and its run), each its own transaction.
-    pub async fn edit_all(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
-        for mutation in mutations {
-            self.edit(mutation).await?;
-        }
-        Ok(())
+    /// Keeps an unsaved form (on every change), so closing the app or a
+    /// flat battery loses nothing the volunteer entered.
+    pub async fn save_draft<T: serde::Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), StorageError> {
+        self.open_db()?.save_draft(name, value).await
+    }
+
+    /// The unsaved form kept as draft `name`, if any.
+    pub async fn draft<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
+        self.open_db().ok()?.draft(name).await.ok().flatten()
     }
 
     /// Redeems an invite code: this phone joins the code's compound in its
@@ -258,9 +300,7 @@ impl AppData {
     /// Every unsent edit as a backup file's contents; `None` when there is
     /// nothing unsent (or no compound to name).
     pub async fn backup(&self) -> Result<Option<Backup>, StorageError> {
-        let db = self
-            .db()
-            .ok_or_else(|| StorageError("storage is not open".into()))?;
+        let db = self.open_db()?;
         let Some(compound) = self.device.with_untracked(|d| {
             d.as_ref()
                 .and_then(|d| d.compound.as_ref().map(|c| c.id.clone()))
@@ -345,9 +385,7 @@ impl AppData {
     }
 
     pub async fn dismiss_conflict(&self, conflict: &Conflict) -> Result<(), StorageError> {
-        let db = self
-            .db()
-            .ok_or_else(|| StorageError("storage is not open".into()))?;
+        let db = self.open_db()?;
         db.dismiss_conflict(&conflict.key()).await?;
         self.replica.update(|r| r.remove_conflict(&conflict.key()));
         Ok(())

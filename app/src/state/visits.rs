@@ -1,6 +1,7 @@
 //! Door-to-door work in plain types: the current round and team, which doors
 //! of a building are still unvisited in the round, and the records a saved
-//! checklist becomes (the visit, plus a need for every problem found).
+//! checklist becomes (the visit, plus a need for every problem found), and
+//! the draft an unsaved checklist is kept as.
 
 use std::collections::BTreeMap;
 
@@ -29,6 +30,21 @@ pub fn visit_id(round: &RecordId, household: &RecordId) -> RecordId {
     format!("v-{round}-{household}")
         .parse()
         .expect("ids of ids stay within 64 characters")
+}
+
+/// A door's checklist as the volunteer left it before saving, kept on every
+/// tap: the temperature as typed, since it is parsed only on save.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DoorDraft {
+    pub checklist: Checklist,
+    pub temperature: String,
+}
+
+impl DoorDraft {
+    /// The draft's name: one per visit, so one per door and round.
+    pub fn name(visit: &RecordId) -> String {
+        format!("door/{visit}")
+    }
 }
 
 /// One assignment per building per round: reassigning edits the same record.

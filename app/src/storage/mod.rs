@@ -1,5 +1,5 @@
-//! IndexedDB, and nothing else: records, the outbox, sync bookkeeping and
-//! conflicts. Every write batch is one transaction, committed explicitly
+//! IndexedDB, and nothing else: records, the outbox, sync bookkeeping,
+//! conflicts and drafts of unsaved forms. Every write batch is one transaction, committed explicitly
 //! (indexed_db_futures rolls back a transaction that is dropped).
 //!
 //! Values are stored as JSON text: one encoding for phone and server, and
@@ -133,6 +133,11 @@ pub struct Applied {
 
 pub fn record_key(collection: Collection, id: &str) -> String {
     format!("{}/{id}", collection.name())
+}
+
+/// Drafts live in `meta` beside the device record, under their own prefix.
+fn draft_key(name: &str) -> String {
+    format!("draft/{name}")
 }
 
 pub struct Db {
@@ -327,18 +332,34 @@ impl Db {
         Ok(device)
     }
 
-    /// Stamps `mutation`, applies it to the stored record and queues it for
-    /// the server, in one transaction: the edit and its outbox entry exist
-    /// together or not at all. The mid and clock are read inside the
-    /// transaction, so two tabs never hand out the same mid.
+    /// One edit; see [`Db::commit_edits`].
     pub async fn commit_edit(
         &self,
         mutation: &Mutation,
         now_ms: u64,
     ) -> Result<Record, StorageError> {
-        mutation
-            .validate()
-            .map_err(|invalid| StorageError(format!("{}: {}", invalid.field, invalid.message)))?;
+        let mut records = self
+            .commit_edits(std::slice::from_ref(mutation), now_ms, None)
+            .await?;
+        Ok(records.remove(0))
+    }
+
+    /// Stamps each mutation, applies it to the stored record and queues it
+    /// for the server, all in one transaction: the batch and its outbox
+    /// entries exist together or not at all. The draft the batch finishes,
+    /// if any, goes in the same transaction. The mids and clock are read
+    /// inside it, so two tabs never hand out the same mid.
+    pub async fn commit_edits(
+        &self,
+        mutations: &[Mutation],
+        now_ms: u64,
+        finished_draft: Option<&str>,
+    ) -> Result<Vec<Record>, StorageError> {
+        for mutation in mutations {
+            mutation.validate().map_err(|invalid| {
+                StorageError(format!("{}: {}", invalid.field, invalid.message))
+            })?;
+        }
         self.device().await?;
         let tx = self
             .db
@@ -351,28 +372,59 @@ impl Db {
             tx.object_store(META)?,
         );
         let mut device = expect_device(&meta).await?;
-        let hlc = device.clock.tick(now_ms);
-        let mid = device.next_mid;
-        device.next_mid += 1;
-        let key = record_key(mutation.collection(), mutation.id().as_str());
-        let existing = get::<Record>(&records, &key).await?;
-        let (record, _) = mutation
-            .apply(existing.as_ref(), &hlc)
-            .map_err(|refusal| StorageError(refusal.message))?;
-        let entry = OutboxEntry {
-            client_id: device.client_id,
-            schema_version: SCHEMA_VERSION,
-            pushed: PushedMutation {
-                mid,
-                hlc,
-                mutation: mutation.clone(),
-            },
-        };
-        put(&records, &key, &record).await?;
-        put(&outbox, mid as f64, &entry).await?;
+        let mut committed = Vec::with_capacity(mutations.len());
+        for mutation in mutations {
+            let hlc = device.clock.tick(now_ms);
+            let mid = device.next_mid;
+            device.next_mid += 1;
+            let key = record_key(mutation.collection(), mutation.id().as_str());
+            let existing = get::<Record>(&records, &key).await?;
+            // Dropping the transaction on a refusal rolls back the batch.
+            let (record, _) = mutation
+                .apply(existing.as_ref(), &hlc)
+                .map_err(|refusal| StorageError(refusal.message))?;
+            let entry = OutboxEntry {
+                client_id: device.client_id,
+                schema_version: SCHEMA_VERSION,
+                pushed: PushedMutation {
+                    mid,
+                    hlc,
+                    mutation: mutation.clone(),
+                },
+            };
+            put(&records, &key, &record).await?;
+            put(&outbox, mid as f64, &entry).await?;
+            committed.push(record);
+        }
         put(&meta, DEVICE_KEY, &device).await?;
+        if let Some(draft) = finished_draft {
+            meta.delete(draft_key(draft).as_str()).primitive()?.await?;
+        }
         tx.commit().await?;
-        Ok(record)
+        Ok(committed)
+    }
+
+    /// Keeps a form the volunteer has not saved yet, under `name`, until the
+    /// edit that finishes it is committed ([`Db::commit_edits`]).
+    pub async fn save_draft<T: Serialize>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        put(&tx.object_store(META)?, draft_key(name).as_str(), value).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The unsaved form kept under `name`, if any.
+    pub async fn draft<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StorageError> {
+        let tx = self.db.transaction(META).build()?;
+        get(&tx.object_store(META)?, &draft_key(name)).await
     }
 
     /// The oldest `limit` unacknowledged edits, in mid order.
