@@ -224,6 +224,46 @@ impl Browser {
         self.client.execute_async(&wrapped, vec![]).await.unwrap()
     }
 
+    /// The entries of one object store in the app's IndexedDB, read by the
+    /// page itself: `(key, value)` in key order, each value decoded from its
+    /// JSON text. Call it only while the app has the database open: opening
+    /// a missing database would create an empty one.
+    pub async fn stored(&self, store: &str) -> Vec<(String, serde_json::Value)> {
+        let script = format!(
+            r#"const open = indexedDB.open("doorstep");
+               open.onerror = () => done(null);
+               open.onsuccess = () => {{
+                 const db = open.result;
+                 const store = db.transaction({store:?}).objectStore({store:?});
+                 const keys = store.getAllKeys(), values = store.getAll();
+                 values.onsuccess = () => {{
+                   db.close();
+                   done(keys.result.map((key, i) => [String(key), JSON.parse(values.result[i])]));
+                 }};
+               }};"#
+        );
+        let entries = self.eval_async(&script).await;
+        serde_json::from_value(entries.clone())
+            .unwrap_or_else(|err| panic!("IndexedDB store {store}: {err} in {entries}"))
+    }
+
+    /// How many entries one object store of the app's IndexedDB holds
+    /// (cheap enough to poll; see [`Browser::stored`]).
+    pub async fn stored_count(&self, store: &str) -> u64 {
+        let script = format!(
+            r#"const open = indexedDB.open("doorstep");
+               open.onerror = () => done(null);
+               open.onsuccess = () => {{
+                 const count = open.result.transaction({store:?}).objectStore({store:?}).count();
+                 count.onsuccess = () => {{ open.result.close(); done(count.result); }};
+               }};"#
+        );
+        let count = self.eval_async(&script).await;
+        count
+            .as_u64()
+            .unwrap_or_else(|| panic!("IndexedDB store {store}: {count}"))
+    }
+
     /// Lets the page's downloads land in `dir` (headless Chromium has no
     /// downloads folder of its own).
     pub async fn allow_downloads(&self, dir: &std::path::Path) {

@@ -15,22 +15,17 @@ fn set(collection: &str, id: &str, fields: Value) -> Mutation {
     .unwrap()
 }
 
-/// The household records in the phone's IndexedDB, read by the page itself.
+/// The household records in the phone's IndexedDB, by key.
 async fn stored_households(phone: &Browser) -> Value {
-    phone
-        .eval_async(
-            r#"const open = indexedDB.open("doorstep");
-               open.onerror = () => done("error");
-               open.onsuccess = () => {
-                 const db = open.result;
-                 const keys = db.transaction("records").objectStore("records").getAllKeys();
-                 keys.onsuccess = () => {
-                   done(keys.result.filter(k => k.startsWith("household/")).sort());
-                   db.close();
-                 };
-               };"#,
-        )
+    let mut keys: Vec<String> = phone
+        .stored("records")
         .await
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| key.starts_with("household/"))
+        .collect();
+    keys.sort();
+    json!(keys)
 }
 
 async fn expect_households(phone: &Browser, expected: &[&str]) {
@@ -156,20 +151,8 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     volunteer.tap("sync-now").await;
     volunteer.find("sync-problem").await;
     volunteer.find("unsent").await;
-    let outbox = volunteer
-        .eval_async(
-            r#"const open = indexedDB.open("doorstep");
-               open.onsuccess = () => {
-                 const count = open.result.transaction("outbox").objectStore("outbox").count();
-                 count.onsuccess = () => { done(count.result); open.result.close(); };
-               };"#,
-        )
-        .await;
-    assert_eq!(
-        outbox,
-        json!(1),
-        "the unsent edit stays on the revoked phone"
-    );
+    let outbox = volunteer.stored_count("outbox").await;
+    assert_eq!(outbox, 1, "the unsent edit stays on the revoked phone");
     volunteer.screenshot("volunteer-revoked").await;
 
     coordinator.close().await;

@@ -5,8 +5,10 @@
 
 use doorstep_core::access::Role;
 use doorstep_core::{mutation::Mutation, schema::Collection};
-use doorstep_tests::{Browser, TestServer};
-use serde_json::json;
+use std::time::{Duration, Instant};
+
+use doorstep_tests::{Browser, PATIENCE, TestServer};
+use serde_json::{Value, json};
 
 fn household(id: &str, door: &str, head: &str) -> Mutation {
     serde_json::from_value(
@@ -16,35 +18,32 @@ fn household(id: &str, door: &str, head: &str) -> Mutation {
     .unwrap()
 }
 
-/// The checklist drafts in the phone's IndexedDB, waiting until there are
-/// `count` of them and, if `food_ok` is given, one has it.
+/// Waits until the phone's IndexedDB holds `count` checklist drafts and, if
+/// `food_ok` is given, one of them has it.
 async fn expect_drafts(phone: &Browser, count: usize, food_ok: Option<bool>) {
-    let script = format!(
-        r#"const wanted = {count}, food = {food};
-           const look = () => {{
-             const open = indexedDB.open("doorstep");
-             open.onsuccess = () => {{
-               const db = open.result;
-               const all = db.transaction("meta").objectStore("meta").openCursor();
-               const drafts = [];
-               all.onsuccess = () => {{
-                 const cursor = all.result;
-                 if (cursor) {{
-                   if (String(cursor.key).startsWith("draft/")) drafts.push(JSON.parse(cursor.value));
-                   cursor.continue();
-                   return;
-                 }}
-                 db.close();
-                 const ok = drafts.length === wanted
-                   && (food === null || drafts.some(d => d.checklist.food_ok === food));
-                 ok ? done(true) : setTimeout(look, 100);
-               }};
-             }};
-           }};
-           look();"#,
-        food = food_ok.map_or("null".to_owned(), |f| f.to_string()),
-    );
-    assert_eq!(phone.eval_async(&script).await, json!(true));
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let drafts: Vec<Value> = phone
+            .stored("meta")
+            .await
+            .into_iter()
+            .filter(|(key, _)| key.starts_with("draft/"))
+            .map(|(_, draft)| draft)
+            .collect();
+        let food = food_ok.is_none_or(|food| {
+            drafts
+                .iter()
+                .any(|d| d["checklist"]["food_ok"] == json!(food))
+        });
+        if drafts.len() == count && food {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected {count} drafts (food_ok {food_ok:?}), found {drafts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,26 +21,15 @@ async fn sync(phone: &Browser) {
     phone.expect_text("sync-now", "立即同步").await;
 }
 
-/// Reads the app's IndexedDB from the page: the device record and how many
-/// edits wait in the outbox. Only call it while the app has the database
-/// open: opening a missing database would create an empty one.
+/// The device record in the app's IndexedDB and how many edits wait in
+/// its outbox.
 async fn stored(phone: &Browser) -> Value {
-    phone
-        .eval_async(
-            r#"const open = indexedDB.open("doorstep");
-               open.onerror = () => done("error");
-               open.onsuccess = () => {
-                 const db = open.result;
-                 const tx = db.transaction(["meta", "outbox"]);
-                 const device = tx.objectStore("meta").get("device");
-                 const unsent = tx.objectStore("outbox").count();
-                 tx.oncomplete = () => {
-                   db.close();
-                   done({device: JSON.parse(device.result), unsent: unsent.result});
-                 };
-               };"#,
-        )
+    let device = phone
+        .stored("meta")
         .await
+        .into_iter()
+        .find_map(|(key, value)| (key == "device").then_some(value));
+    json!({"device": device, "unsent": phone.stored_count("outbox").await})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
