@@ -20,8 +20,8 @@ use doorstep_core::{
     record::Record,
     schema::Collection,
     sync::{
-        Change, PULL_PAGE_SIZE, PullPage, PullRequest, PushedMutation, Rejection, RequestError,
-        SyncRequest,
+        Change, MAX_PUSH_MUTATIONS, PULL_PAGE_SIZE, PullPage, PullRequest, PushedMutation,
+        Rejection, RequestError, SyncRequest,
     },
 };
 use serde_json::Value;
@@ -86,15 +86,15 @@ impl Store {
             }
             .into());
         }
-        if new_work {
-            // The device's compound, the only one it may write.
-            sqlx::query("UPDATE compound SET last_seq = last_seq WHERE id = $1")
-                .bind(device.compound.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
+        // The device's compound, the only one it may write: locked now.
+        let mut sequence = if new_work {
+            Some(Sequence::lock(&mut tx, device.compound.as_str()).await?)
+        } else {
+            None
+        };
 
         let mut rejected = Vec::new();
+        let mut audit = Vec::new();
         for pushed in &request.mutations {
             if pushed.mid <= previous {
                 // A retry: the outcome was decided the first time.
@@ -103,14 +103,19 @@ impl Store {
                 }
                 continue;
             }
-            let refusal = apply(&mut tx, &scope.scope, pushed).await?;
-            record_mutation(&mut tx, &client, pushed, now_ms, refusal.as_ref()).await?;
+            let sequence = sequence.as_mut().expect("new work locked the counter");
+            let refusal = apply(&mut tx, &scope.scope, pushed, sequence).await?;
+            audit.push((pushed, refusal.clone()));
             if let Some(refusal) = refusal {
                 rejected.push(Rejection {
                     mid: pushed.mid,
                     refusal,
                 });
             }
+        }
+        record_mutations(&mut tx, &client, &audit, now_ms).await?;
+        if let Some(sequence) = sequence {
+            sequence.store(&mut tx).await?;
         }
 
         let last_mid = request
@@ -254,12 +259,62 @@ async fn lock_client(tx: &mut Tx, client: &str, device: &Device) -> Result<u64, 
     Ok(mid as u64)
 }
 
+/// A compound's change counter during one push: read and locked once,
+/// counted here, written back before the push commits. The lock is what
+/// makes every smaller sequence number committed before a larger one is.
+struct Sequence {
+    compound: String,
+    stored: i64,
+    last: i64,
+    /// Households that left their building: each changes what volunteers see.
+    moved: i64,
+}
+
+impl Sequence {
+    async fn lock(tx: &mut Tx, compound: &str) -> Result<Self, StoreError> {
+        let (stored,): (i64,) = sqlx::query_as(
+            "UPDATE compound SET last_seq = last_seq WHERE id = $1 RETURNING last_seq",
+        )
+        .bind(compound)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(Self {
+            compound: compound.to_owned(),
+            stored,
+            last: stored,
+            moved: 0,
+        })
+    }
+
+    fn next(&mut self, moved: bool) -> i64 {
+        self.last += 1;
+        self.moved += i64::from(moved);
+        self.last
+    }
+
+    async fn store(self, tx: &mut Tx) -> Result<(), StoreError> {
+        if self.last == self.stored {
+            return Ok(());
+        }
+        sqlx::query(
+            "UPDATE compound SET last_seq = $2, scope_epoch = scope_epoch + $3 WHERE id = $1",
+        )
+        .bind(&self.compound)
+        .bind(self.last)
+        .bind(self.moved)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
 /// Checks the mutation against the device's scope, then merges it into the
 /// stored record; a refusal leaves the store untouched.
 async fn apply(
     tx: &mut Tx,
     scope: &doorstep_core::access::Scope,
     pushed: &PushedMutation,
+    sequence: &mut Sequence,
 ) -> Result<Option<Refusal>, StoreError> {
     let mutation = &pushed.mutation;
     let collection = mutation.collection();
@@ -300,17 +355,10 @@ async fn apply(
                     .map(str::to_owned)
             })
             .flatten();
-        // The compound's row is already locked by this transaction. A
-        // household that leaves its building changes what volunteers see.
+        // Core refuses a record outside the device's compound, whose counter
+        // this push holds.
         let moved = old_building.is_some() && old_building != building;
-        let (seq,): (i64,) = sqlx::query_as(
-            "UPDATE compound SET last_seq = last_seq + 1, scope_epoch = scope_epoch + $2 \
-             WHERE id = $1 RETURNING last_seq",
-        )
-        .bind(record.compound.as_str())
-        .bind(i64::from(moved))
-        .fetch_one(&mut **tx)
-        .await?;
+        let seq = sequence.next(moved);
         let state =
             serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let written = sqlx::query(
@@ -343,29 +391,45 @@ async fn apply(
     )))
 }
 
-async fn record_mutation(
+/// The audit rows of a push's new mutations, in as few statements as the
+/// databases' parameter limits allow.
+async fn record_mutations(
     tx: &mut Tx,
     client: &str,
-    pushed: &PushedMutation,
+    audit: &[(&PushedMutation, Option<Refusal>)],
     now_ms: u64,
-    refusal: Option<&Refusal>,
 ) -> Result<(), StoreError> {
-    let wire =
-        serde_json::to_value(&pushed.mutation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO mutation (client_id, mid, kind, args, hlc, received_at_ms, rejection_code, rejection_message) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(client)
-    .bind(pushed.mid as i64)
-    .bind(pushed.mutation.kind())
-    .bind(wire["args"].to_string())
-    .bind(pushed.hlc.to_string())
-    .bind(now_ms as i64)
-    .bind(refusal.map(|r| r.code.clone()))
-    .bind(refusal.map(|r| r.message.clone()))
-    .execute(&mut **tx)
-    .await?;
+    const COLUMNS: usize = 8;
+    for chunk in audit.chunks(MAX_PUSH_MUTATIONS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let params: Vec<String> = (1..=COLUMNS)
+                    .map(|column| format!("${}", row * COLUMNS + column))
+                    .collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO mutation (client_id, mid, kind, args, hlc, received_at_ms, \
+             rejection_code, rejection_message) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (pushed, refusal) in chunk {
+            let wire = serde_json::to_value(&pushed.mutation)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            query = query
+                .bind(client.to_owned())
+                .bind(pushed.mid as i64)
+                .bind(pushed.mutation.kind())
+                .bind(wire["args"].to_string())
+                .bind(pushed.hlc.to_string())
+                .bind(now_ms as i64)
+                .bind(refusal.as_ref().map(|r| r.code.clone()))
+                .bind(refusal.as_ref().map(|r| r.message.clone()));
+        }
+        query.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
