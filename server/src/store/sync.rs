@@ -5,18 +5,26 @@
 //!
 //! Locks, for PostgreSQL where several instances write at once (on SQLite
 //! there is one writer and they cost nothing): a push that has new mutations
-//! first locks its client's row, then the counter row of every compound it
-//! writes, in id order, and holds them until it commits. So two pushes from
-//! one phone run one after the other, a record is read and merged only while
-//! nobody else can write its compound, and a sequence number is handed out
-//! only after every smaller one of that compound has committed: a reader
-//! that has seen `seq` n never later finds a new change below n.
+//! first locks its client's row, then its compound's counter row, and holds
+//! them until it commits. So two pushes from one phone run one after the
+//! other, a record is read and merged only while nobody else can write its
+//! compound, and a sequence number is handed out only after every smaller
+//! one of that compound has committed: a reader that has seen `seq` n never
+//! later finds a new change below n.
+//!
+//! Round trips, since each statement is one to the database: under the lock
+//! a push reads every record it touches at once, counts sequence numbers in
+//! memory and writes the counter and the audit rows once, leaving one upsert
+//! per mutation.
 
-use std::future::Future;
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    future::Future,
+};
 
 use doorstep_core::{
     ids::ClientId,
-    mutation::Refusal,
+    mutation::{Mutation, Refusal},
     record::Record,
     schema::Collection,
     sync::{
@@ -87,8 +95,12 @@ impl Store {
             .into());
         }
         // The device's compound, the only one it may write: locked now.
-        let mut sequence = if new_work {
-            Some(Sequence::lock(&mut tx, device.compound.as_str()).await?)
+        let mut writing = if new_work {
+            let new = request.mutations.iter().filter(|m| m.mid > previous);
+            Some(Writing {
+                sequence: Sequence::lock(&mut tx, device.compound.as_str()).await?,
+                touched: Touched::read(&mut tx, new.map(|m| &m.mutation)).await?,
+            })
         } else {
             None
         };
@@ -103,8 +115,8 @@ impl Store {
                 }
                 continue;
             }
-            let sequence = sequence.as_mut().expect("new work locked the counter");
-            let refusal = apply(&mut tx, &scope.scope, pushed, sequence).await?;
+            let writing = writing.as_mut().expect("new work began writing");
+            let refusal = apply(&mut tx, &scope.scope, pushed, writing).await?;
             audit.push((pushed, refusal.clone()));
             if let Some(refusal) = refusal {
                 rejected.push(Rejection {
@@ -114,8 +126,8 @@ impl Store {
             }
         }
         record_mutations(&mut tx, &client, &audit, now_ms).await?;
-        if let Some(sequence) = sequence {
-            sequence.store(&mut tx).await?;
+        if let Some(writing) = writing {
+            writing.sequence.store(&mut tx).await?;
         }
 
         let last_mid = request
@@ -308,26 +320,96 @@ impl Sequence {
     }
 }
 
+/// What a push with new mutations holds while it writes.
+struct Writing {
+    sequence: Sequence,
+    touched: Touched,
+}
+
+/// A stored record and the building it is placed in.
+type Stored = Option<(Record, Option<String>)>;
+
+/// The records a push's new mutations touch, as stored: read in one
+/// statement per collection up front, and kept current as the push writes.
+struct Touched(HashMap<(Collection, String), Stored>);
+
+impl Touched {
+    async fn read(
+        tx: &mut Tx,
+        mutations: impl Iterator<Item = &Mutation>,
+    ) -> Result<Self, StoreError> {
+        let mut ids: BTreeMap<Collection, BTreeSet<String>> = BTreeMap::new();
+        for mutation in mutations {
+            ids.entry(mutation.collection())
+                .or_default()
+                .insert(mutation.id().to_string());
+        }
+        let mut stored = HashMap::new();
+        for (collection, ids) in ids {
+            let params: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, state, building FROM record WHERE collection = $1 AND id IN ({})",
+                params.join(", ")
+            );
+            let mut query =
+                sqlx::query_as::<_, (String, String, Option<String>)>(&sql).bind(collection.name());
+            for id in &ids {
+                query = query.bind(id.clone());
+            }
+            for (id, state, building) in query.fetch_all(&mut **tx).await? {
+                stored.insert((collection, id), Some((decode(&state)?, building)));
+            }
+            for id in ids {
+                stored.entry((collection, id)).or_insert(None);
+            }
+        }
+        Ok(Self(stored))
+    }
+
+    fn get(&self, collection: Collection, id: &str) -> Stored {
+        self.0.get(&(collection, id.to_owned())).cloned().flatten()
+    }
+
+    fn written(&mut self, record: Record, building: Option<String>) {
+        self.0.insert(
+            (record.collection, record.id.to_string()),
+            Some((record, building)),
+        );
+    }
+}
+
+/// One record as stored now, read again inside the transaction.
+async fn read_one(tx: &mut Tx, collection: Collection, id: &str) -> Result<Stored, StoreError> {
+    let row: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT state, building FROM record WHERE collection = $1 AND id = $2")
+            .bind(collection.name())
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    row.map(|(state, building)| Ok((decode(&state)?, building)))
+        .transpose()
+}
+
 /// Checks the mutation against the device's scope, then merges it into the
 /// stored record; a refusal leaves the store untouched.
 async fn apply(
     tx: &mut Tx,
     scope: &doorstep_core::access::Scope,
     pushed: &PushedMutation,
-    sequence: &mut Sequence,
+    writing: &mut Writing,
 ) -> Result<Option<Refusal>, StoreError> {
     let mutation = &pushed.mutation;
     let collection = mutation.collection();
+    let id = mutation.id().as_str();
     // Twice at most: see the end of the loop.
-    for _ in 0..2 {
-        let stored: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT state, building FROM record WHERE collection = $1 AND id = $2")
-                .bind(collection.name())
-                .bind(mutation.id().as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
+    for attempt in 0..2 {
+        let stored = if attempt == 0 {
+            writing.touched.get(collection, id)
+        } else {
+            read_one(tx, collection, id).await?
+        };
         let (existing, old_building) = match stored {
-            Some((state, building)) => (Some(decode(&state)?), building),
+            Some((record, building)) => (Some(record), building),
             None => (None, None),
         };
         let places = if scope.by_building(collection) {
@@ -358,7 +440,7 @@ async fn apply(
         // Core refuses a record outside the device's compound, whose counter
         // this push holds.
         let moved = old_building.is_some() && old_building != building;
-        let seq = sequence.next(moved);
+        let seq = writing.sequence.next(moved);
         let state =
             serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let written = sqlx::query(
@@ -374,10 +456,11 @@ async fn apply(
         .bind(seq)
         .bind(state)
         .bind(household)
-        .bind(building)
+        .bind(building.clone())
         .execute(&mut **tx)
         .await?;
         if written.rows_affected() == 1 {
+            writing.touched.written(record, building);
             return Ok(None);
         }
         // PostgreSQL only: a push to another compound created this id after
