@@ -77,6 +77,9 @@ impl From<StoreError> for AppError {
             StoreError::Db(err) => err.into(),
             StoreError::Exists(message) => Self::new(StatusCode::CONFLICT, "exists", message),
             StoreError::Forbidden(message) => Self::forbidden(message),
+            StoreError::Busy(message) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+            }
             StoreError::Corrupt(detail) => {
                 tracing::error!(%detail, "corrupt stored data");
                 Self::new(

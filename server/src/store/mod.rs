@@ -13,6 +13,7 @@
 //! commits (see `sync.rs`).
 
 mod accounts;
+mod batch;
 mod compounds;
 mod log;
 mod notify;
@@ -71,6 +72,8 @@ pub enum StoreError {
     Exists(String),
     /// Outside what the requesting device may do.
     Forbidden(String),
+    /// Lost a race with another writer; the same request may be sent again.
+    Busy(String),
 }
 
 impl std::fmt::Display for StoreError {
@@ -80,7 +83,8 @@ impl std::fmt::Display for StoreError {
             StoreError::Db(err) => write!(f, "database error: {err}"),
             StoreError::Corrupt(detail)
             | StoreError::Exists(detail)
-            | StoreError::Forbidden(detail) => f.write_str(detail),
+            | StoreError::Forbidden(detail)
+            | StoreError::Busy(detail) => f.write_str(detail),
         }
     }
 }

@@ -6,9 +6,7 @@
 //! the push transaction, so a scoped pull is one indexed query.
 
 use doorstep_core::{
-    access::{Area, Reach, Role, Scope, parent},
-    mutation::Mutation,
-    record::Record,
+    access::{Area, Reach, Role, Scope},
     schema::Collection,
     sync::PullRequest,
 };
@@ -103,70 +101,6 @@ where
     .fetch_optional(executor)
     .await?;
     Ok(row.and_then(|(b,)| b))
-}
-
-/// The household a record hangs from, following its parent reference.
-pub(super) async fn household_of<'c, E>(
-    executor: E,
-    record: &Record,
-) -> Result<Option<String>, StoreError>
-where
-    E: Executor<'c, Database = Any>,
-{
-    if record.collection == Collection::Household {
-        return Ok(Some(record.id.to_string()));
-    }
-    let Some((field, up)) = parent(record.collection) else {
-        return Ok(None);
-    };
-    let Some(parent_id) = record.value(field).and_then(Value::as_str) else {
-        return Ok(None);
-    };
-    if up == Collection::Household {
-        return Ok(Some(parent_id.to_owned()));
-    }
-    let row: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT household FROM record WHERE collection = $1 AND id = $2")
-            .bind(up.name())
-            .bind(parent_id)
-            .fetch_optional(executor)
-            .await?;
-    Ok(row.and_then(|(h,)| h))
-}
-
-/// Where the record a mutation touches is placed, before and after it: the
-/// buildings that must all be in a volunteer's scope.
-pub(super) async fn placements(
-    tx: &mut sqlx::Transaction<'static, Any>,
-    mutation: &Mutation,
-    existing: Option<&Record>,
-) -> Result<Vec<Option<String>>, StoreError> {
-    let collection = mutation.collection();
-    let mut places = Vec::new();
-    if existing.is_some() {
-        places.push(building_of(&mut **tx, collection, mutation.id().as_str()).await?);
-    }
-    let fields = match mutation {
-        Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => Some(fields),
-        Mutation::Delete { .. } => None,
-    };
-    let new_place = match (collection, parent(collection), fields) {
-        (Collection::Household, _, Some(fields)) => fields
-            .get("building")
-            .map(|b| b.as_str().map(str::to_owned)),
-        (_, Some((field, up)), Some(fields)) => match fields.get(field) {
-            Some(Value::String(parent_id)) => Some(building_of(&mut **tx, up, parent_id).await?),
-            Some(_) => Some(None),
-            None => None,
-        },
-        _ => None,
-    };
-    match new_place {
-        Some(place) => places.push(place),
-        None if existing.is_none() => places.push(None),
-        None => {}
-    }
-    Ok(places)
 }
 
 /// The SQL condition (on `record`, bound from parameter `$first`) that

@@ -13,18 +13,15 @@
 //! later finds a new change below n.
 //!
 //! Round trips, since each statement is one to the database: under the lock
-//! a push reads every record it touches at once, counts sequence numbers in
-//! memory and writes the counter and the audit rows once, leaving one upsert
-//! per mutation.
+//! a push reads every record it touches at once ([`Batch`]), merges in
+//! memory, counts sequence numbers there too, and writes the records, the
+//! counter and the audit rows once each.
 
-use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
-    future::Future,
-};
+use std::future::Future;
 
 use doorstep_core::{
     ids::ClientId,
-    mutation::{Mutation, Refusal},
+    mutation::Refusal,
     record::Record,
     schema::Collection,
     sync::{
@@ -38,6 +35,7 @@ use sqlx::{Any, Transaction};
 use super::{
     Store, StoreError,
     accounts::Device,
+    batch::{Batch, Row},
     scope::{self, DeviceScope},
 };
 
@@ -99,7 +97,7 @@ impl Store {
             let new = request.mutations.iter().filter(|m| m.mid > previous);
             Some(Writing {
                 sequence: Sequence::lock(&mut tx, device.compound.as_str()).await?,
-                touched: Touched::read(&mut tx, new.map(|m| &m.mutation)).await?,
+                batch: Batch::read(&mut tx, new.map(|m| &m.mutation)).await?,
             })
         } else {
             None
@@ -127,6 +125,7 @@ impl Store {
         }
         record_mutations(&mut tx, &client, &audit, now_ms).await?;
         if let Some(writing) = writing {
+            writing.batch.write(&mut tx).await?;
             writing.sequence.store(&mut tx).await?;
         }
 
@@ -323,75 +322,11 @@ impl Sequence {
 /// What a push with new mutations holds while it writes.
 struct Writing {
     sequence: Sequence,
-    touched: Touched,
-}
-
-/// A stored record and the building it is placed in.
-type Stored = Option<(Record, Option<String>)>;
-
-/// The records a push's new mutations touch, as stored: read in one
-/// statement per collection up front, and kept current as the push writes.
-struct Touched(HashMap<(Collection, String), Stored>);
-
-impl Touched {
-    async fn read(
-        tx: &mut Tx,
-        mutations: impl Iterator<Item = &Mutation>,
-    ) -> Result<Self, StoreError> {
-        let mut ids: BTreeMap<Collection, BTreeSet<String>> = BTreeMap::new();
-        for mutation in mutations {
-            ids.entry(mutation.collection())
-                .or_default()
-                .insert(mutation.id().to_string());
-        }
-        let mut stored = HashMap::new();
-        for (collection, ids) in ids {
-            let params: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
-            let sql = format!(
-                "SELECT id, state, building FROM record WHERE collection = $1 AND id IN ({})",
-                params.join(", ")
-            );
-            let mut query =
-                sqlx::query_as::<_, (String, String, Option<String>)>(&sql).bind(collection.name());
-            for id in &ids {
-                query = query.bind(id.clone());
-            }
-            for (id, state, building) in query.fetch_all(&mut **tx).await? {
-                stored.insert((collection, id), Some((decode(&state)?, building)));
-            }
-            for id in ids {
-                stored.entry((collection, id)).or_insert(None);
-            }
-        }
-        Ok(Self(stored))
-    }
-
-    fn get(&self, collection: Collection, id: &str) -> Stored {
-        self.0.get(&(collection, id.to_owned())).cloned().flatten()
-    }
-
-    fn written(&mut self, record: Record, building: Option<String>) {
-        self.0.insert(
-            (record.collection, record.id.to_string()),
-            Some((record, building)),
-        );
-    }
-}
-
-/// One record as stored now, read again inside the transaction.
-async fn read_one(tx: &mut Tx, collection: Collection, id: &str) -> Result<Stored, StoreError> {
-    let row: Option<(String, Option<String>)> =
-        sqlx::query_as("SELECT state, building FROM record WHERE collection = $1 AND id = $2")
-            .bind(collection.name())
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    row.map(|(state, building)| Ok((decode(&state)?, building)))
-        .transpose()
+    batch: Batch,
 }
 
 /// Checks the mutation against the device's scope, then merges it into the
-/// stored record; a refusal leaves the store untouched.
+/// record as the push holds it; a refusal changes nothing.
 async fn apply(
     tx: &mut Tx,
     scope: &doorstep_core::access::Scope,
@@ -400,78 +335,49 @@ async fn apply(
 ) -> Result<Option<Refusal>, StoreError> {
     let mutation = &pushed.mutation;
     let collection = mutation.collection();
-    let id = mutation.id().as_str();
-    // Twice at most: see the end of the loop.
-    for attempt in 0..2 {
-        let stored = if attempt == 0 {
-            writing.touched.get(collection, id)
-        } else {
-            read_one(tx, collection, id).await?
-        };
-        let (existing, old_building) = match stored {
-            Some((record, building)) => (Some(record), building),
-            None => (None, None),
-        };
-        let places = if scope.by_building(collection) {
-            scope::placements(tx, mutation, existing.as_ref()).await?
-        } else {
-            Vec::new()
-        };
-        let places: Vec<Option<&str>> = places.iter().map(Option::as_deref).collect();
-        if let Err(refusal) = scope.may_write(mutation, &places) {
-            return Ok(Some(refusal));
-        }
-        let record = match mutation.apply(existing.as_ref(), &pushed.hlc) {
-            Ok((record, _)) => record,
-            Err(refusal) => return Ok(Some(refusal)),
-        };
-        if existing.as_ref() == Some(&record) {
-            return Ok(None); // an older or repeated edit: nothing new to pull
-        }
-        let household = scope::household_of(&mut **tx, &record).await?;
-        let building = (collection == Collection::Household)
-            .then(|| {
-                record
-                    .value("building")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .flatten();
-        // Core refuses a record outside the device's compound, whose counter
-        // this push holds.
-        let moved = old_building.is_some() && old_building != building;
-        let seq = writing.sequence.next(moved);
-        let state =
-            serde_json::to_string(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let written = sqlx::query(
-            "INSERT INTO record (collection, id, compound, seq, state, household, building) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, state = excluded.state, \
-             household = excluded.household, building = excluded.building \
-             WHERE record.compound = excluded.compound",
-        )
-        .bind(collection.name())
-        .bind(record.id.as_str())
-        .bind(record.compound.as_str())
-        .bind(seq)
-        .bind(state)
-        .bind(household)
-        .bind(building.clone())
-        .execute(&mut **tx)
-        .await?;
-        if written.rows_affected() == 1 {
-            writing.touched.written(record, building);
-            return Ok(None);
-        }
-        // PostgreSQL only: a push to another compound created this id after
-        // we looked. Read it again; core refuses the move between compounds.
-        // (The sequence number taken above stays unused: a gap is harmless.)
+    let batch = &mut writing.batch;
+    let (existing, old_building) = match batch.row(collection, mutation.id().as_str()) {
+        Some(row) => (Some(row.record), row.building),
+        None => (None, None),
+    };
+    let places = if scope.by_building(collection) {
+        batch.placements(tx, mutation, existing.as_ref()).await?
+    } else {
+        Vec::new()
+    };
+    let places: Vec<Option<&str>> = places.iter().map(Option::as_deref).collect();
+    if let Err(refusal) = scope.may_write(mutation, &places) {
+        return Ok(Some(refusal));
     }
-    Err(StoreError::Corrupt(format!(
-        "{} {} could not be written",
-        collection.name(),
-        mutation.id()
-    )))
+    let record = match mutation.apply(existing.as_ref(), &pushed.hlc) {
+        Ok((record, _)) => record,
+        Err(refusal) => return Ok(Some(refusal)),
+    };
+    if existing.as_ref() == Some(&record) {
+        return Ok(None); // an older or repeated edit: nothing new to pull
+    }
+    let household = batch.household_of(tx, &record).await?;
+    let building = (collection == Collection::Household)
+        .then(|| {
+            record
+                .value("building")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .flatten();
+    // Core refuses a record outside the device's compound, whose counter
+    // this push holds.
+    let moved = old_building.is_some() && old_building != building;
+    let seq = writing.sequence.next(moved);
+    batch.change(
+        Row {
+            record,
+            household,
+            building,
+        },
+        seq,
+    );
+    Ok(None)
 }
 
 /// The audit rows of a push's new mutations, in as few statements as the

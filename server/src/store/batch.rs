@@ -1,0 +1,247 @@
+//! The records one push touches: read in one statement per collection under
+//! the push's locks, merged in memory mutation by mutation, and written once
+//! each, in one multi-row upsert, before the push commits. A push therefore
+//! costs a few round trips to the database whatever its size.
+//!
+//! The scope checks that place a record (its household, that household's
+//! building) ask the batch first, since it holds what the database will hold
+//! after the commit, and the database only for records the push leaves alone.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use doorstep_core::{access::parent, mutation::Mutation, record::Record, schema::Collection};
+use serde_json::Value;
+use sqlx::{Any, Transaction};
+
+use super::{StoreError, sync::decode};
+
+type Tx = Transaction<'static, Any>;
+type Key = (Collection, String);
+
+/// A record as stored, with the household it hangs from and, for a
+/// household, its building.
+#[derive(Clone, Debug)]
+pub(super) struct Row {
+    pub record: Record,
+    pub household: Option<String>,
+    pub building: Option<String>,
+}
+
+pub(super) struct Batch {
+    /// Every record the push's mutations name: `None` if it does not exist.
+    rows: HashMap<Key, Option<Row>>,
+    /// The records this push changed, with the sequence number of the last
+    /// change (earlier ones in the same push leave harmless gaps).
+    changed: BTreeMap<Key, i64>,
+}
+
+impl Batch {
+    pub async fn read(
+        tx: &mut Tx,
+        mutations: impl Iterator<Item = &Mutation>,
+    ) -> Result<Self, StoreError> {
+        let mut ids: BTreeMap<Collection, BTreeSet<String>> = BTreeMap::new();
+        for mutation in mutations {
+            ids.entry(mutation.collection())
+                .or_default()
+                .insert(mutation.id().to_string());
+        }
+        let mut rows = HashMap::new();
+        for (collection, ids) in ids {
+            let params: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, state, household, building FROM record \
+                 WHERE collection = $1 AND id IN ({})",
+                params.join(", ")
+            );
+            let mut query =
+                sqlx::query_as::<_, (String, String, Option<String>, Option<String>)>(&sql)
+                    .bind(collection.name());
+            for id in &ids {
+                query = query.bind(id.clone());
+            }
+            for (id, state, household, building) in query.fetch_all(&mut **tx).await? {
+                let row = Row {
+                    record: decode(&state)?,
+                    household,
+                    building,
+                };
+                rows.insert((collection, id), Some(row));
+            }
+            for id in ids {
+                rows.entry((collection, id)).or_insert(None);
+            }
+        }
+        Ok(Self {
+            rows,
+            changed: BTreeMap::new(),
+        })
+    }
+
+    /// A record the push names, as it stands now in the push.
+    pub fn row(&self, collection: Collection, id: &str) -> Option<Row> {
+        self.rows
+            .get(&(collection, id.to_owned()))
+            .cloned()
+            .flatten()
+    }
+
+    /// Keeps a merged record, to be written by [`Batch::write`].
+    pub fn change(&mut self, row: Row, seq: i64) {
+        let key = (row.record.collection, row.record.id.to_string());
+        self.changed.insert(key.clone(), seq);
+        self.rows.insert(key, Some(row));
+    }
+
+    /// Writes every changed record. A record another compound created
+    /// meanwhile (possible only with several PostgreSQL writers: ids are
+    /// global) is not overwritten, and fails the whole push; its retry reads
+    /// that record, and core refuses the move between compounds.
+    pub async fn write(self, tx: &mut Tx) -> Result<(), StoreError> {
+        const COLUMNS: usize = 7;
+        let changed: Vec<(&Key, &i64)> = self.changed.iter().collect();
+        let mut written = 0;
+        for chunk in changed.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|row| {
+                    let params: Vec<String> = (1..=COLUMNS)
+                        .map(|column| format!("${}", row * COLUMNS + column))
+                        .collect();
+                    format!("({})", params.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO record (collection, id, compound, seq, state, household, building) \
+                 VALUES {} \
+                 ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \
+                 state = excluded.state, household = excluded.household, \
+                 building = excluded.building \
+                 WHERE record.compound = excluded.compound",
+                values.join(", ")
+            );
+            let mut query = sqlx::query(&sql);
+            for (key, seq) in chunk {
+                let row = self.rows[*key].as_ref().expect("a changed record is kept");
+                let state = serde_json::to_string(&row.record)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                query = query
+                    .bind(key.0.name())
+                    .bind(key.1.clone())
+                    .bind(row.record.compound.to_string())
+                    .bind(**seq)
+                    .bind(state)
+                    .bind(row.household.clone())
+                    .bind(row.building.clone());
+            }
+            written += query.execute(&mut **tx).await?.rows_affected();
+        }
+        if written != changed.len() as u64 {
+            return Err(StoreError::Busy(
+                "a record of this push was created elsewhere at the same time; send it again"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The household `collection`/`id` hangs from (a household's own id).
+    async fn household_id(
+        &self,
+        tx: &mut Tx,
+        collection: Collection,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(row) = self.rows.get(&(collection, id.to_owned())) {
+            return Ok(row.as_ref().and_then(|r| r.household.clone()));
+        }
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT household FROM record WHERE collection = $1 AND id = $2")
+                .bind(collection.name())
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        Ok(row.and_then(|(h,)| h))
+    }
+
+    /// The building of the household `collection`/`id` belongs to.
+    async fn building_of(
+        &self,
+        tx: &mut Tx,
+        collection: Collection,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(household) = self.household_id(tx, collection, id).await? else {
+            return Ok(None);
+        };
+        if let Some(row) = self.rows.get(&(Collection::Household, household.clone())) {
+            return Ok(row.as_ref().and_then(|r| r.building.clone()));
+        }
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT building FROM record WHERE collection = 'household' AND id = $1",
+        )
+        .bind(household)
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(row.and_then(|(b,)| b))
+    }
+
+    /// The household a record hangs from, following its parent reference.
+    pub async fn household_of(
+        &self,
+        tx: &mut Tx,
+        record: &Record,
+    ) -> Result<Option<String>, StoreError> {
+        if record.collection == Collection::Household {
+            return Ok(Some(record.id.to_string()));
+        }
+        let Some((field, up)) = parent(record.collection) else {
+            return Ok(None);
+        };
+        let Some(parent_id) = record.value(field).and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        if up == Collection::Household {
+            return Ok(Some(parent_id.to_owned()));
+        }
+        self.household_id(tx, up, parent_id).await
+    }
+
+    /// Where the record a mutation touches is placed, before and after it:
+    /// the buildings that must all be in a volunteer's scope.
+    pub async fn placements(
+        &self,
+        tx: &mut Tx,
+        mutation: &Mutation,
+        existing: Option<&Record>,
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let collection = mutation.collection();
+        let mut places = Vec::new();
+        if existing.is_some() {
+            places.push(
+                self.building_of(tx, collection, mutation.id().as_str())
+                    .await?,
+            );
+        }
+        let fields = match mutation {
+            Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => Some(fields),
+            Mutation::Delete { .. } => None,
+        };
+        let new_place = match (collection, parent(collection), fields) {
+            (Collection::Household, _, Some(fields)) => fields
+                .get("building")
+                .map(|b| b.as_str().map(str::to_owned)),
+            (_, Some((field, up)), Some(fields)) => match fields.get(field) {
+                Some(Value::String(parent_id)) => Some(self.building_of(tx, up, parent_id).await?),
+                Some(_) => Some(None),
+                None => None,
+            },
+            _ => None,
+        };
+        match new_place {
+            Some(place) => places.push(place),
+            None if existing.is_none() => places.push(None),
+            None => {}
+        }
+        Ok(places)
+    }
+}
