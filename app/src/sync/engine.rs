@@ -104,7 +104,12 @@ pub async fn sync_once(
             // What this device may reach changed: learn how, for the pages.
             let session = api::session(&credentials.token).await?;
             db.set_access(session.scope).await?;
-            outcome.applied.reset = true;
+            // Storage now holds exactly what this page and the next ones
+            // bring, so the outcome is the phone's whole data.
+            outcome.applied = Applied {
+                reset: true,
+                ..Applied::default()
+            };
         }
         pulled += page.changes.len() as u64;
         let total = *expected.get_or_insert(page.changes.len() as u64 + page.remaining);

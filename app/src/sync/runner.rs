@@ -9,7 +9,7 @@ use leptos::{ev, prelude::*, task::spawn_local};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 
 use super::engine::{self, SyncError};
-use crate::state::{AppData, now_ms, sync_status::SyncProblem};
+use crate::state::{AppData, now_ms, replica::Replica, sync_status::SyncProblem};
 
 const PERIOD: Duration = Duration::from_secs(30);
 /// Gathers a burst of taps into one push.
@@ -108,7 +108,7 @@ impl Runner {
             s.running = true;
             s.progress = None;
         });
-        let result = engine::sync_once(&db, now_ms, |progress| {
+        let mut result = engine::sync_once(&db, now_ms, |progress| {
             data.sync.update(|s| s.progress = Some(progress))
         })
         .await;
@@ -116,9 +116,15 @@ impl Runner {
             Ok(outcome) => outcome.pushed > 0 || !outcome.applied.records.is_empty(),
             Err(_) => false,
         };
-        if result.as_ref().is_ok_and(|o| o.applied.reset) {
-            // The scope changed and storage was replaced: read it all again.
-            let _ = data.reload().await;
+        if let Ok(outcome) = &mut result
+            && outcome.applied.reset
+        {
+            // Storage was replaced: the round's records are all there is
+            // (no need to read 50,000 records back after a first sync).
+            data.replica.set(Replica::new(
+                std::mem::take(&mut outcome.applied.records),
+                std::mem::take(&mut outcome.applied.conflicts),
+            ));
         } else if let Ok(outcome) = result.as_ref() {
             data.replica.update(|replica| {
                 for record in &outcome.applied.records {
