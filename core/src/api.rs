@@ -117,6 +117,9 @@ pub struct DeviceInfo {
     pub last_seen_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at_ms: Option<u64>,
+    /// The device asking: a coordinator may not revoke the phone in hand.
+    #[serde(default)]
+    pub this_device: bool,
 }
 
 /// `POST /api/compounds/{c}/devices/{id}`: revoke it, or change its grant.

@@ -265,7 +265,11 @@ pub async fn devices(
     Path(compound): Path<String>,
 ) -> Result<Json<Vec<DeviceInfo>>, AppError> {
     let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
-    Ok(Json(state.store.devices(&compound).await?))
+    let mut devices = state.store.devices(&compound).await?;
+    for device in &mut devices {
+        device.this_device = device.id == caller.0.id;
+    }
+    Ok(Json(devices))
 }
 
 /// `POST /api/compounds/{c}/devices/{id}` (coordinators): revoke, or grant
@@ -286,6 +290,14 @@ pub async fn update_device(
         .into_iter()
         .find(|d| d.id == id)
         .ok_or_else(|| AppError::not_found("no such device in this compound"))?;
+    if update.revoke && current.id == caller.0.id {
+        // Signing oneself out for good needs another coordinator's phone.
+        return Err(AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "a coordinator cannot revoke the device they are using",
+        ));
+    }
     if update.key_persons == Some(true) && current.role != Role::Volunteer {
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

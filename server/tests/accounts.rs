@@ -428,3 +428,59 @@ async fn responses_carry_security_headers_and_cors_stays_same_origin() {
         StatusCode::PAYLOAD_TOO_LARGE
     );
 }
+
+/// The device list marks the coordinator's own phone, and revoking it is
+/// refused (another coordinator's phone can): nobody locks themselves out.
+#[tokio::test]
+async fn a_coordinator_cannot_revoke_the_phone_in_hand() {
+    let dir = TempDir::new().unwrap();
+    let (_db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    let me = support::coordinator(&state, "c1").await;
+    let other = support::coordinator(&state, "c1").await;
+    let list = |auth: String| {
+        Request::get("/api/compounds/c1/devices")
+            .header("authorization", auth)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, _, body) = support::send(&state, list(me.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let devices: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    let mine: Vec<&Value> = devices
+        .iter()
+        .filter(|d| d["this_device"] == true)
+        .collect();
+    assert_eq!(mine.len(), 1, "{devices:?}");
+    let my_id = mine[0]["id"].as_str().unwrap().to_owned();
+
+    let revoke = |auth: &str| {
+        Request::post(format!("/api/compounds/c1/devices/{my_id}"))
+            .header("authorization", auth)
+            .header("content-type", "application/json")
+            .body(Body::from(json!({"revoke": true}).to_string()))
+            .unwrap()
+    };
+    let (status, _, body) = support::send(&state, revoke(&me)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let (_, _, body) = support::send(&state, list(me.clone())).await;
+    let devices: Vec<Value> = serde_json::from_slice(&body).unwrap();
+    let still = devices.iter().find(|d| d["id"] == my_id.as_str()).unwrap();
+    assert!(
+        still.get("revoked_at_ms").is_none(),
+        "nothing changed: {still}"
+    );
+
+    let (status, _, _) = support::send(&state, revoke(&other)).await;
+    assert_eq!(status, StatusCode::OK, "another coordinator may");
+    let (status, _, _) = support::send(&state, list(me)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the revoked phone is signed out"
+    );
+}

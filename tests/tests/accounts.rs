@@ -119,6 +119,15 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     coordinator.reload().await;
     coordinator.find("device-list").await;
     coordinator.screenshot("accounts-devices").await;
+    // Its own phone is marked, and offers no revoke.
+    let own = coordinator
+        .eval_async(
+            r#"const rows = [...document.querySelectorAll('[data-testid="device-row"]')]
+                 .filter(r => r.querySelector('[data-testid="this-device"]'));
+               done(rows.map(r => r.querySelector('[data-testid^="revoke-"]') === null));"#,
+        )
+        .await;
+    assert_eq!(own, json!([true]), "one row is this phone, without revoke");
     coordinator
         .eval_async("window.confirm = () => true; done(null);")
         .await;

@@ -463,7 +463,7 @@ fn Devices(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> impl In
                 </label>
             }
         });
-        let revoke = (!revoked).then(|| {
+        let revoke = (!revoked && !device.this_device).then(|| {
             let id = device.id.clone();
             view! {
                 <button class="button secondary" data-testid=format!("revoke-{id}")
@@ -484,6 +484,9 @@ fn Devices(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> impl In
                         <span class="badge" data-testid="device-state">
                             {i18n.t(if revoked { Key::AccountsRevoked } else { Key::AccountsActive })}
                         </span>
+                        {device.this_device.then(|| view! {
+                            " "<span class="badge" data-testid="this-device">{i18n.t(Key::AccountsThisDevice)}</span>
+                        })}
                     </span>
                     <span class="row-detail">
                         {i18n.t(role_key(device.role))}
@@ -668,6 +671,7 @@ mod tests {
             created_at_ms: 0,
             last_seen_ms: seen,
             revoked_at_ms: revoked.then_some(5),
+            this_device: false,
         }
     }
 

@@ -110,6 +110,7 @@ fn device_info_of(row: DeviceRow) -> Result<DeviceInfo, StoreError> {
         created_at_ms: created_at_ms as u64,
         last_seen_ms: last_seen_ms.map(|t| t as u64),
         revoked_at_ms: revoked_at_ms.map(|t| t as u64),
+        this_device: false,
     })
 }
 
