@@ -18,6 +18,21 @@ use super::{StoreError, sync::decode};
 type Tx = Transaction<'static, Any>;
 type Key = (Collection, String);
 
+/// Rows a multi-row statement writes at most: a push's worth, well inside
+/// both databases' limits on parameters.
+pub(super) const ROWS_PER_STATEMENT: usize = 100;
+
+/// `($1, $2), ($3, $4)…`: the placeholders of `rows` rows of `columns`.
+pub(super) fn row_placeholders(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let params: Vec<String> = (1..=columns)
+            .map(|c| format!("${}", r * columns + c))
+            .collect();
+        format!("({})", params.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 /// A record as stored, with the household it hangs from and, for a
 /// household, its building.
 #[derive(Clone, Debug)]
@@ -101,15 +116,7 @@ impl Batch {
         const COLUMNS: usize = 7;
         let changed: Vec<(&Key, &i64)> = self.changed.iter().collect();
         let mut written = 0;
-        for chunk in changed.chunks(100) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|row| {
-                    let params: Vec<String> = (1..=COLUMNS)
-                        .map(|column| format!("${}", row * COLUMNS + column))
-                        .collect();
-                    format!("({})", params.join(", "))
-                })
-                .collect();
+        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO record (collection, id, compound, seq, state, household, building) \
                  VALUES {} \
@@ -117,7 +124,7 @@ impl Batch {
                  state = excluded.state, household = excluded.household, \
                  building = excluded.building \
                  WHERE record.compound = excluded.compound",
-                values.join(", ")
+                row_placeholders(chunk.len(), COLUMNS)
             );
             let mut query = sqlx::query(&sql);
             for (key, seq) in chunk {
@@ -243,5 +250,16 @@ impl Batch {
             None => {}
         }
         Ok(places)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_placeholders;
+
+    #[test]
+    fn placeholders_number_rows_then_columns() {
+        assert_eq!(row_placeholders(1, 2), "($1, $2)");
+        assert_eq!(row_placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
     }
 }

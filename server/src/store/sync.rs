@@ -25,8 +25,8 @@ use doorstep_core::{
     record::Record,
     schema::Collection,
     sync::{
-        Change, MAX_PUSH_MUTATIONS, PULL_PAGE_SIZE, PullPage, PullRequest, PushedMutation,
-        Rejection, RequestError, SyncRequest,
+        Change, PULL_PAGE_SIZE, PullPage, PullRequest, PushedMutation, Rejection, RequestError,
+        SyncRequest,
     },
 };
 use serde_json::Value;
@@ -35,7 +35,7 @@ use sqlx::{Any, Transaction};
 use super::{
     Store, StoreError,
     accounts::Device,
-    batch::{Batch, Row},
+    batch::{Batch, ROWS_PER_STATEMENT, Row, row_placeholders},
     scope::{self, DeviceScope},
 };
 
@@ -389,19 +389,11 @@ async fn record_mutations(
     now_ms: u64,
 ) -> Result<(), StoreError> {
     const COLUMNS: usize = 8;
-    for chunk in audit.chunks(MAX_PUSH_MUTATIONS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let params: Vec<String> = (1..=COLUMNS)
-                    .map(|column| format!("${}", row * COLUMNS + column))
-                    .collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
+    for chunk in audit.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO mutation (client_id, mid, kind, args, hlc, received_at_ms, \
              rejection_code, rejection_message) VALUES {}",
-            rows.join(", ")
+            row_placeholders(chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
         for (pushed, refusal) in chunk {
