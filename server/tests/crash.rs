@@ -35,16 +35,12 @@ use std::{
 };
 
 use doorstep_core::{
-    access::Role,
     hlc::Clock,
-    ids::{ClientId, CompoundId},
+    ids::ClientId,
     schema::Collection,
     sync::{PullPage, SyncResponse},
 };
-use doorstep_server::{
-    now_ms,
-    store::{Compound, Store},
-};
+use doorstep_server::{now_ms, store::Store};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use sqlx::{Connection, SqliteConnection};
@@ -115,24 +111,10 @@ async fn run(seed: u64, kills: usize) -> String {
 
     // The compound and the phone's token, before the first start.
     let store = Store::open(&url).await.unwrap();
-    let compound: CompoundId = "c1".parse().unwrap();
-    store
-        .create_compound(
-            &Compound {
-                id: compound.clone(),
-                name: "永安社区".into(),
-            },
-            now_ms(),
-        )
-        .await
-        .unwrap();
-    let (_, token) = store
-        .enroll(&compound, Role::Coordinator, None, false)
-        .await
-        .unwrap();
+    let auth = support::compound_with_coordinator(&store, "c1", "永安社区").await;
     store.close().await;
 
-    let mut phone = Phone::new(format!("Bearer {token}"));
+    let mut phone = Phone::new(auth);
     let mut stats = Stats::default();
     for life in 0..=kills {
         let mut server = support::ServerProcess::start(&url, &dist).await;

@@ -12,17 +12,8 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
-use doorstep_core::{
-    access::Role,
-    hlc::Hlc,
-    ids::{ClientId, CompoundId},
-    sync::SyncResponse,
-    truck::PublicRuns,
-};
-use doorstep_server::{
-    AppState, app, live, now_ms,
-    store::{Compound, Store},
-};
+use doorstep_core::{hlc::Hlc, ids::ClientId, sync::SyncResponse, truck::PublicRuns};
+use doorstep_server::{AppState, app, live, now_ms, store::Store};
 use serde_json::{Value, json};
 use support::TestDb;
 use tokio::{
@@ -105,23 +96,9 @@ fn push(mutations: Vec<Value>) -> Value {
 async fn database_with_compound() -> (TestDb, String) {
     let db = TestDb::create().await;
     let store = Store::open(&db.url).await.unwrap();
-    let compound: CompoundId = "c1".parse().unwrap();
-    store
-        .create_compound(
-            &Compound {
-                id: compound.clone(),
-                name: "永安社区".into(),
-            },
-            now_ms(),
-        )
-        .await
-        .unwrap();
-    let (_, token) = store
-        .enroll(&compound, Role::Coordinator, None, false)
-        .await
-        .unwrap();
+    let auth = support::compound_with_coordinator(&store, "c1", "永安社区").await;
     store.close().await;
-    (db, format!("Bearer {token}"))
+    (db, auth)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,11 +11,8 @@ mod support;
 use std::io::Read;
 
 use base64::Engine;
-use doorstep_core::{access::Role, ids::CompoundId, sync::SyncResponse};
-use doorstep_server::{
-    lambda, now_ms,
-    store::{Compound, Store},
-};
+use doorstep_core::sync::SyncResponse;
+use doorstep_server::{lambda, store::Store};
 use lambda_http::{
     Adapter, Context, LambdaEvent, Service, request::LambdaRequest, tower::ServiceExt,
 };
@@ -28,25 +25,11 @@ const EVENT: &str = include_str!("fixtures/apigw-v2-post-sync.json");
 async fn an_api_gateway_sync_event_is_answered() {
     let db = TestDb::create().await;
     let store = Store::open(&db.url).await.unwrap();
-    let compound: CompoundId = "yongan".parse().unwrap();
-    store
-        .create_compound(
-            &Compound {
-                id: compound.clone(),
-                name: "永安社区".into(),
-            },
-            now_ms(),
-        )
-        .await
-        .unwrap();
-    let (_, token) = store
-        .enroll(&compound, Role::Coordinator, None, false)
-        .await
-        .unwrap();
+    let auth = support::compound_with_coordinator(&store, "yongan", "永安社区").await;
     store.close().await;
     // The phone's request carries its device's token.
     let mut sync_event: Value = serde_json::from_str(EVENT).unwrap();
-    sync_event["headers"]["authorization"] = format!("Bearer {token}").into();
+    sync_event["headers"]["authorization"] = auth.into();
     let dist = tempfile::TempDir::new().unwrap();
     let state = lambda::state(&db.url, dist.path().to_path_buf())
         .await

@@ -38,15 +38,10 @@ use doorstep_core::{
     ids::{ClientId, CompoundId},
     sync::SyncResponse,
 };
-use doorstep_server::{
-    now_ms,
-    store::{Compound, Store},
-};
+use doorstep_server::{now_ms, store::Store};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::{Value, json};
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpStream,
     sync::{Semaphore, mpsc, watch},
     task::JoinSet,
 };
@@ -134,22 +129,9 @@ async fn run(config: &Config) -> Outcome {
     let mut staff = Vec::new();
     let mut volunteer_auth = Vec::new();
     for c in 0..compounds {
-        let id: CompoundId = format!("c{c}").parse().unwrap();
-        store
-            .create_compound(
-                &Compound {
-                    id: id.clone(),
-                    name: format!("小区{c}"),
-                },
-                now_ms(),
-            )
-            .await
-            .unwrap();
-        let (_, token) = store
-            .enroll(&id, Role::Coordinator, None, false)
-            .await
-            .unwrap();
-        staff.push(format!("Bearer {token}"));
+        staff.push(
+            support::compound_with_coordinator(&store, &format!("c{c}"), &format!("小区{c}")).await,
+        );
     }
     for v in (0..config.volunteers).step_by(VOLUNTEERS_PER_TOKEN) {
         let id: CompoundId = format!("c{}", v / VOLUNTEERS_PER_COMPOUND).parse().unwrap();
@@ -615,80 +597,37 @@ async fn resident_page(
 ) -> Result<usize, String> {
     let permit = connecting.acquire_owned().await.unwrap();
     let opened = async {
-        let mut stream = TcpStream::connect(addr)
+        let path = format!("/api/public/runs/{compound}/stream");
+        let (mut stream, mut buffer) = support::try_sse_open(addr, &path).await?;
+        support::try_next_event(&mut stream, &mut buffer)
             .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let request = format!(
-            "GET /api/public/runs/{compound}/stream HTTP/1.1\r\nHost: x\r\n\
-             Accept: text/event-stream\r\n\r\n"
-        );
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .map_err(|e| format!("write: {e}"))?;
-        let mut buffer = Vec::new();
-        let mut chunk = vec![0u8; 8192];
-        loop {
-            if let Some(end) = support::find_bytes(&buffer, b"\r\n\r\n") {
-                if !buffer.starts_with(b"HTTP/1.1 200") {
-                    return Err(format!(
-                        "answered {}",
-                        String::from_utf8_lossy(&buffer[..end])
-                    ));
-                }
-                buffer.drain(..end + 4);
-                break;
-            }
-            let n = stream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("closed before its head".into());
-            }
-            buffer.extend_from_slice(&chunk[..n]);
-        }
-        while !take_event(&mut buffer) {
-            let n = stream
-                .read(&mut chunk)
-                .await
-                .map_err(|e| format!("read: {e}"))?;
-            if n == 0 {
-                return Err("closed before its snapshot".into());
-            }
-            buffer.extend_from_slice(&chunk[..n]);
-        }
-        Ok((stream, buffer, chunk))
+            .map_err(|e| format!("{e} before its snapshot"))?;
+        Ok::<_, String>((stream, buffer))
     };
-    let (mut stream, mut buffer, mut chunk) =
-        match tokio::time::timeout(REQUEST_TIMEOUT, opened).await {
-            Ok(Ok(opened)) => opened,
-            Ok(Err(err)) => {
-                let _ = ready.send(Err(err.clone()));
-                return Err(err);
-            }
-            Err(_) => {
-                let err = format!("no snapshot within {REQUEST_TIMEOUT:?}");
-                let _ = ready.send(Err(err.clone()));
-                return Err(err);
-            }
-        };
+    let (mut stream, mut buffer) = match tokio::time::timeout(REQUEST_TIMEOUT, opened).await {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(err)) => {
+            let _ = ready.send(Err(err.clone()));
+            return Err(err);
+        }
+        Err(_) => {
+            let err = format!("no snapshot within {REQUEST_TIMEOUT:?}");
+            let _ = ready.send(Err(err.clone()));
+            return Err(err);
+        }
+    };
     drop(permit);
     let _ = ready.send(Ok(()));
     let mut heard = 0;
     let listening = async {
         loop {
-            let n = tokio::select! {
+            tokio::select! {
                 _ = stop.wait_for(|stop| *stop) => return Ok(()),
-                read = stream.read(&mut chunk) => read.map_err(|e| format!("read: {e}"))?,
-            };
-            if n == 0 {
-                return Err(format!("the stream ended early after {heard} updates"));
+                event = support::try_next_event(&mut stream, &mut buffer) => {
+                    event.map_err(|e| format!("{e} after {heard} updates"))?;
+                }
             }
-            buffer.extend_from_slice(&chunk[..n]);
-            while take_event(&mut buffer) {
-                heard += 1;
-            }
+            heard += 1;
         }
     };
     match tokio::time::timeout(bound, listening).await {
@@ -696,17 +635,4 @@ async fn resident_page(
         Ok(Err(err)) => Err(err),
         Err(_) => Err(format!("never told to stop within {bound:?}")),
     }
-}
-
-/// Takes the first complete SSE `data:` event out of `buffer` (chunk sizes
-/// and keep-alive comments lie between events); whether there was one.
-fn take_event(buffer: &mut Vec<u8>) -> bool {
-    let Some(start) = support::find_bytes(buffer, b"data:") else {
-        return false;
-    };
-    let Some(end) = support::find_bytes(&buffer[start..], b"\n\n") else {
-        return false;
-    };
-    buffer.drain(..start + end + 2);
-    true
 }

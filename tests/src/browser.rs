@@ -114,6 +114,27 @@ impl Browser {
         }
     }
 
+    /// Whether an element with `data-testid` is on the page now (no waiting).
+    pub async fn shows(&self, test_id: &str) -> bool {
+        self.client
+            .find(Locator::Css(&format!("[data-testid=\"{test_id}\"]")))
+            .await
+            .is_ok()
+    }
+
+    /// Records the household form on this phone.
+    pub async fn save_household(&self) {
+        self.tap("save-household").await;
+        self.expect_text("save-status", "已保存在本机").await;
+    }
+
+    /// Syncs now and waits until everything is sent and the sync is over.
+    pub async fn sync_everything(&self) {
+        self.tap("sync-now").await;
+        self.expect_text("sync-pending", "已全部上传").await;
+        self.expect_text("sync-now", "立即同步").await;
+    }
+
     /// Waits until the element's text equals `expected`.
     pub async fn expect_text(&self, test_id: &str, expected: &str) {
         let deadline = Instant::now() + PATIENCE;

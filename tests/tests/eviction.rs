@@ -8,19 +8,6 @@ use doorstep_core::{access::Role, schema::Collection};
 use doorstep_tests::{Browser, TestServer};
 use serde_json::{Value, json};
 
-const ALL_SENT: &str = "已全部上传";
-
-async fn save(phone: &Browser) {
-    phone.tap("save-household").await;
-    phone.expect_text("save-status", "已保存在本机").await;
-}
-
-async fn sync(phone: &Browser) {
-    phone.tap("sync-now").await;
-    phone.expect_text("sync-pending", ALL_SENT).await;
-    phone.expect_text("sync-now", "立即同步").await;
-}
-
 /// The device record in the app's IndexedDB and how many edits wait in
 /// its outbox.
 async fn stored(phone: &Browser) -> Value {
@@ -52,8 +39,8 @@ async fn an_evicted_phone_says_what_it_lost_and_its_backup_brings_it_back() {
     phone.fill("field-building", "3").await;
     phone.fill("field-door", "301").await;
     phone.fill("field-head", "王芳").await;
-    save(&phone).await;
-    sync(&phone).await;
+    phone.save_household().await;
+    phone.sync_everything().await;
     let first = phone.path().await;
     let first = first
         .strip_prefix("/households/")
@@ -62,11 +49,7 @@ async fn an_evicted_phone_says_what_it_lost_and_its_backup_brings_it_back() {
     let old_client = stored(&phone).await["device"]["client_id"].clone();
     assert!(old_client.is_string(), "{old_client}");
     assert!(
-        phone
-            .client
-            .find(fantoccini::Locator::Css("[data-testid=\"backup-export\"]"))
-            .await
-            .is_err(),
+        !phone.shows("backup-export").await,
         "nothing to back up yet"
     );
 
@@ -74,14 +57,14 @@ async fn an_evicted_phone_says_what_it_lost_and_its_backup_brings_it_back() {
     // household is registered: two edits wait on the phone.
     server.stop().await;
     phone.fill("field-head", "王芳（已搬走）").await;
-    save(&phone).await;
+    phone.save_household().await;
     phone.tap("app-name").await;
     phone.tap("area-visits").await;
     phone.tap("add-household").await;
     phone.fill("field-building", "3").await;
     phone.fill("field-door", "302").await;
     phone.fill("field-head", "李娜").await;
-    save(&phone).await;
+    phone.save_household().await;
     let second = phone.path().await["/households/".len()..].to_owned();
     phone.tap("sync-now").await;
     phone.find("sync-problem").await;
@@ -148,7 +131,7 @@ async fn an_evicted_phone_says_what_it_lost_and_its_backup_brings_it_back() {
     // The server comes back: the pull starts over and brings the first
     // household back as the server has it.
     server.restart().await;
-    sync(&phone).await;
+    phone.sync_everything().await;
     phone.tap("area-visits").await;
     phone.expect_text_starting("household-row", "3").await;
 
@@ -164,13 +147,9 @@ async fn an_evicted_phone_says_what_it_lost_and_its_backup_brings_it_back() {
         .expect_text_starting("backup-restored", "已从备份恢复 2 条记录")
         .await;
     phone.screenshot("backup-restored").await;
-    sync(&phone).await;
+    phone.sync_everything().await;
     assert!(
-        phone
-            .client
-            .find(fantoccini::Locator::Css("[data-testid=\"storage-lost\"]"))
-            .await
-            .is_err(),
+        !phone.shows("storage-lost").await,
         "the notice is settled by the restore"
     );
     assert_eq!(stored(&phone).await["unsent"], 0);

@@ -6,25 +6,12 @@
 use doorstep_core::access::Role;
 use doorstep_tests::{Browser, TestServer};
 
-const ALL_SENT: &str = "已全部上传";
-
 async fn join_compound(phone: &Browser, server: &TestServer) {
     phone.open(&format!("{}/visits", server.url)).await;
     phone
         .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
         .await;
     phone.find("add-household").await;
-}
-
-async fn save(phone: &Browser) {
-    phone.tap("save-household").await;
-    phone.expect_text("save-status", "已保存在本机").await;
-}
-
-async fn sync(phone: &Browser) {
-    phone.tap("sync-now").await;
-    phone.expect_text("sync-pending", ALL_SENT).await;
-    phone.expect_text("sync-now", "立即同步").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,12 +28,12 @@ async fn offline_edits_on_two_phones_merge_per_field() {
     a.fill("field-building", "3").await;
     a.fill("field-door", "301").await;
     a.fill("field-head", "王芳").await;
-    save(&a).await;
-    sync(&a).await;
+    a.save_household().await;
+    a.sync_everything().await;
     let household = a.path().await;
     assert!(household.starts_with("/households/"), "{household}");
 
-    sync(&b).await;
+    b.sync_everything().await;
     b.tap("household-row").await;
     b.tap("edit-household").await;
     b.expect_value("field-head", "王芳").await;
@@ -55,9 +42,9 @@ async fn offline_edits_on_two_phones_merge_per_field() {
     // The network goes away. Each phone edits a different field.
     server.stop().await;
     a.fill("field-phone", "13800000001").await;
-    save(&a).await;
+    a.save_household().await;
     b.fill("field-notes", "独居老人").await;
-    save(&b).await;
+    b.save_household().await;
     for phone in [&a, &b] {
         phone.tap("sync-now").await;
         phone.find("sync-problem").await;
@@ -66,9 +53,9 @@ async fn offline_edits_on_two_phones_merge_per_field() {
 
     // Back online: both fields survive on both phones.
     server.restart().await;
-    sync(&a).await;
-    sync(&b).await;
-    sync(&a).await;
+    a.sync_everything().await;
+    b.sync_everything().await;
+    a.sync_everything().await;
     for phone in [&a, &b] {
         phone.expect_value("field-phone", "13800000001").await;
         phone.expect_value("field-notes", "独居老人").await;
@@ -78,13 +65,13 @@ async fn offline_edits_on_two_phones_merge_per_field() {
     // Offline again, both change the head of household; B's edit is later.
     server.stop().await;
     a.fill("field-head", "张三").await;
-    save(&a).await;
+    a.save_household().await;
     b.fill("field-head", "李四").await;
-    save(&b).await;
+    b.save_household().await;
     server.restart().await;
-    sync(&a).await;
-    sync(&b).await;
-    sync(&a).await;
+    a.sync_everything().await;
+    b.sync_everything().await;
+    a.sync_everything().await;
     for phone in [&a, &b] {
         phone.expect_value("field-head", "李四").await;
     }

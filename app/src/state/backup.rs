@@ -240,15 +240,19 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_phone_that_holds_nothing_restores_everything_of_its_compound() {
-        let purchase = mutation(
+    fn rice_purchase() -> Mutation {
+        mutation(
             "append",
             "purchase",
             "p1",
             "yongan",
             json!({"household": "h1", "items": "米", "amount_cents": 100}),
-        );
+        )
+    }
+
+    #[test]
+    fn a_phone_that_holds_nothing_restores_everything_of_its_compound() {
+        let purchase = rice_purchase();
         let elsewhere = mutation("set", "household", "x1", "dongfang", json!({"door": "1"}));
         let backup = Backup::new(
             yongan(),
@@ -285,13 +289,7 @@ mod tests {
             OTHER,
         ));
         h1.merge(&held(&set("h1", json!({"notes": "独居"})), 200, OLD));
-        let purchase = mutation(
-            "append",
-            "purchase",
-            "p1",
-            "yongan",
-            json!({"household": "h1", "items": "米", "amount_cents": 100}),
-        );
+        let purchase = rice_purchase();
         let delete_h2 = mutation("delete", "household", "h2", "yongan", json!(null));
         let mut h2 = held(&set("h2", json!({"door": "2"})), 10, OTHER);
         h2.merge(&held(&delete_h2, 300, OTHER));

@@ -207,6 +207,37 @@ pub async fn bearer(
     format!("Bearer {token}")
 }
 
+/// Creates compound `id` in `store` with a coordinator's device in it, as
+/// the operator's CLI does before a server starts; returns that device's
+/// `Authorization` header.
+pub async fn compound_with_coordinator(
+    store: &doorstep_server::store::Store,
+    id: &str,
+    name: &str,
+) -> String {
+    let compound: doorstep_core::ids::CompoundId = id.parse().unwrap();
+    store
+        .create_compound(
+            &doorstep_server::store::Compound {
+                id: compound.clone(),
+                name: name.into(),
+            },
+            doorstep_server::now_ms(),
+        )
+        .await
+        .unwrap();
+    let (_, token) = store
+        .enroll(
+            &compound,
+            doorstep_core::access::Role::Coordinator,
+            None,
+            false,
+        )
+        .await
+        .unwrap();
+    format!("Bearer {token}")
+}
+
 /// [`bearer`] for a coordinator: everything in the compound.
 pub async fn coordinator(state: &doorstep_server::AppState, compound: &str) -> String {
     bearer(
@@ -251,40 +282,76 @@ impl Api {
 /// head (whose headers may contain `data:`, e.g. in the CSP); returns the
 /// connection and the body bytes read so far.
 pub async fn sse_open(addr: std::net::SocketAddr, path: &str) -> (tokio::net::TcpStream, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    try_sse_open(addr, path).await.unwrap()
+}
+
+/// [`sse_open`] that says what went wrong instead of panicking (the load
+/// test counts failures).
+pub async fn try_sse_open(
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> Result<(tokio::net::TcpStream, String), String> {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("write: {e}"))?;
     let mut buffer = String::new();
     loop {
         if let Some(end) = buffer.find("\r\n\r\n") {
-            assert!(buffer.starts_with("HTTP/1.1 200"), "{buffer}");
+            if !buffer.starts_with("HTTP/1.1 200") {
+                return Err(format!("answered {}", &buffer[..end]));
+            }
             let body = buffer.split_off(end + 4);
-            return (stream, body);
+            return Ok((stream, body));
         }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "stream closed before its head");
-        buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        read_more(&mut stream, &mut buffer, "closed before its head").await?;
     }
 }
 
 /// Reads one SSE `data:` payload from a stream opened with [`sse_open`].
 pub async fn next_event(stream: &mut tokio::net::TcpStream, buffer: &mut String) -> String {
-    use tokio::io::AsyncReadExt;
+    try_next_event(stream, buffer).await.unwrap()
+}
+
+/// [`next_event`] that says what went wrong instead of panicking. Cancel
+/// safe: nothing read is lost if the future is dropped.
+pub async fn try_next_event(
+    stream: &mut tokio::net::TcpStream,
+    buffer: &mut String,
+) -> Result<String, String> {
     loop {
         if let Some(start) = buffer.find("data:")
             && let Some(end) = buffer[start..].find("\n\n")
         {
             let event = buffer[start + 5..start + end].trim().to_owned();
             buffer.drain(..start + end + 2);
-            return event;
+            return Ok(event);
         }
-        let mut chunk = [0u8; 8192];
-        let n = stream.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "stream closed");
-        buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+        read_more(stream, buffer, "the stream closed").await?;
     }
+}
+
+async fn read_more(
+    stream: &mut tokio::net::TcpStream,
+    buffer: &mut String,
+    closed: &str,
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let mut chunk = [0u8; 8192];
+    let n = stream
+        .read(&mut chunk)
+        .await
+        .map_err(|e| format!("read: {e}"))?;
+    if n == 0 {
+        return Err(closed.to_owned());
+    }
+    buffer.push_str(&String::from_utf8_lossy(&chunk[..n]));
+    Ok(())
 }
 
 /// One real `doorstep-server` process on 127.0.0.1, killed if dropped.
