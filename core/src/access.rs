@@ -1,6 +1,7 @@
 //! Who may read and write what. A device acts in one compound with one
 //! [`Role`]; a volunteer's [`Scope`] is further limited to the buildings
-//! assigned to their team, and to key-persons fields only when granted.
+//! assigned to their team in the rounds under way, and to key-persons fields
+//! only when granted.
 //!
 //! The server enforces these rules on every push and pull; the app reads
 //! the same rules to decide which pages to show. Finding a record's building
@@ -9,6 +10,7 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::{
     ids::{CompoundId, RecordId},
@@ -98,6 +100,38 @@ pub fn parent(collection: Collection) -> Option<(&'static str, Collection)> {
     }
 }
 
+/// Whether a round is still under way: not deleted, and not ended by the
+/// coordinator (`closed_ms` set).
+pub fn round_open(round: &Record) -> bool {
+    !round.is_deleted() && round.value("closed_ms").is_none_or(Value::is_null)
+}
+
+/// The buildings `team` covers now: those assigned to it in rounds that are
+/// open. `plan` holds the compound's rounds and assignments. An assignment
+/// whose round is not in `plan` counts, so one that arrives before its
+/// round is not dropped; ending a round takes its buildings away.
+pub fn team_buildings<'a>(
+    team: &RecordId,
+    plan: impl IntoIterator<Item = &'a Record>,
+) -> BTreeSet<String> {
+    let (rounds, assignments): (Vec<&Record>, Vec<&Record>) = plan
+        .into_iter()
+        .filter(|r| matches!(r.collection, Collection::Round | Collection::Assignment))
+        .partition(|r| r.collection == Collection::Round);
+    let ended: BTreeSet<&str> = rounds
+        .into_iter()
+        .filter(|r| !round_open(r))
+        .map(|r| r.id.as_str())
+        .collect();
+    let text = |record: &'a Record, field: &str| record.value(field).and_then(Value::as_str);
+    assignments
+        .into_iter()
+        .filter(|a| !a.is_deleted() && text(a, "team") == Some(team.as_str()))
+        .filter(|a| text(a, "round").is_none_or(|round| !ended.contains(round)))
+        .filter_map(|a| text(a, "building").map(str::to_owned))
+        .collect()
+}
+
 /// What one device may reach.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
@@ -106,7 +140,8 @@ pub struct Scope {
     /// A volunteer's team.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<RecordId>,
-    /// The buildings assigned to a volunteer's team (in any round).
+    /// The buildings assigned to a volunteer's team in the rounds still
+    /// open (see [`team_buildings`]).
     #[serde(default)]
     pub buildings: BTreeSet<String>,
     /// May read and write key-persons fields (the coordinator always may).
@@ -427,6 +462,89 @@ mod tests {
         let mut with = record.clone();
         scope(Role::Volunteer, true).redact(&mut with);
         assert_eq!(with, record);
+    }
+
+    /// The plan as records: `(collection, id, fields)`, where `None` fields
+    /// is a deleted record.
+    fn plan(rows: &[(Collection, &str, Option<serde_json::Value>)]) -> Vec<Record> {
+        let hlc = Hlc::zero(crate::ids::ClientId::from_uuid(uuid::Uuid::nil()));
+        rows.iter()
+            .map(|(collection, id, fields)| {
+                let mut mutation = set(*collection, fields.clone().unwrap_or(json!({})));
+                if let Mutation::Set { id: at, .. } = &mut mutation {
+                    *at = id.parse().unwrap();
+                }
+                let (mut record, _) = mutation.apply(None, &hlc).unwrap();
+                if fields.is_none() {
+                    record.deleted = Some(hlc.clone());
+                }
+                record
+            })
+            .collect()
+    }
+
+    /// plan, the buildings team T1 covers
+    #[test]
+    fn a_team_covers_the_buildings_of_its_open_rounds() {
+        use Collection::{Assignment, Round};
+        let assigned = |round: &str, building: &str, team: &str| {
+            Some(json!({"round": round, "building": building, "team": team}))
+        };
+        let cases: &[(&[(Collection, &str, Option<serde_json::Value>)], &[&str])] = &[
+            (&[], &[]),
+            (
+                &[
+                    (Round, "R1", Some(json!({"name": "第一轮"}))),
+                    (Assignment, "a1", assigned("R1", "1", "T1")),
+                    (Assignment, "a2", assigned("R1", "2", "T2")),
+                ],
+                &["1"],
+            ),
+            // Two open rounds: both count.
+            (
+                &[
+                    (Round, "R1", Some(json!({}))),
+                    (Round, "R2", Some(json!({}))),
+                    (Assignment, "a1", assigned("R1", "1", "T1")),
+                    (Assignment, "a2", assigned("R2", "3", "T1")),
+                ],
+                &["1", "3"],
+            ),
+            // An ended round no longer counts; a reopened one does.
+            (
+                &[
+                    (Round, "R1", Some(json!({"closed_ms": 5}))),
+                    (Round, "R2", Some(json!({"closed_ms": null}))),
+                    (Assignment, "a1", assigned("R1", "1", "T1")),
+                    (Assignment, "a2", assigned("R2", "3", "T1")),
+                ],
+                &["3"],
+            ),
+            // A deleted round or assignment, an unassigned building.
+            (
+                &[
+                    (Round, "R1", None),
+                    (Round, "R2", Some(json!({}))),
+                    (Assignment, "a1", assigned("R1", "1", "T1")),
+                    (Assignment, "a2", None),
+                    (
+                        Assignment,
+                        "a3",
+                        Some(json!({"round": "R2", "building": "4", "team": null})),
+                    ),
+                ],
+                &[],
+            ),
+            // An assignment whose round has not arrived yet counts.
+            (&[(Assignment, "a1", assigned("R9", "7", "T1"))], &["7"]),
+        ];
+        let team: RecordId = "T1".parse().unwrap();
+        for (rows, expected) in cases {
+            let records = plan(rows);
+            let got = team_buildings(&team, &records);
+            let expected: BTreeSet<String> = expected.iter().map(|b| b.to_string()).collect();
+            assert_eq!(got, expected, "{rows:?}");
+        }
     }
 
     #[test]

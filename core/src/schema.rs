@@ -262,6 +262,15 @@ const ROUND: &[FieldSpec] = &[
         },
         false,
     ),
+    // Set when the coordinator ends the round; null reopens it.
+    field(
+        "closed_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
 ];
 
 const SETTLEMENT: &[FieldSpec] = &[

@@ -184,6 +184,69 @@ async fn losing_a_building_resets_the_pull_without_it() {
     );
 }
 
+#[tokio::test]
+async fn ending_a_round_takes_its_buildings_from_volunteers() {
+    let dir = TempDir::new().unwrap();
+    let (_db, state, coordinator) = seeded(&dir).await;
+    let plan = |mid: u64, closed_ms: Value| {
+        json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+            mutation(mid, 1, "set", "round", "R1", json!({"name": "第一轮", "closed_ms": closed_ms})),
+            mutation(mid + 1, 1, "set", "assignment", "A1", json!({"round": "R1"})),
+        ]})
+    };
+    sync(&state, &coordinator, plan(6, Value::Null)).await;
+    let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
+    let households = |response: &Value| -> Vec<String> {
+        response["pull"]["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["record"]["collection"] == "household")
+            .map(|c| c["record"]["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, open, _) = sync(&state, &volunteer, pull(2, 0, None)).await;
+    assert_eq!(households(&open), ["h1"], "round 1 is under way");
+    let (cursor, scope) = (
+        open["pull"]["cursor"].as_u64().unwrap(),
+        open["pull"]["scope"].as_str().unwrap().to_owned(),
+    );
+
+    // The coordinator ends the round: building 1 leaves the phone, and an
+    // edit made there afterwards is refused and not applied.
+    sync(&state, &coordinator, plan(8, json!(now_ms()))).await;
+    let (_, ended, raw) = sync(&state, &volunteer, pull(2, cursor, Some(&scope))).await;
+    assert_eq!(ended["pull"]["reset"], true, "{raw}");
+    assert_eq!(households(&ended), Vec::<String>::new(), "{raw}");
+    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 1, "mutations": [
+        mutation(1, 2, "set", "household", "h1", json!({"door": "999"})),
+    ]});
+    let (_, refused, raw) = sync(&state, &volunteer, late).await;
+    assert_eq!(refused["rejected"][0]["code"], "forbidden", "{raw}");
+    let (_, whole, _) = sync(&state, &coordinator, pull(1, 0, None)).await;
+    let h1 = whole["pull"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["record"]["id"] == "h1")
+        .unwrap()
+        .clone();
+    assert_eq!(h1["record"]["fields"]["door"]["value"], "101", "{h1}");
+
+    // Reopened, the round brings the building back from the start.
+    let ended_scope = ended["pull"]["scope"].as_str().unwrap().to_owned();
+    let ended_cursor = ended["pull"]["cursor"].as_u64().unwrap();
+    sync(&state, &coordinator, plan(10, Value::Null)).await;
+    let (_, reopened, raw) = sync(
+        &state,
+        &volunteer,
+        pull(2, ended_cursor, Some(&ended_scope)),
+    )
+    .await;
+    assert_eq!(reopened["pull"]["reset"], true, "{raw}");
+    assert_eq!(households(&reopened), ["h1"], "{raw}");
+}
+
 fn with_peer(mut request: Request<Body>, ip: [u8; 4]) -> Request<Body> {
     request
         .extensions_mut()

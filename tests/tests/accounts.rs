@@ -1,7 +1,8 @@
 //! Accounts in the browser: a coordinator invites a volunteer for a team,
 //! a second phone redeems the code and holds only the team's building; when
-//! the team's building changes, the next sync removes the old building's
-//! households from the phone's IndexedDB; a revoked phone keeps its outbox.
+//! the team's building changes or its round ends, the next sync removes the
+//! old building's households from the phone's IndexedDB; a revoked phone
+//! keeps its outbox.
 
 use std::time::{Duration, Instant};
 
@@ -114,9 +115,32 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     volunteer.tap("sync-now").await;
     expect_households(&volunteer, &["household/h3"]).await;
 
+    // The coordinator ends round 1 (the visits page opens in it): nothing
+    // is left on the volunteer's phone. A new round gives the team
+    // building 1 again.
+    coordinator.tap("app-name").await;
+    coordinator.tap("area-visits").await;
+    coordinator
+        .eval_async("window.confirm = () => true; done(null);")
+        .await;
+    coordinator.expect_text("end-round", "结束本轮").await;
+    coordinator.tap("end-round").await;
+    coordinator.expect_text("end-round", "重新开启本轮").await;
+    coordinator.screenshot("round-ended").await;
+    coordinator.sync_everything().await;
+    volunteer.tap("sync-now").await;
+    expect_households(&volunteer, &[]).await;
+    coordinator.tap("new-round").await;
+    coordinator.expect_text("end-round", "结束本轮").await;
+    coordinator.choose("assign-team", 1).await;
+    coordinator.sync_everything().await;
+    volunteer.tap("sync-now").await;
+    expect_households(&volunteer, &["household/h1", "household/h2"]).await;
+
     // The coordinator sees the phone and revokes it; its next sync is
     // refused and says so, and what it had not sent stays on it.
-    coordinator.reload().await;
+    coordinator.tap("app-name").await;
+    coordinator.tap("area-accounts").await;
     coordinator.find("device-list").await;
     coordinator.screenshot("accounts-devices").await;
     // Its own phone is marked, and offers no revoke.
@@ -152,9 +176,9 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     );
     coordinator.tap(revoke).await;
     volunteer
-        .open(&format!("{}/households/h3", server.url))
+        .open(&format!("{}/households/h1", server.url))
         .await;
-    volunteer.fill("field-head", "张伟（已搬走）").await;
+    volunteer.fill("field-head", "王芳（已搬走）").await;
     volunteer.tap("save-household").await;
     volunteer.expect_text("save-status", "已保存在本机").await;
     volunteer.tap("sync-now").await;

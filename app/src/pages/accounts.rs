@@ -19,7 +19,10 @@ use doorstep_core::{
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    device::local_time::{clock_time, today},
+    device::{
+        dialog::confirmed,
+        local_time::{clock_time, today},
+    },
     i18n::{I18n, Key, use_i18n},
     state::use_app_data,
     sync::api::{self, ApiFailure},
@@ -217,12 +220,6 @@ fn when(i18n: I18n, ms: u64) -> String {
         day_words(day_of(ms, midnight), |key| i18n.t(key)),
         clock_time(ms)
     )
-}
-
-fn confirmed(message: &str) -> bool {
-    web_sys::window()
-        .and_then(|w| w.confirm_with_message(message).ok())
-        .unwrap_or(false)
 }
 
 #[component]

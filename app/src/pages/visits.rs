@@ -16,11 +16,14 @@ use serde_json::json;
 
 use crate::{
     areas::Area,
+    device::dialog::confirmed,
     i18n::{Key, use_i18n},
     pages::{household::new_household_path, join::JoinCompound},
     state::{
         AppData, Work, now_ms, use_app_data,
-        visits::{assign, assignments, doors_by_building, short_id},
+        visits::{
+            assign, assignments, doors_by_building, end_round, rounds, short_id, working_round,
+        },
     },
 };
 
@@ -122,10 +125,58 @@ fn outcome_label(outcome: &str) -> Key {
 fn WorkPicker() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let rounds = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Round)));
+    let rounds = Memo::new(move |_| data.replica.with(rounds));
+    let round_names = Memo::new(move |_| {
+        rounds.with(|rounds| {
+            rounds
+                .iter()
+                .map(|r| {
+                    let name = if r.open {
+                        r.name.clone()
+                    } else {
+                        i18n.t(Key::WorkRoundEnded).replace("{name}", &r.name)
+                    };
+                    (r.id.clone(), name)
+                })
+                .collect()
+        })
+    });
     let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
     let team_name = RwSignal::new(String::new());
     let coordinating = move || data.role() == Some(Role::Coordinator);
+    // Work goes on in an open round; only a coordinator stays in an ended one.
+    Effect::new(move || {
+        let Some(role) = data.role() else {
+            return;
+        };
+        let chosen = data.work.with(|w| w.round.clone());
+        let keep_ended = role == Role::Coordinator;
+        let working = rounds.with(|r| working_round(r, chosen.as_ref(), keep_ended));
+        if working != chosen {
+            data.work.update(|w| w.round = working);
+            data.work.with_untracked(|w| w.save());
+        }
+    });
+    let chosen_open = move || {
+        let chosen = data.work.with(|w| w.round.clone())?;
+        rounds.with(|r| r.iter().find(|r| r.id == chosen).map(|r| r.open))
+    };
+    let end_or_reopen = move |_| {
+        let (Some(compound), Some(round), Some(open)) = (
+            compound_of(&data),
+            data.work.with_untracked(|w| w.round.clone()),
+            chosen_open(),
+        ) else {
+            return;
+        };
+        if open && !confirmed(i18n.t(Key::WorkEndRoundConfirm)) {
+            return;
+        }
+        let mutation = end_round(&compound, &round, open.then(now_ms));
+        spawn_local(async move {
+            let _ = data.edit(mutation).await;
+        });
+    };
     // A volunteer works for the team they were invited into.
     Effect::new(move || {
         if let Some(team) = data.access().and_then(|a| a.team)
@@ -203,11 +254,18 @@ fn WorkPicker() -> impl IntoView {
     view! {
         <div class="work">
             <label class="field"><span>{move || i18n.t(Key::WorkRound)}</span>
-                {select(rounds, |w| w.round.clone(), |w, v| w.round = v, "work-round")}
+                {select(round_names, |w| w.round.clone(), |w, v| w.round = v, "work-round")}
             </label>
-            // Rounds and teams are the coordinator's to make.
+            // Rounds and teams are the coordinator's to make, and to end.
             <Show when=coordinating>
-                <button class="button secondary" data-testid="new-round" on:click=new_round>{move || i18n.t(Key::WorkNewRound)}</button>
+                <div class="inline-form">
+                    <button class="button secondary" data-testid="new-round" on:click=new_round>{move || i18n.t(Key::WorkNewRound)}</button>
+                    <Show when=move || chosen_open().is_some()>
+                        <button class="button secondary" data-testid="end-round" on:click=end_or_reopen>
+                            {move || i18n.t(if chosen_open() == Some(true) { Key::WorkEndRound } else { Key::WorkReopenRound })}
+                        </button>
+                    </Show>
+                </div>
             </Show>
             <label class="field"><span>{move || i18n.t(Key::WorkTeam)}</span>
                 {select(teams, |w| w.team.clone(), |w, v| w.team = v, "work-team")}

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use doorstep_core::{
+    access::round_open,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     record::Record,
@@ -104,6 +105,65 @@ pub fn assign(
         ]
         .into(),
     })
+}
+
+/// A round as the round picker lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoundChoice {
+    pub id: RecordId,
+    pub name: String,
+    /// Not ended by the coordinator.
+    pub open: bool,
+}
+
+/// The compound's live rounds, in the order they started.
+pub fn rounds(replica: &Replica) -> Vec<RoundChoice> {
+    let mut rounds: Vec<(u64, RoundChoice)> = replica
+        .all(Collection::Round)
+        .into_iter()
+        .filter(|round| !round.is_deleted())
+        .map(|round| {
+            let started = round.value("started_ms").and_then(|v| v.as_u64());
+            let choice = RoundChoice {
+                name: round
+                    .value("name")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                open: round_open(&round),
+                id: round.id,
+            };
+            (started.unwrap_or(0), choice)
+        })
+        .collect();
+    rounds.sort_by(|(a, x), (b, y)| (a, &x.id).cmp(&(b, &y.id)));
+    rounds.into_iter().map(|(_, round)| round).collect()
+}
+
+/// The round the phone works in: the one chosen (also while it is not
+/// stored here yet), unless it has ended and `keep_ended` is false (a
+/// volunteer's buildings leave with it); otherwise the newest open round.
+pub fn working_round(
+    rounds: &[RoundChoice],
+    chosen: Option<&RecordId>,
+    keep_ended: bool,
+) -> Option<RecordId> {
+    match chosen.map(|id| rounds.iter().find(|r| &r.id == id)) {
+        Some(Some(round)) if round.open || keep_ended => return Some(round.id.clone()),
+        Some(None) => return chosen.cloned(),
+        _ => {}
+    }
+    rounds.iter().rev().find(|r| r.open).map(|r| r.id.clone())
+}
+
+/// Ends `round` at `ended_at_ms`, or with `None` reopens it.
+pub fn end_round(compound: &CompoundId, round: &RecordId, ended_at_ms: Option<u64>) -> Mutation {
+    Mutation::Set {
+        collection: Collection::Round,
+        id: round.clone(),
+        compound: compound.clone(),
+        fields: [("closed_ms".to_owned(), json!(ended_at_ms))].into(),
+    }
 }
 
 /// A door in a building's list, with its outcome in the current round.
@@ -340,5 +400,88 @@ mod tests {
         let restored = checklist_of(replica.record(Collection::Visit, &visit_id(&round, &h1)));
         assert_eq!(restored.temperature_c, Some(38.1));
         assert_eq!(restored.food_ok, Some(false));
+    }
+
+    fn round(id: &str, started_ms: u64, ended: bool) -> Record {
+        let compound: CompoundId = "c1".parse().unwrap();
+        let id: RecordId = id.parse().unwrap();
+        let hlc = |wall_ms| Hlc {
+            wall_ms,
+            counter: 0,
+            node: ClientId::from_u128(1),
+        };
+        let started = Mutation::Set {
+            collection: Collection::Round,
+            id: id.clone(),
+            compound: compound.clone(),
+            fields: [
+                ("name".into(), json!(format!("第{started_ms}轮"))),
+                ("started_ms".into(), json!(started_ms)),
+            ]
+            .into(),
+        };
+        let (record, _) = started.apply(None, &hlc(1)).unwrap();
+        let ending = end_round(&compound, &id, ended.then_some(9));
+        ending.validate().unwrap();
+        ending.apply(Some(&record), &hlc(2)).unwrap().0
+    }
+
+    /// rounds (id, started, ended), chosen, keep ended rounds, working round
+    #[test]
+    fn the_working_round_is_the_chosen_one_or_the_newest_open_one() {
+        let cases: &[(&[(&str, u64, bool)], Option<&str>, bool, Option<&str>)] = &[
+            (&[], None, false, None),
+            (
+                &[("r1", 1, false), ("r2", 2, false)],
+                None,
+                false,
+                Some("r2"),
+            ),
+            (
+                &[("r1", 1, false), ("r2", 2, false)],
+                Some("r1"),
+                false,
+                Some("r1"),
+            ),
+            // Not stored on this phone yet: kept.
+            (&[("r1", 1, false)], Some("r9"), false, Some("r9")),
+            // Ended: a volunteer moves on, a coordinator may look back.
+            (
+                &[("r1", 1, false), ("r2", 2, true)],
+                Some("r2"),
+                false,
+                Some("r1"),
+            ),
+            (
+                &[("r1", 1, false), ("r2", 2, true)],
+                Some("r2"),
+                true,
+                Some("r2"),
+            ),
+            (&[("r1", 1, true)], Some("r1"), false, None),
+            (
+                &[("r1", 3, false), ("r2", 2, false)],
+                None,
+                true,
+                Some("r1"),
+            ),
+        ];
+        for (stored, chosen, keep_ended, expected) in cases {
+            let replica = Replica::new(
+                stored
+                    .iter()
+                    .map(|(id, started, ended)| round(id, *started, *ended))
+                    .collect(),
+                vec![],
+            );
+            let listed = rounds(&replica);
+            let chosen: Option<RecordId> = chosen.map(|c| c.parse().unwrap());
+            let got = working_round(&listed, chosen.as_ref(), *keep_ended);
+            assert_eq!(
+                got.as_ref().map(RecordId::as_str),
+                *expected,
+                "{stored:?} {chosen:?} {keep_ended}"
+            );
+        }
     }
 }

@@ -6,11 +6,10 @@
 //! the push transaction, so a scoped pull is one indexed query.
 
 use doorstep_core::{
-    access::{Area, Reach, Role, Scope},
+    access::{Area, Reach, Role, Scope, team_buildings},
     schema::Collection,
     sync::PullRequest,
 };
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Executor};
 
@@ -39,7 +38,7 @@ impl DeviceScope {
 
 impl Store {
     /// The scope a device has now: for a volunteer, the buildings its team
-    /// is assigned in any round.
+    /// is assigned in the rounds still open.
     pub async fn scope_of(&self, device: &Device) -> Result<DeviceScope, StoreError> {
         let mut scope = Scope {
             compound: device.compound.clone(),
@@ -52,20 +51,17 @@ impl Store {
             && let Some(team) = &device.team
         {
             let rows: Vec<(String,)> = sqlx::query_as(
-                "SELECT state FROM record WHERE compound = $1 AND collection = 'assignment'",
+                "SELECT state FROM record WHERE compound = $1 \
+                 AND collection IN ('round', 'assignment')",
             )
             .bind(device.compound.as_str())
             .fetch_all(&self.reader)
             .await?;
-            for (state,) in rows {
-                let assignment = decode(&state)?;
-                if !assignment.is_deleted()
-                    && assignment.value("team").and_then(Value::as_str) == Some(team.as_str())
-                    && let Some(building) = assignment.value("building").and_then(Value::as_str)
-                {
-                    scope.buildings.insert(building.to_owned());
-                }
-            }
+            let plan = rows
+                .iter()
+                .map(|(state,)| decode(state))
+                .collect::<Result<Vec<_>, _>>()?;
+            scope.buildings = team_buildings(team, &plan);
         }
         let (epoch,): (i64,) = sqlx::query_as("SELECT scope_epoch FROM compound WHERE id = $1")
             .bind(device.compound.as_str())
