@@ -7,7 +7,7 @@
 //! the same rules to decide which pages to show. Finding a record's building
 //! takes lookups, so callers pass it in: this module does no I/O.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -100,36 +100,66 @@ pub fn parent(collection: Collection) -> Option<(&'static str, Collection)> {
     }
 }
 
-/// Whether a round is still under way: not deleted, and not ended by the
-/// coordinator (`closed_ms` set).
-pub fn round_open(round: &Record) -> bool {
-    !round.is_deleted() && round.value("closed_ms").is_none_or(Value::is_null)
+/// When a round was ended by the coordinator (`closed_ms`); `None` while it
+/// is under way.
+pub fn round_ended_at(round: &Record) -> Option<u64> {
+    round.value("closed_ms").and_then(Value::as_u64)
 }
 
-/// The buildings `team` covers now: those assigned to it in rounds that are
-/// open. `plan` holds the compound's rounds and assignments. An assignment
-/// whose round is not in `plan` counts, so one that arrives before its
-/// round is not dropped; ending a round takes its buildings away.
+/// Where a team works: its buildings in the rounds under way, and those of
+/// rounds since ended, each with the latest end, so that edits made before
+/// a round ended (on a phone that was offline then) are still accepted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TeamBuildings {
+    pub current: BTreeSet<String>,
+    pub ended: BTreeMap<String, u64>,
+}
+
+/// Where `team` works, from `plan`: the compound's rounds and assignments.
+/// An assignment whose round is not in `plan` counts as current, so one that
+/// arrives before its round is not dropped; a deleted round counts for
+/// nothing.
 pub fn team_buildings<'a>(
     team: &RecordId,
     plan: impl IntoIterator<Item = &'a Record>,
-) -> BTreeSet<String> {
+) -> TeamBuildings {
     let (rounds, assignments): (Vec<&Record>, Vec<&Record>) = plan
         .into_iter()
         .filter(|r| matches!(r.collection, Collection::Round | Collection::Assignment))
         .partition(|r| r.collection == Collection::Round);
-    let ended: BTreeSet<&str> = rounds
+    // Each round's end: `Some(None)` under way, `None` deleted.
+    let rounds: BTreeMap<&str, Option<Option<u64>>> = rounds
         .into_iter()
-        .filter(|r| !round_open(r))
-        .map(|r| r.id.as_str())
+        .map(|r| {
+            let end = (!r.is_deleted()).then(|| round_ended_at(r));
+            (r.id.as_str(), end)
+        })
         .collect();
     let text = |record: &'a Record, field: &str| record.value(field).and_then(Value::as_str);
-    assignments
-        .into_iter()
-        .filter(|a| !a.is_deleted() && text(a, "team") == Some(team.as_str()))
-        .filter(|a| text(a, "round").is_none_or(|round| !ended.contains(round)))
-        .filter_map(|a| text(a, "building").map(str::to_owned))
-        .collect()
+    let mut buildings = TeamBuildings::default();
+    for assignment in assignments {
+        let (Some(building), false) = (text(assignment, "building"), assignment.is_deleted())
+        else {
+            continue;
+        };
+        if text(assignment, "team") != Some(team.as_str()) {
+            continue;
+        }
+        let end = text(assignment, "round").map_or(Some(None), |round| {
+            rounds.get(round).copied().unwrap_or(Some(None))
+        });
+        match end {
+            Some(None) => {
+                buildings.current.insert(building.to_owned());
+            }
+            Some(Some(ended_at)) => {
+                let latest = buildings.ended.entry(building.to_owned()).or_default();
+                *latest = (*latest).max(ended_at);
+            }
+            None => {}
+        }
+    }
+    buildings
 }
 
 /// What one device may reach.
@@ -140,10 +170,14 @@ pub struct Scope {
     /// A volunteer's team.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<RecordId>,
-    /// The buildings assigned to a volunteer's team in the rounds still
-    /// open (see [`team_buildings`]).
+    /// The buildings assigned to a volunteer's team in the rounds under way
+    /// (see [`team_buildings`]): what it reads and writes.
     #[serde(default)]
     pub buildings: BTreeSet<String>,
+    /// The team's buildings in rounds since ended, with when: edits made
+    /// before then are accepted, nothing there is read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ended: BTreeMap<String, u64>,
     /// May read and write key-persons fields (the coordinator always may).
     pub key_persons: bool,
 }
@@ -189,13 +223,15 @@ impl Scope {
         self.buildings.contains(building)
     }
 
-    /// May this device make `mutation`? `buildings` lists where the record
-    /// is placed before and after it (both must be in scope; `None` is a
-    /// record not placed anywhere, e.g. a visit whose household is unknown).
+    /// May this device make `mutation`, made at `made_at_ms` (its clock
+    /// stamp)? `buildings` lists where the record is placed before and after
+    /// it (both must be in scope; `None` is a record not placed anywhere,
+    /// e.g. a visit whose household is unknown).
     pub fn may_write(
         &self,
         mutation: &Mutation,
         buildings: &[Option<&str>],
+        made_at_ms: u64,
     ) -> Result<(), Refusal> {
         let collection = mutation.collection();
         if mutation.compound() != &self.compound {
@@ -227,6 +263,8 @@ impl Scope {
             for building in buildings {
                 match building {
                     Some(b) if self.covers(b) => {}
+                    // Made before the round ended, on a phone offline then.
+                    Some(b) if self.ended.get(*b).is_some_and(|&end| made_at_ms <= end) => {}
                     Some(b) => {
                         return Err(forbidden(format!(
                             "building {b} is not assigned to this device's team"
@@ -276,6 +314,7 @@ mod tests {
             role,
             team: None,
             buildings: ["1".to_owned()].into(),
+            ended: Default::default(),
             key_persons,
         }
     }
@@ -411,7 +450,7 @@ mod tests {
         ];
         for (role, grant, collection, fields, buildings, allowed) in cases {
             let mutation = set(*collection, fields.clone());
-            let got = scope(*role, *grant).may_write(&mutation, buildings);
+            let got = scope(*role, *grant).may_write(&mutation, buildings, 0);
             assert_eq!(
                 got.is_ok(),
                 *allowed,
@@ -428,7 +467,7 @@ mod tests {
             compound: "c2".parse().unwrap(),
         };
         for role in Role::ALL {
-            let refusal = scope(role, true).may_write(&mutation, &[]).unwrap_err();
+            let refusal = scope(role, true).may_write(&mutation, &[], 0).unwrap_err();
             assert_eq!(refusal.code, "forbidden");
         }
     }
@@ -483,15 +522,16 @@ mod tests {
             .collect()
     }
 
-    /// plan, the buildings team T1 covers
+    /// plan, the buildings team T1 works in now, those of its ended rounds
     #[test]
-    fn a_team_covers_the_buildings_of_its_open_rounds() {
+    fn a_team_works_in_the_buildings_of_its_open_rounds() {
         use Collection::{Assignment, Round};
+        type Row<'a> = (Collection, &'a str, Option<serde_json::Value>);
         let assigned = |round: &str, building: &str, team: &str| {
             Some(json!({"round": round, "building": building, "team": team}))
         };
-        let cases: &[(&[(Collection, &str, Option<serde_json::Value>)], &[&str])] = &[
-            (&[], &[]),
+        let cases: &[(&[Row], &[&str], &[(&str, u64)])] = &[
+            (&[], &[], &[]),
             (
                 &[
                     (Round, "R1", Some(json!({"name": "第一轮"}))),
@@ -499,6 +539,7 @@ mod tests {
                     (Assignment, "a2", assigned("R1", "2", "T2")),
                 ],
                 &["1"],
+                &[],
             ),
             // Two open rounds: both count.
             (
@@ -509,8 +550,9 @@ mod tests {
                     (Assignment, "a2", assigned("R2", "3", "T1")),
                 ],
                 &["1", "3"],
+                &[],
             ),
-            // An ended round no longer counts; a reopened one does.
+            // An ended round leaves only late edits; a reopened one counts.
             (
                 &[
                     (Round, "R1", Some(json!({"closed_ms": 5}))),
@@ -519,6 +561,18 @@ mod tests {
                     (Assignment, "a2", assigned("R2", "3", "T1")),
                 ],
                 &["3"],
+                &[("1", 5)],
+            ),
+            // A building in two ended rounds: the later end.
+            (
+                &[
+                    (Round, "R1", Some(json!({"closed_ms": 5}))),
+                    (Round, "R2", Some(json!({"closed_ms": 9}))),
+                    (Assignment, "a1", assigned("R2", "1", "T1")),
+                    (Assignment, "a2", assigned("R1", "1", "T1")),
+                ],
+                &[],
+                &[("1", 9)],
             ),
             // A deleted round or assignment, an unassigned building.
             (
@@ -534,17 +588,36 @@ mod tests {
                     ),
                 ],
                 &[],
+                &[],
             ),
             // An assignment whose round has not arrived yet counts.
-            (&[(Assignment, "a1", assigned("R9", "7", "T1"))], &["7"]),
+            (
+                &[(Assignment, "a1", assigned("R9", "7", "T1"))],
+                &["7"],
+                &[],
+            ),
         ];
         let team: RecordId = "T1".parse().unwrap();
-        for (rows, expected) in cases {
+        for (rows, current, ended) in cases {
             let records = plan(rows);
-            let got = team_buildings(&team, &records);
-            let expected: BTreeSet<String> = expected.iter().map(|b| b.to_string()).collect();
-            assert_eq!(got, expected, "{rows:?}");
+            let expected = TeamBuildings {
+                current: current.iter().map(|b| b.to_string()).collect(),
+                ended: ended.iter().map(|(b, at)| (b.to_string(), *at)).collect(),
+            };
+            assert_eq!(team_buildings(&team, &records), expected, "{rows:?}");
         }
+    }
+
+    #[test]
+    fn edits_made_before_a_round_ended_are_still_accepted() {
+        let mut volunteer = scope(Role::Volunteer, false);
+        volunteer.ended = [("2".to_owned(), 100)].into();
+        let edit = set(Collection::Household, json!({"door": "1"}));
+        assert!(volunteer.may_write(&edit, &[Some("2")], 100).is_ok());
+        let late = volunteer.may_write(&edit, &[Some("2")], 101).unwrap_err();
+        assert_eq!(late.code, "forbidden");
+        assert!(volunteer.may_write(&edit, &[Some("3")], 0).is_err());
+        assert!(!volunteer.may_read(Collection::Household, Some("2")));
     }
 
     #[test]

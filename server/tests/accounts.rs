@@ -33,8 +33,21 @@ fn mutation(
     id: &str,
     fields: Value,
 ) -> Value {
+    mutation_at(now_ms() - 1000, mid, client, kind, collection, id, fields)
+}
+
+/// A mutation whose clock stamp says it was made at `wall_ms`.
+fn mutation_at(
+    wall_ms: u64,
+    mid: u64,
+    client: u128,
+    kind: &str,
+    collection: &str,
+    id: &str,
+    fields: Value,
+) -> Value {
     let node = ClientId::from_u128(client);
-    json!({"mid": mid, "hlc": Hlc { wall_ms: now_ms() - 1000, counter: mid as u32, node }.to_string(),
+    json!({"mid": mid, "hlc": Hlc { wall_ms, counter: mid as u32, node }.to_string(),
            "kind": kind, "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}})
 }
 
@@ -185,7 +198,7 @@ async fn losing_a_building_resets_the_pull_without_it() {
 }
 
 #[tokio::test]
-async fn ending_a_round_takes_its_buildings_from_volunteers() {
+async fn ending_a_round_takes_its_buildings_from_volunteers_but_not_their_earlier_edits() {
     let dir = TempDir::new().unwrap();
     let (_db, state, coordinator) = seeded(&dir).await;
     let plan = |mid: u64, closed_ms: Value| {
@@ -212,17 +225,25 @@ async fn ending_a_round_takes_its_buildings_from_volunteers() {
         open["pull"]["scope"].as_str().unwrap().to_owned(),
     );
 
-    // The coordinator ends the round: building 1 leaves the phone, and an
-    // edit made there afterwards is refused and not applied.
-    sync(&state, &coordinator, plan(8, json!(now_ms()))).await;
+    // The coordinator ends the round: building 1 leaves the phone. An edit
+    // made there before the end (by a phone offline then) still lands; one
+    // made after it is refused and not applied.
+    let end = now_ms();
+    sync(&state, &coordinator, plan(8, json!(end))).await;
     let (_, ended, raw) = sync(&state, &volunteer, pull(2, cursor, Some(&scope))).await;
     assert_eq!(ended["pull"]["reset"], true, "{raw}");
     assert_eq!(households(&ended), Vec::<String>::new(), "{raw}");
     let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 1, "mutations": [
-        mutation(1, 2, "set", "household", "h1", json!({"door": "999"})),
+        mutation_at(end - 1, 1, 2, "set", "household", "h1", json!({"door": "998"})),
+        mutation_at(end + 1, 2, 2, "set", "household", "h1", json!({"head": "李娜"})),
     ]});
-    let (_, refused, raw) = sync(&state, &volunteer, late).await;
-    assert_eq!(refused["rejected"][0]["code"], "forbidden", "{raw}");
+    let (_, late, raw) = sync(&state, &volunteer, late).await;
+    assert_eq!(late["rejected"].as_array().unwrap().len(), 1, "{raw}");
+    assert_eq!(
+        (&late["rejected"][0]["mid"], &late["rejected"][0]["code"]),
+        (&json!(2), &json!("forbidden")),
+        "{raw}"
+    );
     let (_, whole, _) = sync(&state, &coordinator, pull(1, 0, None)).await;
     let h1 = whole["pull"]["changes"]
         .as_array()
@@ -231,7 +252,8 @@ async fn ending_a_round_takes_its_buildings_from_volunteers() {
         .find(|c| c["record"]["id"] == "h1")
         .unwrap()
         .clone();
-    assert_eq!(h1["record"]["fields"]["door"]["value"], "101", "{h1}");
+    assert_eq!(h1["record"]["fields"]["door"]["value"], "998", "{h1}");
+    assert_eq!(h1["record"]["fields"].get("head"), None, "{h1}");
 
     // Reopened, the round brings the building back from the start.
     let ended_scope = ended["pull"]["scope"].as_str().unwrap().to_owned();

@@ -130,6 +130,7 @@ mod tests {
             role: Role::Coordinator,
             team: None,
             buildings: Default::default(),
+            ended: Default::default(),
             key_persons: true,
         });
         device

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use doorstep_core::{
-    access::round_open,
+    access::round_ended_at,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     record::Record,
@@ -130,7 +130,7 @@ pub fn rounds(replica: &Replica) -> Vec<RoundChoice> {
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_owned(),
-                open: round_open(&round),
+                open: round_ended_at(&round).is_none(),
                 id: round.id,
             };
             (started.unwrap_or(0), choice)

@@ -6,7 +6,7 @@
 //! the push transaction, so a scoped pull is one indexed query.
 
 use doorstep_core::{
-    access::{Area, Reach, Role, Scope, team_buildings},
+    access::{Area, Reach, Role, Scope, TeamBuildings, team_buildings},
     schema::Collection,
     sync::PullRequest,
 };
@@ -38,13 +38,14 @@ impl DeviceScope {
 
 impl Store {
     /// The scope a device has now: for a volunteer, the buildings its team
-    /// is assigned in the rounds still open.
+    /// is assigned in the rounds under way, and those of ended rounds.
     pub async fn scope_of(&self, device: &Device) -> Result<DeviceScope, StoreError> {
         let mut scope = Scope {
             compound: device.compound.clone(),
             role: device.role,
             team: device.team.clone(),
             buildings: Default::default(),
+            ended: Default::default(),
             key_persons: device.key_persons,
         };
         if device.role == Role::Volunteer
@@ -61,7 +62,8 @@ impl Store {
                 .iter()
                 .map(|(state,)| decode(state))
                 .collect::<Result<Vec<_>, _>>()?;
-            scope.buildings = team_buildings(team, &plan);
+            let TeamBuildings { current, ended } = team_buildings(team, &plan);
+            (scope.buildings, scope.ended) = (current, ended);
         }
         let (epoch,): (i64,) = sqlx::query_as("SELECT scope_epoch FROM compound WHERE id = $1")
             .bind(device.compound.as_str())

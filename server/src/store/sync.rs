@@ -346,7 +346,7 @@ async fn apply(
         Vec::new()
     };
     let places: Vec<Option<&str>> = places.iter().map(Option::as_deref).collect();
-    if let Err(refusal) = scope.may_write(mutation, &places) {
+    if let Err(refusal) = scope.may_write(mutation, &places, pushed.hlc.wall_ms) {
         return Ok(Some(refusal));
     }
     let record = match mutation.apply(existing.as_ref(), &pushed.hlc) {
