@@ -136,6 +136,21 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     coordinator.sync_everything().await;
     volunteer.tap("sync-now").await;
     expect_households(&volunteer, &["household/h1", "household/h2"]).await;
+    // The volunteer's phone works in the new round; the ended one is gone
+    // from its choices.
+    let rounds = volunteer
+        .eval_async(
+            r#"const started = Date.now();
+               const look = () => {
+                 const s = document.querySelector('[data-testid="work-round"]');
+                 const options = s ? [...s.options].map(o => o.text + (o.selected ? " *" : "")) : [];
+                 if (options.includes("第2轮 *") || Date.now() - started > 10000) done(options);
+                 else setTimeout(look, 100);
+               };
+               look();"#,
+        )
+        .await;
+    assert_eq!(rounds, json!(["（未选择）", "第2轮 *"]));
 
     // The coordinator sees the phone and revokes it; its next sync is
     // refused and says so, and what it had not sent stays on it.

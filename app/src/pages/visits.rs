@@ -126,10 +126,13 @@ fn WorkPicker() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
     let rounds = Memo::new(move |_| data.replica.with(rounds));
+    // Volunteers work only in rounds under way; a coordinator looks back too.
     let round_names = Memo::new(move |_| {
+        let coordinating = data.role() == Some(Role::Coordinator);
         rounds.with(|rounds| {
             rounds
                 .iter()
+                .filter(|r| r.open || coordinating)
                 .map(|r| {
                     let name = if r.open {
                         r.name.clone()
