@@ -333,14 +333,15 @@ mod tests {
     fn write_rules() {
         use Collection::*;
         use Role::*;
-        let cases: &[(
+        type Case<'a> = (
             Role,
             bool,
             Collection,
             serde_json::Value,
-            &[Option<&str>],
+            &'a [Option<&'a str>],
             bool,
-        )] = &[
+        );
+        let cases: &[Case] = &[
             (
                 Coordinator,
                 false,
@@ -530,7 +531,8 @@ mod tests {
         let assigned = |round: &str, building: &str, team: &str| {
             Some(json!({"round": round, "building": building, "team": team}))
         };
-        let cases: &[(&[Row], &[&str], &[(&str, u64)])] = &[
+        type Case<'a> = (&'a [Row<'a>], &'a [&'a str], &'a [(&'a str, u64)]);
+        let cases: &[Case] = &[
             (&[], &[], &[]),
             (
                 &[

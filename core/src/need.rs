@@ -93,15 +93,15 @@ pub fn steps_by_need(records: &[Record]) -> BTreeMap<RecordId, Vec<Step>> {
 /// Whether `step` may follow `from` (`None`: the need has no step yet).
 pub fn check_transition(from: Option<Status>, step: &Step) -> Result<(), String> {
     use Status::*;
-    let allowed = match (from, step.to) {
-        (None, Collected) => true,
-        (Some(Collected | Reopened | Assigned | InProgress), Assigned) => true,
-        (Some(Assigned), InProgress) => true,
-        (Some(Assigned | InProgress), Resolved) => true,
-        (Some(Resolved), Closed) => true,
-        (Some(Resolved | Closed), Reopened) => true,
-        _ => false,
-    };
+    let allowed = matches!(
+        (from, step.to),
+        (None, Collected)
+            | (Some(Collected | Reopened | Assigned | InProgress), Assigned)
+            | (Some(Assigned), InProgress)
+            | (Some(Assigned | InProgress), Resolved)
+            | (Some(Resolved), Closed)
+            | (Some(Resolved | Closed), Reopened)
+    );
     if !allowed {
         let from = from.map_or("new".to_owned(), |s| format!("{s:?}"));
         return Err(format!("a need that is {from} cannot become {:?}", step.to));

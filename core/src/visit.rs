@@ -54,10 +54,10 @@ impl Checklist {
         if outcome == "revisit" && self.revisit_at_ms.is_none() {
             return fail("revisit_at_ms", "a revisit needs a time");
         }
-        if let Some(t) = self.temperature_c {
-            if !(35.0..=42.0).contains(&t) {
-                return fail("temperature_c", "temperature must be 35.0–42.0 °C");
-            }
+        if let Some(t) = self.temperature_c
+            && !(35.0..=42.0).contains(&t)
+        {
+            return fail("temperature_c", "temperature must be 35.0–42.0 °C");
         }
         if self.swab == Some(true) && self.tube_no.trim().is_empty() {
             return fail("tube_no", "a swab needs its tube number");

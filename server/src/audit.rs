@@ -117,11 +117,11 @@ pub async fn freshness(
         .mutation_log(&compound, "\"collection\":\"visit\"")
         .await?
     {
-        if let Mutation::Set { fields, .. } = &logged.mutation {
-            if let Some(team) = fields.get("team").and_then(Value::as_str) {
-                let at = latest.entry(team.to_owned()).or_default();
-                *at = (*at).max(logged.received_at_ms);
-            }
+        if let Mutation::Set { fields, .. } = &logged.mutation
+            && let Some(team) = fields.get("team").and_then(Value::as_str)
+        {
+            let at = latest.entry(team.to_owned()).or_default();
+            *at = (*at).max(logged.received_at_ms);
         }
     }
     Ok(Json(latest))

@@ -98,10 +98,11 @@ async fn buildings(state: &AppState, compound: &CompoundId) -> Result<Vec<String
         .records_of(compound, Collection::Household)
         .await?
     {
-        if let Some(building) = household.value("building").and_then(|v| v.as_str()) {
-            if !building.trim().is_empty() && !household.is_deleted() {
-                names.insert(building.trim().to_owned());
-            }
+        if let Some(building) = household.value("building").and_then(|v| v.as_str())
+            && !building.trim().is_empty()
+            && !household.is_deleted()
+        {
+            names.insert(building.trim().to_owned());
         }
     }
     let mut names: Vec<String> = names.into_iter().collect();

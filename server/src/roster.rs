@@ -205,7 +205,7 @@ pub fn plan(
         }
         let door_key = door_key(&fields);
         if reason.is_none() {
-            if fields.get("door").is_none() {
+            if !fields.contains_key("door") {
                 reason = Some("门牌号 (door number) is missing".into());
             } else if seen.contains(&door_key) {
                 reason = Some(format!("door {door_key} appears twice"));

@@ -557,11 +557,8 @@ fn outcome(status: StatusCode, body: &[u8]) -> Result<(), String> {
 
 #[tokio::test]
 async fn every_role_against_every_endpoint_and_mutation() {
-    let mut cases: Vec<(
-        String,
-        &str,
-        Box<dyn Fn(&Fixture, Option<&str>) -> Request<Body>>,
-    )> = Vec::new();
+    type MakeRequest = Box<dyn Fn(&Fixture, Option<&str>) -> Request<Body>>;
+    let mut cases: Vec<(String, &str, MakeRequest)> = Vec::new();
     for case in endpoint_cases() {
         cases.push((case.name.into(), case.allowed, Box::new(case.request)));
     }
@@ -595,7 +592,7 @@ async fn every_role_against_every_endpoint_and_mutation() {
             };
             let before = f.snapshot().await;
             let (status, _, body) =
-                support::send(&f.state, request(&f, f.auth[column].as_deref())).await;
+                support::send(&f.state, request(f, f.auth[column].as_deref())).await;
             let got = outcome(status, &body);
             let want = allowed.as_bytes()[column] == b'Y';
             if got.is_ok() != want {

@@ -33,11 +33,29 @@ pub fn run(addr: Option<String>) -> anyhow::Result<()> {
 /// `cargo xtask test`: every suite, each run even if an earlier one failed.
 pub fn test() -> anyhow::Result<()> {
     tools::ensure_build_tools()?;
+    tools::ensure_lint_tools()?;
     tools::ensure_browser()?;
     tools::ensure_postgres()?;
     build_app()?;
     let dist = root().join("dist");
-    let suites: [(&str, std::process::Command); 5] = [
+    let suites: [(&str, std::process::Command); 7] = [
+        ("format (rustfmt --check)", {
+            let mut c = cmd("cargo");
+            c.args(["fmt", "--all", "--check"]);
+            c
+        }),
+        ("lint (clippy, warnings denied)", {
+            let mut c = cmd("cargo");
+            c.args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "--deny",
+                "warnings",
+            ]);
+            c
+        }),
         ("native (core, app logic, server, xtask)", {
             let mut c = cmd("cargo");
             c.args(["test", "--workspace", "--exclude", "doorstep-tests"]);

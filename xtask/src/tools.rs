@@ -35,6 +35,20 @@ pub fn ensure_wasm_test_tools() -> anyhow::Result<()> {
     ensure_wasm_bindgen()
 }
 
+/// What the format and lint suites need: rustup's rustfmt and clippy.
+pub fn ensure_lint_tools() -> anyhow::Result<()> {
+    let installed = output(cmd("rustup").args(["component", "list", "--installed"]))
+        .context("rustup is needed to add rustfmt and clippy")?;
+    let missing: Vec<&str> = ["rustfmt", "clippy"]
+        .into_iter()
+        .filter(|component| !installed.lines().any(|line| line.starts_with(component)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run(cmd("rustup").args(["component", "add"]).args(missing))
+}
+
 /// What `cargo +nightly fuzz run` needs: a nightly toolchain (libFuzzer's
 /// sanitizer flags are nightly-only) and cargo-fuzz.
 pub fn ensure_fuzz_tools() -> anyhow::Result<()> {

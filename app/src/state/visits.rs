@@ -429,7 +429,13 @@ mod tests {
     /// rounds (id, started, ended), chosen, keep ended rounds, working round
     #[test]
     fn the_working_round_is_the_chosen_one_or_the_newest_open_one() {
-        let cases: &[(&[(&str, u64, bool)], Option<&str>, bool, Option<&str>)] = &[
+        type Case<'a> = (
+            &'a [(&'a str, u64, bool)],
+            Option<&'a str>,
+            bool,
+            Option<&'a str>,
+        );
+        let cases: &[Case] = &[
             (&[], None, false, None),
             (
                 &[("r1", 1, false), ("r2", 2, false)],

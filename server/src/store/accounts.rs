@@ -182,7 +182,9 @@ impl Store {
         now_ms: u64,
     ) -> Result<(Device, String), RedeemError> {
         let mut tx = self.writer.begin().await?;
-        let row: Option<(String, String, String, Option<String>, i64, i64, i64, i64)> =
+        // compound, id, role, team, key_persons, uses_left, expires, created
+        type InviteRow = (String, String, String, Option<String>, i64, i64, i64, i64);
+        let row: Option<InviteRow> =
             sqlx::query_as(
                 "UPDATE invite SET uses_left = uses_left - 1 \
                  WHERE code_hash = $1 AND uses_left > 0 AND expires_at_ms > $2 \
@@ -259,7 +261,9 @@ impl Store {
 
     /// The device a bearer token belongs to (revoked ones included).
     pub async fn device_by_token(&self, token: &str) -> Result<Option<Device>, StoreError> {
-        let row: Option<(String, String, String, Option<String>, i64, Option<i64>)> =
+        // id, compound, role, team, key_persons, revoked_at_ms
+        type DeviceRow = (String, String, String, Option<String>, i64, Option<i64>);
+        let row: Option<DeviceRow> =
             sqlx::query_as(
                 "SELECT id, compound, role, team, key_persons, revoked_at_ms FROM device WHERE token_hash = $1",
             )

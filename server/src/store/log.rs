@@ -29,7 +29,9 @@ impl Store {
         needle: &str,
     ) -> Result<Vec<Logged>, StoreError> {
         let compound_fragment = format!("%\"compound\":{}%", Value::from(compound.as_str()));
-        let rows: Vec<(String, i64, String, String, String, i64, Option<String>)> = sqlx::query_as(
+        // client_id, mid, kind, args, hlc, received_at_ms, rejection_code
+        type LogRow = (String, i64, String, String, String, i64, Option<String>);
+        let rows: Vec<LogRow> = sqlx::query_as(
             "SELECT m.client_id, m.mid, m.kind, m.args, m.hlc, m.received_at_ms, m.rejection_code \
              FROM mutation m JOIN client c ON c.client_id = m.client_id \
              LEFT JOIN device d ON d.id = c.device \
