@@ -171,9 +171,8 @@ pub fn settle(compound: &CompoundId, purchase: &RecordId, now_ms: u64) -> Mutati
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::{hlc::Hlc, ids::ClientId};
-
     use super::*;
+    use crate::state::fixtures::stamp;
 
     #[test]
     fn people_purchases_and_settlements() {
@@ -183,18 +182,7 @@ mod tests {
         let record = |replica: &mut Replica, m: Mutation| {
             let n =
                 replica.all(Collection::Person).len() + replica.all(Collection::Purchase).len() + 1;
-            replica.upsert(
-                m.apply(
-                    None,
-                    &Hlc {
-                        wall_ms: n as u64,
-                        counter: 0,
-                        node: ClientId::from_u128(1),
-                    },
-                )
-                .unwrap()
-                .0,
-            );
+            replica.upsert(m.apply(None, &stamp(n as u64)).unwrap().0);
         };
         record(
             &mut replica,

@@ -4,6 +4,8 @@
 //! reaches storage and sync.
 
 pub mod backup;
+#[cfg(test)]
+mod fixtures;
 pub mod household;
 pub mod members;
 pub mod mirror;

@@ -103,9 +103,8 @@ pub fn step(
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::{hlc::Hlc, ids::ClientId};
-
     use super::*;
+    use crate::state::fixtures::stamp;
 
     #[test]
     fn a_need_walks_its_lifecycle_and_refuses_shortcuts() {
@@ -124,18 +123,7 @@ mod tests {
         let mut clock = 0;
         let mut apply = |replica: &mut Replica, m: &Mutation| {
             clock += 1;
-            replica.upsert(
-                m.apply(
-                    None,
-                    &Hlc {
-                        wall_ms: clock,
-                        counter: 0,
-                        node: ClientId::from_u128(1),
-                    },
-                )
-                .unwrap()
-                .0,
-            );
+            replica.upsert(m.apply(None, &stamp(clock)).unwrap().0);
         };
         apply(&mut replica, &create);
         let team: RecordId = "t1".parse().unwrap();

@@ -93,30 +93,8 @@ impl Replica {
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::{hlc::Hlc, ids::ClientId, mutation::Mutation};
-    use serde_json::json;
-
     use super::*;
-
-    fn household(id: &str, building: &str, door: &str) -> Record {
-        let mutation: Mutation = serde_json::from_value(json!({
-            "kind": "set",
-            "args": {"collection": "household", "id": id, "compound": "c1",
-                     "fields": {"building": building, "door": door}}
-        }))
-        .unwrap();
-        mutation
-            .apply(
-                None,
-                &Hlc {
-                    wall_ms: 1,
-                    counter: 0,
-                    node: ClientId::from_u128(1),
-                },
-            )
-            .unwrap()
-            .0
-    }
+    use crate::state::fixtures::household;
 
     #[test]
     fn households_sort_like_people_count() {

@@ -294,32 +294,8 @@ pub fn checklist_mutations(
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::{hlc::Hlc, ids::ClientId};
-
     use super::*;
-
-    fn household(id: &str, building: &str, door: &str) -> Record {
-        let m = Mutation::Set {
-            collection: Collection::Household,
-            id: id.parse().unwrap(),
-            compound: "c1".parse().unwrap(),
-            fields: [
-                ("building".into(), json!(building)),
-                ("door".into(), json!(door)),
-            ]
-            .into(),
-        };
-        m.apply(
-            None,
-            &Hlc {
-                wall_ms: 1,
-                counter: 0,
-                node: ClientId::from_u128(1),
-            },
-        )
-        .unwrap()
-        .0
-    }
+    use crate::state::fixtures::{household, stamp};
 
     #[test]
     fn saving_a_door_records_the_visit_and_its_needs_once() {
@@ -349,14 +325,7 @@ mod tests {
         );
         for m in &mutations {
             m.validate().unwrap();
-            if let Ok((record, _)) = m.apply(
-                None,
-                &Hlc {
-                    wall_ms: 2,
-                    counter: 0,
-                    node: ClientId::from_u128(1),
-                },
-            ) {
+            if let Ok((record, _)) = m.apply(None, &stamp(2)) {
                 replica.upsert(record);
             }
         }
@@ -366,18 +335,7 @@ mod tests {
             let m = assign(&compound, &round, "3", Some(team)).unwrap();
             m.validate().unwrap();
             let existing = replica.record(Collection::Assignment, m.id()).cloned();
-            replica.upsert(
-                m.apply(
-                    existing.as_ref(),
-                    &Hlc {
-                        wall_ms: 10 + i as u64,
-                        counter: 0,
-                        node: ClientId::from_u128(1),
-                    },
-                )
-                .unwrap()
-                .0,
-            );
+            replica.upsert(m.apply(existing.as_ref(), &stamp(10 + i as u64)).unwrap().0);
         }
         assert_eq!(assignments(&replica, &round).get("3"), Some(&t2));
         assert!(
@@ -405,11 +363,6 @@ mod tests {
     fn round(id: &str, started_ms: u64, ended: bool) -> Record {
         let compound: CompoundId = "c1".parse().unwrap();
         let id: RecordId = id.parse().unwrap();
-        let hlc = |wall_ms| Hlc {
-            wall_ms,
-            counter: 0,
-            node: ClientId::from_u128(1),
-        };
         let started = Mutation::Set {
             collection: Collection::Round,
             id: id.clone(),
@@ -420,10 +373,10 @@ mod tests {
             ]
             .into(),
         };
-        let (record, _) = started.apply(None, &hlc(1)).unwrap();
+        let (record, _) = started.apply(None, &stamp(1)).unwrap();
         let ending = end_round(&compound, &id, ended.then_some(9));
         ending.validate().unwrap();
-        ending.apply(Some(&record), &hlc(2)).unwrap().0
+        ending.apply(Some(&record), &stamp(2)).unwrap().0
     }
 
     /// rounds (id, started, ended), chosen, keep ended rounds, working round

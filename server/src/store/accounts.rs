@@ -182,9 +182,9 @@ impl Store {
         now_ms: u64,
     ) -> Result<(Device, String), RedeemError> {
         let mut tx = self.writer.begin().await?;
-        // compound, id, role, team, key_persons, uses_left, expires, created
-        type InviteRow = (String, String, String, Option<String>, i64, i64, i64, i64);
-        let row: Option<InviteRow> =
+        // The invite's compound, then the columns of an `InviteRow`.
+        type UsedInvite = (String, String, String, Option<String>, i64, i64, i64, i64);
+        let row: Option<UsedInvite> =
             sqlx::query_as(
                 "UPDATE invite SET uses_left = uses_left - 1 \
                  WHERE code_hash = $1 AND uses_left > 0 AND expires_at_ms > $2 \
@@ -262,8 +262,8 @@ impl Store {
     /// The device a bearer token belongs to (revoked ones included).
     pub async fn device_by_token(&self, token: &str) -> Result<Option<Device>, StoreError> {
         // id, compound, role, team, key_persons, revoked_at_ms
-        type DeviceRow = (String, String, String, Option<String>, i64, Option<i64>);
-        let row: Option<DeviceRow> =
+        type TokenDevice = (String, String, String, Option<String>, i64, Option<i64>);
+        let row: Option<TokenDevice> =
             sqlx::query_as(
                 "SELECT id, compound, role, team, key_persons, revoked_at_ms FROM device WHERE token_hash = $1",
             )
