@@ -15,12 +15,7 @@ use doorstep_core::{
     ids::ClientId,
     sync::{PullRequest, PushedMutation, RequestError, SCHEMA_VERSION, SyncRequest},
 };
-use doorstep_server::{
-    AppState, app,
-    error::AppError,
-    now_ms,
-    store::{Compound, Store},
-};
+use doorstep_server::{AppState, app, error::AppError, now_ms, store::Store};
 use serde_json::{Value, json};
 use support::TestDatabase;
 use tempfile::TempDir;
@@ -487,17 +482,7 @@ async fn real_wire_shapes_match_the_document() {
             panic!("{problem}");
         }
     };
-    state
-        .store
-        .create_compound(
-            &Compound {
-                id: "c1".parse().unwrap(),
-                name: "永安社区".into(),
-            },
-            now_ms(),
-        )
-        .await
-        .unwrap();
+    support::add_compound(&state.store, "c1", "永安社区").await;
     let auth = support::coordinator(&state, "c1").await;
     let node = ClientId::from_u128(1);
     let mut clock = Clock::new(node);

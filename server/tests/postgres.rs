@@ -14,7 +14,7 @@ use doorstep_core::{
 };
 use doorstep_server::{
     now_ms,
-    store::{Compound, Device, Store},
+    store::{Device, Store},
 };
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
@@ -22,16 +22,7 @@ use support::TestDb;
 
 async fn open(db: &TestDb) -> Store {
     let store = Store::open(&db.url).await.unwrap();
-    store
-        .create_compound(
-            &Compound {
-                id: "c1".parse().unwrap(),
-                name: "永安社区".into(),
-            },
-            now_ms(),
-        )
-        .await
-        .unwrap();
+    support::add_compound(&store, "c1", "永安社区").await;
     store
 }
 

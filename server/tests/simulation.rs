@@ -23,10 +23,7 @@ use doorstep_core::{
         MAX_PUSH_MUTATIONS, PullRequest, PushedMutation, SCHEMA_VERSION, SyncRequest, SyncResponse,
     },
 };
-use doorstep_server::{
-    AppState, app, now_ms,
-    store::{Compound, Store},
-};
+use doorstep_server::{AppState, app, now_ms, store::Store};
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 use serde_json::{Value, json};
 use support::TestDatabase;
@@ -100,16 +97,7 @@ impl Server {
         let db = TestDatabase::new(&dir.path().join("x.sqlite")).await;
         let url = db.url.clone();
         let store = Store::open(&url).await.unwrap();
-        store
-            .create_compound(
-                &Compound {
-                    id: compound(),
-                    name: "模拟小区".into(),
-                },
-                now_ms(),
-            )
-            .await
-            .unwrap();
+        support::add_compound(&store, compound().as_str(), "模拟小区").await;
         let state = AppState::new(store, dir.path().to_path_buf());
         Self {
             auth: support::coordinator(&state, compound().as_str()).await,

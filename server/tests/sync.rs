@@ -11,10 +11,7 @@ use doorstep_core::{
     ids::ClientId,
     sync::{PULL_PAGE_SIZE, PullPage, SyncResponse},
 };
-use doorstep_server::{
-    AppState, app, now_ms,
-    store::{Compound, Store},
-};
+use doorstep_server::{AppState, app, now_ms, store::Compound};
 use serde_json::{Value, json};
 use support::TestDatabase;
 use tempfile::TempDir;
@@ -33,19 +30,7 @@ struct Fixture {
 impl Fixture {
     async fn new() -> Self {
         let dir = TempDir::new().unwrap();
-        let db = TestDatabase::new(&dir.path().join("doorstep.sqlite")).await;
-        let store = Store::open(&db.url).await.unwrap();
-        store
-            .create_compound(
-                &Compound {
-                    id: "c1".parse().unwrap(),
-                    name: "永安社区".into(),
-                },
-                now_ms(),
-            )
-            .await
-            .unwrap();
-        let state = AppState::new(store, dir.path().to_path_buf());
+        let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
         Self {
             auth: support::coordinator(&state, "c1").await,
             state,

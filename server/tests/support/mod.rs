@@ -154,20 +154,24 @@ pub async fn state_with(
     dir: &std::path::Path,
     compounds: &[(&str, &str)],
 ) -> (TestDatabase, doorstep_server::AppState) {
-    use doorstep_server::store::{Compound, Store};
     let db = TestDatabase::new(&dir.join("test.sqlite")).await;
-    let store = Store::open(&db.url).await.unwrap();
+    let store = doorstep_server::store::Store::open(&db.url).await.unwrap();
     for (id, name) in compounds {
-        let compound = Compound {
-            id: id.parse().unwrap(),
-            name: (*name).into(),
-        };
-        store
-            .create_compound(&compound, doorstep_server::now_ms())
-            .await
-            .unwrap();
+        add_compound(&store, id, name).await;
     }
     (db, doorstep_server::AppState::new(store, dir.to_path_buf()))
+}
+
+/// Creates compound `id` named `name`, as the operator's CLI does.
+pub async fn add_compound(store: &doorstep_server::store::Store, id: &str, name: &str) {
+    let compound = doorstep_server::store::Compound {
+        id: id.parse().unwrap(),
+        name: name.into(),
+    };
+    store
+        .create_compound(&compound, doorstep_server::now_ms())
+        .await
+        .unwrap();
 }
 
 /// One request through the whole router: status, headers and body.
@@ -216,16 +220,7 @@ pub async fn compound_with_coordinator(
     name: &str,
 ) -> String {
     let compound: doorstep_core::ids::CompoundId = id.parse().unwrap();
-    store
-        .create_compound(
-            &doorstep_server::store::Compound {
-                id: compound.clone(),
-                name: name.into(),
-            },
-            doorstep_server::now_ms(),
-        )
-        .await
-        .unwrap();
+    add_compound(store, id, name).await;
     let (_, token) = store
         .enroll(
             &compound,
