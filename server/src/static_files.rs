@@ -1,5 +1,7 @@
-//! Serves the Trunk build output: cache headers that suit a service-worker app,
-//! and the SPA fallback that lets client-side routes load from a deep link.
+//! Serves the Trunk build output: the build's own brotli and gzip copies
+//! when the browser takes them, cache headers that suit a service-worker
+//! app, and the SPA fallback that lets client-side routes load from a deep
+//! link.
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +24,12 @@ const REVALIDATE: &str = "no-cache";
 /// Files under `dist`, falling back to `index.html` for client-side routes.
 pub fn service<S: Clone + Send + Sync + 'static>(dist: &Path) -> Router<S> {
     let index = dist.join("index.html");
-    let files = ServeDir::new(dist).fallback(spa_fallback.with_state(index));
+    // The copies are compressed harder than the response layer does on the
+    // fly; that layer leaves an already encoded response alone.
+    let files = ServeDir::new(dist)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(spa_fallback.with_state(index));
     Router::new()
         .fallback_service(files)
         .layer(middleware::from_fn(set_cache_control))
@@ -60,7 +67,10 @@ async fn spa_fallback(State(index): State<PathBuf>, request: Request) -> Respons
     if Path::new(request.uri().path()).extension().is_some() {
         return AppError::not_found(format!("no file at {}", request.uri().path())).into_response();
     }
-    match ServeFile::new(index).oneshot(request).await {
+    let index = ServeFile::new(index)
+        .precompressed_br()
+        .precompressed_gzip();
+    match index.oneshot(request).await {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
     }

@@ -173,6 +173,53 @@ async fn responses_are_compressed_with_brotli_or_gzip() {
     assert_eq!(header_of(&plain, header::CONTENT_ENCODING), None);
 }
 
+/// The build hook's brotli-11 and gzip-9 copies (`name.br`, `name.gz`) go
+/// out byte for byte, for files and for the shell of a client route; on-the-
+/// fly compression is only for what has no copy.
+#[tokio::test]
+async fn the_builds_own_compressed_copies_are_sent_as_they_are() {
+    let (dir, state) = fixture().await;
+    let dist = dir.path().join("dist");
+    for (name, copy) in [
+        (format!("{WASM}.br"), "wasm at brotli 11"),
+        (format!("{WASM}.gz"), "wasm at gzip 9"),
+        ("index.html.br".to_owned(), "shell at brotli 11"),
+    ] {
+        std::fs::write(dist.join(name), copy).unwrap();
+    }
+    for (path, accept, encoding, copy) in [
+        (format!("/{WASM}"), "br, gzip", "br", "wasm at brotli 11"),
+        (format!("/{WASM}"), "gzip", "gzip", "wasm at gzip 9"),
+        ("/visits".to_owned(), "br", "br", "shell at brotli 11"),
+    ] {
+        let response = get(&state, &path, Some(accept)).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path} {accept}");
+        assert_eq!(
+            header_of(&response, header::CONTENT_ENCODING),
+            Some(encoding),
+            "{path} {accept}"
+        );
+        if path.ends_with(".wasm") {
+            assert_eq!(
+                header_of(&response, header::CONTENT_TYPE),
+                Some("application/wasm")
+            );
+            assert_eq!(
+                header_of(&response, header::CACHE_CONTROL),
+                Some("public, max-age=31536000, immutable")
+            );
+        }
+        assert_eq!(
+            body_bytes(response).await,
+            copy.as_bytes(),
+            "{path} {accept}"
+        );
+    }
+    let plain = get(&state, &format!("/{WASM}"), None).await;
+    assert_eq!(header_of(&plain, header::CONTENT_ENCODING), None);
+    assert_eq!(body_bytes(plain).await.len(), 8 * 64);
+}
+
 #[tokio::test]
 async fn real_listener_serves_then_shuts_down_gracefully() {
     let (dir, state) = fixture().await;

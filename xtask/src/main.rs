@@ -3,6 +3,7 @@
 
 mod bench;
 mod lockfile;
+mod precompress;
 mod shell;
 mod size;
 mod sw_manifest;
@@ -47,9 +48,10 @@ enum Command {
         #[arg(long, default_value_t = 1800)]
         budget: u64,
     },
-    /// Trunk post_build hook: write the precache list and build version into the staged sw.js.
+    /// Trunk post_build hook: write the precache list and build version into
+    /// the staged sw.js, then brotli and gzip copies of the build's files.
     #[command(hide = true)]
-    SwManifest,
+    PostBuild,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,7 +65,10 @@ fn main() -> anyhow::Result<()> {
         Command::Bench { metrics, budget } => {
             bench::bench(&metrics, std::time::Duration::from_secs(budget))
         }
-        Command::SwManifest => sw_manifest::from_trunk_env(),
+        Command::PostBuild => {
+            let staging = sw_manifest::from_trunk_env()?;
+            precompress::beside(&staging).map(drop)
+        }
     }
 }
 

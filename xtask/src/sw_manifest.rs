@@ -12,12 +12,15 @@ const SERVICE_WORKER: &str = "sw.js";
 const VERSION_LINE: &str = "const VERSION = \"dev\";";
 const PRECACHE_LINE: &str = "const PRECACHE = [];";
 
-/// Entry point under Trunk, which names the staging folder and public URL.
-pub fn from_trunk_env() -> anyhow::Result<()> {
+/// Entry point under Trunk, which names the staging folder and public URL;
+/// returns the staging folder.
+pub fn from_trunk_env() -> anyhow::Result<PathBuf> {
     let staging = std::env::var_os("TRUNK_STAGING_DIR")
         .context("TRUNK_STAGING_DIR is unset: this command runs as Trunk's post_build hook")?;
     let public_url = std::env::var("TRUNK_PUBLIC_URL").unwrap_or_else(|_| "/".into());
-    stamp(Path::new(&staging), &public_url)
+    let staging = PathBuf::from(staging);
+    stamp(&staging, &public_url)?;
+    Ok(staging)
 }
 
 pub fn stamp(staging: &Path, public_url: &str) -> anyhow::Result<()> {
