@@ -180,3 +180,45 @@ mod tests {
         );
     }
 }
+
+/// One row of a roster file, as it would be imported.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterRow {
+    pub row: usize,
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// A roster row that cannot be imported, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterRowError {
+    pub row: usize,
+    pub reason: String,
+}
+
+/// What a roster dry run (or a refused import) reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RosterReport {
+    pub rows: Vec<RosterRow>,
+    pub errors: Vec<RosterRowError>,
+    /// Columns that were not recognised or mapped, and so were ignored.
+    pub ignored_columns: Vec<String>,
+    /// Households created (0 on a dry run or when any row is bad).
+    pub imported: usize,
+}
+
+/// One change in a record's history, from the server's mutation log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryChange {
+    /// The device (client id) that made it.
+    pub device: String,
+    pub kind: String,
+    /// The fields it wrote (empty for a delete).
+    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
+    /// When the device made it (its clock).
+    pub made_at_ms: u64,
+    /// When the server received it.
+    pub received_at_ms: u64,
+    /// Why the server refused it, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<String>,
+}

@@ -8,28 +8,10 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use doorstep_core::{access::Role, mutation::Mutation, schema::Collection};
-use serde::{Deserialize, Serialize};
+use doorstep_core::{access::Role, api::HistoryChange, mutation::Mutation, schema::Collection};
 use serde_json::Value;
 
 use crate::{AppState, auth::Caller, error::AppError};
-
-/// One change to a record, as the history view shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    /// The device (client id) that made it.
-    pub device: String,
-    pub kind: String,
-    /// The fields it wrote (empty for a delete).
-    pub fields: BTreeMap<String, Value>,
-    /// When the device made it (its clock).
-    pub made_at_ms: u64,
-    /// When the server received it.
-    pub received_at_ms: u64,
-    /// Why the server refused it, if it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rejected: Option<String>,
-}
 
 /// `GET /api/compounds/{compound}/history/{collection}/{id}`: every change to
 /// a record, oldest first; for a need, its lifecycle steps too. A volunteer
@@ -39,7 +21,7 @@ pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
     Path((compound_id, collection, id)): Path<(String, String, String)>,
-) -> Result<Json<Vec<Change>>, AppError> {
+) -> Result<Json<Vec<HistoryChange>>, AppError> {
     let compound = caller.in_compound(&compound_id, &[Role::Coordinator, Role::Volunteer])?;
     let collection = Collection::from_name(&collection)
         .ok_or_else(|| AppError::not_found("no such collection"))?;
@@ -68,7 +50,7 @@ pub async fn history(
                 }
                 _ => false,
             };
-            let change = Change {
+            let change = HistoryChange {
                 device: logged.client_id.clone(),
                 kind: format!(
                     "{}.{}",

@@ -6,6 +6,7 @@
 use std::{collections::BTreeMap, io::Cursor};
 
 use calamine::{Data, Reader};
+pub use doorstep_core::api::{RosterReport, RosterRow, RosterRowError};
 use doorstep_core::{
     hlc::Hlc,
     ids::{ClientId, RecordId},
@@ -13,7 +14,6 @@ use doorstep_core::{
     schema::Collection,
     sync::{PushedMutation, SCHEMA_VERSION, SyncRequest},
 };
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::store::{Device, Store, StoreError};
@@ -33,30 +33,6 @@ const KNOWN_HEADERS: &[(&str, &str)] = &[
     ("常住人口", "members"),
     ("备注", "notes"),
 ];
-
-/// One household the import would create; `row` is the 1-based spreadsheet row.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RosterRow {
-    pub row: usize,
-    pub fields: BTreeMap<String, Value>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RowError {
-    pub row: usize,
-    pub reason: String,
-}
-
-/// What a dry run (or a refused import) reports.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RosterReport {
-    pub rows: Vec<RosterRow>,
-    pub errors: Vec<RowError>,
-    /// Columns that were not recognised or mapped, and so were ignored.
-    pub ignored_columns: Vec<String>,
-    /// Households created (0 on a dry run or when any row is bad).
-    pub imported: usize,
-}
 
 #[derive(Debug)]
 pub enum RosterError {
@@ -212,7 +188,7 @@ pub fn plan(
             }
         }
         match reason {
-            Some(reason) => report.errors.push(RowError { row, reason }),
+            Some(reason) => report.errors.push(RosterRowError { row, reason }),
             None => {
                 seen.push(door_key);
                 report.rows.push(RosterRow { row, fields });

@@ -1,14 +1,14 @@
 //! A record's history (修改记录): who changed which field, when, from which
 //! device, read from the server's change log on request (needs a network).
 
-use doorstep_core::{ids::RecordId, schema::Collection};
+use doorstep_core::{api::HistoryChange, ids::RecordId, schema::Collection};
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     device::local_time::clock_time,
     i18n::{Key, use_i18n},
     state::use_app_data,
-    sync::api::{self, HistoryChange},
+    sync::api,
 };
 
 #[component]

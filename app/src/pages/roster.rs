@@ -2,6 +2,7 @@
 //! sees the rows and every bad row from a dry run, then imports all or none.
 //! Imported households reach this phone with the next sync.
 
+use doorstep_core::api::RosterReport;
 use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -9,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::{
     i18n::{Key, use_i18n},
     state::use_app_data,
-    sync::api::{self, ApiFailure, RosterReport},
+    sync::api::{self, ApiFailure},
 };
 
 #[component]

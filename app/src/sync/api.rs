@@ -3,8 +3,8 @@
 
 use doorstep_core::{
     api::{
-        ApiError, DeviceInfo, DeviceUpdate, Invite, InviteRequest, NewInvite, RedeemRequest,
-        Redeemed, Session,
+        ApiError, DeviceInfo, DeviceUpdate, HistoryChange, Invite, InviteRequest, NewInvite,
+        RedeemRequest, Redeemed, RosterReport, Session,
     },
     ids::CompoundId,
     sync::{SyncRequest, SyncResponse},
@@ -141,27 +141,6 @@ pub async fn public_runs(compound: &str) -> Result<doorstep_core::truck::PublicR
     read(reqwest::get(format!("{}/api/public/runs/{compound}", origin())).await).await
 }
 
-/// What the server's roster import reports (see server/src/roster.rs).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-pub struct RosterReport {
-    pub rows: Vec<RosterRow>,
-    pub errors: Vec<RosterRowError>,
-    pub ignored_columns: Vec<String>,
-    pub imported: usize,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-pub struct RosterRow {
-    pub row: usize,
-    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
-pub struct RosterRowError {
-    pub row: usize,
-    pub reason: String,
-}
-
 /// Uploads a roster file for a dry run or the real (all-or-nothing) import.
 /// `map` lists extra header mappings, `列名=field,…`.
 pub async fn import_roster(
@@ -183,18 +162,6 @@ pub async fn import_roster(
         .send()
         .await;
     read(response).await
-}
-
-/// One change in a record's history (see server/src/audit.rs).
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
-pub struct HistoryChange {
-    pub device: String,
-    pub kind: String,
-    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
-    pub made_at_ms: u64,
-    pub received_at_ms: u64,
-    #[serde(default)]
-    pub rejected: Option<String>,
 }
 
 pub async fn history(
