@@ -123,40 +123,44 @@ pub fn team_buildings<'a>(
     team: &RecordId,
     plan: impl IntoIterator<Item = &'a Record>,
 ) -> TeamBuildings {
+    enum Round {
+        UnderWay,
+        Ended(u64),
+        Deleted,
+    }
     let (rounds, assignments): (Vec<&Record>, Vec<&Record>) = plan
         .into_iter()
         .filter(|r| matches!(r.collection, Collection::Round | Collection::Assignment))
         .partition(|r| r.collection == Collection::Round);
-    // Each round's end: `Some(None)` under way, `None` deleted.
-    let rounds: BTreeMap<&str, Option<Option<u64>>> = rounds
+    let rounds: BTreeMap<&str, Round> = rounds
         .into_iter()
         .map(|r| {
-            let end = (!r.is_deleted()).then(|| round_ended_at(r));
-            (r.id.as_str(), end)
+            let state = match (r.is_deleted(), round_ended_at(r)) {
+                (true, _) => Round::Deleted,
+                (false, Some(at)) => Round::Ended(at),
+                (false, None) => Round::UnderWay,
+            };
+            (r.id.as_str(), state)
         })
         .collect();
     let text = |record: &'a Record, field: &str| record.value(field).and_then(Value::as_str);
     let mut buildings = TeamBuildings::default();
     for assignment in assignments {
-        let (Some(building), false) = (text(assignment, "building"), assignment.is_deleted())
-        else {
-            continue;
-        };
-        if text(assignment, "team") != Some(team.as_str()) {
+        if assignment.is_deleted() || text(assignment, "team") != Some(team.as_str()) {
             continue;
         }
-        let end = text(assignment, "round").map_or(Some(None), |round| {
-            rounds.get(round).copied().unwrap_or(Some(None))
-        });
-        match end {
-            Some(None) => {
+        let Some(building) = text(assignment, "building") else {
+            continue;
+        };
+        match text(assignment, "round").and_then(|round| rounds.get(round)) {
+            None | Some(Round::UnderWay) => {
                 buildings.current.insert(building.to_owned());
             }
-            Some(Some(ended_at)) => {
+            Some(Round::Ended(at)) => {
                 let latest = buildings.ended.entry(building.to_owned()).or_default();
-                *latest = (*latest).max(ended_at);
+                *latest = (*latest).max(*at);
             }
-            None => {}
+            Some(Round::Deleted) => {}
         }
     }
     buildings

@@ -245,6 +245,28 @@ impl Browser {
         self.client.execute_async(&wrapped, vec![]).await.unwrap()
     }
 
+    /// Runs the JavaScript function body `read` every 100 ms until `ready`
+    /// (an expression on its result, `value`) holds or `patience` is over;
+    /// returns the last result.
+    pub async fn eval_until(
+        &self,
+        read: &str,
+        ready: &str,
+        patience: Duration,
+    ) -> serde_json::Value {
+        let script = format!(
+            "const started = Date.now();
+             const look = () => {{
+               const value = (() => {{ {read} }})();
+               if (({ready}) || Date.now() - started > {}) done(value);
+               else setTimeout(look, 100);
+             }};
+             look();",
+            patience.as_millis()
+        );
+        self.eval_async(&script).await
+    }
+
     /// The entries of one object store in the app's IndexedDB, read by the
     /// page itself: `(key, value)` in key order, each value decoded from its
     /// JSON text. Call it only while the app has the database open: opening

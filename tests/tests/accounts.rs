@@ -139,15 +139,11 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     // The volunteer's phone works in the new round; the ended one is gone
     // from its choices.
     let rounds = volunteer
-        .eval_async(
-            r#"const started = Date.now();
-               const look = () => {
-                 const s = document.querySelector('[data-testid="work-round"]');
-                 const options = s ? [...s.options].map(o => o.text + (o.selected ? " *" : "")) : [];
-                 if (options.includes("第2轮 *") || Date.now() - started > 10000) done(options);
-                 else setTimeout(look, 100);
-               };
-               look();"#,
+        .eval_until(
+            r#"const s = document.querySelector('[data-testid="work-round"]');
+               return s ? [...s.options].map(o => o.text + (o.selected ? " *" : "")) : [];"#,
+            r#"value.includes("第2轮 *")"#,
+            Duration::from_secs(10),
         )
         .await;
     assert_eq!(rounds, json!(["（未选择）", "第2轮 *"]));
@@ -171,25 +167,20 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
         .eval_async("window.confirm = () => true; done(null);")
         .await;
     let revoke = coordinator
-        .eval_async(
-            r#"const started = Date.now();
-               const look = () => {
-                 const b = [...document.querySelectorAll('[data-testid^="revoke-"]')]
-                   .find(b => b.closest('[data-testid="device-row"]').textContent.includes("王芳的手机"));
-                 if (b) done(b.dataset.testid);
-                 else if (Date.now() - started > 20000)
-                   done(document.querySelector('[data-testid="device-list"]')?.textContent ?? null);
-                 else setTimeout(look, 100);
-               };
-               look();"#,
+        .eval_until(
+            r#"const b = [...document.querySelectorAll('[data-testid^="revoke-"]')]
+                 .find(b => b.closest('[data-testid="device-row"]').textContent.includes("王芳的手机"));
+               return b ? b.dataset.testid : null;"#,
+            "value !== null",
+            Duration::from_secs(20),
         )
         .await;
-    let revoke = revoke.as_str().unwrap_or_default();
-    assert!(
-        revoke.starts_with("revoke-"),
-        "no revoke button for 王芳的手机; the device list: {revoke}"
-    );
-    coordinator.tap(revoke).await;
+    let revoke = revoke.as_str().unwrap_or_default().to_owned();
+    if !revoke.starts_with("revoke-") {
+        let list = coordinator.find("device-list").await.text().await;
+        panic!("no revoke button for 王芳的手机; the device list: {list:?}");
+    }
+    coordinator.tap(&revoke).await;
     volunteer
         .open(&format!("{}/households/h1", server.url))
         .await;

@@ -6,6 +6,7 @@ mod lockfile;
 mod precompress;
 mod shell;
 mod size;
+mod staging;
 mod sw_manifest;
 mod tasks;
 mod tools;
@@ -66,7 +67,8 @@ fn main() -> anyhow::Result<()> {
             bench::bench(&metrics, std::time::Duration::from_secs(budget))
         }
         Command::PostBuild => {
-            let staging = sw_manifest::from_trunk_env()?;
+            let (staging, public_url) = staging::from_trunk_env()?;
+            sw_manifest::stamp(&staging, &public_url)?;
             precompress::beside(&staging).map(drop)
         }
     }

@@ -35,19 +35,13 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 /// `staging`; returns how many files it compressed.
 pub fn beside(staging: &Path) -> anyhow::Result<usize> {
     let mut compressed = 0;
-    let mut pending = vec![staging.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            let name = path.to_string_lossy().into_owned();
-            if path.is_dir() {
-                pending.push(path);
-            } else if COMPRESSIBLE.iter().any(|ext| name.ends_with(ext)) {
-                let bytes = std::fs::read(&path)?;
-                std::fs::write(format!("{name}.br"), brotli(&bytes))?;
-                std::fs::write(format!("{name}.gz"), gzip(&bytes))?;
-                compressed += 1;
-            }
+    for file in crate::staging::files(staging)? {
+        let name = staging.join(file).to_string_lossy().into_owned();
+        if COMPRESSIBLE.iter().any(|ext| name.ends_with(ext)) {
+            let bytes = std::fs::read(&name)?;
+            std::fs::write(format!("{name}.br"), brotli(&bytes))?;
+            std::fs::write(format!("{name}.gz"), gzip(&bytes))?;
+            compressed += 1;
         }
     }
     eprintln!("precompressed {compressed} files (brotli 11, gzip 9)");

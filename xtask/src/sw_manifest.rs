@@ -12,17 +12,6 @@ const SERVICE_WORKER: &str = "sw.js";
 const VERSION_LINE: &str = "const VERSION = \"dev\";";
 const PRECACHE_LINE: &str = "const PRECACHE = [];";
 
-/// Entry point under Trunk, which names the staging folder and public URL;
-/// returns the staging folder.
-pub fn from_trunk_env() -> anyhow::Result<PathBuf> {
-    let staging = std::env::var_os("TRUNK_STAGING_DIR")
-        .context("TRUNK_STAGING_DIR is unset: this command runs as Trunk's post_build hook")?;
-    let public_url = std::env::var("TRUNK_PUBLIC_URL").unwrap_or_else(|_| "/".into());
-    let staging = PathBuf::from(staging);
-    stamp(&staging, &public_url)?;
-    Ok(staging)
-}
-
 pub fn stamp(staging: &Path, public_url: &str) -> anyhow::Result<()> {
     let worker_path = staging.join(SERVICE_WORKER);
     let template = std::fs::read_to_string(&worker_path)
@@ -61,22 +50,8 @@ pub fn stamp(staging: &Path, public_url: &str) -> anyhow::Result<()> {
 
 /// Every staged file but the worker itself, as sorted relative paths.
 fn files_to_precache(staging: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut pending = vec![staging.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                let relative = path.strip_prefix(staging)?.to_path_buf();
-                if relative != Path::new(SERVICE_WORKER) {
-                    files.push(relative);
-                }
-            }
-        }
-    }
-    files.sort();
+    let mut files = crate::staging::files(staging)?;
+    files.retain(|file| file != Path::new(SERVICE_WORKER));
     Ok(files)
 }
 

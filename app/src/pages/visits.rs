@@ -21,9 +21,7 @@ use crate::{
     pages::{household::new_household_path, join::JoinCompound},
     state::{
         AppData, Work, now_ms, use_app_data,
-        visits::{
-            assign, assignments, doors_by_building, end_round, rounds, short_id, working_round,
-        },
+        visits::{assign, assignments, doors_by_building, end_round, short_id},
     },
 };
 
@@ -125,10 +123,11 @@ fn outcome_label(outcome: &str) -> Key {
 fn WorkPicker() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let rounds = Memo::new(move |_| data.replica.with(rounds));
+    let rounds = data.rounds;
+    let coordinating = move || data.role() == Some(Role::Coordinator);
     // Volunteers work only in rounds under way; a coordinator looks back too.
     let round_names = Memo::new(move |_| {
-        let coordinating = data.role() == Some(Role::Coordinator);
+        let coordinating = coordinating();
         rounds.with(|rounds| {
             rounds
                 .iter()
@@ -146,20 +145,6 @@ fn WorkPicker() -> impl IntoView {
     });
     let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
     let team_name = RwSignal::new(String::new());
-    let coordinating = move || data.role() == Some(Role::Coordinator);
-    // Work goes on in an open round; only a coordinator stays in an ended one.
-    Effect::new(move || {
-        let Some(role) = data.role() else {
-            return;
-        };
-        let chosen = data.work.with(|w| w.round.clone());
-        let keep_ended = role == Role::Coordinator;
-        let working = rounds.with(|r| working_round(r, chosen.as_ref(), keep_ended));
-        if working != chosen {
-            data.work.update(|w| w.round = working);
-            data.work.with_untracked(|w| w.save());
-        }
-    });
     let chosen_open = move || {
         let chosen = data.work.with(|w| w.round.clone())?;
         rounds.with(|r| r.iter().find(|r| r.id == chosen).map(|r| r.open))
@@ -180,15 +165,6 @@ fn WorkPicker() -> impl IntoView {
             let _ = data.edit(mutation).await;
         });
     };
-    // A volunteer works for the team they were invited into.
-    Effect::new(move || {
-        if let Some(team) = data.access().and_then(|a| a.team)
-            && data.work.with_untracked(|w| w.team.as_ref() != Some(&team))
-        {
-            data.work.update(|w| w.team = Some(team));
-            data.work.with_untracked(|w| w.save());
-        }
-    });
     let new_round = move |_| {
         let Some(compound) = compound_of(&data) else {
             return;

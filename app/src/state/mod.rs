@@ -83,6 +83,8 @@ pub struct AppData {
     runner: StoredValue<Option<Runner>, LocalStorage>,
     /// Records and conflicts as this device has them.
     pub replica: RwSignal<Replica>,
+    /// The compound's rounds, in the order they started.
+    pub rounds: Memo<Vec<visits::RoundChoice>>,
     pub device: RwSignal<Option<Device>>,
     pub sync: RwSignal<SyncStatus>,
     /// Set when local storage could not be opened: nothing can be recorded.
@@ -114,10 +116,12 @@ pub enum RestoreError {
 
 /// Opens IndexedDB, loads this device's data and starts syncing.
 pub fn provide_app_data() -> AppData {
+    let replica = RwSignal::new(Replica::default());
     let data = AppData {
         db: StoredValue::new_local(None),
         runner: StoredValue::new_local(None),
-        replica: RwSignal::new(Replica::default()),
+        replica,
+        rounds: Memo::new(move |_| replica.with(visits::rounds)),
         device: RwSignal::new(None),
         sync: RwSignal::new(SyncStatus::default()),
         storage_error: RwSignal::new(None),
@@ -141,6 +145,7 @@ pub fn provide_app_data() -> AppData {
             mirror.save();
         }
     });
+    keep_work_current(data);
     spawn_local(async move {
         match Db::open(DB_NAME).await {
             Ok(db) => {
@@ -162,6 +167,34 @@ pub fn provide_app_data() -> AppData {
         }
     });
     data
+}
+
+/// Keeps the round and team this phone works in to ones it may work in, on
+/// every page: work goes on in an open round (only a coordinator stays in an
+/// ended one), and a volunteer works for the team they were invited into.
+fn keep_work_current(data: AppData) {
+    Effect::new(move || {
+        let Some(role) = data.role() else {
+            return;
+        };
+        let chosen = data.work.with(|w| w.round.clone());
+        let keep_ended = role == Role::Coordinator;
+        let working = data
+            .rounds
+            .with(|r| visits::working_round(r, chosen.as_ref(), keep_ended));
+        if working != chosen {
+            data.work.update(|w| w.round = working);
+            data.work.with_untracked(|w| w.save());
+        }
+    });
+    Effect::new(move || {
+        if let Some(team) = data.access().and_then(|a| a.team)
+            && data.work.with_untracked(|w| w.team.as_ref() != Some(&team))
+        {
+            data.work.update(|w| w.team = Some(team));
+            data.work.with_untracked(|w| w.save());
+        }
+    });
 }
 
 pub fn use_app_data() -> AppData {
