@@ -106,22 +106,70 @@ pub fn round_ended_at(round: &Record) -> Option<u64> {
     round.value("closed_ms").and_then(Value::as_u64)
 }
 
-/// Where a team works: its buildings in the rounds under way, and those of
-/// rounds since ended, each with the latest end, so that edits made before
-/// a round ended (on a phone that was offline then) are still accepted.
+/// Where a team works: its buildings in the rounds under way, and those it
+/// no longer covers (its round ended, or the building went to another team),
+/// each with the latest such end, so that edits made before then (on a phone
+/// that was offline) are still accepted.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TeamBuildings {
     pub current: BTreeSet<String>,
     pub ended: BTreeMap<String, u64>,
 }
 
-/// Where `team` works, from `plan`: the compound's rounds and assignments.
-/// An assignment whose round is not in `plan` counts as current, so one that
-/// arrives before its round is not dropped; a deleted round counts for
-/// nothing.
+/// A team's hold on a building in a round, as one assignment gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hold {
+    pub team: String,
+    pub building: String,
+    pub round: Option<String>,
+}
+
+impl Hold {
+    /// The hold a live assignment with a team and a building gives.
+    pub fn of(assignment: &Record) -> Option<Self> {
+        let text = |field: &str| {
+            assignment
+                .value(field)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        if assignment.collection != Collection::Assignment || assignment.is_deleted() {
+            return None;
+        }
+        Some(Self {
+            team: text("team")?,
+            building: text("building")?,
+            round: text("round"),
+        })
+    }
+}
+
+/// A team stopped holding a building at `at_ms`: its assignment went to
+/// another team, building or round, was cleared or deleted. The assignment
+/// keeps only its new state, so the server keeps these beside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub hold: Hold,
+    pub at_ms: u64,
+}
+
+impl Release {
+    /// The release made when an assignment changes from `before` to
+    /// `after` by an edit made at `at_ms`.
+    pub fn between(before: Option<&Record>, after: &Record, at_ms: u64) -> Option<Self> {
+        let hold = before.and_then(Hold::of)?;
+        (Hold::of(after).as_ref() != Some(&hold)).then_some(Self { hold, at_ms })
+    }
+}
+
+/// Where `team` works, from `plan` (the compound's rounds and assignments)
+/// and the team's `releases`. An assignment whose round is not in `plan`
+/// counts as under way, so one that arrives before its round is not
+/// dropped; a deleted round counts for nothing.
 pub fn team_buildings<'a>(
     team: &RecordId,
     plan: impl IntoIterator<Item = &'a Record>,
+    releases: impl IntoIterator<Item = &'a Release>,
 ) -> TeamBuildings {
     enum Round {
         UnderWay,
@@ -143,26 +191,41 @@ pub fn team_buildings<'a>(
             (r.id.as_str(), state)
         })
         .collect();
-    let text = |record: &'a Record, field: &str| record.value(field).and_then(Value::as_str);
+    let round_of = |hold: &Hold| {
+        hold.round
+            .as_deref()
+            .and_then(|round| rounds.get(round))
+            .unwrap_or(&Round::UnderWay)
+    };
     let mut buildings = TeamBuildings::default();
-    for assignment in assignments {
-        if assignment.is_deleted() || text(assignment, "team") != Some(team.as_str()) {
+    let mut end_at = |building: &str, at: u64| {
+        let latest = buildings.ended.entry(building.to_owned()).or_default();
+        *latest = (*latest).max(at);
+    };
+    let mut current = BTreeSet::new();
+    for hold in assignments.into_iter().filter_map(Hold::of) {
+        if hold.team != team.as_str() {
             continue;
         }
-        let Some(building) = text(assignment, "building") else {
-            continue;
-        };
-        match text(assignment, "round").and_then(|round| rounds.get(round)) {
-            None | Some(Round::UnderWay) => {
-                buildings.current.insert(building.to_owned());
+        match round_of(&hold) {
+            Round::UnderWay => {
+                current.insert(hold.building);
             }
-            Some(Round::Ended(at)) => {
-                let latest = buildings.ended.entry(building.to_owned()).or_default();
-                *latest = (*latest).max(*at);
-            }
-            Some(Round::Deleted) => {}
+            Round::Ended(at) => end_at(&hold.building, *at),
+            Round::Deleted => {}
         }
     }
+    for Release { hold, at_ms } in releases {
+        if hold.team != team.as_str() {
+            continue;
+        }
+        match round_of(hold) {
+            Round::UnderWay => end_at(&hold.building, *at_ms),
+            Round::Ended(at) => end_at(&hold.building, (*at).min(*at_ms)),
+            Round::Deleted => {}
+        }
+    }
+    buildings.current = current;
     buildings
 }
 
@@ -178,8 +241,9 @@ pub struct Scope {
     /// (see [`team_buildings`]): what it reads and writes.
     #[serde(default)]
     pub buildings: BTreeSet<String>,
-    /// The team's buildings in rounds since ended, with when: edits made
-    /// before then are accepted, nothing there is read.
+    /// The team's buildings it no longer covers (their round ended, or they
+    /// went to another team), with when: edits made before then are
+    /// accepted, nothing there is read.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ended: BTreeMap<String, u64>,
     /// May read and write key-persons fields (the coordinator always may).
@@ -527,7 +591,8 @@ mod tests {
             .collect()
     }
 
-    /// plan, the buildings team T1 works in now, those of its ended rounds
+    /// plan, T1's releases (building, round, at), the buildings team T1
+    /// works in now, those it no longer covers
     #[test]
     fn a_team_works_in_the_buildings_of_its_open_rounds() {
         use Collection::{Assignment, Round};
@@ -535,15 +600,22 @@ mod tests {
         let assigned = |round: &str, building: &str, team: &str| {
             Some(json!({"round": round, "building": building, "team": team}))
         };
-        type Case<'a> = (&'a [Row<'a>], &'a [&'a str], &'a [(&'a str, u64)]);
+        type Released<'a> = (&'a str, &'a str, u64);
+        type Case<'a> = (
+            &'a [Row<'a>],
+            &'a [Released<'a>],
+            &'a [&'a str],
+            &'a [(&'a str, u64)],
+        );
         let cases: &[Case] = &[
-            (&[], &[], &[]),
+            (&[], &[], &[], &[]),
             (
                 &[
                     (Round, "R1", Some(json!({"name": "第一轮"}))),
                     (Assignment, "a1", assigned("R1", "1", "T1")),
                     (Assignment, "a2", assigned("R1", "2", "T2")),
                 ],
+                &[],
                 &["1"],
                 &[],
             ),
@@ -555,6 +627,7 @@ mod tests {
                     (Assignment, "a1", assigned("R1", "1", "T1")),
                     (Assignment, "a2", assigned("R2", "3", "T1")),
                 ],
+                &[],
                 &["1", "3"],
                 &[],
             ),
@@ -566,6 +639,7 @@ mod tests {
                     (Assignment, "a1", assigned("R1", "1", "T1")),
                     (Assignment, "a2", assigned("R2", "3", "T1")),
                 ],
+                &[],
                 &["3"],
                 &[("1", 5)],
             ),
@@ -577,6 +651,7 @@ mod tests {
                     (Assignment, "a1", assigned("R2", "1", "T1")),
                     (Assignment, "a2", assigned("R1", "1", "T1")),
                 ],
+                &[],
                 &[],
                 &[("1", 9)],
             ),
@@ -595,23 +670,103 @@ mod tests {
                 ],
                 &[],
                 &[],
+                &[],
             ),
             // An assignment whose round has not arrived yet counts.
             (
                 &[(Assignment, "a1", assigned("R9", "7", "T1"))],
+                &[],
                 &["7"],
                 &[],
             ),
+            // Moved to another team in an open round: edits until then.
+            (
+                &[
+                    (Round, "R1", Some(json!({}))),
+                    (Assignment, "a1", assigned("R1", "1", "T2")),
+                ],
+                &[("1", "R1", 7)],
+                &[],
+                &[("1", 7)],
+            ),
+            // Moved after its round had ended: the round's end counts.
+            (
+                &[(Round, "R1", Some(json!({"closed_ms": 5})))],
+                &[("1", "R1", 7)],
+                &[],
+                &[("1", 5)],
+            ),
+            // Moved away and back: the team holds it again.
+            (
+                &[
+                    (Round, "R1", Some(json!({}))),
+                    (Assignment, "a1", assigned("R1", "1", "T1")),
+                ],
+                &[("1", "R1", 7)],
+                &["1"],
+                &[("1", 7)],
+            ),
+            // A release in a deleted round, and one with no round known yet.
+            (
+                &[(Round, "R1", None)],
+                &[("1", "R1", 7), ("2", "R8", 9)],
+                &[],
+                &[("2", 9)],
+            ),
         ];
         let team: RecordId = "T1".parse().unwrap();
-        for (rows, current, ended) in cases {
+        for (rows, released, current, ended) in cases {
             let records = plan(rows);
+            let releases: Vec<Release> = released
+                .iter()
+                .flat_map(|&(building, round, at_ms)| {
+                    // Another team's release never counts for T1.
+                    ["T1", "T2"].map(|team| Release {
+                        hold: Hold {
+                            team: team.to_owned(),
+                            building: building.to_owned(),
+                            round: Some(round.to_owned()),
+                        },
+                        at_ms: if team == "T1" { at_ms } else { at_ms + 100 },
+                    })
+                })
+                .collect();
             let expected = TeamBuildings {
                 current: current.iter().map(|b| b.to_string()).collect(),
                 ended: ended.iter().map(|(b, at)| (b.to_string(), *at)).collect(),
             };
-            assert_eq!(team_buildings(&team, &records), expected, "{rows:?}");
+            assert_eq!(
+                team_buildings(&team, &records, &releases),
+                expected,
+                "{rows:?} {released:?}"
+            );
         }
+    }
+
+    #[test]
+    fn an_assignment_releases_its_team_when_it_changes_hands() {
+        let before = plan(&[(
+            Collection::Assignment,
+            "a1",
+            Some(json!({"round": "R1", "building": "1", "team": "T1"})),
+        )]);
+        let released = |fields: Option<serde_json::Value>| {
+            let after = plan(&[(Collection::Assignment, "a1", fields)]);
+            Release::between(before.first(), &after[0], 7).map(|r| (r.hold.team, r.at_ms))
+        };
+        let t1 = Some(("T1".to_owned(), 7));
+        for (after, expected) in [
+            (json!({"round": "R1", "building": "1", "team": "T2"}), &t1),
+            (json!({"round": "R1", "building": "2", "team": "T1"}), &t1),
+            (json!({"round": "R2", "building": "1", "team": "T1"}), &t1),
+            (json!({"round": "R1", "building": "1", "team": null}), &t1),
+            (json!({"round": "R1", "building": "1", "team": "T1"}), &None),
+        ] {
+            assert_eq!(&released(Some(after.clone())), expected, "{after}");
+        }
+        assert_eq!(released(None), t1, "deleted");
+        let fresh = &before[0];
+        assert_eq!(Release::between(None, fresh, 7), None, "a new assignment");
     }
 
     #[test]

@@ -269,6 +269,48 @@ async fn ending_a_round_takes_its_buildings_from_volunteers_but_not_their_earlie
     assert_eq!(households(&reopened), ["h1"], "{raw}");
 }
 
+#[tokio::test]
+async fn moving_a_building_to_another_team_keeps_the_old_teams_earlier_edits() {
+    let dir = TempDir::new().unwrap();
+    let (_db, state, coordinator) = seeded(&dir).await;
+    let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
+    // Building 1 goes to team 2 mid-round; team 1's phone was offline.
+    let moved = now_ms();
+    let move_it = json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+        mutation(6, 1, "set", "team", "T2", json!({"name": "二队"})),
+        mutation_at(moved, 7, 1, "set", "assignment", "A1", json!({"team": "T2"})),
+    ]});
+    let (status, _, raw) = sync(&state, &coordinator, move_it).await;
+    assert_eq!(status, StatusCode::OK, "{raw}");
+    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 1, "mutations": [
+        mutation_at(moved - 1, 1, 2, "set", "household", "h1", json!({"door": "998"})),
+        mutation_at(moved + 1, 2, 2, "set", "household", "h1", json!({"head": "李娜"})),
+    ]});
+    let (_, late, raw) = sync(&state, &volunteer, late).await;
+    assert_eq!(
+        late["rejected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["mid"].as_u64().unwrap(), r["code"].as_str().unwrap()))
+            .collect::<Vec<_>>(),
+        [(2, "forbidden")],
+        "made before the move lands, after it is refused: {raw}"
+    );
+    let (_, pulled, raw) = sync(&state, &volunteer, pull(2, 0, None)).await;
+    assert!(!raw.contains("\"h1\""), "team 1 no longer reads h1: {raw}");
+    assert_eq!(pulled["pull"]["more"], false);
+    let (_, whole, _) = sync(&state, &coordinator, pull(1, 0, None)).await;
+    let h1 = &whole["pull"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["record"]["id"] == "h1")
+        .unwrap()["record"]["fields"];
+    assert_eq!(h1["door"]["value"], "998", "{h1}");
+    assert_eq!(h1.get("head"), None, "{h1}");
+}
+
 fn with_peer(mut request: Request<Body>, ip: [u8; 4]) -> Request<Body> {
     request
         .extensions_mut()

@@ -6,7 +6,8 @@
 //! the push transaction, so a scoped pull is one indexed query.
 
 use doorstep_core::{
-    access::{Area, Reach, Role, Scope, TeamBuildings, team_buildings},
+    access::{Area, Hold, Reach, Release, Role, Scope, TeamBuildings, team_buildings},
+    ids::RecordId,
     schema::Collection,
     sync::PullRequest,
 };
@@ -38,7 +39,7 @@ impl DeviceScope {
 
 impl Store {
     /// The scope a device has now: for a volunteer, the buildings its team
-    /// is assigned in the rounds under way, and those of ended rounds.
+    /// is assigned in the rounds under way, and those it no longer holds.
     pub async fn scope_of(&self, device: &Device) -> Result<DeviceScope, StoreError> {
         let mut scope = Scope {
             compound: device.compound.clone(),
@@ -62,7 +63,8 @@ impl Store {
                 .iter()
                 .map(|(state,)| decode(state))
                 .collect::<Result<Vec<_>, _>>()?;
-            let TeamBuildings { current, ended } = team_buildings(team, &plan);
+            let releases = releases_of(&self.reader, device.compound.as_str(), team).await?;
+            let TeamBuildings { current, ended } = team_buildings(team, &plan, &releases);
             (scope.buildings, scope.ended) = (current, ended);
         }
         let (epoch,): (i64,) = sqlx::query_as("SELECT scope_epoch FROM compound WHERE id = $1")
@@ -77,6 +79,65 @@ impl Store {
             .collect();
         Ok(DeviceScope { scope, fingerprint })
     }
+}
+
+/// Keeps `release` (made in `compound`), or a later one of the same hold.
+pub(super) async fn record_release<'c, E>(
+    executor: E,
+    compound: &str,
+    release: &Release,
+) -> Result<(), StoreError>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let Hold {
+        team,
+        building,
+        round,
+    } = &release.hold;
+    sqlx::query(
+        "INSERT INTO team_release (compound, team, building, round, at_ms) \
+         VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT (compound, team, building, round) DO UPDATE SET at_ms = \
+         CASE WHEN excluded.at_ms > team_release.at_ms THEN excluded.at_ms ELSE team_release.at_ms END",
+    )
+    .bind(compound)
+    .bind(team)
+    .bind(building)
+    .bind(round.as_deref().unwrap_or(""))
+    .bind(release.at_ms as i64)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// The buildings `team` has stopped holding in `compound`, with when.
+async fn releases_of<'c, E>(
+    executor: E,
+    compound: &str,
+    team: &RecordId,
+) -> Result<Vec<Release>, StoreError>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT building, round, at_ms FROM team_release WHERE compound = $1 AND team = $2",
+    )
+    .bind(compound)
+    .bind(team.as_str())
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(building, round, at_ms)| Release {
+            hold: Hold {
+                team: team.to_string(),
+                building,
+                round: (!round.is_empty()).then_some(round),
+            },
+            at_ms: at_ms as u64,
+        })
+        .collect())
 }
 
 /// The building of the household that `collection`/`id` belongs to, as

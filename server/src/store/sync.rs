@@ -20,6 +20,7 @@
 use std::future::Future;
 
 use doorstep_core::{
+    access::Release,
     ids::ClientId,
     mutation::Refusal,
     record::Record,
@@ -355,6 +356,9 @@ async fn apply(
     };
     if existing.as_ref() == Some(&record) {
         return Ok(None); // an older or repeated edit: nothing new to pull
+    }
+    if let Some(release) = Release::between(existing.as_ref(), &record, pushed.hlc.wall_ms) {
+        scope::record_release(&mut **tx, mutation.compound().as_str(), &release).await?;
     }
     let household = batch.household_of(tx, &record).await?;
     let building = (collection == Collection::Household)

@@ -133,7 +133,14 @@ impl TestDatabase {
         let mut conn = PgConnection::connect(&self.url).await.unwrap();
         let mut contents = Vec::new();
         for table in [
-            "compound", "client", "record", "mutation", "device", "invite", "throttle",
+            "compound",
+            "client",
+            "record",
+            "mutation",
+            "device",
+            "invite",
+            "throttle",
+            "team_release",
         ] {
             let (rows,): (String,) = sqlx::query_as(&format!(
                 "SELECT COALESCE(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {table} t"
