@@ -206,6 +206,25 @@ pub struct RosterReport {
     pub imported: usize,
 }
 
+/// `GET /api/compounds/{c}/refused`: an edit the server refused for good,
+/// newest first, so a coordinator can see it and adopt it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RefusedEdit {
+    /// The device (client id) that made it.
+    pub device: String,
+    /// The device's name, when it signed in with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_label: Option<String>,
+    pub mutation: crate::mutation::Mutation,
+    /// When the device made it (its clock).
+    pub made_at_ms: u64,
+    /// When the server received it.
+    pub received_at_ms: u64,
+    pub refusal: crate::mutation::Refusal,
+    /// The record holds what it said now: adopted, or entered again.
+    pub reflected: bool,
+}
+
 /// One change in a record's history, from the server's mutation log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HistoryChange {

@@ -88,6 +88,24 @@ impl Mutation {
         }
     }
 
+    /// Whether `current` (a record's state now) already holds what this
+    /// mutation says: every field it sets has that value, the entry it
+    /// appends exists, the record it deletes is deleted. A refused edit that
+    /// is reflected was since made again, and needs nobody's attention.
+    pub fn is_reflected_in(&self, current: Option<&Record>) -> bool {
+        match (self, current) {
+            (Mutation::Set { fields, .. }, Some(record)) => {
+                !record.is_deleted()
+                    && fields
+                        .iter()
+                        .all(|(name, value)| record.value(name).unwrap_or(&Value::Null) == value)
+            }
+            (Mutation::Append { .. }, Some(_)) => true,
+            (Mutation::Delete { .. }, Some(record)) => record.is_deleted(),
+            (_, None) => false,
+        }
+    }
+
     /// Checks the mutation against the schema alone.
     pub fn validate(&self) -> Result<(), Invalid> {
         let collection = self.collection();
@@ -263,6 +281,37 @@ mod tests {
         for (mutation, expected) in cases {
             let got = mutation.validate().err().map(|e| e.field);
             assert_eq!(got.as_deref(), expected, "{mutation:?}");
+        }
+    }
+
+    #[test]
+    fn a_mutation_is_reflected_once_the_record_holds_what_it_said() {
+        let stored = |m: &Mutation| m.apply(None, &hlc(1, 1)).unwrap().0;
+        let door = set(json!({"door": "101", "head": null}));
+        let delete: Mutation = serde_json::from_value(json!({
+            "kind": "delete", "args": {"collection": "household", "id": "h1", "compound": "c1"}
+        }))
+        .unwrap();
+        let same = stored(&set(json!({"door": "101", "phone": "123"})));
+        let other = stored(&set(json!({"door": "102"})));
+        let deleted = delete.apply(Some(&same), &hlc(2, 1)).unwrap().0;
+        let bought = stored(&purchase("米"));
+        for (mutation, current, expected) in [
+            (&door, None, false),
+            (&door, Some(&same), true),
+            (&door, Some(&other), false),
+            (&door, Some(&deleted), false),
+            (&delete, Some(&same), false),
+            (&delete, Some(&deleted), true),
+            (&delete, None, false),
+            (&purchase("面"), Some(&bought), true),
+            (&purchase("面"), None, false),
+        ] {
+            assert_eq!(
+                mutation.is_reflected_in(current),
+                expected,
+                "{mutation:?} in {current:?}"
+            );
         }
     }
 

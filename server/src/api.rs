@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
             "/compounds/{compound}/freshness",
             get(crate::audit::freshness),
         )
+        .route("/compounds/{compound}/refused", get(crate::audit::refused))
         .route(
             "/compounds/{compound}/posters",
             get(crate::posters::posters).post(crate::posters::posters_form),

@@ -1,6 +1,6 @@
-//! The audit trail (who changed which field, when, from which device) and
-//! per-team freshness (when a team's work last reached the server), both
-//! read from the mutation log.
+//! The audit trail (who changed which field, when, from which device),
+//! per-team freshness (when a team's work last reached the server) and the
+//! edits the server refused, all read from the mutation log.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +8,12 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use doorstep_core::{access::Role, api::HistoryChange, mutation::Mutation, schema::Collection};
+use doorstep_core::{
+    access::Role,
+    api::{HistoryChange, RefusedEdit},
+    mutation::Mutation,
+    schema::Collection,
+};
 use serde_json::Value;
 
 use crate::{AppState, auth::Caller, error::AppError};
@@ -74,7 +79,7 @@ pub async fn history(
                 },
                 made_at_ms: logged.hlc.wall_ms,
                 received_at_ms: logged.received_at_ms,
-                rejected: logged.rejection.clone(),
+                rejected: logged.rejection.as_ref().map(|r| r.code.clone()),
             };
             if concerns && !changes.contains(&change) {
                 changes.push(change);
@@ -107,4 +112,36 @@ pub async fn freshness(
         }
     }
     Ok(Json(latest))
+}
+
+/// `GET /api/compounds/{compound}/refused`: the edits the server refused for
+/// good, newest first, each with whether the record now holds what it said.
+/// Coordinators only: it shows every field of every building.
+pub async fn refused(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(compound_id): Path<String>,
+) -> Result<Json<Vec<RefusedEdit>>, AppError> {
+    let compound = caller.in_compound(&compound_id, &[Role::Coordinator])?;
+    let mut edits = Vec::new();
+    for logged in state.store.refused_log(&compound).await? {
+        let Some(refusal) = logged.rejection else {
+            continue;
+        };
+        let mutation = logged.mutation;
+        let current = state
+            .store
+            .record(&compound, mutation.collection(), mutation.id().as_str())
+            .await?;
+        edits.push(RefusedEdit {
+            device: logged.client_id,
+            device_label: logged.device_label,
+            reflected: mutation.is_reflected_in(current.as_ref()),
+            mutation,
+            made_at_ms: logged.hlc.wall_ms,
+            received_at_ms: logged.received_at_ms,
+            refusal,
+        });
+    }
+    Ok(Json(edits))
 }

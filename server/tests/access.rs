@@ -307,6 +307,11 @@ fn endpoint_cases() -> Vec<Case> {
             request: |_, a| get("/api/compounds/c1/freshness", a),
         },
         Case {
+            name: "refused edits",
+            allowed: "...Y....",
+            request: |_, a| get("/api/compounds/c1/refused", a),
+        },
+        Case {
             name: "posters",
             allowed: "...Y....",
             request: |_, a| get("/api/compounds/c1/posters", a),

@@ -15,7 +15,7 @@ use axum::{
 };
 use doorstep_core::{
     access::Role,
-    api::{InviteRequest, NewInvite, Redeemed},
+    api::{InviteRequest, NewInvite, Redeemed, RefusedEdit},
     hlc::Hlc,
     ids::ClientId,
 };
@@ -309,6 +309,38 @@ async fn moving_a_building_to_another_team_keeps_the_old_teams_earlier_edits() {
         .unwrap()["record"]["fields"];
     assert_eq!(h1["door"]["value"], "998", "{h1}");
     assert_eq!(h1.get("head"), None, "{h1}");
+
+    // The coordinator sees the refused edit, adopts it as their own, and
+    // then it shows as reflected.
+    let refused = || async {
+        let request = Request::get("/api/compounds/c1/refused")
+            .header("authorization", &coordinator)
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, body) = support::send(&state, request).await;
+        assert_eq!(status, StatusCode::OK);
+        serde_json::from_slice::<Vec<RefusedEdit>>(&body).unwrap()
+    };
+    let listed = refused().await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let edit = &listed[0];
+    assert_eq!(
+        (
+            edit.mutation.id().as_str(),
+            edit.refusal.code.as_str(),
+            edit.device_label.as_deref(),
+            edit.made_at_ms,
+            edit.reflected
+        ),
+        ("h1", "forbidden", Some("volunteer"), moved + 1, false),
+    );
+    let adopt = json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+        {"mid": 8, "hlc": Hlc { wall_ms: now_ms(), counter: 0, node: ClientId::from_u128(1) }.to_string(),
+         "kind": "set", "args": serde_json::to_value(&edit.mutation).unwrap()["args"]},
+    ]});
+    let (_, adopted, raw) = sync(&state, &coordinator, adopt).await;
+    assert_eq!(adopted["rejected"], json!([]), "{raw}");
+    assert!(refused().await[0].reflected);
 }
 
 fn with_peer(mut request: Request<Body>, ip: [u8; 4]) -> Request<Body> {

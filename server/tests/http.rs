@@ -607,6 +607,13 @@ async fn real_wire_shapes_match_the_document() {
             String::new(),
             "DeviceInfo",
         ),
+        // The second purchase p1 above was refused.
+        (
+            "GET",
+            "/api/compounds/c1/refused",
+            String::new(),
+            "RefusedEdit",
+        ),
     ] {
         let response = app(state.clone())
             .oneshot(

@@ -1,7 +1,12 @@
 //! Reading the mutation log (every processed mutation, as received) for the
-//! audit trail and for freshness: the synced change log, not a second copy.
+//! audit trail, freshness and the refused edits: the synced change log, not
+//! a second copy.
 
-use doorstep_core::{hlc::Hlc, ids::CompoundId, mutation::Mutation};
+use doorstep_core::{
+    hlc::Hlc,
+    ids::CompoundId,
+    mutation::{Mutation, Refusal},
+};
 use serde_json::Value;
 
 use super::{Store, StoreError};
@@ -10,13 +15,41 @@ use super::{Store, StoreError};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Logged {
     pub client_id: String,
+    /// The name the device signed in with.
+    pub device_label: Option<String>,
     pub mid: u64,
     pub mutation: Mutation,
     pub hlc: Hlc,
     pub received_at_ms: u64,
     /// Set when the mutation was refused for good.
-    pub rejection: Option<String>,
+    pub rejection: Option<Refusal>,
 }
+
+/// The most refused edits [`Store::refused_log`] returns.
+pub const REFUSED_LIMIT: usize = 500;
+
+// client_id, label, mid, kind, args, hlc, received_at_ms, rejection code and message
+type LogRow = (
+    String,
+    Option<String>,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+/// The log of a compound (`$1`: its JSON fragment, `$2`: its id), to which
+/// callers add their own conditions and order. Only devices of this
+/// compound: another compound's device naming it in a (refused) mutation
+/// leaves no trace here.
+const LOG_OF_COMPOUND: &str = "SELECT m.client_id, d.label, m.mid, m.kind, m.args, m.hlc, \
+     m.received_at_ms, m.rejection_code, m.rejection_message \
+     FROM mutation m JOIN client c ON c.client_id = m.client_id \
+     LEFT JOIN device d ON d.id = c.device \
+     WHERE m.args LIKE $1 AND (d.compound IS NULL OR d.compound = $2)";
 
 impl Store {
     /// The compound's logged mutations whose arguments contain `needle`
@@ -28,44 +61,56 @@ impl Store {
         compound: &CompoundId,
         needle: &str,
     ) -> Result<Vec<Logged>, StoreError> {
-        let compound_fragment = format!("%\"compound\":{}%", Value::from(compound.as_str()));
-        // client_id, mid, kind, args, hlc, received_at_ms, rejection_code
-        type LogRow = (String, i64, String, String, String, i64, Option<String>);
-        let rows: Vec<LogRow> = sqlx::query_as(
-            "SELECT m.client_id, m.mid, m.kind, m.args, m.hlc, m.received_at_ms, m.rejection_code \
-             FROM mutation m JOIN client c ON c.client_id = m.client_id \
-             LEFT JOIN device d ON d.id = c.device \
-             WHERE m.args LIKE $1 AND m.args LIKE $2 AND (d.compound IS NULL OR d.compound = $3) \
-             ORDER BY m.received_at_ms, m.client_id, m.mid",
-        )
-        .bind(compound_fragment)
-        .bind(format!("%{needle}%"))
-        // Only devices of this compound: another compound's device naming it
-        // in a (refused) mutation leaves no trace in this compound's history.
-        .bind(compound.as_str())
-        .fetch_all(&self.reader)
-        .await?;
-        rows.into_iter()
-            .map(
-                |(client_id, mid, kind, args, hlc, received_at_ms, rejection)| {
-                    let corrupt = |e: String| {
-                        StoreError::Corrupt(format!("logged mutation {client_id}/{mid}: {e}"))
-                    };
-                    let args: Value =
-                        serde_json::from_str(&args).map_err(|e| corrupt(e.to_string()))?;
-                    let mutation =
-                        serde_json::from_value(serde_json::json!({"kind": kind, "args": args}))
-                            .map_err(|e| corrupt(e.to_string()))?;
-                    Ok(Logged {
-                        mid: mid as u64,
-                        mutation,
-                        hlc: hlc.parse().map_err(corrupt)?,
-                        received_at_ms: received_at_ms as u64,
-                        rejection,
-                        client_id,
-                    })
-                },
-            )
-            .collect()
+        let sql = format!(
+            "{LOG_OF_COMPOUND} AND m.args LIKE $3 ORDER BY m.received_at_ms, m.client_id, m.mid"
+        );
+        let rows: Vec<LogRow> = sqlx::query_as(&sql)
+            .bind(compound_fragment(compound))
+            .bind(compound.as_str())
+            .bind(format!("%{needle}%"))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.into_iter().map(logged_of).collect()
     }
+
+    /// The compound's refused mutations, newest first, at most
+    /// [`REFUSED_LIMIT`].
+    pub async fn refused_log(&self, compound: &CompoundId) -> Result<Vec<Logged>, StoreError> {
+        let sql = format!(
+            "{LOG_OF_COMPOUND} AND m.rejection_code IS NOT NULL \
+             ORDER BY m.received_at_ms DESC, m.client_id, m.mid DESC LIMIT {REFUSED_LIMIT}"
+        );
+        let rows: Vec<LogRow> = sqlx::query_as(&sql)
+            .bind(compound_fragment(compound))
+            .bind(compound.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.into_iter().map(logged_of).collect()
+    }
+}
+
+fn compound_fragment(compound: &CompoundId) -> String {
+    format!("%\"compound\":{}%", Value::from(compound.as_str()))
+}
+
+fn logged_of(
+    (client_id, device_label, mid, kind, args, hlc, received_at_ms, code, message): LogRow,
+) -> Result<Logged, StoreError> {
+    let corrupt =
+        |e: String| StoreError::Corrupt(format!("logged mutation {client_id}/{mid}: {e}"));
+    let args: Value = serde_json::from_str(&args).map_err(|e| corrupt(e.to_string()))?;
+    let mutation = serde_json::from_value(serde_json::json!({"kind": kind, "args": args}))
+        .map_err(|e| corrupt(e.to_string()))?;
+    Ok(Logged {
+        mid: mid as u64,
+        mutation,
+        hlc: hlc.parse().map_err(corrupt)?,
+        received_at_ms: received_at_ms as u64,
+        rejection: code.map(|code| Refusal {
+            code,
+            message: message.unwrap_or_default(),
+        }),
+        device_label,
+        client_id,
+    })
 }

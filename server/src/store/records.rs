@@ -1,5 +1,5 @@
-//! Reading current record state outside sync: the public truck view and
-//! the printable posters.
+//! Reading current record state outside sync: the public truck view, the
+//! printable posters and the refused edits.
 
 use doorstep_core::{ids::CompoundId, record::Record, schema::Collection};
 
@@ -19,6 +19,24 @@ impl Store {
                 .fetch_all(&self.reader)
                 .await?;
         rows.iter().map(|(state,)| decode(state)).collect()
+    }
+
+    /// One record of a compound as stored now (a tombstone included).
+    pub async fn record(
+        &self,
+        compound: &CompoundId,
+        collection: Collection,
+        id: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT state FROM record WHERE compound = $1 AND collection = $2 AND id = $3",
+        )
+        .bind(compound.as_str())
+        .bind(collection.name())
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|(state,)| decode(&state)).transpose()
     }
 
     /// The building of the household that a record belongs to, if any.
