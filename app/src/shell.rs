@@ -47,6 +47,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
                     <Route path=path!("/accounts") view=pages::accounts::AccountsPage/>
+                    <Route path=path!("/accounts/refused") view=pages::refused::RefusedPage/>
                 </Routes>
             </main>
         </Router>

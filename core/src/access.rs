@@ -316,7 +316,7 @@ impl Scope {
                 collection.name()
             )));
         }
-        if let Mutation::Set { fields, .. } | Mutation::Append { fields, .. } = mutation
+        if let Some(fields) = mutation.fields()
             && !self.sees_restricted()
             && let Some(name) = fields
                 .keys()

@@ -215,6 +215,8 @@ pub struct RefusedEdit {
     /// The device's name, when it signed in with one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_label: Option<String>,
+    /// Its number on that device: with `device`, it names the edit.
+    pub mid: u64,
     pub mutation: crate::mutation::Mutation,
     /// When the device made it (its clock).
     pub made_at_ms: u64,

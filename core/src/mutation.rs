@@ -88,6 +88,14 @@ impl Mutation {
         }
     }
 
+    /// The fields a set or an append writes; `None` for a delete.
+    pub fn fields(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => Some(fields),
+            Mutation::Delete { .. } => None,
+        }
+    }
+
     /// Whether `current` (a record's state now) already holds what this
     /// mutation says: every field it sets has that value, the entry it
     /// appends exists, the record it deletes is deleted. A refused edit that
@@ -125,7 +133,7 @@ impl Mutation {
                 ),
             });
         }
-        let (Mutation::Set { fields, .. } | Mutation::Append { fields, .. }) = self else {
+        let Some(fields) = self.fields() else {
             return Ok(());
         };
         if fields.is_empty() {

@@ -62,21 +62,21 @@ pub async fn history(
                     logged.mutation.collection().name(),
                     logged.mutation.kind()
                 ),
-                fields: match &logged.mutation {
-                    Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => fields
-                        .iter()
-                        .filter(|(name, _)| {
-                            scope.sees_restricted()
-                                || !logged
-                                    .mutation
-                                    .collection()
-                                    .field(name)
-                                    .is_some_and(|f| f.restricted)
-                        })
-                        .map(|(name, value)| (name.clone(), value.clone()))
-                        .collect(),
-                    Mutation::Delete { .. } => BTreeMap::new(),
-                },
+                fields: logged
+                    .mutation
+                    .fields()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(name, _)| {
+                        scope.sees_restricted()
+                            || !logged
+                                .mutation
+                                .collection()
+                                .field(name)
+                                .is_some_and(|f| f.restricted)
+                    })
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
                 made_at_ms: logged.hlc.wall_ms,
                 received_at_ms: logged.received_at_ms,
                 rejected: logged.rejection.as_ref().map(|r| r.code.clone()),
@@ -136,6 +136,7 @@ pub async fn refused(
         edits.push(RefusedEdit {
             device: logged.client_id,
             device_label: logged.device_label,
+            mid: logged.mid,
             reflected: mutation.is_reflected_in(current.as_ref()),
             mutation,
             made_at_ms: logged.hlc.wall_ms,

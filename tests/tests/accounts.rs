@@ -1,7 +1,8 @@
 //! Accounts in the browser: a coordinator invites a volunteer for a team,
 //! a second phone redeems the code and holds only the team's building; when
 //! the team's building changes or its round ends, the next sync removes the
-//! old building's households from the phone's IndexedDB; a revoked phone
+//! old building's households from the phone's IndexedDB; an edit made there
+//! after the move is refused, and the coordinator adopts it; a revoked phone
 //! keeps its outbox.
 
 use std::time::{Duration, Instant};
@@ -109,8 +110,25 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     volunteer.screenshot("volunteer-building-1").await;
 
     // The team moves to building 2: building 1 leaves the phone.
+    // The volunteer's phone is offline (its fetches fail) and edits a
+    // household of building 1 after the move: once synced, the edit is
+    // refused (the coordinator adopts it below).
+    volunteer
+        .eval_async(
+            "window.onlineFetch = window.fetch; \
+             window.fetch = () => Promise.reject(new TypeError('offline')); done(null);",
+        )
+        .await;
     server
         .push(vec![set("assignment", "A1", json!({"building": "2"}))])
+        .await;
+    volunteer.tap("household-row").await;
+    volunteer.tap("edit-household").await;
+    volunteer.fill("field-head", "王芳（独居）").await;
+    volunteer.tap("save-household").await;
+    volunteer.expect_text("save-status", "已保存在本机").await;
+    volunteer
+        .eval_async("window.fetch = window.onlineFetch; done(null);")
         .await;
     volunteer.tap("sync-now").await;
     expect_households(&volunteer, &["household/h3"]).await;
@@ -147,6 +165,42 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
         )
         .await;
     assert_eq!(rounds, json!(["（未选择）", "第2轮 *"]));
+
+    // The coordinator finds the refused edit and adopts it: the server's
+    // household then holds what the volunteer entered.
+    coordinator.tap("app-name").await;
+    coordinator.tap("area-accounts").await;
+    coordinator.tap("refused-link").await;
+    coordinator
+        .eval_until(
+            r#"const row = document.querySelector('[data-testid="refused-row"][data-record="h1"]');
+               return row ? row.textContent : "";"#,
+            r#"value.includes("head=王芳（独居）")"#,
+            Duration::from_secs(20),
+        )
+        .await;
+    coordinator
+        .eval_async("window.confirm = () => true; done(null);")
+        .await;
+    coordinator.tap("refused-adopt").await;
+    coordinator
+        .expect_text("refused-state", "已采纳，等待同步")
+        .await;
+    coordinator.screenshot("refused-edits").await;
+    coordinator.sync_everything().await;
+    let head = || async {
+        server
+            .records("yongan", doorstep_core::schema::Collection::Household)
+            .await
+            .into_iter()
+            .find(|h| h.id.as_str() == "h1")
+            .and_then(|h| h.value("head").cloned())
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while head().await != Some(json!("王芳（独居）")) {
+        assert!(Instant::now() < deadline, "h1's head is {:?}", head().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // The coordinator sees the phone and revokes it; its next sync is
     // refused and says so, and what it had not sent stays on it.

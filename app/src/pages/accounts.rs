@@ -17,6 +17,7 @@ use doorstep_core::{
     schema::Collection,
 };
 use leptos::{prelude::*, task::spawn_local};
+use leptos_router::components::A;
 
 use crate::{
     device::{
@@ -246,7 +247,12 @@ pub fn AccountsPage() -> impl IntoView {
                 </button>
             </div>
             <OpenInvites reload/>
-            <h2>{move || i18n.t(Key::AccountsDevices)}</h2>
+            <div class="section-head">
+                <h2>{move || i18n.t(Key::AccountsDevices)}</h2>
+                <A href="/accounts/refused" attr:class="link" attr:data-testid="refused-link">
+                    {move || i18n.t(Key::RefusedTitle)}
+                </A>
+            </div>
             <Devices reload problem/>
         </Show>
     }

@@ -1,8 +1,11 @@
 //! A record's history (修改记录): who changed which field, when, from which
 //! device, read from the server's change log on request (needs a network).
 
+use std::collections::BTreeMap;
+
 use doorstep_core::{api::HistoryChange, ids::RecordId, schema::Collection};
 use leptos::{prelude::*, task::spawn_local};
+use serde_json::Value;
 
 use crate::{
     device::local_time::clock_time,
@@ -10,6 +13,20 @@ use crate::{
     state::use_app_data,
     sync::api,
 };
+
+/// An edit's fields as `name=value`, text without its quotes.
+pub fn fields_text(fields: &BTreeMap<String, Value>) -> String {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            let value = value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned);
+            format!("{name}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join("，")
+}
 
 #[component]
 pub fn RecordHistory(collection: Collection, id: RecordId) -> impl IntoView {
@@ -45,7 +62,7 @@ pub fn RecordHistory(collection: Collection, id: RecordId) -> impl IntoView {
                             } else {
                                 format!("{} {}", i18n.t(Key::HistoryDevice), &change.device[..8.min(change.device.len())])
                             };
-                            let fields = change.fields.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect::<Vec<_>>().join("，");
+                            let fields = fields_text(&change.fields);
                             view! {
                                 <li class="row history-row">
                                     <span class="row-title">{clock_time(change.made_at_ms)}" · "{device}</span>

@@ -13,6 +13,7 @@ pub mod join;
 pub mod ledgers;
 pub mod need;
 pub mod not_found;
+pub mod refused;
 pub mod resident;
 pub mod roster;
 pub mod truck;

@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use doorstep_core::{conflict::Conflict, ids::RecordId, record::Record, schema::Collection};
+use doorstep_core::{
+    access::parent, conflict::Conflict, ids::RecordId, record::Record, schema::Collection,
+};
 
 use super::household::{Household, sort_key};
 
@@ -39,6 +41,26 @@ impl Replica {
 
     pub fn record(&self, collection: Collection, id: &RecordId) -> Option<&Record> {
         self.records.get(&(collection, id.clone()))
+    }
+
+    /// The household a record belongs to, following core's parent chain
+    /// (a visit's household, a need event's need and its household) from
+    /// `fields` (an edit that names its parent) or the record held here.
+    pub fn household_of(
+        &self,
+        collection: Collection,
+        id: &RecordId,
+        fields: Option<&BTreeMap<String, serde_json::Value>>,
+    ) -> Option<RecordId> {
+        let (mut collection, mut id, mut fields) = (collection, id.clone(), fields);
+        while collection != Collection::Household {
+            let (field, up) = parent(collection)?;
+            let named = fields.and_then(|f| f.get(field));
+            let stored = || self.record(collection, &id)?.value(field);
+            id = named.or_else(stored)?.as_str()?.parse().ok()?;
+            (collection, fields) = (up, None);
+        }
+        Some(id)
     }
 
     /// Every record of one collection (tombstones included).
@@ -94,7 +116,7 @@ impl Replica {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::fixtures::household;
+    use crate::state::fixtures::{household, record};
 
     #[test]
     fn households_sort_like_people_count() {
@@ -113,5 +135,38 @@ mod tests {
             .map(|h| h.id.to_string())
             .collect();
         assert_eq!(order, ["d", "c", "b", "a"]);
+    }
+
+    /// (collection, id, fields of an edit), the household it belongs to
+    #[test]
+    fn records_lead_to_their_household() {
+        let replica = Replica::new(
+            vec![
+                household("h1", "3", "101"),
+                record("need", "n1", serde_json::json!({"household": "h1"})),
+            ],
+            vec![],
+        );
+        let fields = |v: serde_json::Value| serde_json::from_value(v).unwrap();
+        let named: BTreeMap<String, serde_json::Value> =
+            fields(serde_json::json!({"household": "h2"}));
+        let of_need: BTreeMap<String, serde_json::Value> =
+            fields(serde_json::json!({"need": "n1"}));
+        let cases: [(Collection, &str, Option<&BTreeMap<_, _>>, Option<&str>); 6] = [
+            (Collection::Household, "h9", None, Some("h9")),
+            (Collection::Visit, "v1", Some(&named), Some("h2")),
+            (Collection::Need, "n1", None, Some("h1")),
+            (Collection::NeedEvent, "e1", Some(&of_need), Some("h1")),
+            (Collection::NeedEvent, "e2", None, None),
+            (Collection::Truck, "t1", None, None),
+        ];
+        for (collection, id, fields, expected) in cases {
+            let found = replica.household_of(collection, &id.parse().unwrap(), fields);
+            assert_eq!(
+                found.as_ref().map(|h| h.as_str()),
+                expected,
+                "{collection:?} {id}"
+            );
+        }
     }
 }

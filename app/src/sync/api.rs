@@ -4,7 +4,7 @@
 use doorstep_core::{
     api::{
         ApiError, DeviceInfo, DeviceUpdate, HistoryChange, Invite, InviteRequest, NewInvite,
-        RedeemRequest, Redeemed, RosterReport, Session,
+        RedeemRequest, Redeemed, RefusedEdit, RosterReport, Session,
     },
     ids::CompoundId,
     sync::{SyncRequest, SyncResponse},
@@ -174,6 +174,11 @@ pub async fn history(
         &credentials.token,
     )
     .await
+}
+
+/// The compound's refused edits, newest first (coordinators only).
+pub async fn refused(credentials: &Credentials) -> Result<Vec<RefusedEdit>, ApiFailure> {
+    get(credentials.url("refused"), &credentials.token).await
 }
 
 /// When each team's visits last reached the server (Unix ms by team id).

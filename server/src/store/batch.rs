@@ -229,11 +229,7 @@ impl Batch {
                     .await?,
             );
         }
-        let fields = match mutation {
-            Mutation::Set { fields, .. } | Mutation::Append { fields, .. } => Some(fields),
-            Mutation::Delete { .. } => None,
-        };
-        let new_place = match (collection, parent(collection), fields) {
+        let new_place = match (collection, parent(collection), mutation.fields()) {
             (Collection::Household, _, Some(fields)) => fields
                 .get("building")
                 .map(|b| b.as_str().map(str::to_owned)),
