@@ -132,6 +132,8 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
         .await;
     volunteer.tap("sync-now").await;
     expect_households(&volunteer, &["household/h3"]).await;
+    volunteer.tap("app-name").await;
+    volunteer.tap("area-visits").await;
 
     // The coordinator ends round 1 (the visits page opens in it): nothing
     // is left on the volunteer's phone. A new round gives the team

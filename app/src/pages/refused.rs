@@ -5,7 +5,7 @@
 //! edit as their own, so what a volunteer entered is not lost. Reads the
 //! server; nothing is kept on the phone but adopted edits, which sync as any.
 
-use doorstep_core::{access::Role, api::RefusedEdit};
+use doorstep_core::{access::Role, api::RefusedEdit, schema::Collection};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::components::A;
 
@@ -13,7 +13,7 @@ use crate::{
     device::{dialog::confirmed, local_time::clock_time},
     i18n::{Key, use_i18n},
     pages::history::fields_text,
-    state::use_app_data,
+    state::{household::Household, use_app_data},
     sync::api,
 };
 
@@ -72,8 +72,16 @@ fn RefusedRow(edit: RefusedEdit) -> impl IntoView {
         .filter(|label| !label.trim().is_empty())
         .unwrap_or_else(|| edit.device.chars().take(8).collect());
     let household = data.replica.with_untracked(|r| {
-        r.household_of(mutation.collection(), mutation.id(), mutation.fields())
+        let id = r.household_of(mutation.collection(), mutation.id(), mutation.fields())?;
+        let record = r.record(Collection::Household, &id)?;
+        Some(Household::from_record(record))
     });
+    // What the edit was about: its household as volunteers name it, or the
+    // record's own name when it belongs to none.
+    let about = household.as_ref().map_or_else(
+        || format!("{} {}", mutation.collection().name(), mutation.id()),
+        |h| format!("{} {}", h.address(), h.value("head")),
+    );
     let reason = if edit.refusal.code == "forbidden" {
         i18n.t(Key::RefusedOutsideBuildings).to_owned()
     } else {
@@ -96,14 +104,13 @@ fn RefusedRow(edit: RefusedEdit) -> impl IntoView {
     let fields = edit.mutation.fields().map(fields_text).unwrap_or_default();
     view! {
         <li class="row refused-row" data-testid="refused-row" data-record=edit.mutation.id().to_string()>
-            <span class="row-title">
-                {clock_time(edit.made_at_ms)}" · "{device}" · "{edit.mutation.collection().name()}" "{edit.mutation.id().to_string()}
-            </span>
+            <span class="row-title">{clock_time(edit.made_at_ms)}" · "{device}</span>
+            <span class="row-detail">{about}</span>
             <span class="row-detail">{fields}</span>
             <span class="row-detail">"✗ "{reason}</span>
             <div class="device-actions">
                 {household.map(|h| view! {
-                    <A href=format!("/households/{h}") attr:class="link">{i18n.t(Key::RefusedOpenHousehold)}</A>
+                    <A href=format!("/households/{}", h.id) attr:class="link">{i18n.t(Key::RefusedOpenHousehold)}</A>
                 })}
                 {move || if reflected || adopted.get() {
                     let key = if reflected { Key::RefusedReflected } else { Key::RefusedAdopted };
