@@ -225,6 +225,8 @@ pub fn team_buildings<'a>(
             Round::Deleted => {}
         }
     }
+    // A building held again is current, not ended.
+    buildings.ended.retain(|building, _| !current.contains(building));
     buildings.current = current;
     buildings
 }
@@ -704,7 +706,19 @@ mod tests {
                 ],
                 &[("1", "R1", 7)],
                 &["1"],
-                &[("1", 7)],
+                &[],
+            ),
+            // Held in an open round and in an ended one: current only.
+            (
+                &[
+                    (Round, "R1", Some(json!({"closed_ms": 5}))),
+                    (Round, "R2", Some(json!({}))),
+                    (Assignment, "a1", assigned("R1", "1", "T1")),
+                    (Assignment, "a2", assigned("R2", "1", "T1")),
+                ],
+                &[],
+                &["1"],
+                &[],
             ),
             // A release in a deleted round, and one with no round known yet.
             (
