@@ -226,7 +226,9 @@ pub fn team_buildings<'a>(
         }
     }
     // A building held again is current, not ended.
-    buildings.ended.retain(|building, _| !current.contains(building));
+    buildings
+        .ended
+        .retain(|building, _| !current.contains(building));
     buildings.current = current;
     buildings
 }
