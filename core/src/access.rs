@@ -197,39 +197,37 @@ pub fn team_buildings<'a>(
             .and_then(|round| rounds.get(round))
             .unwrap_or(&Round::UnderWay)
     };
+    // Every hold the team has had: those held now (no release) and those
+    // released. A hold ends at its round's end or its release, the earlier.
+    let held = assignments
+        .into_iter()
+        .filter_map(Hold::of)
+        .map(|h| (h, None));
+    let released = releases
+        .into_iter()
+        .map(|r| (r.hold.clone(), Some(r.at_ms)));
     let mut buildings = TeamBuildings::default();
-    let mut end_at = |building: &str, at: u64| {
-        let latest = buildings.ended.entry(building.to_owned()).or_default();
-        *latest = (*latest).max(at);
-    };
-    let mut current = BTreeSet::new();
-    for hold in assignments.into_iter().filter_map(Hold::of) {
+    for (hold, released_at) in held.chain(released) {
         if hold.team != team.as_str() {
             continue;
         }
-        match round_of(&hold) {
-            Round::UnderWay => {
-                current.insert(hold.building);
+        let end = match (round_of(&hold), released_at) {
+            (Round::Deleted, _) => continue,
+            (Round::UnderWay, None) => {
+                buildings.current.insert(hold.building);
+                continue;
             }
-            Round::Ended(at) => end_at(&hold.building, *at),
-            Round::Deleted => {}
-        }
-    }
-    for Release { hold, at_ms } in releases {
-        if hold.team != team.as_str() {
-            continue;
-        }
-        match round_of(hold) {
-            Round::UnderWay => end_at(&hold.building, *at_ms),
-            Round::Ended(at) => end_at(&hold.building, (*at).min(*at_ms)),
-            Round::Deleted => {}
-        }
+            (Round::UnderWay, Some(at)) => at,
+            (Round::Ended(at), released_at) => released_at.map_or(*at, |r| r.min(*at)),
+        };
+        let latest = buildings.ended.entry(hold.building).or_default();
+        *latest = (*latest).max(end);
     }
     // A building held again is current, not ended.
+    let current = &buildings.current;
     buildings
         .ended
         .retain(|building, _| !current.contains(building));
-    buildings.current = current;
     buildings
 }
 

@@ -123,26 +123,24 @@ pub async fn refused(
     Path(compound_id): Path<String>,
 ) -> Result<Json<Vec<RefusedEdit>>, AppError> {
     let compound = caller.in_compound(&compound_id, &[Role::Coordinator])?;
-    let mut edits = Vec::new();
-    for logged in state.store.refused_log(&compound).await? {
-        let Some(refusal) = logged.rejection else {
-            continue;
-        };
-        let mutation = logged.mutation;
-        let current = state
-            .store
-            .record(&compound, mutation.collection(), mutation.id().as_str())
-            .await?;
-        edits.push(RefusedEdit {
-            device: logged.client_id,
-            device_label: logged.device_label,
-            mid: logged.mid,
-            reflected: mutation.is_reflected_in(current.as_ref()),
-            mutation,
-            made_at_ms: logged.hlc.wall_ms,
-            received_at_ms: logged.received_at_ms,
-            refusal,
-        });
-    }
+    let refused = state.store.refused_log(&compound).await?;
+    let mutations: Vec<&Mutation> = refused.iter().map(|l| &l.mutation).collect();
+    let current = state.store.records_named(&compound, &mutations).await?;
+    let edits = refused
+        .into_iter()
+        .zip(current)
+        .filter_map(|(logged, current)| {
+            Some(RefusedEdit {
+                refusal: logged.rejection?,
+                reflected: logged.mutation.is_reflected_in(current.as_ref()),
+                device: logged.client_id,
+                device_label: logged.device_label,
+                mid: logged.mid,
+                mutation: logged.mutation,
+                made_at_ms: logged.hlc.wall_ms,
+                received_at_ms: logged.received_at_ms,
+            })
+        })
+        .collect();
     Ok(Json(edits))
 }

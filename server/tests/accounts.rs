@@ -197,6 +197,41 @@ async fn losing_a_building_resets_the_pull_without_it() {
     );
 }
 
+/// A volunteer's phone (client 2), offline until now, pushes two edits to
+/// h1: the door made 1 ms before `moment`, the head 1 ms after. Returns the
+/// server's refusals as (mid, code).
+async fn edits_around(state: &AppState, volunteer: &str, moment: u64) -> Vec<(u64, String)> {
+    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 1, "mutations": [
+        mutation_at(moment - 1, 1, 2, "set", "household", "h1", json!({"door": "998"})),
+        mutation_at(moment + 1, 2, 2, "set", "household", "h1", json!({"head": "李娜"})),
+    ]});
+    let (status, late, raw) = sync(state, volunteer, late).await;
+    assert_eq!(status, StatusCode::OK, "{raw}");
+    late["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["mid"].as_u64().unwrap(),
+                r["code"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// h1's fields as the server holds them, pulled by the coordinator.
+async fn h1_fields(state: &AppState, coordinator: &str) -> Value {
+    let (_, whole, _) = sync(state, coordinator, pull(1, 0, None)).await;
+    whole["pull"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["record"]["id"] == "h1")
+        .unwrap()["record"]["fields"]
+        .clone()
+}
+
 #[tokio::test]
 async fn ending_a_round_takes_its_buildings_from_volunteers_but_not_their_earlier_edits() {
     let dir = TempDir::new().unwrap();
@@ -233,27 +268,13 @@ async fn ending_a_round_takes_its_buildings_from_volunteers_but_not_their_earlie
     let (_, ended, raw) = sync(&state, &volunteer, pull(2, cursor, Some(&scope))).await;
     assert_eq!(ended["pull"]["reset"], true, "{raw}");
     assert_eq!(households(&ended), Vec::<String>::new(), "{raw}");
-    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 1, "mutations": [
-        mutation_at(end - 1, 1, 2, "set", "household", "h1", json!({"door": "998"})),
-        mutation_at(end + 1, 2, 2, "set", "household", "h1", json!({"head": "李娜"})),
-    ]});
-    let (_, late, raw) = sync(&state, &volunteer, late).await;
-    assert_eq!(late["rejected"].as_array().unwrap().len(), 1, "{raw}");
     assert_eq!(
-        (&late["rejected"][0]["mid"], &late["rejected"][0]["code"]),
-        (&json!(2), &json!("forbidden")),
-        "{raw}"
+        edits_around(&state, &volunteer, end).await,
+        [(2, "forbidden".to_owned())]
     );
-    let (_, whole, _) = sync(&state, &coordinator, pull(1, 0, None)).await;
-    let h1 = whole["pull"]["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["record"]["id"] == "h1")
-        .unwrap()
-        .clone();
-    assert_eq!(h1["record"]["fields"]["door"]["value"], "998", "{h1}");
-    assert_eq!(h1["record"]["fields"].get("head"), None, "{h1}");
+    let h1 = h1_fields(&state, &coordinator).await;
+    assert_eq!(h1["door"]["value"], "998", "{h1}");
+    assert_eq!(h1.get("head"), None, "{h1}");
 
     // Reopened, the round brings the building back from the start.
     let ended_scope = ended["pull"]["scope"].as_str().unwrap().to_owned();
@@ -282,31 +303,15 @@ async fn moving_a_building_to_another_team_keeps_the_old_teams_earlier_edits() {
     ]});
     let (status, _, raw) = sync(&state, &coordinator, move_it).await;
     assert_eq!(status, StatusCode::OK, "{raw}");
-    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 1, "mutations": [
-        mutation_at(moved - 1, 1, 2, "set", "household", "h1", json!({"door": "998"})),
-        mutation_at(moved + 1, 2, 2, "set", "household", "h1", json!({"head": "李娜"})),
-    ]});
-    let (_, late, raw) = sync(&state, &volunteer, late).await;
     assert_eq!(
-        late["rejected"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| (r["mid"].as_u64().unwrap(), r["code"].as_str().unwrap()))
-            .collect::<Vec<_>>(),
-        [(2, "forbidden")],
-        "made before the move lands, after it is refused: {raw}"
+        edits_around(&state, &volunteer, moved).await,
+        [(2, "forbidden".to_owned())],
+        "made before the move lands, after it is refused"
     );
     let (_, pulled, raw) = sync(&state, &volunteer, pull(2, 0, None)).await;
     assert!(!raw.contains("\"h1\""), "team 1 no longer reads h1: {raw}");
     assert_eq!(pulled["pull"]["more"], false);
-    let (_, whole, _) = sync(&state, &coordinator, pull(1, 0, None)).await;
-    let h1 = &whole["pull"]["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["record"]["id"] == "h1")
-        .unwrap()["record"]["fields"];
+    let h1 = h1_fields(&state, &coordinator).await;
     assert_eq!(h1["door"]["value"], "998", "{h1}");
     assert_eq!(h1.get("head"), None, "{h1}");
 

@@ -140,6 +140,8 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     // building 1 again.
     coordinator.tap("app-name").await;
     coordinator.tap("area-visits").await;
+    // Every confirm dialog is accepted from here on: the coordinator's page
+    // is never loaded again, only navigated within the app.
     coordinator
         .eval_async("window.confirm = () => true; done(null);")
         .await;
@@ -181,9 +183,6 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
             Duration::from_secs(20),
         )
         .await;
-    coordinator
-        .eval_async("window.confirm = () => true; done(null);")
-        .await;
     coordinator.tap("refused-adopt").await;
     coordinator
         .expect_text("refused-state", "已采纳，等待同步")
@@ -219,9 +218,6 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
         )
         .await;
     assert_eq!(own, json!([true]), "one row is this phone, without revoke");
-    coordinator
-        .eval_async("window.confirm = () => true; done(null);")
-        .await;
     let revoke = coordinator
         .eval_until(
             r#"const b = [...document.querySelectorAll('[data-testid^="revoke-"]')]

@@ -10,7 +10,9 @@ use super::household::{Household, sort_key};
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Replica {
-    records: BTreeMap<(Collection, RecordId), Record>,
+    /// By collection, so that listing one (rounds, on every change, on every
+    /// page) does not walk the tens of thousands of others.
+    records: BTreeMap<Collection, BTreeMap<RecordId, Record>>,
     conflicts: BTreeMap<String, Conflict>,
 }
 
@@ -26,7 +28,9 @@ impl Replica {
 
     pub fn upsert(&mut self, record: Record) {
         self.records
-            .insert((record.collection, record.id.clone()), record);
+            .entry(record.collection)
+            .or_default()
+            .insert(record.id.clone(), record);
     }
 
     pub fn add_conflicts(&mut self, conflicts: impl IntoIterator<Item = Conflict>) {
@@ -40,7 +44,7 @@ impl Replica {
     }
 
     pub fn record(&self, collection: Collection, id: &RecordId) -> Option<&Record> {
-        self.records.get(&(collection, id.clone()))
+        self.records.get(&collection)?.get(id)
     }
 
     /// The household a record belongs to, following core's parent chain
@@ -65,11 +69,14 @@ impl Replica {
 
     /// Every record of one collection (tombstones included).
     pub fn all(&self, collection: Collection) -> Vec<Record> {
+        self.of(collection).cloned().collect()
+    }
+
+    fn of(&self, collection: Collection) -> impl Iterator<Item = &Record> {
         self.records
-            .values()
-            .filter(|r| r.collection == collection)
-            .cloned()
-            .collect()
+            .get(&collection)
+            .into_iter()
+            .flat_map(BTreeMap::values)
     }
 
     /// Live records of a collection as (id, name), oldest first: rounds and
@@ -95,9 +102,8 @@ impl Replica {
     /// Live households in building, unit, door order.
     pub fn households(&self) -> Vec<Household> {
         let mut households: Vec<Household> = self
-            .records
-            .values()
-            .filter(|r| r.collection == Collection::Household && !r.is_deleted())
+            .of(Collection::Household)
+            .filter(|r| !r.is_deleted())
             .map(Household::from_record)
             .collect();
         households.sort_by_key(sort_key);

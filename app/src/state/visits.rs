@@ -295,7 +295,7 @@ pub fn checklist_mutations(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::fixtures::{household, stamp};
+    use crate::state::fixtures::{household, record, stamp};
 
     #[test]
     fn saving_a_door_records_the_visit_and_its_needs_once() {
@@ -362,21 +362,14 @@ mod tests {
 
     fn round(id: &str, started_ms: u64, ended: bool) -> Record {
         let compound: CompoundId = "c1".parse().unwrap();
-        let id: RecordId = id.parse().unwrap();
-        let started = Mutation::Set {
-            collection: Collection::Round,
-            id: id.clone(),
-            compound: compound.clone(),
-            fields: [
-                ("name".into(), json!(format!("第{started_ms}轮"))),
-                ("started_ms".into(), json!(started_ms)),
-            ]
-            .into(),
-        };
-        let (record, _) = started.apply(None, &stamp(1)).unwrap();
-        let ending = end_round(&compound, &id, ended.then_some(9));
+        let started = record(
+            "round",
+            id,
+            json!({"name": format!("第{started_ms}轮"), "started_ms": started_ms}),
+        );
+        let ending = end_round(&compound, &started.id, ended.then_some(9));
         ending.validate().unwrap();
-        ending.apply(Some(&record), &stamp(2)).unwrap().0
+        ending.apply(Some(&started), &stamp(2)).unwrap().0
     }
 
     /// rounds (id, started, ended), chosen, keep ended rounds, working round

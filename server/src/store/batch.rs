@@ -1,7 +1,8 @@
 //! The records one push touches: read in one statement per collection under
 //! the push's locks, merged in memory mutation by mutation, and written once
 //! each, in one multi-row upsert, before the push commits. A push therefore
-//! costs a few round trips to the database whatever its size.
+//! costs a few round trips to the database whatever its size. The refused
+//! edits list reads the records it names the same way.
 //!
 //! The scope checks that place a record (its household, that household's
 //! building) ask the batch first, since it holds what the database will hold

@@ -1,9 +1,9 @@
 //! Reading current record state outside sync: the public truck view, the
 //! printable posters and the refused edits.
 
-use doorstep_core::{ids::CompoundId, record::Record, schema::Collection};
+use doorstep_core::{ids::CompoundId, mutation::Mutation, record::Record, schema::Collection};
 
-use super::{Store, StoreError, sync::decode};
+use super::{Store, StoreError, batch::Batch, sync::decode};
 
 impl Store {
     /// Every record of one collection in a compound (tombstones included).
@@ -21,22 +21,24 @@ impl Store {
         rows.iter().map(|(state,)| decode(state)).collect()
     }
 
-    /// One record of a compound as stored now (a tombstone included).
-    pub async fn record(
+    /// The records `mutations` name as stored now in `compound` (a
+    /// tombstone included; `None` where there is none), in their order: read
+    /// together, one statement per collection, as a push reads them.
+    pub async fn records_named(
         &self,
         compound: &CompoundId,
-        collection: Collection,
-        id: &str,
-    ) -> Result<Option<Record>, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT state FROM record WHERE compound = $1 AND collection = $2 AND id = $3",
-        )
-        .bind(compound.as_str())
-        .bind(collection.name())
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await?;
-        row.map(|(state,)| decode(&state)).transpose()
+        mutations: &[&Mutation],
+    ) -> Result<Vec<Option<Record>>, StoreError> {
+        let mut tx = self.reader.begin().await?;
+        let batch = Batch::read(&mut tx, mutations.iter().copied()).await?;
+        tx.commit().await?;
+        Ok(mutations
+            .iter()
+            .map(|m| {
+                let row = batch.row(m.collection(), m.id().as_str())?;
+                (&row.record.compound == compound).then_some(row.record)
+            })
+            .collect())
     }
 
     /// The building of the household that a record belongs to, if any.
