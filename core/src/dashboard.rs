@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{need::NeedState, record::Record, schema::Collection};
+use crate::{need::NeedState, record::Record, schema::Collection, visit::DoorState};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
@@ -64,6 +64,55 @@ pub fn totals(records: &[Record]) -> Totals {
     }
 }
 
+/// A building's (or a team's) doors this round, counted by state: only
+/// answered doors are 已走访; no answer, refused and revisit are their own
+/// counts, and `revisit_due` is the part of `revisit` whose time has come.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coverage {
+    pub doors: usize,
+    pub visited: usize,
+    pub no_answer: usize,
+    pub refused: usize,
+    pub revisit: usize,
+    pub revisit_due: usize,
+    pub pending: usize,
+}
+
+impl Coverage {
+    pub fn of(states: impl IntoIterator<Item = DoorState>, now_ms: u64) -> Self {
+        let mut c = Coverage::default();
+        for state in states {
+            c.doors += 1;
+            match state {
+                DoorState::Pending => c.pending += 1,
+                DoorState::Visited => c.visited += 1,
+                DoorState::NoAnswer => c.no_answer += 1,
+                DoorState::Refused => c.refused += 1,
+                DoorState::Revisit { .. } => {
+                    c.revisit += 1;
+                    c.revisit_due += usize::from(state.revisit_due(now_ms));
+                }
+            }
+        }
+        c
+    }
+
+    /// Doors to go back to: nobody answered, or a revisit was agreed.
+    pub fn to_go_back(&self) -> usize {
+        self.no_answer + self.revisit
+    }
+
+    pub fn add(&mut self, other: Coverage) {
+        self.doors += other.doors;
+        self.visited += other.visited;
+        self.no_answer += other.no_answer;
+        self.refused += other.refused;
+        self.revisit += other.revisit;
+        self.revisit_due += other.revisit_due;
+        self.pending += other.pending;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
@@ -97,6 +146,35 @@ mod tests {
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
         record("append", "need_event", id, fields)
+    }
+
+    #[test]
+    fn coverage_counts_only_answered_doors_as_visited() {
+        let states = [
+            DoorState::Visited,
+            DoorState::Visited,
+            DoorState::NoAnswer,
+            DoorState::Refused,
+            DoorState::Revisit { at_ms: Some(5) },
+            DoorState::Revisit { at_ms: Some(50) },
+            DoorState::Pending,
+        ];
+        let mut coverage = Coverage::of(states, 10);
+        assert_eq!(
+            coverage,
+            Coverage {
+                doors: 7,
+                visited: 2,
+                no_answer: 1,
+                refused: 1,
+                revisit: 2,
+                revisit_due: 1,
+                pending: 1,
+            }
+        );
+        assert_eq!(coverage.to_go_back(), 3);
+        coverage.add(Coverage::of([DoorState::Visited], 10));
+        assert_eq!((coverage.doors, coverage.visited), (8, 3));
     }
 
     /// A fixed data set and the totals it must give.

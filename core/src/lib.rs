@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod api;
+pub mod building;
 pub mod conflict;
 pub mod dashboard;
 pub mod eta;

@@ -90,28 +90,75 @@ pub fn steps_by_need(records: &[Record]) -> BTreeMap<RecordId, Vec<Step>> {
     steps
 }
 
-/// Whether `step` may follow `from` (`None`: the need has no step yet).
-pub fn check_transition(from: Option<Status>, step: &Step) -> Result<(), String> {
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Collected,
+        Status::Assigned,
+        Status::InProgress,
+        Status::Resolved,
+        Status::Closed,
+        Status::Reopened,
+    ];
+}
+
+/// Why a step cannot be recorded, typed so that screens can say it in the
+/// person's language; `Display` is the English for logs and the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepError {
+    /// The lifecycle does not go from `from` (`None`: a new need) to `to`.
+    NotAllowed { from: Option<Status>, to: Status },
+    AssignNeedsTeamAndDue,
+    ResolveNeedsNote,
+    ReopenNeedsNote,
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StepError::NotAllowed { from, to } => {
+                let from = from.map_or("new".to_owned(), |s| format!("{s:?}"));
+                write!(f, "a need that is {from} cannot become {to:?}")
+            }
+            StepError::AssignNeedsTeamAndDue => f.write_str("assigning needs a team and a due time"),
+            StepError::ResolveNeedsNote => f.write_str("say how it was resolved"),
+            StepError::ReopenNeedsNote => f.write_str("say why it is reopened"),
+        }
+    }
+}
+
+fn allowed(from: Option<Status>, to: Status) -> bool {
     use Status::*;
-    let allowed = matches!(
-        (from, step.to),
+    matches!(
+        (from, to),
         (None, Collected)
             | (Some(Collected | Reopened | Assigned | InProgress), Assigned)
             | (Some(Assigned), InProgress)
             | (Some(Assigned | InProgress), Resolved)
             | (Some(Resolved), Closed)
             | (Some(Resolved | Closed), Reopened)
-    );
-    if !allowed {
-        let from = from.map_or("new".to_owned(), |s| format!("{s:?}"));
-        return Err(format!("a need that is {from} cannot become {:?}", step.to));
+    )
+}
+
+/// The steps the lifecycle allows after `from`: the actions a need's page
+/// offers.
+pub fn next_steps(from: Option<Status>) -> Vec<Status> {
+    Status::ALL
+        .into_iter()
+        .filter(|to| allowed(from, *to))
+        .collect()
+}
+
+/// Whether `step` may follow `from` (`None`: the need has no step yet).
+pub fn check_transition(from: Option<Status>, step: &Step) -> Result<(), StepError> {
+    if !allowed(from, step.to) {
+        return Err(StepError::NotAllowed { from, to: step.to });
     }
     match step.to {
-        Assigned if step.team.is_none() || step.due_ms.is_none() => {
-            Err("assigning needs a team and a due time".into())
+        Status::Assigned if step.team.is_none() || step.due_ms.is_none() => {
+            Err(StepError::AssignNeedsTeamAndDue)
         }
-        Resolved if step.note.trim().is_empty() => Err("say how it was resolved".into()),
-        Reopened if step.note.trim().is_empty() => Err("say why it is reopened".into()),
+        Status::Resolved if step.note.trim().is_empty() => Err(StepError::ResolveNeedsNote),
+        Status::Reopened if step.note.trim().is_empty() => Err(StepError::ReopenNeedsNote),
         _ => Ok(()),
     }
 }
@@ -127,7 +174,7 @@ pub struct NeedState {
     pub history: Vec<Step>,
     /// Steps that could not apply when folded (e.g. two phones closed it at
     /// once), kept and shown rather than dropped.
-    pub ignored: Vec<(Step, String)>,
+    pub ignored: Vec<(Step, StepError)>,
 }
 
 impl NeedState {
@@ -218,10 +265,33 @@ mod tests {
                     allowed.contains(&(from, to)),
                     "{from:?} -> {to:?}: {result:?}"
                 );
-                if let Err(message) = result {
-                    assert!(!message.is_empty());
+                if let Err(error) = result {
+                    assert!(!error.to_string().is_empty());
                 }
+                assert_eq!(
+                    next_steps(from).contains(&to),
+                    allowed.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
             }
+        }
+    }
+
+    /// The actions a need's page offers in each state.
+    #[test]
+    fn each_state_offers_only_its_next_steps() {
+        use Status::*;
+        let cases = [
+            (None, vec![Collected]),
+            (Some(Collected), vec![Assigned]),
+            (Some(Assigned), vec![Assigned, InProgress, Resolved]),
+            (Some(InProgress), vec![Assigned, Resolved]),
+            (Some(Resolved), vec![Closed, Reopened]),
+            (Some(Closed), vec![Reopened]),
+            (Some(Reopened), vec![Assigned]),
+        ];
+        for (from, steps) in cases {
+            assert_eq!(next_steps(from), steps, "{from:?}");
         }
     }
 
@@ -230,9 +300,8 @@ mod tests {
         let mut assign = step(Status::Assigned, 1);
         assign.team = None;
         assert!(
-            check_transition(Some(Status::Collected), &assign)
-                .unwrap_err()
-                .contains("team")
+            check_transition(Some(Status::Collected), &assign).unwrap_err()
+                == StepError::AssignNeedsTeamAndDue
         );
         let mut resolve = step(Status::Resolved, 1);
         resolve.note.clear();
@@ -242,6 +311,7 @@ mod tests {
         assert!(
             check_transition(Some(Status::Closed), &reopen)
                 .unwrap_err()
+                .to_string()
                 .contains("why")
         );
     }

@@ -35,39 +35,73 @@ pub struct Checklist {
     pub food_ok: Option<bool>,
 }
 
-/// The checklist field to fix, and why.
+/// The checklist field to fix, and the rule it breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChecklistError {
     pub field: &'static str,
-    pub message: &'static str,
+    pub rule: ChecklistRule,
+}
+
+/// Each rule a checklist can break, so screens can say it in the
+/// volunteer's language; `Display` is the English for logs and the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChecklistRule {
+    ChooseOutcome,
+    UnknownOutcome,
+    RevisitNeedsTime,
+    TemperatureRange,
+    SwabNeedsTube,
+    NeedsTest,
+    ListSymptoms,
+}
+
+impl ChecklistRule {
+    pub fn message(self) -> &'static str {
+        match self {
+            ChecklistRule::ChooseOutcome => "choose the door's outcome",
+            ChecklistRule::UnknownOutcome => "unknown outcome",
+            ChecklistRule::RevisitNeedsTime => "a revisit needs a time",
+            ChecklistRule::TemperatureRange => "temperature must be 35.0–42.0 °C",
+            ChecklistRule::SwabNeedsTube => "a swab needs its tube number",
+            ChecklistRule::NeedsTest => "record a swab or a temperature",
+            ChecklistRule::ListSymptoms => "list the symptoms",
+        }
+    }
+}
+
+impl std::fmt::Display for ChecklistError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.rule.message())
+    }
 }
 
 impl Checklist {
     pub fn check(&self) -> Result<(), ChecklistError> {
-        let fail = |field, message| Err(ChecklistError { field, message });
+        use ChecklistRule::*;
+        let fail = |field, rule| Err(ChecklistError { field, rule });
         let Some(outcome) = self.outcome.as_deref() else {
-            return fail("outcome", "choose the door's outcome");
+            return fail("outcome", ChooseOutcome);
         };
         if !OUTCOMES.contains(&outcome) {
-            return fail("outcome", "unknown outcome");
+            return fail("outcome", UnknownOutcome);
         }
         if outcome == "revisit" && self.revisit_at_ms.is_none() {
-            return fail("revisit_at_ms", "a revisit needs a time");
+            return fail("revisit_at_ms", RevisitNeedsTime);
         }
         if let Some(t) = self.temperature_c
             && !(35.0..=42.0).contains(&t)
         {
-            return fail("temperature_c", "temperature must be 35.0–42.0 °C");
+            return fail("temperature_c", TemperatureRange);
         }
         if self.swab == Some(true) && self.tube_no.trim().is_empty() {
-            return fail("tube_no", "a swab needs its tube number");
+            return fail("tube_no", SwabNeedsTube);
         }
         if outcome == "visited" {
             if self.swab != Some(true) && self.temperature_c.is_none() {
-                return fail("temperature_c", "record a swab or a temperature");
+                return fail("temperature_c", NeedsTest);
             }
             if self.health.as_deref() == Some("symptoms") && self.symptoms.trim().is_empty() {
-                return fail("symptoms", "list the symptoms");
+                return fail("symptoms", ListSymptoms);
             }
         }
         Ok(())
@@ -139,6 +173,58 @@ impl Checklist {
             }
         }
         fields
+    }
+}
+
+/// Where a door stands in a round. Only `Visited` counts as 已走访; a door
+/// nobody answered, or that asked to be visited later, stays on the list
+/// of doors to go back to until a later visit answers it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DoorState {
+    /// No visit recorded this round.
+    Pending,
+    Visited,
+    NoAnswer,
+    Refused,
+    /// Come back at `at_ms`, when the household gave a time.
+    Revisit { at_ms: Option<u64> },
+}
+
+impl DoorState {
+    /// From the stored visit's `outcome` and `revisit_at_ms`.
+    pub fn of(outcome: Option<&str>, revisit_at_ms: Option<u64>) -> Self {
+        match outcome {
+            None => DoorState::Pending,
+            Some("visited") => DoorState::Visited,
+            Some("no_answer") => DoorState::NoAnswer,
+            Some("refused") => DoorState::Refused,
+            Some("revisit") => DoorState::Revisit {
+                at_ms: revisit_at_ms,
+            },
+            // A word this build does not know: not done, so not lost.
+            Some(_) => DoorState::Pending,
+        }
+    }
+
+    /// The stored outcome word (`pending` when there is none).
+    pub fn word(self) -> &'static str {
+        match self {
+            DoorState::Pending => "pending",
+            DoorState::Visited => "visited",
+            DoorState::NoAnswer => "no_answer",
+            DoorState::Refused => "refused",
+            DoorState::Revisit { .. } => "revisit",
+        }
+    }
+
+    /// The team has to go back: nobody answered, or a revisit was agreed.
+    pub fn to_go_back(self) -> bool {
+        matches!(self, DoorState::NoAnswer | DoorState::Revisit { .. })
+    }
+
+    /// A revisit whose time has come (or that has no time).
+    pub fn revisit_due(self, now_ms: u64) -> bool {
+        matches!(self, DoorState::Revisit { at_ms } if at_ms.is_none_or(|at| at <= now_ms))
     }
 }
 
@@ -253,7 +339,44 @@ mod tests {
             ),
         ];
         for (name, checklist, field) in cases {
-            assert_eq!(checklist.check().err().map(|e| e.field), field, "{name}");
+            let err = checklist.check().err();
+            assert_eq!(err.as_ref().map(|e| e.field), field, "{name}");
+            assert!(err.is_none_or(|e| !e.to_string().is_empty()), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_an_answered_door_is_visited_and_no_answer_or_revisit_is_gone_back_to() {
+        // (outcome, revisit time, state, go back, revisit due at 100)
+        let cases = [
+            (None, None, DoorState::Pending, false, false),
+            (Some("visited"), None, DoorState::Visited, false, false),
+            (Some("no_answer"), None, DoorState::NoAnswer, true, false),
+            (Some("refused"), None, DoorState::Refused, false, false),
+            (
+                Some("revisit"),
+                Some(50),
+                DoorState::Revisit { at_ms: Some(50) },
+                true,
+                true,
+            ),
+            (
+                Some("revisit"),
+                Some(500),
+                DoorState::Revisit { at_ms: Some(500) },
+                true,
+                false,
+            ),
+            (Some("later"), None, DoorState::Pending, false, false),
+        ];
+        for (outcome, at, state, back, due) in cases {
+            let got = DoorState::of(outcome, at);
+            assert_eq!(got, state, "{outcome:?}");
+            assert_eq!(got.to_go_back(), back, "{outcome:?}");
+            assert_eq!(got.revisit_due(100), due, "{outcome:?} {at:?}");
+            if let Some(word) = outcome.filter(|w| OUTCOMES.contains(w)) {
+                assert_eq!(got.word(), word);
+            }
         }
     }
 
