@@ -61,6 +61,12 @@ impl I18n {
         self.locale.get().text(key)
     }
 
+    /// A building's name as people read it ("1" and "1号楼" both read
+    /// "1号楼"; core's one rule); reactive.
+    pub fn building(&self, name: &str) -> String {
+        doorstep_core::building::building_label(name, self.t(Key::BuildingLabel))
+    }
+
     pub fn toggle(&self) {
         let next = self.locale.get_untracked().other();
         self.locale.set(next);

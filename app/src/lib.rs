@@ -4,6 +4,7 @@
 pub mod areas;
 mod backup_panel;
 pub mod device;
+pub mod errors;
 pub mod i18n;
 pub mod pages;
 mod shell;

@@ -1,5 +1,6 @@
 //! The frame around every page: header with connectivity and language, the
-//! sync bar, the storage warnings, the backup panel, and the routes.
+//! sync bar (one compact line: unsent, refused, last sync, and what stands
+//! in the way), the storage warnings, the backup panel, and the routes.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -101,8 +102,8 @@ fn SyncBar() -> impl IntoView {
             Some(SyncProblem::Unreachable) => Some(i18n.t(Key::SyncUnreachable).to_owned()),
             Some(SyncProblem::ClockAhead) => Some(i18n.t(Key::SyncClockAhead).to_owned()),
             Some(SyncProblem::SignedOut) => Some(i18n.t(Key::SyncSignedOut).to_owned()),
-            Some(SyncProblem::Refused(detail)) => {
-                Some(format!("{} {detail}", i18n.t(Key::SyncRefused)))
+            Some(SyncProblem::Refused(code)) => {
+                Some(i18n.t(crate::errors::sync_refused(code)).to_owned())
             }
             Some(SyncProblem::Storage(detail)) => {
                 Some(format!("{} {detail}", i18n.t(Key::SyncStorage)))
@@ -125,11 +126,23 @@ fn SyncBar() -> impl IntoView {
             </p>
         </Show>
         <div class="sync-bar" data-testid="sync-bar">
-            <span data-testid="sync-pending" data-count=move || pending().to_string()>
-                {move || if pending() == 0 {
-                    i18n.t(Key::SyncAllSent).to_owned()
-                } else {
-                    format!("{} {}", i18n.t(Key::SyncPending), pending())
+            // One line says both what waits and what the server refused, so
+            // "all sent" never sits beside a refusal.
+            <span data-testid="sync-pending" data-count=move || pending().to_string()
+                data-refused=move || status.with(|s| s.rejections).to_string()>
+                {move || {
+                    let refused = status.with(|s| s.rejections);
+                    let line = if pending() == 0 {
+                        i18n.t(if refused == 0 { Key::SyncAllSent } else { Key::SyncSentRefused }).to_owned()
+                    } else {
+                        format!("{} {}", i18n.t(Key::SyncPending), pending())
+                    };
+                    if refused > 0 && pending() > 0 {
+                        format!("{line}{}", i18n.t(Key::SyncAlsoRefused))
+                    } else {
+                        line
+                    }
+                    .replace("{n}", &refused.to_string())
                 }}
             </span>
             <span class="sync-last" data-testid="sync-last">
@@ -148,15 +161,10 @@ fn SyncBar() -> impl IntoView {
                 value=move || status.with(|s| s.progress_percent().unwrap_or(0))></progress>
         </Show>
         <Show when=move || problem().is_some()>
-            <p class="banner warning" role="status" data-testid="sync-problem">{problem}</p>
+            <p class="banner warning compact" role="status" data-testid="sync-problem">{problem}</p>
         </Show>
         <Show when=move || status.with(|s| s.problem == Some(SyncProblem::SignedOut) && s.pending > 0)>
             <Unsent/>
-        </Show>
-        <Show when=move || status.with(|s| s.rejections > 0)>
-            <p class="banner warning" data-testid="sync-rejections">
-                {move || format!("{} {}", status.with(|s| s.rejections), i18n.t(Key::SyncRejected))}
-            </p>
         </Show>
     }
 }
@@ -181,16 +189,31 @@ fn Unsent() -> impl IntoView {
     }
 }
 
-/// Shown only when the browser refuses to keep our data.
+/// Shown when the browser refuses to keep our data and there is unsent
+/// work it could lose (so never before sign-in), until dismissed: once per
+/// device.
 #[component]
 fn StorageWarning() -> impl IntoView {
     let i18n = use_i18n();
+    let data = use_app_data();
     let grant = LocalResource::new(persistence::request);
-    let at_risk = move || grant.get().is_some_and(|p| !p.is_safe());
+    let dismissed = RwSignal::new(persistence::warning_dismissed());
+    let at_risk = move || {
+        !dismissed.get()
+            && data.sync.with(|s| s.pending > 0)
+            && grant.get().is_some_and(|p| !p.is_safe())
+    };
     view! {
         <Show when=at_risk>
-            <p class="banner warning" role="alert" data-testid="storage-warning">
-                {move || i18n.t(Key::StorageNotPersistent)}
+            <p class="banner warning compact" role="alert" data-testid="storage-warning">
+                {move || i18n.t(Key::StorageNotPersistent)}" "
+                <button class="link" data-testid="storage-warning-dismiss"
+                    on:click=move |_| {
+                        persistence::dismiss_warning();
+                        dismissed.set(true);
+                    }>
+                    {move || i18n.t(Key::BackupOk)}
+                </button>
             </p>
         </Show>
     }

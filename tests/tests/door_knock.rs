@@ -46,6 +46,13 @@ async fn expect_drafts(phone: &Browser, count: usize, food_ok: Option<bool>) {
     }
 }
 
+/// The id of the one team, which holds building 3.
+async fn team_of_building(server: &TestServer) -> String {
+    server.records("yongan", Collection::Team).await[0]
+        .id
+        .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_building_visited_offline_reaches_the_server() {
     let mut server = TestServer::start().await;
@@ -113,10 +120,25 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.tap("outcome-no_answer").await;
     phone.tap("save-next").await;
     phone.expect_text("door-title", "3 · 1 · 103 · 赵敏").await;
+    // The door nobody answered is one to go back to; the others wait.
+    phone.expect_text("unvisited", "本楼未走访： 1-104、1-105").await;
+    phone.expect_text("go-back", "还要再去： 1-102").await;
+    // Core's rules, in the volunteer's language, saying what to do.
     phone.tap("save-next").await;
     phone
-        .expect_text_starting("checklist-error", "请检查")
+        .expect_text(
+            "checklist-error",
+            "请先选择敲门结果：已走访、无人应答、拒绝或需回访。",
+        )
         .await;
+    phone.tap("outcome-visited").await;
+    phone.tap("swab-yes").await;
+    phone.tap("save-next").await;
+    phone
+        .expect_text("checklist-error", "做了核酸采样，请填写试管编号。")
+        .await;
+    phone.screenshot("checklist-error-zh").await;
+    phone.tap("swab-no").await;
     // Doors 103–105: answered, a temperature, all fine.
     for (door, head) in [("103", "赵敏"), ("104", "钱进"), ("105", "孙悦")] {
         phone
@@ -129,7 +151,11 @@ async fn a_building_visited_offline_reaches_the_server() {
     }
     // The building is done: back to the list.
     phone.find("building-3").await;
-    phone.expect_text("building-3", "3 · 5/5").await;
+    // Only answered doors count as visited: 102 is still to go back to.
+    phone
+        .expect_text("building-3", "3号楼 · 已走访 4/5 · 待再访 1")
+        .await;
+    phone.screenshot("visits-go-back-zh").await;
     phone.expect_text_starting("sync-pending", "待上传").await;
     expect_drafts(&phone, 0, None).await;
 
@@ -159,13 +185,24 @@ async fn a_building_visited_offline_reaches_the_server() {
         .await;
     phone.screenshot("needs-ledger-zh").await;
     phone.tap("need-row").await;
-    phone.tap("need-close").await;
-    phone
-        .expect_text_starting(
-            "need-error",
-            "a need that is Collected cannot become Closed",
-        )
-        .await;
+    // What it is, whose door, who raised it; only the lifecycle's next step.
+    phone.expect_text("need-description", "家里缺少食物").await;
+    phone.expect_text("need-household", "3 · 1 · 101 王芳").await;
+    assert!(
+        phone
+            .find("need-raised")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .ends_with("一队"),
+        "raised by the visit's team"
+    );
+    phone.expect_text("need-actions", "分派").await;
+    assert!(!phone.shows("need-close").await, "销号 is not offered on a need just collected");
+    // The team defaults to the one holding building 3.
+    phone.expect_value("need-team", &team_of_building(&server).await).await;
+    phone.screenshot("need-zh").await;
     phone.tap("need-assign").await;
     phone.expect_text("need-status", "已分派").await;
     phone.fill("need-note", "已送米面油上门").await;
@@ -197,6 +234,17 @@ async fn a_building_visited_offline_reaches_the_server() {
         phone.expect_text(&format!("total-{total}"), expected).await;
     }
     phone.find("coverage-chart").await;
+    // 已走访 counts answered doors only (4 of 5), like 走访户数.
+    let team = phone.find("team-coverage-row").await;
+    assert_eq!(
+        team.attr("data-visited").await.unwrap().as_deref(),
+        Some("4")
+    );
+    assert!(
+        team.text().await.unwrap().contains("已走访 4/5 · 待再访 1"),
+        "{:?}",
+        team.text().await
+    );
     let freshness = phone.find("team-freshness").await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while freshness.text().await.unwrap().contains("尚无") && std::time::Instant::now() < deadline

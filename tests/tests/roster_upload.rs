@@ -85,6 +85,6 @@ async fn an_excel_roster_is_checked_then_imported() {
 
     phone.open(&format!("{}/visits", server.url)).await;
     phone.tap("sync-now").await;
-    phone.expect_text("building-7", "7 · 0/2").await;
+    phone.expect_text("building-7", "7号楼 · 已走访 0/2").await;
     phone.close().await;
 }

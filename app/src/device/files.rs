@@ -1,6 +1,7 @@
 //! Files the volunteer keeps or picks: a download made inside the page
 //! (a Blob, an object URL and a temporary `<a download>`; no server is
-//! needed, so it works offline) and reading a chosen file as text.
+//! needed, so it works offline), reading a chosen file as text, and
+//! copying text to the clipboard.
 
 use std::time::Duration;
 
@@ -41,4 +42,23 @@ pub async fn read_text(file: &web_sys::File) -> Result<String, JsValue> {
         .await?
         .as_string()
         .ok_or_else(|| JsValue::from_str("the file is not text"))
+}
+
+/// Puts `text` on the clipboard (`navigator.clipboard.writeText`); false
+/// where the browser has no clipboard or refuses.
+pub async fn copy_text(text: &str) -> bool {
+    let navigator = leptos::prelude::window().navigator();
+    let Ok(clipboard) = js_sys::Reflect::get(&navigator, &"clipboard".into()) else {
+        return false;
+    };
+    let write = js_sys::Reflect::get(&clipboard, &"writeText".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    let Some(promise) = write
+        .and_then(|f| f.call1(&clipboard, &JsValue::from_str(text)).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+    else {
+        return false;
+    };
+    JsFuture::from(promise).await.is_ok()
 }

@@ -9,6 +9,18 @@ pub fn clock_time(ms: u64) -> String {
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
 
+/// `MM-DD HH:MM` of a Unix time in milliseconds, in local time.
+pub fn day_time(ms: u64) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+    format!(
+        "{:02}-{:02} {:02}:{:02}",
+        date.get_month() + 1,
+        date.get_date(),
+        date.get_hours(),
+        date.get_minutes()
+    )
+}
+
 /// `YYYYMMDD-HHMM` of a Unix time in milliseconds, in local time: for file names.
 pub fn file_stamp(ms: u64) -> String {
     let date = js_sys::Date::new(&JsValue::from_f64(ms as f64));

@@ -296,7 +296,7 @@ fn NewInviteForm(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> i
         <form class="form" data-testid="invite-form" on:submit=submit>
             <div class="field">
                 <span>{move || i18n.t(Key::AccountsRole)}</span>
-                <div class="choices">
+                <div class="choices wide">
                     {Role::ALL.into_iter().map(|role| view! {
                         <label class="choice" class:chosen=move || form.with(|f| f.role == role)>
                             <input type="radio" name="invite-role" value=role.name()
@@ -348,7 +348,8 @@ fn NewInviteForm(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> i
         {move || created.get().map(|new| view! {
             <section class="invite-result" data-testid="invite-result">
                 <p class="row-title">{i18n.t(Key::AccountsCodeOnce)}</p>
-                <p class="invite-code" data-testid="invite-code">{new.code}</p>
+                <p class="invite-code" data-testid="invite-code">{new.code.clone()}</p>
+                <CopyInvite text=format!("{} {}", new.code, new.join_url)/>
                 <div class="invite-qr" data-testid="invite-qr" inner_html=new.qr_svg></div>
                 <p>{i18n.t(Key::AccountsHowTo)}</p>
                 <p class="invite-link">{i18n.t(Key::AccountsJoinLink)}" "<span data-testid="invite-link">{new.join_url}</span></p>
@@ -358,6 +359,29 @@ fn NewInviteForm(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> i
                 </p>
             </section>
         })}
+    }
+}
+
+/// Copies the new code and its link, to paste into a chat; says whether it
+/// worked (the clipboard needs a secure page and the person's consent).
+#[component]
+fn CopyInvite(text: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let copied = RwSignal::new(None::<bool>);
+    let copy = move |_| {
+        let text = text.clone();
+        spawn_local(async move {
+            copied.set(Some(crate::device::files::copy_text(&text).await));
+        });
+    };
+    view! {
+        <button type="button" class="button secondary" data-testid="invite-copy" on:click=copy>
+            {move || i18n.t(match copied.get() {
+                None => Key::AccountsCopy,
+                Some(true) => Key::AccountsCopied,
+                Some(false) => Key::AccountsCopyFailed,
+            })}
+        </button>
     }
 }
 

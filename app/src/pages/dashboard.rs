@@ -11,7 +11,8 @@ use crate::{
     state::{
         replica::Replica,
         use_app_data,
-        visits::{assignments, doors_by_building},
+        now_ms,
+        visits::{assignments, coverage, doors_by_building},
     },
 };
 
@@ -116,7 +117,7 @@ fn Coverage() -> impl IntoView {
                 let rects = SEGMENTS
                     .iter()
                     .map(|(outcome, colour, _)| {
-                        let count = doors.iter().filter(|d| d.outcome.as_deref().unwrap_or("pending") == *outcome).count();
+                        let count = doors.iter().filter(|d| d.state.word() == *outcome).count();
                         let width = 280.0 * count as f64 / total;
                         let rect = view! { <rect x=x y=y width=width height="20" fill=*colour><title>{format!("{outcome}: {count}")}</title></rect> };
                         x += width;
@@ -140,7 +141,8 @@ fn Coverage() -> impl IntoView {
     }
 }
 
-/// Per team this round: the buildings it covers and how many doors are done.
+/// Per team this round: the buildings it covers, how many doors were
+/// answered (已走访), and how many it has to go back to.
 #[component]
 fn TeamCoverage() -> impl IntoView {
     let data = use_app_data();
@@ -149,8 +151,10 @@ fn TeamCoverage() -> impl IntoView {
         let round = data.work.with(|w| w.round.clone())?;
         Some(data.replica.with(|r| {
             let doors = doors_by_building(r, Some(&round));
-            let mut per_team: std::collections::BTreeMap<String, (Vec<String>, usize, usize)> =
-                Default::default();
+            let mut per_team: std::collections::BTreeMap<
+                String,
+                (Vec<String>, doorstep_core::dashboard::Coverage),
+            > = Default::default();
             for (building, team) in assignments(r, &round) {
                 let name = r
                     .record(doorstep_core::schema::Collection::Team, &team)
@@ -158,8 +162,7 @@ fn TeamCoverage() -> impl IntoView {
                     .unwrap_or_else(|| team.to_string());
                 let entry = per_team.entry(name).or_default();
                 let list = doors.get(&building).map(Vec::as_slice).unwrap_or_default();
-                entry.1 += list.iter().filter(|d| d.outcome.is_some()).count();
-                entry.2 += list.len();
+                entry.1.add(coverage(list, now_ms()));
                 entry.0.push(building);
             }
             per_team
@@ -167,10 +170,14 @@ fn TeamCoverage() -> impl IntoView {
     };
     view! {
         <ul class="rows" data-testid="team-coverage">
-            {move || rows().unwrap_or_default().into_iter().map(|(team, (buildings, done, total))| view! {
-                <li class="row">
+            {move || rows().unwrap_or_default().into_iter().map(|(team, (buildings, c))| view! {
+                <li class="row" data-testid="team-coverage-row" data-visited=c.visited.to_string() data-doors=c.doors.to_string()>
                     <span class="row-title">{team}</span>
-                    <span class="row-detail">{buildings.join("、")}" · "{i18n.t(Key::OutcomeVisited)}" "{done}"/"{total}</span>
+                    <span class="row-detail">
+                        {buildings.join("、")}" · "{i18n.t(Key::OutcomeVisited)}" "{c.visited}"/"{c.doors}
+                        {(c.to_go_back() > 0).then(|| format!(" · {} {}", i18n.t(Key::VisitsGoBack), c.to_go_back()))}
+                        {(c.refused > 0).then(|| format!(" · {} {}", i18n.t(Key::OutcomeRefused), c.refused))}
+                    </span>
                 </li>
             }).collect_view()}
         </ul>

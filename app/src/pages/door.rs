@@ -2,7 +2,11 @@
 //! speed: big toggles, then "save and next door" in building order. Every
 //! tap is kept as a draft in IndexedDB until the checklist is saved.
 
-use doorstep_core::{ids::RecordId, schema::Collection, visit::Checklist};
+use doorstep_core::{
+    ids::RecordId,
+    schema::Collection,
+    visit::{Checklist, DoorState},
+};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{
     components::A,
@@ -10,6 +14,8 @@ use leptos_router::{
 };
 
 use crate::{
+    errors,
+    device::local_time::day_time,
     i18n::{Key, use_i18n},
     pages::history::RecordHistory,
     state::{
@@ -181,23 +187,35 @@ fn Door(household: RecordId) -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let unvisited = {
+    // The building's other doors not knocked yet, and those to go back to
+    // (no answer, or a revisit with its time), by unit and door.
+    let others = {
         let id = household.clone();
-        move || {
+        move |wanted: fn(DoorState) -> bool| {
             doors.with(|d| {
                 d.get(&building())
                     .map(|doors| {
                         doors
                             .iter()
-                            .filter(|d| d.outcome.is_none() && d.household.id != id)
-                            .map(|d| d.household.value("door").to_owned())
+                            .filter(|d| wanted(d.state) && d.household.id != id)
+                            .map(|d| match d.state {
+                                DoorState::Revisit { at_ms: Some(at) } => {
+                                    format!("{}（{}）", d.label(), day_time(at))
+                                }
+                                _ => d.label(),
+                            })
                             .collect::<Vec<_>>()
-                            .join(" ")
+                            .join("、")
                     })
                     .unwrap_or_default()
             })
         }
     };
+    let unvisited = {
+        let others = others.clone();
+        Memo::new(move |_| others(|s| s == DoorState::Pending))
+    };
+    let go_back = Memo::new(move |_| others(DoorState::to_go_back));
 
     let save = {
         let household = household.clone();
@@ -225,11 +243,7 @@ fn Door(household: RecordId) -> impl IntoView {
             form.update(|f| f.temperature_c = parsed);
             let checklist: Checklist = form.get_untracked();
             if let Err(err) = checklist.check() {
-                error.set(Some(format!(
-                    "{} {}",
-                    i18n.t(Key::DoorInvalid),
-                    err.message
-                )));
+                error.set(Some(i18n.t(errors::checklist(err.rule)).to_owned()));
                 return;
             }
             error.set(None);
@@ -379,7 +393,12 @@ fn Door(household: RecordId) -> impl IntoView {
         </p>
         <p class="banner warning" data-testid="checklist-error" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
         <button class="button wide big" type="button" data-testid="save-next" on:click=save>{move || i18n.t(Key::DoorSaveNext)}</button>
-        <p class="notice" data-testid="unvisited">{move || i18n.t(Key::DoorUnvisited)}" "{unvisited}</p>
+        <Show when=move || !unvisited.with(String::is_empty)>
+            <p class="notice" data-testid="unvisited">{move || i18n.t(Key::DoorUnvisited)}" "{move || unvisited.get()}</p>
+        </Show>
+        <Show when=move || !go_back.with(String::is_empty)>
+            <p class="notice" data-testid="go-back">{move || i18n.t(Key::DoorGoBack)}" "{move || go_back.get()}</p>
+        </Show>
         {move || round().map(|round| view! { <RecordHistory collection=Collection::Visit id=visit_id(&round, &history_of)/> })}
     }
 }

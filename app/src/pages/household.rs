@@ -80,9 +80,9 @@ fn HouseholdEditor(param: String) -> impl IntoView {
             .unwrap_or_else(|| Household::blank(form.with_untracked(|f| f.id.clone())));
         match form.with_untracked(|f| f.changes(&baseline, &compound.id)) {
             Err(err) => error.set(Some(format!(
-                "{} — {}",
+                "{}：{}",
                 i18n.t(label_of(&err.field)),
-                err.message
+                crate::errors::field(i18n.locale(), Collection::Household, &err.field)
             ))),
             Ok(None) => status.set(SaveState::Unchanged),
             Ok(Some(mutation)) => spawn_local(async move {

@@ -100,7 +100,11 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                     key_since.set(None);
                     record(m);
                 }
-                Err(e) => error.set(Some(format!("{}: {}", e.field, e.message))),
+                Err(e) => error.set(Some(crate::errors::field(
+                    i18n.locale(),
+                    doorstep_core::schema::Collection::Person,
+                    &e.field,
+                ))),
             }
         }
     };
@@ -120,7 +124,10 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                     amount.set(String::new());
                     record(m);
                 }
-                Err(e) => error.set(Some(format!("{}: {}", e.field, e.message))),
+                Err(e) => error.set(Some(match e.field.as_str() {
+                    "amount_cents" => i18n.t(Key::ErrorFieldAmount).to_owned(),
+                    field => crate::errors::field(i18n.locale(), doorstep_core::schema::Collection::Purchase, field),
+                })),
             }
         }
     };

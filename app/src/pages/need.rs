@@ -1,22 +1,45 @@
-//! `/ledgers/needs/:id`: one need, its history, and its next steps
-//! (assign, start, resolve, close 销号, reopen).
+//! `/ledgers/needs/:id`: one need: what it is, the household (phone and a
+//! link to it), who raised it and when, its history, and only the next
+//! steps its state allows (assign, start, resolve, close 销号, reopen).
 
 use doorstep_core::{ids::RecordId, need::Status, schema::Collection};
 use leptos::{prelude::*, task::spawn_local};
-use leptos_router::hooks::use_params_map;
+use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
-    device::local_time::clock_time,
+    device::local_time::{clock_time, day_time},
+    errors,
     i18n::{Key, use_i18n},
     pages::{
         history::RecordHistory,
         ledgers::{category_key, status_key},
     },
     state::{
-        needs::{needs, step},
+        needs::{NeedRow, needs, step},
         now_ms, use_app_data,
     },
 };
+
+/// The words a checklist writes as a need's description, as people read them.
+pub fn description_key(description: &str) -> Option<Key> {
+    match description {
+        "needs_doctor" => Some(Key::NeedWhatDoctor),
+        "clothes" => Some(Key::NeedWhatClothes),
+        "bedding" => Some(Key::NeedWhatBedding),
+        "food" => Some(Key::NeedWhatFood),
+        _ => None,
+    }
+}
+
+fn action(to: Status) -> (Key, &'static str) {
+    match to {
+        Status::Assigned => (Key::ActionAssign, "need-assign"),
+        Status::InProgress => (Key::ActionStart, "need-start"),
+        Status::Resolved => (Key::ActionResolve, "need-resolve"),
+        Status::Closed => (Key::ActionClose, "need-close"),
+        Status::Collected | Status::Reopened => (Key::ActionReopen, "need-reopen"),
+    }
+}
 
 #[component]
 pub fn NeedPage() -> impl IntoView {
@@ -34,126 +57,177 @@ pub fn NeedPage() -> impl IntoView {
         data.replica
             .with(|r| needs(r, now_ms()).into_iter().find(|n| n.id == id))
     });
-    let team = RwSignal::new(
-        data.work
-            .with_untracked(|w| w.team.clone())
-            .map(|t| t.to_string())
-            .unwrap_or_default(),
-    );
+    view! {
+        {move || match (i18n.locale(), row.get()).1 {
+            None => view! { <p class="notice">{i18n.t(Key::NeedsNotFound)}</p> }.into_any(),
+            Some(row) => view! { <Need row=row/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn Need(row: NeedRow) -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let team_name = move |team: &RecordId| {
+        data.replica.with_untracked(|r| {
+            r.record(Collection::Team, team)
+                .and_then(|t| t.value("name")?.as_str().map(str::to_owned))
+        })
+    };
+    let default_team = data.replica.with_untracked(|r| {
+        let round = data.work.with_untracked(|w| w.round.clone());
+        row.default_team(r, round.as_ref())
+    });
+    let team = RwSignal::new(default_team.map(|t| t.to_string()).unwrap_or_default());
     let hours = RwSignal::new("24".to_owned());
     let note = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let teams = Memo::new(move |_| {
-        data.replica.with(|r| {
-            r.all(Collection::Team)
-                .into_iter()
-                .map(|t| {
-                    (
-                        t.id.to_string(),
-                        t.value("name")
-                            .and_then(|v| v.as_str())
-                            .unwrap_or_default()
-                            .to_owned(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-    });
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
+    let actions = row.actions();
+    let offers = |to: Status| actions.contains(&to);
+    let (can_assign, takes_note) = (
+        offers(Status::Assigned),
+        offers(Status::Resolved) || offers(Status::Reopened),
+    );
 
-    let act = move |to: Status| {
-        let Some(row) = row.get_untracked() else {
-            return;
-        };
-        let Some(compound) = data
-            .device
-            .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()))
-        else {
-            return;
-        };
-        let now = now_ms();
-        let (team_id, due) = if to == Status::Assigned {
-            (
-                team.get_untracked().parse().ok(),
-                hours
-                    .get_untracked()
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .map(|h| now + h * 3_600_000),
-            )
-        } else {
-            (None, None)
-        };
-        match step(
-            &compound.id,
-            &row,
-            to,
-            team_id,
-            due,
-            &note.get_untracked(),
-            now,
-        ) {
-            Err(message) => error.set(Some(message)),
-            Ok(mutation) => {
-                error.set(None);
-                note.set(String::new());
-                spawn_local(async move {
-                    let _ = data.edit(mutation).await;
-                });
+    let act = {
+        let row = row.clone();
+        move |to: Status| {
+            let Some(compound) = data
+                .device
+                .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()))
+            else {
+                return;
+            };
+            let now = now_ms();
+            let (team_id, due) = if to == Status::Assigned {
+                (
+                    team.get_untracked().parse().ok(),
+                    hours
+                        .get_untracked()
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                        .map(|h| now + h * 3_600_000),
+                )
+            } else {
+                (None, None)
+            };
+            match step(&compound.id, &row, to, team_id, due, &note.get_untracked(), now) {
+                Err(err) => error.set(Some(errors::step(i18n.locale(), &err))),
+                Ok(mutation) => {
+                    error.set(None);
+                    note.set(String::new());
+                    spawn_local(async move {
+                        let _ = data.edit(mutation).await;
+                    });
+                }
             }
         }
     };
-    let button = move |to: Status, label: Key, test_id: &'static str| {
-        view! { <button class="button secondary" data-testid=test_id on:click=move |_| act(to)>{move || i18n.t(label)}</button> }
+
+    let household = row.household.clone();
+    let place = household
+        .as_ref()
+        .map(|h| format!("{} {}", h.address(), h.value("head")))
+        .unwrap_or_default();
+    let phone = household
+        .as_ref()
+        .map(|h| h.value("phone").to_owned())
+        .filter(|p| !p.is_empty());
+    let description = match description_key(&row.description) {
+        Some(key) => i18n.t(key).to_owned(),
+        None => row.description.clone(),
     };
+    let raised = {
+        let by = row.raised_by.as_ref().and_then(team_name);
+        let at = row.raised_at_ms().map(day_time);
+        match (by, at) {
+            (None, None) => None,
+            (by, at) => Some(format!(
+                "{} {}",
+                at.unwrap_or_default(),
+                by.unwrap_or_default()
+            )),
+        }
+    };
+    let assigned = row
+        .state
+        .team
+        .as_ref()
+        .and_then(team_name)
+        .map(|name| format!("{} {name}", i18n.t(Key::NeedsTeam)));
+    let history = row
+        .state
+        .history
+        .iter()
+        .map(|s| {
+            let status = status_key(Some(s.to));
+            view! { <li class="row"><span>{clock_time(s.at_ms)}" "{i18n.t(status)}</span><span class="row-detail">{s.note.clone()}</span></li> }
+        })
+        .collect_view();
+    let ignored = row.state.ignored.len();
+    let buttons = actions
+        .iter()
+        .map(|to| {
+            let (label, test_id) = action(*to);
+            let (act, to) = (act.clone(), *to);
+            view! { <button class="button secondary" data-testid=test_id on:click=move |_| act(to)>{move || i18n.t(label)}</button> }
+        })
+        .collect_view();
 
     view! {
-        {move || match row.get() {
-            None => view! { <p class="notice">{i18n.t(Key::NeedsNotFound)}</p> }.into_any(),
-            Some(row) => {
-                let place = row.household.as_ref().map(|h| format!("{} {}", h.address(), h.value("head"))).unwrap_or_default();
-                let history = row.state.history.iter().map(|s| {
-                    let status = status_key(Some(s.to));
-                    view! { <li class="row"><span>{clock_time(s.at_ms)}" "{i18n.t(status)}</span><span class="row-detail">{s.note.clone()}</span></li> }
-                }).collect_view();
-                let ignored = row.state.ignored.len();
+        <h1 data-testid="need-title">{i18n.t(category_key(&row.category))}" · "{place}</h1>
+        <p><span class="badge" data-testid="need-status">{i18n.t(status_key(row.state.status))}</span></p>
+        <dl class="facts">
+            <Show when={let d = description.clone(); move || !d.is_empty()}>
+                <dt>{i18n.t(Key::NeedDescription)}</dt><dd data-testid="need-description">{description.clone()}</dd>
+            </Show>
+            {household.map(|h| {
+                let (href, name) = (format!("/households/{}", h.id), format!("{} {}", h.address(), h.value("head")));
                 view! {
-                    <h1 data-testid="need-title">{i18n.t(category_key(&row.category))}" · "{place}</h1>
-                    <p><span class="badge" data-testid="need-status">{i18n.t(status_key(row.state.status))}</span></p>
-                    <p data-testid="need-resolution">{row.state.resolution.clone()}</p>
-                    <h2>{i18n.t(Key::NeedsHistory)}</h2>
-                    <ol class="rows" data-testid="need-history">{history}</ol>
-                    <RecordHistory collection=Collection::Need id=row.id.clone()/>
-                    <Show when=move || { ignored > 0 }>
-                        <p class="notice">{i18n.t(Key::NeedsIgnored)}": "{ignored}</p>
-                    </Show>
-                }.into_any()
-            }
-        }}
+                    <dt>{i18n.t(Key::NeedHousehold)}</dt>
+                    <dd><A href=href attr:class="link" attr:data-testid="need-household">{name}</A></dd>
+                }
+            })}
+            {phone.map(|phone| view! {
+                <dt>{i18n.t(Key::HouseholdFieldPhone)}</dt>
+                <dd><a class="link" href=format!("tel:{phone}") data-testid="need-phone">{phone.clone()}</a></dd>
+            })}
+            {raised.map(|raised| view! { <dt>{i18n.t(Key::NeedRaisedTitle)}</dt><dd data-testid="need-raised">{raised}</dd> })}
+            {assigned.map(|a| view! { <dt>{i18n.t(Key::StatusAssigned)}</dt><dd data-testid="need-assigned">{a}</dd> })}
+        </dl>
+        <p data-testid="need-resolution">{row.state.resolution.clone()}</p>
         <section class="check-section">
-            <label class="field"><span>{move || i18n.t(Key::NeedsTeam)}</span>
-                <select data-testid="need-team" on:change=move |ev| team.set(event_target_value(&ev))>
-                    <option value="">{move || i18n.t(Key::WorkNone)}</option>
-                    {move || teams.get().into_iter().map(|(id, name)| {
-                        let selected = { let id = id.clone(); move || team.get() == id };
-                        view! { <option value=id selected=selected>{name}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-            <label class="field"><span>{move || i18n.t(Key::NeedsDueHours)}</span>
-                <input data-testid="need-hours" inputmode="numeric" prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev))/>
-            </label>
-            <label class="field"><span>{move || i18n.t(Key::NeedsNote)}</span>
-                <input data-testid="need-note" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
-            </label>
+            <Show when=move || can_assign>
+                <label class="field"><span>{move || i18n.t(Key::NeedsTeam)}</span>
+                    <select data-testid="need-team" on:change=move |ev| team.set(event_target_value(&ev))>
+                        <option value="" selected=move || team.with(String::is_empty)>{move || i18n.t(Key::WorkNone)}</option>
+                        {move || teams.get().into_iter().map(|(id, name)| {
+                            let id = id.to_string();
+                            let selected = { let id = id.clone(); move || team.get() == id };
+                            view! { <option value=id selected=selected>{name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="field"><span>{move || i18n.t(Key::NeedsDueHours)}</span>
+                    <input data-testid="need-hours" inputmode="numeric" prop:value=move || hours.get() on:input=move |ev| hours.set(event_target_value(&ev))/>
+                </label>
+            </Show>
+            <Show when=move || takes_note>
+                <label class="field"><span>{move || i18n.t(Key::NeedsNote)}</span>
+                    <input data-testid="need-note" prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))/>
+                </label>
+            </Show>
             <p class="banner warning" data-testid="need-error" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
-            <div class="button-row wrap">
-                {button(Status::Assigned, Key::ActionAssign, "need-assign")}
-                {button(Status::InProgress, Key::ActionStart, "need-start")}
-                {button(Status::Resolved, Key::ActionResolve, "need-resolve")}
-                {button(Status::Closed, Key::ActionClose, "need-close")}
-                {button(Status::Reopened, Key::ActionReopen, "need-reopen")}
-            </div>
+            <div class="button-row wrap" data-testid="need-actions">{buttons}</div>
         </section>
+        <h2>{i18n.t(Key::NeedsHistory)}</h2>
+        <ol class="rows" data-testid="need-history">{history}</ol>
+        <Show when=move || { ignored > 0 }>
+            <p class="notice">{i18n.t(Key::NeedsIgnored)}": "{ignored}</p>
+        </Show>
+        <RecordHistory collection=Collection::Need id=row.id.clone()/>
     }
 }

@@ -82,11 +82,7 @@ fn RefusedRow(edit: RefusedEdit) -> impl IntoView {
         || format!("{} {}", mutation.collection().name(), mutation.id()),
         |h| format!("{} {}", h.address(), h.value("head")),
     );
-    let reason = if edit.refusal.code == "forbidden" {
-        i18n.t(Key::RefusedOutsideBuildings).to_owned()
-    } else {
-        edit.refusal.message.clone()
-    };
+    let reason = i18n.t(crate::errors::refusal(&edit.refusal.code));
     let adopt = move |_| {
         if !confirmed(i18n.t(Key::RefusedAdoptConfirm)) {
             return;

@@ -76,7 +76,11 @@ fn Staff(compound: CompoundId) -> impl IntoView {
             None => view! { <p class="notice" data-testid="no-run">{i18n.t(Key::TruckNoRun)}</p> }.into_any(),
         }}
         <NewRunForm compound=compound.clone()/>
-        <p><Download path="posters" label=Key::TruckPosters print=true test_id="posters-link"/></p>
+        // The server makes posters for coordinators only: stall staff never
+        // see a link that would be refused.
+        <Show when=move || data.role() == Some(doorstep_core::access::Role::Coordinator)>
+            <p><Download path="posters" label=Key::TruckPosters print=true test_id="posters-link"/></p>
+        </Show>
     }
 }
 
@@ -100,7 +104,7 @@ fn RunControl(run: PublicRun) -> impl IntoView {
             let (compound, run_id) = (compound.clone(), run_id.clone());
             let started = run.state == RunState::Underway;
             match action {
-                StaffAction::Arrive(b) => (i18n.t(Key::TruckArrive).replace("{b}", &b), {
+                StaffAction::Arrive(b) => (i18n.t(Key::TruckArrive).replace("{b}", &i18n.building(&b)), {
                     let mut list = vec![tap(&compound, &run_id, &b, EventKind::Arrived, now_ms())];
                     if !started {
                         list.push(set_state(&compound, &run_id, RunState::Underway));
@@ -108,7 +112,7 @@ fn RunControl(run: PublicRun) -> impl IntoView {
                     list
                 }),
                 StaffAction::Leave(b) => {
-                    (i18n.t(Key::TruckLeave).replace("{b}", &b), vec![tap(&compound, &run_id, &b, EventKind::Left, now_ms())])
+                    (i18n.t(Key::TruckLeave).replace("{b}", &i18n.building(&b)), vec![tap(&compound, &run_id, &b, EventKind::Left, now_ms())])
                 }
                 StaffAction::Finish => (i18n.t(Key::TruckFinish).to_owned(), vec![set_state(&compound, &run_id, RunState::Finished)]),
             }
@@ -141,7 +145,7 @@ fn RunControl(run: PublicRun) -> impl IntoView {
                     }
                     record(vec![m]);
                 }>
-                {i18n.t(Key::TruckSkip).replace("{b}", &b)}
+                {i18n.t(Key::TruckSkip).replace("{b}", &i18n.building(&b))}
             </button>
         }
     });

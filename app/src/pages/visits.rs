@@ -1,6 +1,7 @@
 //! `/visits`: the door-knock area (走访): the round and team, and every
-//! building's doors with their outcome this round; a door opens its
-//! 一测二问三看 checklist.
+//! building's doors with their outcome this round (only answered doors
+//! count as 已走访; no answer and revisit doors are to go back to, with the
+//! revisit time); a door opens its 一测二问三看 checklist.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use doorstep_core::{
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     schema::Collection,
+    visit::DoorState,
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{components::A, hooks::use_navigate};
@@ -16,12 +18,12 @@ use serde_json::json;
 
 use crate::{
     areas::Area,
-    device::dialog::confirmed,
+    device::{dialog::confirmed, local_time::day_time},
     i18n::{Key, use_i18n},
     pages::{household::new_household_path, join::JoinCompound},
     state::{
         AppData, Work, now_ms, use_app_data,
-        visits::{assign, assignments, doors_by_building, end_round, short_id},
+        visits::{assign, assignments, coverage, doors_by_building, end_round, short_id},
     },
 };
 
@@ -73,11 +75,15 @@ fn Registry() -> impl IntoView {
                     .get()
                     .into_iter()
                     .map(|(building, doors)| {
-                        let done = doors.iter().filter(|d| d.outcome.is_some()).count();
+                        let counts = coverage(&doors, now_ms());
                         view! {
                             <div class="section-head">
-                                <h3 class="building-head" data-testid=format!("building-{building}")>
-                                    {building.clone()}" · "{done}"/"{doors.len()}
+                                <h3 class="building-head" data-testid=format!("building-{building}")
+                                    data-visited=counts.visited.to_string() data-back=counts.to_go_back().to_string()>
+                                    {let b = building.clone(); move || i18n.building(&b)}" · "{move || i18n.t(Key::OutcomeVisited)}" "{counts.visited}"/"{counts.doors}
+                                    <Show when=move || { counts.to_go_back() > 0 }>
+                                        " · "{move || i18n.t(Key::VisitsGoBack)}" "{counts.to_go_back()}
+                                    </Show>
                                 </h3>
                                 <Show when=move || data.role() == Some(Role::Coordinator)>
                                     <AssignTeam building=building.clone()/>
@@ -87,13 +93,17 @@ fn Registry() -> impl IntoView {
                                 {doors
                                     .into_iter()
                                     .map(|door| {
-                                        let outcome = door.outcome.clone().unwrap_or_else(|| "pending".into());
-                                        let label = outcome_label(&outcome);
+                                        let outcome = door.state.word();
+                                        let label = outcome_label(outcome);
+                                        let when = match door.state {
+                                            DoorState::Revisit { at_ms: Some(at) } => format!(" {}", day_time(at)),
+                                            _ => String::new(),
+                                        };
                                         view! {
                                             <li>
                                                 <A href=format!("/visits/door/{}", door.household.id) attr:class="row" attr:data-testid="household-row">
                                                     <span class="row-title">{door.household.address()}" "{door.household.value("head").to_owned()}</span>
-                                                    <span class=format!("badge {outcome}") data-testid="door-outcome">{move || i18n.t(label)}</span>
+                                                    <span class=format!("badge {outcome}") data-testid="door-outcome">{move || i18n.t(label)}{when.clone()}</span>
                                                 </A>
                                             </li>
                                         }

@@ -1,15 +1,20 @@
-//! The needs ledger in plain types: each need with its folded state, and the
-//! lifecycle step a coordinator or volunteer records next.
+//! The needs ledger in plain types: each need with its folded state, who
+//! raised it, the actions its state allows, the team it defaults to, and
+//! the lifecycle step a coordinator or volunteer records next.
 
 use doorstep_core::{
     ids::{CompoundId, RecordId},
     mutation::Mutation,
-    need::{NeedState, Status, Step, check_transition, steps_by_need},
+    need::{NeedState, Status, Step, StepError, check_transition, next_steps, steps_by_need},
     schema::Collection,
 };
 use serde_json::json;
 
-use super::{household::Household, replica::Replica, visits::short_id};
+use super::{
+    household::Household,
+    replica::Replica,
+    visits::{assignments, short_id},
+};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct NeedRow {
@@ -18,6 +23,36 @@ pub struct NeedRow {
     pub description: String,
     pub household: Option<Household>,
     pub state: NeedState,
+    /// The team of the visit that raised it, if a visit did.
+    pub raised_by: Option<RecordId>,
+}
+
+impl NeedRow {
+    /// When it was collected.
+    pub fn raised_at_ms(&self) -> Option<u64> {
+        self.state
+            .history
+            .iter()
+            .find(|s| s.to == Status::Collected)
+            .map(|s| s.at_ms)
+    }
+
+    /// The steps its page offers: those the lifecycle allows from its state
+    /// (collecting is the visit's, never a button).
+    pub fn actions(&self) -> Vec<Status> {
+        next_steps(self.state.status.or(Some(Status::Collected)))
+    }
+
+    /// The team an "assign" starts with: the one it is assigned to, else
+    /// the one that holds its household's building in `round`, else none
+    /// (never merely this phone's team, which may not hold the building).
+    pub fn default_team(&self, replica: &Replica, round: Option<&RecordId>) -> Option<RecordId> {
+        if let Some(team) = &self.state.team {
+            return Some(team.clone());
+        }
+        let building = self.household.as_ref()?.value("building").to_owned();
+        assignments(replica, round?).remove(&building)
+    }
 }
 
 /// Every need, open ones first (overdue first among them), then by id.
@@ -39,7 +74,13 @@ pub fn needs(replica: &Replica, now_ms: u64) -> Vec<NeedRow> {
                 .ok()
                 .and_then(|id| replica.record(Collection::Household, &id))
                 .map(Household::from_record);
+            let raised_by = text("visit")
+                .parse()
+                .ok()
+                .and_then(|id| replica.record(Collection::Visit, &id))
+                .and_then(|v| v.value("team")?.as_str()?.parse().ok());
             NeedRow {
+                raised_by,
                 state: NeedState::fold(steps.get(&need.id).cloned().unwrap_or_default()),
                 category: text("category"),
                 description: text("description"),
@@ -67,7 +108,7 @@ pub fn step(
     due_ms: Option<u64>,
     note: &str,
     now_ms: u64,
-) -> Result<Mutation, String> {
+) -> Result<Mutation, StepError> {
     let draft = Step {
         to,
         team: team.clone(),
@@ -104,7 +145,79 @@ pub fn step(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::fixtures::stamp;
+    use crate::state::fixtures::{household, record, stamp};
+
+    /// The assign form starts with the team holding the building, not the
+    /// phone's own; none when no team holds it this round.
+    #[test]
+    fn a_need_defaults_to_the_team_that_holds_its_building() {
+        let compound: CompoundId = "c1".parse().unwrap();
+        let round: RecordId = "r1".parse().unwrap();
+        let mut replica = Replica::new(
+            vec![
+                household("h1", "1", "101"),
+                household("h2", "2", "201"),
+                record("team", "t1", json!({"name": "一队"})),
+                record("team", "t2", json!({"name": "二队"})),
+                record(
+                    "visit",
+                    "v1",
+                    json!({"household": "h1", "team": "t2", "outcome": "visited"}),
+                ),
+                record(
+                    "need",
+                    "n1",
+                    json!({"household": "h1", "category": "food", "visit": "v1"}),
+                ),
+                record("need", "n2", json!({"household": "h2", "category": "food"})),
+            ],
+            vec![],
+        );
+        let assign = crate::state::visits::assign(&compound, &round, "1", Some(&"t1".parse().unwrap()))
+            .unwrap();
+        replica.upsert(assign.apply(None, &stamp(3)).unwrap().0);
+        let rows = needs(&replica, 0);
+        let (n1, n2) = (&rows[0], &rows[1]);
+        assert_eq!(n1.raised_by.as_ref().map(RecordId::as_str), Some("t2"));
+        assert_eq!(
+            n1.default_team(&replica, Some(&round)).as_ref().map(RecordId::as_str),
+            Some("t1")
+        );
+        assert_eq!(n2.default_team(&replica, Some(&round)), None);
+        assert_eq!(n1.default_team(&replica, None), None);
+    }
+
+    /// Each state offers exactly the lifecycle's next steps as buttons.
+    #[test]
+    fn a_need_offers_only_what_its_state_allows() {
+        let compound: CompoundId = "c1".parse().unwrap();
+        let mut replica = Replica::new(
+            vec![record("need", "n1", json!({"category": "food"}))],
+            vec![],
+        );
+        let mut clock = 10;
+        let mut walk = |replica: &mut Replica, to: Status, expected: &[Status]| {
+            let row = needs(replica, 0).remove(0);
+            assert_eq!(row.actions(), expected, "{:?}", row.state.status);
+            let (team, due, note) = match to {
+                Status::Assigned => (Some("t1".parse().unwrap()), Some(5), ""),
+                _ => (None, None, "好了"),
+            };
+            if let Ok(m) = step(&compound, &row, to, team, due, note, clock) {
+                clock += 1;
+                replica.upsert(m.apply(None, &stamp(clock)).unwrap().0);
+            }
+        };
+        use Status::*;
+        walk(&mut replica, Collected, &[Assigned]);
+        walk(&mut replica, Assigned, &[Assigned]);
+        walk(&mut replica, Resolved, &[Assigned, InProgress, Resolved]);
+        walk(&mut replica, Closed, &[Closed, Reopened]);
+        walk(&mut replica, Reopened, &[Reopened]);
+        let row = needs(&replica, 0).remove(0);
+        assert_eq!(row.actions(), [Assigned]);
+        assert_eq!(row.raised_at_ms(), Some(10));
+    }
 
     #[test]
     fn a_need_walks_its_lifecycle_and_refuses_shortcuts() {

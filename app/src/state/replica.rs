@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use doorstep_core::{
-    access::parent, conflict::Conflict, ids::RecordId, record::Record, schema::Collection,
+    access::parent, conflict::Conflict, hlc::Hlc, ids::RecordId, record::Record,
+    schema::Collection,
 };
 
 use super::household::{Household, sort_key};
@@ -26,11 +27,14 @@ impl Replica {
         replica
     }
 
+    /// Stores `record`; an empty one (see [`without_refused`]) leaves.
     pub fn upsert(&mut self, record: Record) {
-        self.records
-            .entry(record.collection)
-            .or_default()
-            .insert(record.id.clone(), record);
+        let of_collection = self.records.entry(record.collection).or_default();
+        if is_empty(&record) {
+            of_collection.remove(&record.id);
+        } else {
+            of_collection.insert(record.id.clone(), record);
+        }
     }
 
     pub fn add_conflicts(&mut self, conflicts: impl IntoIterator<Item = Conflict>) {
@@ -119,10 +123,57 @@ impl Replica {
     }
 }
 
+/// `record` as it stands once the server has refused this device's edit
+/// stamped `hlc`: the fields (and delete) that edit wrote are gone, so the
+/// refused value no longer shows as the record's; the server's value for
+/// them comes with its next copy of the record (a restricted field the
+/// device may not read never does). A record that only that edit made is
+/// left with nothing: [`is_empty`].
+pub fn without_refused(record: &Record, hlc: &Hlc) -> Record {
+    let mut kept = record.clone();
+    kept.fields.retain(|_, field| &field.hlc != hlc);
+    if kept.deleted.as_ref() == Some(hlc) {
+        kept.deleted = None;
+    }
+    kept
+}
+
+/// No field and no delete: no edit of it stands, so it is not kept.
+pub fn is_empty(record: &Record) -> bool {
+    record.fields.is_empty() && record.deleted.is_none()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::fixtures::{household, record};
+    use crate::state::fixtures::{household, record, stamp};
+
+    /// A volunteer without the key-persons grant sets 居家隔离; the server
+    /// refuses it: the phone stops showing it, and keeps the rest.
+    #[test]
+    fn a_refused_edit_no_longer_shows_as_the_value() {
+        let person = record("person", "p1", serde_json::json!({"household": "h1", "name": "王芳"}));
+        let edit: doorstep_core::mutation::Mutation = serde_json::from_value(serde_json::json!({
+            "kind": "set",
+            "args": {"collection": "person", "id": "p1", "compound": "c1",
+                     "fields": {"key_status": "home_isolation"}}
+        }))
+        .unwrap();
+        let (edited, _) = edit.apply(Some(&person), &stamp(7)).unwrap();
+        let mut replica = Replica::new(vec![edited.clone()], vec![]);
+        let undone = without_refused(&edited, &stamp(7));
+        assert_eq!(undone.value("key_status"), None);
+        assert_eq!(undone.value("name").and_then(|v| v.as_str()), Some("王芳"));
+        replica.upsert(undone);
+        let p1 = "p1".parse().unwrap();
+        assert_eq!(replica.record(Collection::Person, &p1).unwrap().value("key_status"), None);
+
+        // A record only the refused edit made leaves the phone.
+        let only = without_refused(&person, &stamp(1));
+        assert!(is_empty(&only));
+        replica.upsert(only);
+        assert!(replica.record(Collection::Person, &p1).is_none());
+    }
 
     #[test]
     fn households_sort_like_people_count() {

@@ -17,6 +17,7 @@ pub struct SyncStatus {
 pub enum SyncProblem {
     Unreachable,
     ClockAhead,
+    /// The server's error code.
     Refused(String),
     /// The device was revoked (or its sign-in is no longer valid).
     SignedOut,

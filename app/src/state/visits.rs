@@ -1,5 +1,6 @@
-//! Door-to-door work in plain types: the current round and team, which doors
-//! of a building are still unvisited in the round, and the records a saved
+//! Door-to-door work in plain types: the current round and team, where each
+//! door of a building stands in the round (not yet knocked, or to go back
+//! to), and the records a saved
 //! checklist becomes (the visit, plus a need for every problem found), and
 //! the draft an unsaved checklist is kept as.
 
@@ -7,11 +8,12 @@ use std::collections::BTreeMap;
 
 use doorstep_core::{
     access::round_ended_at,
+    dashboard::Coverage,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     record::Record,
     schema::Collection,
-    visit::Checklist,
+    visit::{Checklist, DoorState},
 };
 use serde_json::json;
 
@@ -166,11 +168,28 @@ pub fn end_round(compound: &CompoundId, round: &RecordId, ended_at_ms: Option<u6
     }
 }
 
-/// A door in a building's list, with its outcome in the current round.
+/// A door in a building's list, with where it stands in the current round.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Door {
     pub household: Household,
-    pub outcome: Option<String>,
+    pub state: DoorState,
+}
+
+impl Door {
+    /// Unit and door ("2-301"), as a list of doors names them.
+    pub fn label(&self) -> String {
+        ["unit", "door"]
+            .iter()
+            .map(|f| self.household.value(f).trim())
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+}
+
+/// A building's doors counted by state.
+pub fn coverage(doors: &[Door], now_ms: u64) -> Coverage {
+    Coverage::of(doors.iter().map(|d| d.state), now_ms)
 }
 
 /// Every building, with its doors in door order and this round's outcomes.
@@ -180,24 +199,22 @@ pub fn doors_by_building(
 ) -> BTreeMap<String, Vec<Door>> {
     let mut buildings: BTreeMap<String, Vec<Door>> = BTreeMap::new();
     for household in replica.households() {
-        let outcome = round
-            .and_then(|round| replica.record(Collection::Visit, &visit_id(round, &household.id)))
-            .and_then(|visit| {
-                visit
-                    .value("outcome")
-                    .and_then(|o| o.as_str())
-                    .map(str::to_owned)
-            });
+        let visit = round
+            .and_then(|round| replica.record(Collection::Visit, &visit_id(round, &household.id)));
+        let state = DoorState::of(
+            visit.and_then(|v| v.value("outcome")?.as_str()),
+            visit.and_then(|v| v.value("revisit_at_ms")?.as_u64()),
+        );
         buildings
             .entry(household.value("building").to_owned())
             .or_default()
-            .push(Door { household, outcome });
+            .push(Door { household, state });
     }
     buildings
 }
 
-/// The next door after `current` in the same building that has no outcome
-/// yet in this round (wrapping around), if any.
+/// The next door after `current` in the same building that has not been
+/// knocked yet in this round (wrapping around), if any.
 pub fn next_unvisited<'a>(doors: &'a [Door], current: &RecordId) -> Option<&'a Door> {
     let at = doors
         .iter()
@@ -206,7 +223,7 @@ pub fn next_unvisited<'a>(doors: &'a [Door], current: &RecordId) -> Option<&'a D
     doors[at + 1..]
         .iter()
         .chain(&doors[..at])
-        .find(|d| d.outcome.is_none())
+        .find(|d| d.state == DoorState::Pending)
 }
 
 /// The checklist as stored on the visit record, for editing.
@@ -350,7 +367,7 @@ mod tests {
         );
 
         let doors = &doors_by_building(&replica, Some(&round))["3"];
-        assert_eq!(doors[0].outcome.as_deref(), Some("visited"));
+        assert_eq!(doors[0].state, DoorState::Visited);
         assert_eq!(
             next_unvisited(doors, &h1).unwrap().household.id.as_str(),
             "h2"
@@ -358,6 +375,65 @@ mod tests {
         let restored = checklist_of(replica.record(Collection::Visit, &visit_id(&round, &h1)));
         assert_eq!(restored.temperature_c, Some(38.1));
         assert_eq!(restored.food_ok, Some(false));
+    }
+
+    /// A door nobody answered counts as no answer, not 已走访, and stays to
+    /// go back to until a later save of the same door answers it.
+    #[test]
+    fn no_answer_doors_are_gone_back_to_until_answered() {
+        let round: RecordId = "r0123456789ab".parse().unwrap();
+        let compound: CompoundId = "c1".parse().unwrap();
+        let mut replica = Replica::new(
+            vec![
+                household("h1", "1", "101"),
+                household("h2", "1", "102"),
+                household("h3", "1", "103"),
+            ],
+            vec![],
+        );
+        let mut clock = 10;
+        let mut save = |replica: &mut Replica, id: &str, checklist: Checklist| {
+            checklist.check().unwrap();
+            let h: RecordId = id.parse().unwrap();
+            for m in checklist_mutations(&checklist, &compound, &round, None, &h, replica, clock) {
+                clock += 1;
+                let existing = replica.record(m.collection(), m.id()).cloned();
+                replica.upsert(m.apply(existing.as_ref(), &stamp(clock)).unwrap().0);
+            }
+        };
+        let answered = Checklist {
+            outcome: Some("visited".into()),
+            temperature_c: Some(36.5),
+            ..Default::default()
+        };
+        save(&mut replica, "h1", answered.clone());
+        save(
+            &mut replica,
+            "h2",
+            Checklist {
+                outcome: Some("no_answer".into()),
+                ..Default::default()
+            },
+        );
+        save(
+            &mut replica,
+            "h3",
+            Checklist {
+                outcome: Some("revisit".into()),
+                revisit_at_ms: Some(500),
+                ..Default::default()
+            },
+        );
+        let doors = &doors_by_building(&replica, Some(&round))["1"];
+        let c = coverage(doors, 100);
+        assert_eq!((c.doors, c.visited, c.no_answer, c.revisit), (3, 1, 1, 1));
+        assert_eq!(c.to_go_back(), 2);
+        assert_eq!(doors[2].state, DoorState::Revisit { at_ms: Some(500) });
+        assert_eq!(doors[1].label(), "102");
+
+        save(&mut replica, "h2", answered);
+        let c = coverage(&doors_by_building(&replica, Some(&round))["1"], 100);
+        assert_eq!((c.visited, c.no_answer, c.to_go_back()), (2, 0, 1));
     }
 
     fn round(id: &str, started_ms: u64, ended: bool) -> Record {

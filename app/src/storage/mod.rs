@@ -32,7 +32,10 @@ use indexed_db_futures::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use wasm_bindgen::{JsCast, closure::Closure};
 
-use crate::sync::api::Credentials;
+use crate::{
+    state::replica::{is_empty, without_refused},
+    sync::api::Credentials,
+};
 
 /// Bumped when stores change. An upgrade may add stores; it never drops the
 /// outbox, which holds work the server has not seen.
@@ -446,18 +449,52 @@ impl Db {
         Ok(tx.object_store(OUTBOX)?.count().primitive()?.await?)
     }
 
-    /// Drops what the server has processed and keeps its rejections.
+    /// Drops what the server has processed and keeps its rejections. A
+    /// refused edit stops showing as its record's value
+    /// ([`without_refused`]), and the next pull starts from 0 so the
+    /// server's values come back: the records it changed are returned for
+    /// the screens (an empty one has left storage).
     pub async fn acknowledge(
         &self,
         last_mid: u64,
         rejected: &[Rejection],
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<Record>, StorageError> {
         let tx = self
             .db
-            .transaction([OUTBOX, META])
+            .transaction([RECORDS, OUTBOX, META])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
-        let (outbox, meta) = (tx.object_store(OUTBOX)?, tx.object_store(META)?);
+        let (records, outbox, meta) = (
+            tx.object_store(RECORDS)?,
+            tx.object_store(OUTBOX)?,
+            tx.object_store(META)?,
+        );
+        let mut undone = Vec::new();
+        for rejection in rejected {
+            // A retry brings earlier rejections again: their entry is gone.
+            let text: Option<String> = outbox.get(rejection.mid as f64).primitive()?.await?;
+            let Some(entry) = text
+                .map(|text| serde_json::from_str::<OutboxEntry>(&text))
+                .transpose()?
+            else {
+                continue;
+            };
+            let mutation = &entry.pushed.mutation;
+            let key = record_key(mutation.collection(), mutation.id().as_str());
+            let Some(record) = get::<Record>(&records, &key).await? else {
+                continue;
+            };
+            let kept = without_refused(&record, &entry.pushed.hlc);
+            if kept == record {
+                continue;
+            }
+            if is_empty(&kept) {
+                records.delete(key.as_str()).primitive()?.await?;
+            } else {
+                put(&records, key.as_str(), &kept).await?;
+            }
+            undone.push(kept);
+        }
         // Spelled out: indexed_db_futures 0.6 maps `..=x` to an *open* bound.
         let up_to_last = indexed_db_futures::KeyRange::UpperBound(last_mid as f64, false);
         outbox.delete::<f64, _>(up_to_last).primitive()?.await?;
@@ -468,10 +505,16 @@ impl Db {
                     device.rejections.push(rejection.clone());
                 }
             }
+            if !undone.is_empty() {
+                // A refused edit may have hidden an older value the server
+                // still holds: pull everything again to get it back (rare:
+                // refusals mean a permission problem).
+                device.cursor = 0;
+            }
             put(&meta, DEVICE_KEY, &device).await?;
         }
         tx.commit().await?;
-        Ok(())
+        Ok(undone)
     }
 
     /// Merges a pulled page and moves the cursor past it, in one transaction.

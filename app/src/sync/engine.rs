@@ -19,6 +19,7 @@ pub enum SyncError {
     Unreachable(String),
     /// The device clock is ahead of the server's: edits wait until it is fixed.
     ClockAhead(String),
+    /// Refused as a whole: the server's error code.
     Refused(String),
     /// The server no longer accepts this device's token (revoked, or never
     /// valid): it must sign in again; its outbox stays.
@@ -40,8 +41,8 @@ impl From<ApiFailure> for SyncError {
                 SyncError::ClockAhead(error.message)
             }
             ApiFailure::Refused { status: 401, error } => SyncError::SignedOut(error.code),
-            ApiFailure::Refused { status, error } => {
-                SyncError::Refused(format!("{status} {}: {}", error.code, error.message))
+            ApiFailure::Refused { error, .. } => {
+                SyncError::Refused(error.code)
             }
         }
     }
@@ -89,15 +90,20 @@ pub async fn sync_once(
         if let Some(last) = batch.last()
             && response.last_mid < last.pushed.mid
         {
-            return Err(SyncError::Refused(format!(
-                "server acknowledged up to {} of {}",
-                response.last_mid, last.pushed.mid
-            )));
+            // The server skipped some of the batch: a gap it cannot fill.
+            return Err(SyncError::Refused("mid_gap".into()));
         }
-        db.acknowledge(response.last_mid, &response.rejected)
+        let undone = db
+            .acknowledge(response.last_mid, &response.rejected)
             .await?;
         outcome.pushed += batch.len();
         outcome.server_time_ms = response.server_time_ms;
+        if !undone.is_empty() {
+            // Refused edits were taken back and the cursor is at 0: pull
+            // again from there rather than store this page's cursor.
+            outcome.applied.records.extend(undone);
+            continue;
+        }
         let Some(page) = response.pull else { break };
         let applied = db.apply_pull_page(&page, now_ms(), || Ok(())).await?;
         if applied.reset {

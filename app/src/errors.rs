@@ -1,0 +1,191 @@
+//! Errors as people read them: each typed error from core (a checklist
+//! rule, a need's lifecycle step, a field's range) and each code the server
+//! answers with becomes a sentence in the person's language that says what
+//! went wrong and what to do next. Core's English `Display` stays for logs.
+
+use doorstep_core::{
+    need::{Status, StepError},
+    schema::{Collection, FieldType},
+    visit::ChecklistRule,
+};
+
+use crate::i18n::{Key, Locale};
+
+pub fn checklist(rule: ChecklistRule) -> Key {
+    match rule {
+        ChecklistRule::ChooseOutcome => Key::ErrorCheckChooseOutcome,
+        ChecklistRule::UnknownOutcome => Key::ErrorCheckUnknownOutcome,
+        ChecklistRule::RevisitNeedsTime => Key::ErrorCheckRevisitTime,
+        ChecklistRule::TemperatureRange => Key::ErrorCheckTemperatureRange,
+        ChecklistRule::SwabNeedsTube => Key::ErrorCheckSwabTube,
+        ChecklistRule::NeedsTest => Key::ErrorCheckNeedsTest,
+        ChecklistRule::ListSymptoms => Key::ErrorCheckListSymptoms,
+    }
+}
+
+/// A need's state as its badge names it (`None`: not recorded yet).
+pub fn status(status: Option<Status>) -> Key {
+    match status {
+        None | Some(Status::Collected) => Key::StatusCollected,
+        Some(Status::Assigned) => Key::StatusAssigned,
+        Some(Status::InProgress) => Key::StatusInProgress,
+        Some(Status::Resolved) => Key::StatusResolved,
+        Some(Status::Closed) => Key::StatusClosed,
+        Some(Status::Reopened) => Key::StatusReopened,
+    }
+}
+
+pub fn step(locale: Locale, error: &StepError) -> String {
+    match error {
+        StepError::NotAllowed { from, to } => locale
+            .text(Key::ErrorStepNotAllowed)
+            .replace("{from}", locale.text(status(*from)))
+            .replace("{to}", locale.text(status(Some(*to)))),
+        StepError::AssignNeedsTeamAndDue => locale.text(Key::ErrorStepAssign).to_owned(),
+        StepError::ResolveNeedsNote => locale.text(Key::ErrorStepResolve).to_owned(),
+        StepError::ReopenNeedsNote => locale.text(Key::ErrorStepReopen).to_owned(),
+    }
+}
+
+/// What a field of `collection` takes, read from core's schema, for a value
+/// the schema refused.
+pub fn field(locale: Locale, collection: Collection, name: &str) -> String {
+    let Some(spec) = collection.field(name) else {
+        return locale.text(Key::ErrorFieldInvalid).to_owned();
+    };
+    let range = |key: Key, min: String, max: String| {
+        locale
+            .text(key)
+            .replace("{min}", &min)
+            .replace("{max}", &max)
+    };
+    match spec.ty {
+        FieldType::Int { min, max } => {
+            range(Key::ErrorFieldWholeNumber, min.to_string(), max.to_string())
+        }
+        FieldType::Decimal { min, max } => {
+            range(Key::ErrorFieldNumber, min.to_string(), max.to_string())
+        }
+        FieldType::Text { max_chars } if spec.required => {
+            range(Key::ErrorFieldRequiredText, String::new(), max_chars.to_string())
+        }
+        FieldType::Text { max_chars } => {
+            range(Key::ErrorFieldText, String::new(), max_chars.to_string())
+        }
+        FieldType::Choice(_) => locale.text(Key::ErrorFieldChoice).to_owned(),
+        _ => locale.text(Key::ErrorFieldInvalid).to_owned(),
+    }
+}
+
+/// A sync the server refused as a whole, by its error code.
+pub fn sync_refused(code: &str) -> Key {
+    match code {
+        "busy" | "store_unavailable" => Key::ErrorSyncBusy,
+        "forbidden" => Key::ErrorSyncForbidden,
+        "not_found" => Key::ErrorSyncNotFound,
+        _ => Key::ErrorSyncInvalid,
+    }
+}
+
+/// One edit the server refused for good (`Refusal::code`).
+pub fn refusal(code: &str) -> Key {
+    match code {
+        "forbidden" => Key::RefusedOutsideBuildings,
+        "entry_exists" => Key::ErrorRefusalEntryExists,
+        "wrong_compound" => Key::ErrorRefusalWrongCompound,
+        _ => Key::ErrorRefusalOther,
+    }
+}
+
+/// A download or page from the server that failed, by status and code.
+pub fn download(status: u16, code: &str) -> Key {
+    match (status, code) {
+        (401, _) => Key::ErrorDownloadSignedOut,
+        (403, _) | (_, "forbidden") => Key::ErrorDownloadForbidden,
+        _ => Key::ErrorDownloadFailed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two or more Latin words in a row: an English sentence.
+    fn has_latin_sentence(text: &str) -> bool {
+        text.split(|c: char| !(c.is_ascii_alphabetic() || c == ' ' || c == '\''))
+            .any(|run| run.split_whitespace().filter(|w| w.len() > 1).count() >= 2)
+    }
+
+    fn every_message(locale: Locale) -> Vec<String> {
+        use ChecklistRule::*;
+        let mut all: Vec<String> = [
+            ChooseOutcome,
+            UnknownOutcome,
+            RevisitNeedsTime,
+            TemperatureRange,
+            SwabNeedsTube,
+            NeedsTest,
+            ListSymptoms,
+        ]
+        .into_iter()
+        .map(|rule| locale.text(checklist(rule)).to_owned())
+        .collect();
+        for from in std::iter::once(None).chain(Status::ALL.map(Some)) {
+            for to in Status::ALL {
+                all.push(step(locale, &StepError::NotAllowed { from, to }));
+            }
+        }
+        for error in [
+            StepError::AssignNeedsTeamAndDue,
+            StepError::ResolveNeedsNote,
+            StepError::ReopenNeedsNote,
+        ] {
+            all.push(step(locale, &error));
+        }
+        for collection in [Collection::Household, Collection::Person, Collection::Purchase] {
+            for spec in collection.fields() {
+                all.push(field(locale, collection, spec.name));
+            }
+        }
+        for code in ["busy", "forbidden", "not_found", "invalid", "mid_gap"] {
+            all.push(locale.text(sync_refused(code)).to_owned());
+            all.push(locale.text(refusal(code)).to_owned());
+        }
+        for (status, code) in [(401, "unauthorized"), (403, "forbidden"), (500, "export_failed")] {
+            all.push(locale.text(download(status, code)).to_owned());
+        }
+        all
+    }
+
+    #[test]
+    fn core_errors_read_in_chinese_with_no_english_left() {
+        for message in every_message(Locale::Zh) {
+            assert!(!message.contains('{'), "{message}");
+            assert!(!has_latin_sentence(&message), "{message}");
+        }
+        let swab = Locale::Zh.text(checklist(ChecklistRule::SwabNeedsTube));
+        assert!(swab.contains("试管编号"), "{swab}");
+        let closed = step(
+            Locale::Zh,
+            &StepError::NotAllowed {
+                from: Some(Status::Collected),
+                to: Status::Closed,
+            },
+        );
+        assert!(closed.contains("已收集") && closed.contains("已销号"), "{closed}");
+        assert!(field(Locale::Zh, Collection::Household, "members").contains("整数"));
+    }
+
+    #[test]
+    fn every_error_has_english_too() {
+        for message in every_message(Locale::En) {
+            assert!(!message.contains('{') && !message.is_empty(), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_sentence_check_finds_english() {
+        assert!(has_latin_sentence("请检查： a swab needs its tube number"));
+        assert!(!has_latin_sentence("试管编号 A-17，体温 36.5 ℃"));
+    }
+}
