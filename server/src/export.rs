@@ -1,6 +1,7 @@
 //! The ledgers (台账) as coordinators hand them on: one `.xlsx` workbook with
 //! a sheet per ledger (rust_xlsxwriter), or one `.csv` per ledger, with
 //! Chinese headers, widths and date formats that open well in Excel and WPS.
+//! Rows run by building, unit and door (numbers as numbers), then by date.
 
 use std::collections::BTreeMap;
 
@@ -100,6 +101,40 @@ fn label(word: &str) -> &str {
     }
 }
 
+/// Chinese for the descriptions a door checklist writes on the needs it
+/// raises (`Checklist::needs`); other descriptions are people's own words.
+fn description_label(description: &str) -> &str {
+    match description {
+        "needs_doctor" => "需要医生上门或就医",
+        "clothes" => "衣物不够保暖",
+        "bedding" => "被褥不够保暖",
+        "food" => "家里缺少食物",
+        other => other,
+    }
+}
+
+/// Orders a part of an address as people count: "2" before "10".
+fn natural(cell: &Cell) -> (u64, String) {
+    match cell {
+        Cell::Text(t) => {
+            let digits: String = t.chars().take_while(char::is_ascii_digit).collect();
+            (digits.parse().unwrap_or(u64::MAX), t.clone())
+        }
+        Cell::Number(n) => (*n as u64, String::new()),
+        _ => (u64::MAX, String::new()),
+    }
+}
+
+/// Rows in building, unit, door order (the three cells from `address_at`),
+/// then by each row's date.
+fn in_order(mut rows: Vec<(u64, Vec<Cell>)>, address_at: usize) -> Vec<Vec<Cell>> {
+    rows.sort_by_cached_key(|(date, row)| {
+        let place: Vec<(u64, String)> = row[address_at..address_at + 3].iter().map(natural).collect();
+        (place, *date)
+    });
+    rows.into_iter().map(|(_, row)| row).collect()
+}
+
 fn status_label(status: Option<Status>) -> &'static str {
     match status {
         None | Some(Status::Collected) => "已收集",
@@ -163,16 +198,20 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
         name: "住户名册",
         slug: "households",
         headers: vec!["楼栋", "单元", "门牌号", "户主", "联系电话", "人数", "备注"],
-        rows: live(Collection::Household)
-            .map(|h| {
-                [
-                    "building", "unit", "door", "head", "phone", "members", "notes",
-                ]
-                .iter()
-                .map(|f| cell(h, f))
-                .collect()
-            })
-            .collect(),
+        rows: in_order(
+            live(Collection::Household)
+                .map(|h| {
+                    let row = [
+                        "building", "unit", "door", "head", "phone", "members", "notes",
+                    ]
+                    .iter()
+                    .map(|f| cell(h, f))
+                    .collect();
+                    (0, row)
+                })
+                .collect(),
+            0,
+        ),
     };
     let visits = Ledger {
         name: "走访记录",
@@ -199,7 +238,8 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
             "回访时间",
             "走访时间",
         ],
-        rows: live(Collection::Visit)
+        rows: in_order(
+            live(Collection::Visit)
             .map(|v| {
                 let mut row = vec![
                     name_of(&rounds, text(v, "round")),
@@ -218,6 +258,8 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                     .is_some_and(|t| t >= doorstep_core::visit::FEVER_C);
                 row.push(Cell::Text(if fever { "是" } else { "" }.into()));
                 row.push(Cell::Text(label(&text(v, "health")).to_owned()));
+                // Only an answered door was asked; elsewhere 需就医 is blank.
+                let asked = text(v, "outcome") == "visited";
                 row.extend(
                     [
                         "symptoms",
@@ -228,12 +270,15 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                         "food_ok",
                     ]
                     .iter()
-                    .map(|f| cell(v, f)),
+                    .map(|f| if asked { cell(v, f) } else { Cell::Empty }),
                 );
                 row.extend([time(v, "revisit_at_ms"), time(v, "visited_at_ms")]);
-                row
+                let date = v.value("visited_at_ms").and_then(Value::as_u64).unwrap_or(0);
+                (date, row)
             })
             .collect(),
+            2,
+        ),
     };
     let needs = Ledger {
         name: "困难问题台账",
@@ -253,13 +298,14 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
             "是否超期",
             "处理记录",
         ],
-        rows: live(Collection::Need)
+        rows: in_order(
+            live(Collection::Need)
             .map(|n| {
                 let state = NeedState::fold(steps.get(&n.id).cloned().unwrap_or_default());
                 let mut row = vec![Cell::Text(n.id.to_string())];
                 row.extend(address(n, "household"));
                 row.push(Cell::Text(label(&text(n, "category")).to_owned()));
-                row.push(Cell::Text(label(&text(n, "description")).to_owned()));
+                row.push(Cell::Text(description_label(&text(n, "description")).to_owned()));
                 row.push(Cell::Text(status_label(state.status).to_owned()));
                 row.push(
                     state
@@ -289,29 +335,35 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                     })
                     .collect();
                 row.push(Cell::Text(history.join("；")));
-                row
+                let raised = state.history.first().map_or(0, |s| s.at_ms);
+                (raised, row)
             })
             .collect(),
+            1,
+        ),
     };
     let purchases = Ledger {
         name: "代购台账",
         slug: "purchases",
         headers: vec!["楼栋", "单元", "门牌号", "户主", "物品", "金额(元)"],
-        rows: live(Collection::Purchase)
-            .map(|p| {
-                let mut row = address(p, "household");
-                row.push(cell(p, "items"));
-                row.push(
-                    p.value("amount_cents")
-                        .and_then(Value::as_f64)
-                        .map_or(Cell::Empty, |c| Cell::Number(c / 100.0)),
-                );
-                row
-            })
-            .collect(),
+        rows: in_order(
+            live(Collection::Purchase)
+                .map(|p| {
+                    let mut row = address(p, "household");
+                    row.push(cell(p, "items"));
+                    row.push(
+                        p.value("amount_cents")
+                            .and_then(Value::as_f64)
+                            .map_or(Cell::Empty, |c| Cell::Number(c / 100.0)),
+                    );
+                    (p.latest_hlc().map_or(0, |h| h.wall_ms), row)
+                })
+                .collect(),
+            0,
+        ),
     };
     let person_rows = |filter: &dyn Fn(&Record) -> bool, fields: &[&str]| -> Vec<Vec<Cell>> {
-        live(Collection::Person)
+        let rows = live(Collection::Person)
             .filter(|p| filter(p))
             .map(|p| {
                 let mut row = address(p, "household");
@@ -321,9 +373,10 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                     "key_since_ms" | "key_until_ms" => time(p, f),
                     other => cell(p, other),
                 }));
-                row
+                (p.latest_hlc().map_or(0, |h| h.wall_ms), row)
             })
-            .collect()
+            .collect();
+        in_order(rows, 0)
     };
     let care = Ledger {
         name: "关爱服务台账",
@@ -530,8 +583,11 @@ pub async fn xlsx_form(
     Path(compound): Path<String>,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
-    let caller = Caller::from_form(&state, &form).await?;
-    xlsx(State(state), caller, Path(compound)).await
+    let made = async {
+        let caller = Caller::from_form(&state, &form).await?;
+        xlsx(State(state), caller, Path(compound)).await
+    };
+    Ok(made.await.unwrap_or_else(crate::security::error_page))
 }
 
 /// `POST` of [`ledger_file`] with the token in a form.
@@ -540,8 +596,11 @@ pub async fn ledger_file_form(
     Path(path): Path<(String, String)>,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, AppError> {
-    let caller = Caller::from_form(&state, &form).await?;
-    ledger_file(State(state), caller, Path(path)).await
+    let made = async {
+        let caller = Caller::from_form(&state, &form).await?;
+        ledger_file(State(state), caller, Path(path)).await
+    };
+    Ok(made.await.unwrap_or_else(crate::security::error_page))
 }
 
 /// `GET /api/compounds/{compound}/ledgers/{ledger}.csv` (a file) or
@@ -582,7 +641,90 @@ pub async fn ledger_file(
 
 #[cfg(test)]
 mod tests {
-    use super::format_time;
+    use doorstep_core::{hlc::Hlc, ids::ClientId, mutation::Mutation, record::Record};
+    use serde_json::{Value, json};
+
+    use super::{Cell, format_time, ledgers};
+
+    fn record(kind: &str, collection: &str, id: &str, fields: Value) -> Record {
+        let mutation: Mutation = serde_json::from_value(json!({"kind": kind,
+            "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}}))
+        .unwrap();
+        let hlc = Hlc {
+            wall_ms: 1,
+            counter: 0,
+            node: ClientId::from_u128(1),
+        };
+        mutation.apply(None, &hlc).unwrap().0
+    }
+
+    fn text(cell: &Cell) -> String {
+        match cell {
+            Cell::Text(t) => t.clone(),
+            Cell::Number(n) => n.to_string(),
+            Cell::Time(ms) => format_time(*ms),
+            Cell::Empty => String::new(),
+        }
+    }
+
+    /// Rows by building, unit and door as numbers, then date; descriptions
+    /// in Chinese; a door nobody answered has no 需就医 answer.
+    #[test]
+    fn rows_run_by_address_then_date_and_say_what_they_mean() {
+        let household = |id: &str, building: &str, door: &str| {
+            record(
+                "set",
+                "household",
+                id,
+                json!({"building": building, "unit": "1", "door": door}),
+            )
+        };
+        let visit = |id: &str, h: &str, outcome: &str, at: u64| {
+            record(
+                "set",
+                "visit",
+                id,
+                json!({"household": h, "outcome": outcome, "needs_doctor": false, "visited_at_ms": at}),
+            )
+        };
+        let records = vec![
+            household("h10", "10", "101"),
+            household("h2b", "2", "1101"),
+            household("h2a", "2", "201"),
+            visit("v3", "h10", "visited", 5),
+            visit("v2", "h2b", "no_answer", 9),
+            visit("v1", "h2a", "visited", 7),
+            visit("v0", "h2a", "revisit", 3),
+            record(
+                "set",
+                "need",
+                "n1",
+                json!({"household": "h10", "category": "medical_visit", "description": "needs_doctor"}),
+            ),
+        ];
+        let all = ledgers(&records, 0);
+        let registry: Vec<String> = all[0].rows.iter().map(|r| text(&r[2])).collect();
+        assert_eq!(registry, ["201", "1101", "101"], "building 2 before 10, door 201 before 1101");
+        let visits = &all[1];
+        let doctor = visits.headers.iter().position(|h| *h == "需就医").unwrap();
+        let rows: Vec<(String, String, String)> = visits
+            .rows
+            .iter()
+            .map(|r| (text(&r[4]), text(&r[6]), text(&r[doctor])))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("201".into(), "需回访".into(), String::new()),
+                ("201".into(), "已走访".into(), "否".into()),
+                ("1101".into(), "无人应答".into(), String::new()),
+                ("101".into(), "已走访".into(), "否".into()),
+            ]
+        );
+        let needs = &all[2];
+        let description = needs.headers.iter().position(|h| *h == "描述").unwrap();
+        assert_eq!(text(&needs.rows[0][description]), "需要医生上门或就医");
+    }
 
     #[test]
     fn times_are_china_standard_time() {

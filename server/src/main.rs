@@ -112,13 +112,10 @@ enum InviteCommand {
         /// Hours until it expires.
         #[arg(long, default_value_t = 72)]
         hours: u32,
-        /// Where phones reach the server, for the join link.
-        #[arg(
-            long,
-            env = "DOORSTEP_PUBLIC_URL",
-            default_value = "http://127.0.0.1:8080"
-        )]
-        public_url: String,
+        /// Where phones reach the server, for the join link: the same
+        /// public URL setting `serve` uses for QR posters.
+        #[arg(long, env = "DOORSTEP_PUBLIC_URL")]
+        public_url: Option<String>,
     },
 }
 
@@ -165,17 +162,13 @@ async fn main() -> anyhow::Result<()> {
                 hours,
                 key_persons: false,
             };
-            let invite = new_invite(
-                &store,
-                &compound,
-                &request,
-                public_url.trim_end_matches('/'),
-                now_ms(),
-            )
-            .await
-            .map_err(|err| anyhow::anyhow!("{}", err.body.message))?;
+            let (base, note) = join_base(public_url.as_deref());
+            let invite = new_invite(&store, &compound, &request, &base, now_ms())
+                .await
+                .map_err(|err| anyhow::anyhow!("{}", err.body.message))?;
             println!("code: {}", invite.code);
             println!("join: {}", invite.join_url);
+            println!("{note}");
             println!(
                 "{} use(s), expires in {hours} h; the code is shown only now",
                 invite.invite.uses_left
@@ -280,4 +273,39 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+}
+
+/// The join link's base, and a line saying where it came from: the public
+/// URL setting, or (unset) this machine's own address, which phones cannot
+/// reach.
+fn join_base(public_url: Option<&str>) -> (String, String) {
+    match public_url.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(url) => (
+            url.trim_end_matches('/').to_owned(),
+            "the join link uses the public URL setting (--public-url / DOORSTEP_PUBLIC_URL)"
+                .to_owned(),
+        ),
+        None => (
+            "http://127.0.0.1:8080".to_owned(),
+            "the public URL setting (--public-url / DOORSTEP_PUBLIC_URL) is not set: the join \
+             link points at this machine, which phones cannot reach; set it to the address \
+             phones use"
+                .to_owned(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_base;
+
+    #[test]
+    fn the_join_link_follows_the_public_url_setting_and_says_so() {
+        let (base, note) = join_base(Some("https://doorstep.example.org/"));
+        assert_eq!(base, "https://doorstep.example.org");
+        assert!(note.contains("DOORSTEP_PUBLIC_URL"));
+        let (base, note) = join_base(None);
+        assert_eq!(base, "http://127.0.0.1:8080");
+        assert!(note.contains("not set"), "{note}");
+    }
 }

@@ -8,7 +8,9 @@ use axum::{
     extract::{Path, State},
     http::{HeaderMap, header},
 };
-use doorstep_core::{access::Role, ids::CompoundId, schema::Collection, truck::Stop};
+use doorstep_core::{
+    access::Role, building::building_label, ids::CompoundId, schema::Collection, truck::Stop,
+};
 use qrcode::{QrCode, render::svg};
 
 use crate::{
@@ -61,8 +63,11 @@ pub async fn posters_form(
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<axum::response::Response, AppError> {
-    let caller = Caller::from_form(&state, &form).await?;
-    posters(State(state), caller, Path(compound), headers).await
+    let made = async {
+        let caller = Caller::from_form(&state, &form).await?;
+        posters(State(state), caller, Path(compound), headers).await
+    };
+    Ok(made.await.unwrap_or_else(crate::security::error_page))
 }
 
 /// A QR code of `url` as an SVG element.
@@ -76,10 +81,11 @@ fn poster(compound: &str, building: &str, url: &str) -> String {
     let qr = qr_svg(url);
     format!(
         "<section class=\"poster\" data-building=\"{b}\"><div class=\"compound\">{c}</div>\
-         <h1 class=\"building\">{b}号楼</h1><div class=\"qr\">{qr}</div>\
+         <h1 class=\"building\">{l}</h1><div class=\"qr\">{qr}</div>\
          <p class=\"how\">微信或手机相机扫码，查看流动菜摊几点到本楼。<br>菜车快到时，页面会响铃提醒。</p>\
          <div class=\"url\">{u}</div></section>",
         b = escape(building),
+        l = escape(&building_label(building, "{b}号楼")),
         c = escape(compound),
         u = escape(url)
     )
@@ -148,4 +154,20 @@ fn percent_encode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::poster;
+
+    /// A building stored as "1号楼" is printed once as 1号楼, like "1".
+    #[test]
+    fn a_poster_names_its_building_once() {
+        for name in ["1", "1号楼"] {
+            let page = poster("幸福小区", name, "https://example.test/r/c1/1");
+            assert!(page.contains(">1号楼</h1>"), "{name}: {page}");
+            assert!(!page.contains("号楼号楼"), "{name}");
+        }
+        assert!(poster("幸福小区", "综合楼", "u").contains(">综合楼</h1>"));
+    }
 }

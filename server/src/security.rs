@@ -96,9 +96,55 @@ pub fn print_page(html: String) -> Response {
         .into_response()
 }
 
+/// A download form's failure as a page a person can read (the form is a
+/// browser navigation, so JSON would show raw): what happened and what to
+/// do next, in Chinese and English, with the same status.
+pub fn error_page(error: crate::error::AppError) -> Response {
+    let (zh, en) = match error.status.as_u16() {
+        401 => (
+            "登录已失效。请回到应用重新登录，再下载。",
+            "You are signed out. Go back to the app, sign in again, then retry.",
+        ),
+        403 => (
+            "您的角色不能打开这份文件。如需要，请联系社区负责人。",
+            "Your role may not open this file. Ask your coordinator if you need it.",
+        ),
+        404 => (
+            "找不到这份文件。请回到应用，刷新后再试。",
+            "This file was not found. Go back to the app, refresh and retry.",
+        ),
+        _ => (
+            "暂时无法生成这份文件，请稍后再试。",
+            "This file cannot be made right now; try again later.",
+        ),
+    };
+    tracing::info!(code = %error.body.code, "download form refused");
+    let html = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width\"><title>{zh}</title><style>\
+         body{{font-family:sans-serif;margin:24px;font-size:18px;line-height:1.5}}\
+         a{{display:inline-block;min-height:44px;line-height:44px}}</style></head><body>\
+         <p>{zh}</p><p lang=\"en\">{en}</p><p><a href=\"/\">返回应用 / Back to the app</a></p>\
+         </body></html>"
+    );
+    let mut response = print_page(html);
+    *response.status_mut() = error.status;
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_download_is_a_page_not_json() {
+        let response = error_page(crate::error::AppError::forbidden("coordinators only"));
+        assert_eq!(response.status(), axum::http::StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/html; charset=utf-8"
+        );
+    }
 
     #[test]
     fn inline_scripts_are_found_and_external_ones_skipped() {
