@@ -66,9 +66,11 @@ pub fn field(locale: Locale, collection: Collection, name: &str) -> String {
         FieldType::Decimal { min, max } => {
             range(Key::ErrorFieldNumber, min.to_string(), max.to_string())
         }
-        FieldType::Text { max_chars } if spec.required => {
-            range(Key::ErrorFieldRequiredText, String::new(), max_chars.to_string())
-        }
+        FieldType::Text { max_chars } if spec.required => range(
+            Key::ErrorFieldRequiredText,
+            String::new(),
+            max_chars.to_string(),
+        ),
         FieldType::Text { max_chars } => {
             range(Key::ErrorFieldText, String::new(), max_chars.to_string())
         }
@@ -142,7 +144,11 @@ mod tests {
         ] {
             all.push(step(locale, &error));
         }
-        for collection in [Collection::Household, Collection::Person, Collection::Purchase] {
+        for collection in [
+            Collection::Household,
+            Collection::Person,
+            Collection::Purchase,
+        ] {
             for spec in collection.fields() {
                 all.push(field(locale, collection, spec.name));
             }
@@ -151,7 +157,11 @@ mod tests {
             all.push(locale.text(sync_refused(code)).to_owned());
             all.push(locale.text(refusal(code)).to_owned());
         }
-        for (status, code) in [(401, "unauthorized"), (403, "forbidden"), (500, "export_failed")] {
+        for (status, code) in [
+            (401, "unauthorized"),
+            (403, "forbidden"),
+            (500, "export_failed"),
+        ] {
             all.push(locale.text(download(status, code)).to_owned());
         }
         all
@@ -172,7 +182,10 @@ mod tests {
                 to: Status::Closed,
             },
         );
-        assert!(closed.contains("已收集") && closed.contains("已销号"), "{closed}");
+        assert!(
+            closed.contains("已收集") && closed.contains("已销号"),
+            "{closed}"
+        );
         assert!(field(Locale::Zh, Collection::Household, "members").contains("整数"));
     }
 

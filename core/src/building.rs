@@ -15,7 +15,9 @@ pub fn building_label(name: &str, numbered: &str) -> String {
         .trim();
     let is_code = !bare.is_empty()
         && bare.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && bare.chars().any(|c| c.is_ascii_digit() || bare.chars().count() <= 2);
+        && bare
+            .chars()
+            .any(|c| c.is_ascii_digit() || bare.chars().count() <= 2);
     if is_code {
         numbered.replace("{b}", bare)
     } else {

@@ -106,7 +106,10 @@ impl Status {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StepError {
     /// The lifecycle does not go from `from` (`None`: a new need) to `to`.
-    NotAllowed { from: Option<Status>, to: Status },
+    NotAllowed {
+        from: Option<Status>,
+        to: Status,
+    },
     AssignNeedsTeamAndDue,
     ResolveNeedsNote,
     ReopenNeedsNote,
@@ -119,7 +122,9 @@ impl std::fmt::Display for StepError {
                 let from = from.map_or("new".to_owned(), |s| format!("{s:?}"));
                 write!(f, "a need that is {from} cannot become {to:?}")
             }
-            StepError::AssignNeedsTeamAndDue => f.write_str("assigning needs a team and a due time"),
+            StepError::AssignNeedsTeamAndDue => {
+                f.write_str("assigning needs a team and a due time")
+            }
             StepError::ResolveNeedsNote => f.write_str("say how it was resolved"),
             StepError::ReopenNeedsNote => f.write_str("say why it is reopened"),
         }

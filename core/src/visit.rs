@@ -187,7 +187,9 @@ pub enum DoorState {
     NoAnswer,
     Refused,
     /// Come back at `at_ms`, when the household gave a time.
-    Revisit { at_ms: Option<u64> },
+    Revisit {
+        at_ms: Option<u64>,
+    },
 }
 
 impl DoorState {

@@ -129,7 +129,10 @@ fn natural(cell: &Cell) -> (u64, String) {
 /// then by each row's date.
 fn in_order(mut rows: Vec<(u64, Vec<Cell>)>, address_at: usize) -> Vec<Vec<Cell>> {
     rows.sort_by_cached_key(|(date, row)| {
-        let place: Vec<(u64, String)> = row[address_at..address_at + 3].iter().map(natural).collect();
+        let place: Vec<(u64, String)> = row[address_at..address_at + 3]
+            .iter()
+            .map(natural)
+            .collect();
         (place, *date)
     });
     rows.into_iter().map(|(_, row)| row).collect()
@@ -240,43 +243,46 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
         ],
         rows: in_order(
             live(Collection::Visit)
-            .map(|v| {
-                let mut row = vec![
-                    name_of(&rounds, text(v, "round")),
-                    name_of(&teams, text(v, "team")),
-                ];
-                row.extend(address(v, "household"));
-                row.push(Cell::Text(label(&text(v, "outcome")).to_owned()));
-                row.extend(
-                    ["swab", "tube_no", "temperature_c"]
+                .map(|v| {
+                    let mut row = vec![
+                        name_of(&rounds, text(v, "round")),
+                        name_of(&teams, text(v, "team")),
+                    ];
+                    row.extend(address(v, "household"));
+                    row.push(Cell::Text(label(&text(v, "outcome")).to_owned()));
+                    row.extend(
+                        ["swab", "tube_no", "temperature_c"]
+                            .iter()
+                            .map(|f| cell(v, f)),
+                    );
+                    let fever = v
+                        .value("temperature_c")
+                        .and_then(Value::as_f64)
+                        .is_some_and(|t| t >= doorstep_core::visit::FEVER_C);
+                    row.push(Cell::Text(if fever { "是" } else { "" }.into()));
+                    row.push(Cell::Text(label(&text(v, "health")).to_owned()));
+                    // Only an answered door was asked; elsewhere 需就医 is blank.
+                    let asked = text(v, "outcome") == "visited";
+                    row.extend(
+                        [
+                            "symptoms",
+                            "medical_needs",
+                            "needs_doctor",
+                            "clothes_ok",
+                            "bedding_ok",
+                            "food_ok",
+                        ]
                         .iter()
-                        .map(|f| cell(v, f)),
-                );
-                let fever = v
-                    .value("temperature_c")
-                    .and_then(Value::as_f64)
-                    .is_some_and(|t| t >= doorstep_core::visit::FEVER_C);
-                row.push(Cell::Text(if fever { "是" } else { "" }.into()));
-                row.push(Cell::Text(label(&text(v, "health")).to_owned()));
-                // Only an answered door was asked; elsewhere 需就医 is blank.
-                let asked = text(v, "outcome") == "visited";
-                row.extend(
-                    [
-                        "symptoms",
-                        "medical_needs",
-                        "needs_doctor",
-                        "clothes_ok",
-                        "bedding_ok",
-                        "food_ok",
-                    ]
-                    .iter()
-                    .map(|f| if asked { cell(v, f) } else { Cell::Empty }),
-                );
-                row.extend([time(v, "revisit_at_ms"), time(v, "visited_at_ms")]);
-                let date = v.value("visited_at_ms").and_then(Value::as_u64).unwrap_or(0);
-                (date, row)
-            })
-            .collect(),
+                        .map(|f| if asked { cell(v, f) } else { Cell::Empty }),
+                    );
+                    row.extend([time(v, "revisit_at_ms"), time(v, "visited_at_ms")]);
+                    let date = v
+                        .value("visited_at_ms")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0);
+                    (date, row)
+                })
+                .collect(),
             2,
         ),
     };
@@ -300,45 +306,47 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
         ],
         rows: in_order(
             live(Collection::Need)
-            .map(|n| {
-                let state = NeedState::fold(steps.get(&n.id).cloned().unwrap_or_default());
-                let mut row = vec![Cell::Text(n.id.to_string())];
-                row.extend(address(n, "household"));
-                row.push(Cell::Text(label(&text(n, "category")).to_owned()));
-                row.push(Cell::Text(description_label(&text(n, "description")).to_owned()));
-                row.push(Cell::Text(status_label(state.status).to_owned()));
-                row.push(
-                    state
-                        .team
-                        .as_ref()
-                        .map_or(Cell::Empty, |t| name_of(&teams, t.to_string())),
-                );
-                row.push(state.due_ms.map_or(Cell::Empty, Cell::Time));
-                row.push(Cell::Text(state.resolution.clone()));
-                row.push(Cell::Text(
-                    if state.is_overdue(now_ms) { "是" } else { "" }.into(),
-                ));
-                let history: Vec<String> = state
-                    .history
-                    .iter()
-                    .map(|s| {
-                        let note = if s.note.is_empty() {
-                            String::new()
-                        } else {
-                            format!("（{}）", s.note)
-                        };
-                        format!(
-                            "{} {}{note}",
-                            format_time(s.at_ms),
-                            status_label(Some(s.to))
-                        )
-                    })
-                    .collect();
-                row.push(Cell::Text(history.join("；")));
-                let raised = state.history.first().map_or(0, |s| s.at_ms);
-                (raised, row)
-            })
-            .collect(),
+                .map(|n| {
+                    let state = NeedState::fold(steps.get(&n.id).cloned().unwrap_or_default());
+                    let mut row = vec![Cell::Text(n.id.to_string())];
+                    row.extend(address(n, "household"));
+                    row.push(Cell::Text(label(&text(n, "category")).to_owned()));
+                    row.push(Cell::Text(
+                        description_label(&text(n, "description")).to_owned(),
+                    ));
+                    row.push(Cell::Text(status_label(state.status).to_owned()));
+                    row.push(
+                        state
+                            .team
+                            .as_ref()
+                            .map_or(Cell::Empty, |t| name_of(&teams, t.to_string())),
+                    );
+                    row.push(state.due_ms.map_or(Cell::Empty, Cell::Time));
+                    row.push(Cell::Text(state.resolution.clone()));
+                    row.push(Cell::Text(
+                        if state.is_overdue(now_ms) { "是" } else { "" }.into(),
+                    ));
+                    let history: Vec<String> = state
+                        .history
+                        .iter()
+                        .map(|s| {
+                            let note = if s.note.is_empty() {
+                                String::new()
+                            } else {
+                                format!("（{}）", s.note)
+                            };
+                            format!(
+                                "{} {}{note}",
+                                format_time(s.at_ms),
+                                status_label(Some(s.to))
+                            )
+                        })
+                        .collect();
+                    row.push(Cell::Text(history.join("；")));
+                    let raised = state.history.first().map_or(0, |s| s.at_ms);
+                    (raised, row)
+                })
+                .collect(),
             1,
         ),
     };
@@ -704,7 +712,11 @@ mod tests {
         ];
         let all = ledgers(&records, 0);
         let registry: Vec<String> = all[0].rows.iter().map(|r| text(&r[2])).collect();
-        assert_eq!(registry, ["201", "1101", "101"], "building 2 before 10, door 201 before 1101");
+        assert_eq!(
+            registry,
+            ["201", "1101", "101"],
+            "building 2 before 10, door 201 before 1101"
+        );
         let visits = &all[1];
         let doctor = visits.headers.iter().position(|h| *h == "需就医").unwrap();
         let rows: Vec<(String, String, String)> = visits

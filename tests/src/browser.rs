@@ -361,6 +361,37 @@ impl Browser {
         self.client.execute(&script, vec![]).await.unwrap();
     }
 
+    /// The page's visible text (`document.body.innerText`).
+    pub async fn visible_text(&self) -> String {
+        let text = self
+            .client
+            .execute("return document.body.innerText", vec![])
+            .await
+            .unwrap();
+        text.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// English sentences on the page: runs of two or more Latin words in its
+    /// visible text, once `allowed` (brand names, the test's own data) is
+    /// taken out.
+    pub async fn latin_sentences(&self, allowed: &[&str]) -> Vec<String> {
+        let mut text = self.visible_text().await;
+        for word in allowed {
+            text = text.replace(word, " ");
+        }
+        latin_runs(&text)
+    }
+
+    /// Where the element's top edge sits in the viewport, in CSS pixels.
+    pub async fn top_of(&self, test_id: &str) -> f64 {
+        self.find(test_id).await;
+        let script = format!(
+            "return document.querySelector('[data-testid=\"{test_id}\"]').getBoundingClientRect().top"
+        );
+        let top = self.client.execute(&script, vec![]).await.unwrap();
+        top.as_f64().unwrap_or(f64::MAX)
+    }
+
     /// Saves a PNG of the viewport under `target/screenshots/`.
     pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let png = self.client.screenshot().await.unwrap();
@@ -408,6 +439,19 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
         let body = serde_json::json!({"cmd": self.method, "params": self.params});
         (http::Method::POST, Some(body.to_string()))
     }
+}
+
+/// Runs of two or more Latin words (of two letters or more) in `text`.
+pub fn latin_runs(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_ascii_alphabetic() || c == ' ' || c == '\''))
+        .filter(|run| {
+            run.split_whitespace()
+                .filter(|w| w.chars().filter(char::is_ascii_alphabetic).count() > 1)
+                .count()
+                >= 2
+        })
+        .map(|run| run.trim().to_owned())
+        .collect()
 }
 
 fn free_port() -> u16 {

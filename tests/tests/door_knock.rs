@@ -121,7 +121,9 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.tap("save-next").await;
     phone.expect_text("door-title", "3 · 1 · 103 · 赵敏").await;
     // The door nobody answered is one to go back to; the others wait.
-    phone.expect_text("unvisited", "本楼未走访： 1-104、1-105").await;
+    phone
+        .expect_text("unvisited", "本楼未走访： 1-104、1-105")
+        .await;
     phone.expect_text("go-back", "还要再去： 1-102").await;
     // Core's rules, in the volunteer's language, saying what to do.
     phone.tap("save-next").await;
@@ -187,7 +189,9 @@ async fn a_building_visited_offline_reaches_the_server() {
     phone.tap("need-row").await;
     // What it is, whose door, who raised it; only the lifecycle's next step.
     phone.expect_text("need-description", "家里缺少食物").await;
-    phone.expect_text("need-household", "3 · 1 · 101 王芳").await;
+    phone
+        .expect_text("need-household", "3 · 1 · 101 王芳")
+        .await;
     assert!(
         phone
             .find("need-raised")
@@ -199,9 +203,14 @@ async fn a_building_visited_offline_reaches_the_server() {
         "raised by the visit's team"
     );
     phone.expect_text("need-actions", "分派").await;
-    assert!(!phone.shows("need-close").await, "销号 is not offered on a need just collected");
+    assert!(
+        !phone.shows("need-close").await,
+        "销号 is not offered on a need just collected"
+    );
     // The team defaults to the one holding building 3.
-    phone.expect_value("need-team", &team_of_building(&server).await).await;
+    phone
+        .expect_value("need-team", &team_of_building(&server).await)
+        .await;
     phone.screenshot("need-zh").await;
     phone.tap("need-assign").await;
     phone.expect_text("need-status", "已分派").await;

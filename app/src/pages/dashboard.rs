@@ -9,9 +9,9 @@ use crate::{
     device::local_time::clock_time,
     i18n::{Key, use_i18n},
     state::{
+        now_ms,
         replica::Replica,
         use_app_data,
-        now_ms,
         visits::{assignments, coverage, doors_by_building},
     },
 };

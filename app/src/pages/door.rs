@@ -14,8 +14,8 @@ use leptos_router::{
 };
 
 use crate::{
-    errors,
     device::local_time::day_time,
+    errors,
     i18n::{Key, use_i18n},
     pages::history::RecordHistory,
     state::{

@@ -126,7 +126,11 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                 }
                 Err(e) => error.set(Some(match e.field.as_str() {
                     "amount_cents" => i18n.t(Key::ErrorFieldAmount).to_owned(),
-                    field => crate::errors::field(i18n.locale(), doorstep_core::schema::Collection::Purchase, field),
+                    field => crate::errors::field(
+                        i18n.locale(),
+                        doorstep_core::schema::Collection::Purchase,
+                        field,
+                    ),
                 })),
             }
         }
@@ -163,9 +167,13 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                 {input(name, Key::MembersName, "member-name")}
                 {select(care, vec![("elderly_alone", Key::CareElderlyAlone), ("disabled", Key::CareDisabled), ("chronic", Key::CareChronic), ("pregnant", Key::CarePregnant), ("child", Key::CareChild)], "member-care")}
                 {input(plan, Key::MembersCarePlan, "member-plan")}
-                <label class="field"><span>{move || i18n.t(Key::MembersKeyStatus)}</span>
-                    {select(key, vec![("confirmed", Key::KeyConfirmed), ("central_quarantine", Key::KeyCentralQuarantine), ("home_isolation", Key::KeyHomeIsolation)], "member-key")}
-                </label>
+                // Key-persons fields are restricted: a device without the
+                // grant is not offered them (the server would refuse them).
+                <Show when=move || data.access().is_some_and(|s| s.sees_restricted())>
+                    <label class="field"><span>{move || i18n.t(Key::MembersKeyStatus)}</span>
+                        {select(key, vec![("confirmed", Key::KeyConfirmed), ("central_quarantine", Key::KeyCentralQuarantine), ("home_isolation", Key::KeyHomeIsolation)], "member-key")}
+                    </label>
+                </Show>
                 <Show when=move || key.with(|k| !k.is_empty())>
                     <label class="field"><span>{move || i18n.t(Key::MembersKeySince)}</span>
                         <input type="date" data-testid="member-key-since" on:input=move |ev| {

@@ -114,7 +114,15 @@ fn Need(row: NeedRow) -> impl IntoView {
             } else {
                 (None, None)
             };
-            match step(&compound.id, &row, to, team_id, due, &note.get_untracked(), now) {
+            match step(
+                &compound.id,
+                &row,
+                to,
+                team_id,
+                due,
+                &note.get_untracked(),
+                now,
+            ) {
                 Err(err) => error.set(Some(errors::step(i18n.locale(), &err))),
                 Ok(mutation) => {
                     error.set(None);

@@ -128,7 +128,10 @@ fn ResidentView(compound: String, building: String) -> impl IntoView {
 
     let title = {
         let building = building.clone();
-        move || i18n.t(Key::ResidentTitle).replace("{b}", &i18n.building(&building))
+        move || {
+            i18n.t(Key::ResidentTitle)
+                .replace("{b}", &i18n.building(&building))
+        }
     };
     let headline = move || match forecast.get() {
         None if latest.with(Option::is_none) => i18n.t(Key::ResidentLoading).to_owned(),

@@ -173,14 +173,17 @@ mod tests {
             ],
             vec![],
         );
-        let assign = crate::state::visits::assign(&compound, &round, "1", Some(&"t1".parse().unwrap()))
-            .unwrap();
+        let assign =
+            crate::state::visits::assign(&compound, &round, "1", Some(&"t1".parse().unwrap()))
+                .unwrap();
         replica.upsert(assign.apply(None, &stamp(3)).unwrap().0);
         let rows = needs(&replica, 0);
         let (n1, n2) = (&rows[0], &rows[1]);
         assert_eq!(n1.raised_by.as_ref().map(RecordId::as_str), Some("t2"));
         assert_eq!(
-            n1.default_team(&replica, Some(&round)).as_ref().map(RecordId::as_str),
+            n1.default_team(&replica, Some(&round))
+                .as_ref()
+                .map(RecordId::as_str),
             Some("t1")
         );
         assert_eq!(n2.default_team(&replica, Some(&round)), None);

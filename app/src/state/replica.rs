@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 use doorstep_core::{
-    access::parent, conflict::Conflict, hlc::Hlc, ids::RecordId, record::Record,
-    schema::Collection,
+    access::parent, conflict::Conflict, hlc::Hlc, ids::RecordId, record::Record, schema::Collection,
 };
 
 use super::household::{Household, sort_key};
@@ -152,7 +151,11 @@ mod tests {
     /// refuses it: the phone stops showing it, and keeps the rest.
     #[test]
     fn a_refused_edit_no_longer_shows_as_the_value() {
-        let person = record("person", "p1", serde_json::json!({"household": "h1", "name": "王芳"}));
+        let person = record(
+            "person",
+            "p1",
+            serde_json::json!({"household": "h1", "name": "王芳"}),
+        );
         let edit: doorstep_core::mutation::Mutation = serde_json::from_value(serde_json::json!({
             "kind": "set",
             "args": {"collection": "person", "id": "p1", "compound": "c1",
@@ -166,7 +169,13 @@ mod tests {
         assert_eq!(undone.value("name").and_then(|v| v.as_str()), Some("王芳"));
         replica.upsert(undone);
         let p1 = "p1".parse().unwrap();
-        assert_eq!(replica.record(Collection::Person, &p1).unwrap().value("key_status"), None);
+        assert_eq!(
+            replica
+                .record(Collection::Person, &p1)
+                .unwrap()
+                .value("key_status"),
+            None
+        );
 
         // A record only the refused edit made leaves the phone.
         let only = without_refused(&person, &stamp(1));

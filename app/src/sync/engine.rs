@@ -41,9 +41,7 @@ impl From<ApiFailure> for SyncError {
                 SyncError::ClockAhead(error.message)
             }
             ApiFailure::Refused { status: 401, error } => SyncError::SignedOut(error.code),
-            ApiFailure::Refused { error, .. } => {
-                SyncError::Refused(error.code)
-            }
+            ApiFailure::Refused { error, .. } => SyncError::Refused(error.code),
         }
     }
 }
