@@ -135,7 +135,7 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
             }
         }
     };
-    let select = |signal: RwSignal<String>,
+    let select = move |signal: RwSignal<String>,
                   options: Vec<(&'static str, Key)>,
                   test_id: &'static str| {
         view! {
