@@ -218,17 +218,21 @@ async fn offline_the_door_form_stays_in_view() {
         "nothing unsent: no warning"
     );
 
-    server.stop().await;
     phone.open(&format!("{}/visits/door/h2", server.url)).await;
+    phone.find("door-title").await;
+    server.stop().await;
     phone.tap("outcome-refused").await;
     phone.tap("save-next").await;
     phone.find("building-1").await;
     phone.expect_text("sync-pending", "待上传 1").await;
+    phone.find("sync-problem").await;
     if phone.shows("storage-warning").await {
+        phone.screenshot("storage-warning-zh").await;
         phone.tap("storage-warning-dismiss").await;
     }
-    phone.open(&format!("{}/visits/door/h1", server.url)).await;
-    phone.find("sync-problem").await;
+    // Door 101, from the list, as a volunteer goes.
+    phone.tap("household-row").await;
+    phone.find("door-title").await;
     assert!(
         !phone.shows("storage-warning").await,
         "dismissed once, gone for good"

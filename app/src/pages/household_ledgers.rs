@@ -136,8 +136,8 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
         }
     };
     let select = move |signal: RwSignal<String>,
-                  options: Vec<(&'static str, Key)>,
-                  test_id: &'static str| {
+                       options: Vec<(&'static str, Key)>,
+                       test_id: &'static str| {
         view! {
             <select data-testid=test_id prop:value=move || signal.get() on:change=move |ev| signal.set(event_target_value(&ev))>
                 <option value="">{move || i18n.t(Key::WorkNone)}</option>
