@@ -319,9 +319,8 @@ fn Door(household: RecordId) -> impl IntoView {
 
     view! {
         <h1 data-testid="door-title">{title}</h1>
-        <A href=format!("/households/{household}") attr:class="link" attr:data-testid="edit-household">
-            {move || i18n.t(Key::DoorEditHousehold)}
-        </A>
+        // The outcome comes first on a small screen; the household's page
+        // is a link below the checklist.
         <section class="check-section">
             <h2>{move || i18n.t(Key::DoorDoor)}</h2>
             {choices(outcomes, outcome, move |v| form.update(|f| f.outcome = v))}
@@ -399,6 +398,11 @@ fn Door(household: RecordId) -> impl IntoView {
         <Show when=move || !go_back.with(String::is_empty)>
             <p class="notice" data-testid="go-back">{move || i18n.t(Key::DoorGoBack)}" "{move || go_back.get()}</p>
         </Show>
+        <p>
+            <A href=format!("/households/{household}") attr:class="link" attr:data-testid="edit-household">
+                {move || i18n.t(Key::DoorEditHousehold)}
+            </A>
+        </p>
         {move || round().map(|round| view! { <RecordHistory collection=Collection::Visit id=visit_id(&round, &history_of)/> })}
     }
 }
