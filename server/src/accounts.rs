@@ -129,8 +129,7 @@ pub async fn redeem(
     // Keyed: the throttle table must not hold what lets a code be tested.
     let code_key = format!(
         "redeem-code:{}",
-        &store.secret_hash(&invite::normalize(&request.code).unwrap_or(request.code.clone()))
-            [..16]
+        &store.secret_hash(&invite::normalize(&request.code).unwrap_or(request.code.clone()))[..16]
     );
     let wrong_code_keys = [ip_key.as_str(), "redeem-everyone"];
     let counted = store
@@ -166,7 +165,10 @@ pub async fn redeem(
             Ok(Json(Redeemed { token, session }))
         }
         Err(RedeemError::NoSuchCode) => {
-            tracing::info!(ip = ip.map_or_else(|| "unknown".into(), |ip| ip.to_string()), "invite code refused");
+            tracing::info!(
+                ip = ip.map_or_else(|| "unknown".into(), |ip| ip.to_string()),
+                "invite code refused"
+            );
             Err(AppError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_code",

@@ -678,7 +678,12 @@ async fn a_revoked_invite_is_refused_like_an_unknown_code() {
         revoke_invite_request("c1", &leaked.invite.id, &coordinator),
     )
     .await;
-    assert_eq!(status, StatusCode::NO_CONTENT, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
     let listed = state
         .store
         .invites(&"c1".parse().unwrap(), now_ms())
@@ -688,7 +693,8 @@ async fn a_revoked_invite_is_refused_like_an_unknown_code() {
         listed.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
         [kept.invite.id.as_str()]
     );
-    let (status, _, body) = support::send(&state, redeem_request(&leaked.code, [10, 0, 3, 2])).await;
+    let (status, _, body) =
+        support::send(&state, redeem_request(&leaked.code, [10, 0, 3, 2])).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let error: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(error["code"], "invalid_code", "the same as an unknown code");
@@ -728,7 +734,9 @@ async fn concurrent_wrong_codes_never_pass_the_limit() {
         let state = state.clone();
         tokio::spawn(async move {
             let code = format!("AAAAA-{:05}", i).replace('0', "B");
-            support::send(&state, redeem_request(&code, [10, 0, 4, 1])).await.0
+            support::send(&state, redeem_request(&code, [10, 0, 4, 1]))
+                .await
+                .0
         })
     });
     let mut statuses = Vec::new();
@@ -764,8 +772,14 @@ async fn ipv6_addresses_are_throttled_by_their_64() {
     };
     let net = [0x2001, 0xdb8, 1, 2];
     let host = |a: u16, b: u16| [net[0], net[1], net[2], net[3], a, 0, 0, b];
-    assert_eq!(status(host(0, 1), "AAAAA-AAAAA").await, StatusCode::UNAUTHORIZED);
-    assert_eq!(status(host(0xffff, 2), "AAAAA-AAAAB").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(host(0, 1), "AAAAA-AAAAA").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(host(0xffff, 2), "AAAAA-AAAAB").await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(
         status(host(0x1234, 3), "AAAAA-AAAAC").await,
         StatusCode::TOO_MANY_REQUESTS,
@@ -837,7 +851,10 @@ async fn secrets_are_stored_keyed_and_legacy_hashes_still_work() {
     assert_eq!(keyed, store.secret_hash(&token));
 
     // As an older server stored it: still signs in, and is upgraded.
-    store.set_token_hash(&device.id, &legacy_hash(&token)).await.unwrap();
+    store
+        .set_token_hash(&device.id, &legacy_hash(&token))
+        .await
+        .unwrap();
     let found = store.device_by_token(&token).await.unwrap().unwrap();
     assert_eq!(found.id, device.id);
     assert_eq!(stored_hash(&db, token_sql, &device.id).await, keyed);
@@ -883,9 +900,8 @@ async fn a_copy_of_the_database_without_its_secret_signs_nobody_in() {
         .unwrap();
     state.store.close().await;
     let secret = dir.path().join("secret");
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&secret).unwrap().permissions(),
-    );
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secret).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "only the server's user reads it");
 
     let copy = TempDir::new().unwrap();

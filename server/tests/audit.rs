@@ -198,7 +198,18 @@ async fn history_ids_with_like_wildcards_match_only_themselves() {
     let c1 = "c1".parse().unwrap();
     for needle in ["\"id\":\"%\"", ":\"%", "\"id\":\"t_\"", "\"id\":\"a%\""] {
         let logged = store.mutation_log(&c1, needle).await.unwrap();
-        assert!(logged.is_empty(), "{needle} matched {} mutations", logged.len());
+        assert!(
+            logged.is_empty(),
+            "{needle} matched {} mutations",
+            logged.len()
+        );
     }
-    assert_eq!(store.mutation_log(&c1, "\"id\":\"a_b\"").await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .mutation_log(&c1, "\"id\":\"a_b\"")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }

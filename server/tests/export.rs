@@ -228,8 +228,16 @@ async fn csv_cells_that_look_like_formulas_are_quoted() {
         .unwrap();
     assert_eq!(state.send(request).await.0, StatusCode::OK);
 
-    for ledger in ["households", "visits", "needs", "purchases", "care", "key-persons"] {
-        let (status, _, bytes) = get(&state, &format!("/api/compounds/c1/ledgers/{ledger}.csv")).await;
+    for ledger in [
+        "households",
+        "visits",
+        "needs",
+        "purchases",
+        "care",
+        "key-persons",
+    ] {
+        let (status, _, bytes) =
+            get(&state, &format!("/api/compounds/c1/ledgers/{ledger}.csv")).await;
         assert_eq!(status, StatusCode::OK, "{ledger}");
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)

@@ -172,7 +172,9 @@ async fn every_failure_is_the_json_error_shape() {
             "method_not_allowed",
         ),
         (
-            Request::delete("/api/compounds/c1/devices").body(Body::empty()).unwrap(),
+            Request::delete("/api/compounds/c1/devices")
+                .body(Body::empty())
+                .unwrap(),
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
         ),
@@ -194,7 +196,10 @@ async fn every_failure_is_the_json_error_shape() {
         ),
         // A query the roster upload cannot read.
         (
-            post("/api/compounds/c1/roster?file=r.csv&dry_run=maybe", Body::from("楼栋\n")),
+            post(
+                "/api/compounds/c1/roster?file=r.csv&dry_run=maybe",
+                Body::from("楼栋\n"),
+            ),
             StatusCode::BAD_REQUEST,
             "malformed",
         ),
@@ -210,7 +215,11 @@ async fn every_failure_is_the_json_error_shape() {
         let response = send(&state, request).await;
         let allow = header_of(&response, header::ALLOW).map(str::to_owned);
         let (got, error) = api_error_of(response).await;
-        assert_eq!((got, error.code.as_str()), (status, code), "{what}: {error:?}");
+        assert_eq!(
+            (got, error.code.as_str()),
+            (status, code),
+            "{what}: {error:?}"
+        );
         assert!(!error.message.is_empty(), "{what}");
         if status == StatusCode::METHOD_NOT_ALLOWED {
             assert!(allow.is_some(), "{what} keeps its Allow header");

@@ -154,12 +154,7 @@ async fn public_runs_carry_truck_status_and_no_personal_data() {
         "a tap is what, where and when: {tap}"
     );
     // Nor the device that pushed it.
-    let coordinator_id = f
-        .state
-        .store
-        .devices(&"c1".parse().unwrap())
-        .await
-        .unwrap()[0]
+    let coordinator_id = f.state.store.devices(&"c1".parse().unwrap()).await.unwrap()[0]
         .id
         .clone();
     assert!(!body.contains(&coordinator_id), "{body}");
@@ -296,7 +291,7 @@ async fn public_runs_match_the_openapi_document() {
     assert_eq!(object_keys(run), schema_keys("PublicRun"));
     assert_eq!(object_keys(&run["truck"]), schema_keys("TruckInfo"));
     assert_eq!(object_keys(&run["stops"][0]), schema_keys("Stop"));
-    assert_eq!(object_keys(&run["events"][0]), schema_keys("StopEvent"));
+    assert_eq!(object_keys(&run["events"][0]), schema_keys("Tap"));
     for path in [
         "/api/public/runs/{compound}",
         "/api/public/runs/{compound}/stream",
