@@ -36,7 +36,7 @@ use crate::{
 #[derive(Clone, Copy, Debug)]
 pub struct Throttle {
     pub window_ms: u64,
-    /// Wrong codes from one IP address per window.
+    /// Wrong codes from one address (IPv4, or an IPv6 /64) per window.
     pub per_ip: u64,
     /// Attempts at one code (right or wrong) per window: a leaked
     /// many-use code cannot sign in a crowd.
