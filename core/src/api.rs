@@ -3,22 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Answer of `GET /api/health`.
+/// Answer of `GET /api/health`: only what a load balancer needs. Anyone may
+/// ask, so it names no version of the server or its database engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
-    /// The server's crate version.
-    pub version: String,
-    pub storage: StorageInfo,
+    pub status: HealthStatus,
 }
 
-/// Which store backs the server, and what it reported when last asked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StorageInfo {
-    pub backend: StorageBackend,
-    /// Version string the database engine itself reports, proving it answered.
-    pub engine_version: String,
+/// A 200 always says `ok` (the database answered); otherwise the answer is
+/// an [`ApiError`] with a 503.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    Ok,
 }
 
+/// Which store backs the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageBackend {
@@ -153,17 +153,10 @@ mod tests {
     #[test]
     fn health_json_shape() {
         let health = Health {
-            version: "1.2.3".into(),
-            storage: StorageInfo {
-                backend: StorageBackend::Sqlite,
-                engine_version: "3.46.0".into(),
-            },
+            status: HealthStatus::Ok,
         };
         let json = serde_json::to_string(&health).unwrap();
-        assert_eq!(
-            json,
-            r#"{"version":"1.2.3","storage":{"backend":"sqlite","engine_version":"3.46.0"}}"#
-        );
+        assert_eq!(json, r#"{"status":"ok"}"#);
         assert_eq!(serde_json::from_str::<Health>(&json).unwrap(), health);
     }
 

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::truck::{EventKind, RunState, Stop, StopEvent};
+use crate::truck::{EventKind, RunState, Stop, Tap};
 
 /// With no tap for this long past the expected one, the data is stale.
 pub const STALE_AFTER_MS: u64 = 20 * 60 * 1000;
@@ -100,7 +100,7 @@ pub struct Timeline {
 }
 
 /// Works out the run at `now_ms` from its stops and the latest tap per stop.
-pub fn timeline(state: RunState, stops: &[Stop], latest: &[StopEvent], now_ms: u64) -> Timeline {
+pub fn timeline(state: RunState, stops: &[Stop], latest: &[Tap], now_ms: u64) -> Timeline {
     let event_at = |building: &str| latest.iter().find(|e| e.building == building);
     let skipped =
         |stop: &Stop| event_at(&stop.building).is_some_and(|e| e.kind == EventKind::Skipped);

@@ -17,6 +17,7 @@ pub mod mutation;
 pub mod need;
 pub mod record;
 pub mod schema;
+pub mod spreadsheet;
 pub mod sync;
 pub mod truck;
 pub mod visit;

@@ -88,13 +88,25 @@ pub enum EventKind {
 
 /// A staff tap. `at_ms` is the device's time of the tap, kept even when the
 /// tap reaches the server hours later.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StopEvent {
     pub building: String,
     pub kind: EventKind,
     pub at_ms: u64,
-    /// Orders taps: the latest per stop wins.
+    /// Orders taps: the latest per stop wins. Never public: it names the
+    /// staff phone's client id.
     pub hlc: Hlc,
+}
+
+/// The latest tap at a stop, as residents see it: what and when, not who.
+/// (Unknown keys are ignored: a resident page's cached copy from before
+/// may still carry an `hlc`.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tap {
+    pub building: String,
+    pub kind: EventKind,
+    /// The staff phone's time of the tap, Unix milliseconds.
+    pub at_ms: u64,
 }
 
 /// The vendor's public face: what a resident may see.
@@ -115,8 +127,8 @@ pub struct PublicRun {
     pub state: RunState,
     pub truck: TruckInfo,
     pub stops: Vec<Stop>,
-    /// The latest event per building (undo already applied).
-    pub events: Vec<StopEvent>,
+    /// The latest tap per building (undo already applied).
+    pub events: Vec<Tap>,
 }
 
 /// `GET /api/public/runs/{compound}` and each SSE message.
@@ -233,7 +245,7 @@ fn event_from_record(record: &Record) -> Option<StopEvent> {
 }
 
 /// The last tap per stop by HLC; a `reset` leaves the stop with no event.
-pub fn latest_per_stop(events: impl IntoIterator<Item = StopEvent>) -> Vec<StopEvent> {
+pub fn latest_per_stop(events: impl IntoIterator<Item = StopEvent>) -> Vec<Tap> {
     let mut latest: BTreeMap<String, StopEvent> = BTreeMap::new();
     for event in events {
         match latest.get(&event.building) {
@@ -246,6 +258,11 @@ pub fn latest_per_stop(events: impl IntoIterator<Item = StopEvent>) -> Vec<StopE
     latest
         .into_values()
         .filter(|e| e.kind != EventKind::Reset)
+        .map(|e| Tap {
+            building: e.building,
+            kind: e.kind,
+            at_ms: e.at_ms,
+        })
         .collect()
 }
 

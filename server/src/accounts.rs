@@ -27,7 +27,7 @@ use crate::{
     auth::Caller,
     error::AppError,
     now_ms,
-    store::{Device, RedeemError, Store, secret_hash},
+    store::{Device, RedeemError, Store},
 };
 
 /// Limits on redeeming codes, counted in fixed windows in the database (so
@@ -36,7 +36,7 @@ use crate::{
 #[derive(Clone, Copy, Debug)]
 pub struct Throttle {
     pub window_ms: u64,
-    /// Wrong codes from one IP address per window.
+    /// Wrong codes from one address (IPv4, or an IPv6 /64) per window.
     pub per_ip: u64,
     /// Attempts at one code (right or wrong) per window: a leaked
     /// many-use code cannot sign in a crowd.
@@ -109,6 +109,7 @@ pub async fn new_invite(
 pub async fn redeem(
     State(state): State<AppState>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    platform: Option<Extension<ClientAddr>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Redeemed>, Response> {
@@ -118,28 +119,32 @@ pub async fn redeem(
     })?;
     let now = now_ms();
     let throttle = state.throttle;
-    let ip = client_ip(
-        &state,
-        connect.map(|Extension(ConnectInfo(peer))| peer.ip()),
-        &headers,
-    );
-    let ip_key = format!("redeem-ip:{ip}");
+    let peer = match platform {
+        Some(Extension(ClientAddr(ip))) => Some(ip),
+        None => connect.map(|Extension(ConnectInfo(peer))| peer.ip()),
+    };
+    let ip = client_ip(&state, peer, &headers);
+    let ip_key = format!("redeem-ip:{}", throttle_address(ip));
+    let store = &state.store;
+    // Keyed: the throttle table must not hold what lets a code be tested.
     let code_key = format!(
         "redeem-code:{}",
-        &secret_hash(&invite::normalize(&request.code).unwrap_or(request.code.clone()))[..16]
+        &store.secret_hash(&invite::normalize(&request.code).unwrap_or(request.code.clone()))[..16]
     );
-    let keys = [ip_key.as_str(), "redeem-everyone", code_key.as_str()];
-    let limits = [throttle.per_ip, throttle.everyone, throttle.per_code];
-    let store = &state.store;
-    let counts = store
-        .throttle_peek(&keys, throttle.window_ms, now)
+    let wrong_code_keys = [ip_key.as_str(), "redeem-everyone"];
+    let counted = store
+        .throttle_take(
+            &[
+                (ip_key.as_str(), throttle.per_ip),
+                ("redeem-everyone", throttle.everyone),
+                (code_key.as_str(), throttle.per_code),
+            ],
+            throttle.window_ms,
+            now,
+        )
         .await
         .map_err(|e| AppError::from(e).into_response())?;
-    if counts
-        .iter()
-        .zip(limits)
-        .any(|(&count, limit)| count >= limit)
-    {
+    if !counted {
         return Err(too_many(throttle, now));
     }
     let outcome = match invite::normalize(&request.code) {
@@ -148,8 +153,9 @@ pub async fn redeem(
     };
     match outcome {
         Ok((device, token)) => {
+            // Only wrong codes count against an address and everyone.
             store
-                .throttle_count(&[code_key.as_str()], throttle.window_ms, now)
+                .throttle_refund(&wrong_code_keys, throttle.window_ms, now)
                 .await
                 .map_err(|e| AppError::from(e).into_response())?;
             tracing::info!(device = %device.id, compound = %device.compound, role = device.role.name(), "device signed in");
@@ -159,15 +165,14 @@ pub async fn redeem(
             Ok(Json(Redeemed { token, session }))
         }
         Err(RedeemError::NoSuchCode) => {
-            store
-                .throttle_count(&keys, throttle.window_ms, now)
-                .await
-                .map_err(|e| AppError::from(e).into_response())?;
-            tracing::info!(%ip, "invite code refused");
+            tracing::info!(
+                ip = ip.map_or_else(|| "unknown".into(), |ip| ip.to_string()),
+                "invite code refused"
+            );
             Err(AppError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_code",
-                "this code is wrong, used up or expired",
+                "this code is wrong, used up, expired or revoked",
             )
             .into_response())
         }
@@ -191,18 +196,37 @@ fn too_many(throttle: Throttle, now: u64) -> Response {
     response
 }
 
-/// The address a request came from: the socket's peer, or, behind a
-/// trusted proxy, the last address it appended to `X-Forwarded-For`.
-fn client_ip(state: &AppState, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+/// The caller's address as the platform in front of the server saw it
+/// (API Gateway's `requestContext.http.sourceIp` on Lambda, where every
+/// connection comes from AWS): preferred to the socket's peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The address a request came from: the platform's, else the socket's peer,
+/// or, behind a trusted proxy, the last address it appended to
+/// `X-Forwarded-For`.
+fn client_ip(state: &AppState, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
     let forwarded = state
         .trust_forwarded_for
         .then(|| headers.get("x-forwarded-for")?.to_str().ok())
         .flatten()
         .and_then(|list| list.rsplit(',').next())
         .and_then(|last| last.trim().parse::<IpAddr>().ok());
-    forwarded
-        .or(peer)
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+    forwarded.or(peer)
+}
+
+/// What the per-address limit counts: an IPv4 address, or an IPv6
+/// address's /64 (one subscriber's whole prefix, which they may rotate
+/// through at will).
+pub fn throttle_address(ip: Option<IpAddr>) -> String {
+    match ip.map(|ip| ip.to_canonical()) {
+        None => "unknown".to_owned(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", std::net::Ipv6Addr::from(prefix))
+        }
+    }
 }
 
 async fn session_of(store: &Store, device: &Device) -> Result<Session, AppError> {
@@ -256,6 +280,21 @@ pub async fn invites(
 ) -> Result<Json<Vec<doorstep_core::api::Invite>>, AppError> {
     let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
     Ok(Json(state.store.invites(&compound, now_ms()).await?))
+}
+
+/// `DELETE /api/compounds/{c}/invites/{id}` (coordinators): cancels an
+/// invite, e.g. a leaked code. 204 whether or not it was revoked before.
+pub async fn revoke_invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((compound, id)): Path<(String, String)>,
+) -> Result<StatusCode, AppError> {
+    let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
+    if !state.store.revoke_invite(&compound, &id, now_ms()).await? {
+        return Err(AppError::not_found("no such invite in this compound"));
+    }
+    tracing::info!(invite = %id, %compound, by = %caller.0.id, "invite revoked");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/compounds/{c}/devices` (coordinators).

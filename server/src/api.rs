@@ -4,10 +4,11 @@ use axum::{
     Json, Router,
     extract::State,
     http::{Uri, header},
+    middleware,
     response::IntoResponse,
-    routing::{get, post},
+    routing::{delete, get, post},
 };
-use doorstep_core::api::Health;
+use doorstep_core::api::{Health, HealthStatus};
 
 use crate::{AppState, error::AppError};
 
@@ -23,6 +24,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/compounds/{compound}/invites",
             get(crate::accounts::invites).post(crate::accounts::create_invite),
+        )
+        .route(
+            "/compounds/{compound}/invites/{id}",
+            delete(crate::accounts::revoke_invite),
         )
         .route(
             "/compounds/{compound}/devices",
@@ -63,14 +68,16 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(openapi))
         .fallback(unknown_endpoint)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(crate::error::json_errors))
 }
 
-/// Reports the version and asks the store to answer, so a green health check
-/// means the database is reachable too.
+/// Asks the store to answer, so a green health check means the database is
+/// reachable too. Says nothing else: anyone may ask (versions are in the
+/// operator's log at start).
 async fn health(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
+    state.store.storage_info().await?;
     Ok(Json(Health {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        storage: state.store.storage_info().await?,
+        status: HealthStatus::Ok,
     }))
 }
 

@@ -17,6 +17,7 @@ use doorstep_core::{
     need::{NeedState, Status, steps_by_need},
     record::Record,
     schema::Collection,
+    spreadsheet::neutralise_formula,
 };
 use rust_xlsxwriter::{Format, Workbook};
 use serde_json::Value;
@@ -471,12 +472,14 @@ pub fn workbook(ledgers: &[Ledger]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxErro
 }
 
 /// One ledger as CSV, with a BOM so Excel and WPS read the Chinese right.
+/// Text that a spreadsheet would run as a formula is quoted first
+/// (`doorstep_core::spreadsheet`); numbers and times are ours and safe.
 pub fn csv(ledger: &Ledger) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = writer.write_record(&ledger.headers);
     for row in &ledger.rows {
         let _ = writer.write_record(row.iter().map(|cell| match cell {
-            Cell::Text(t) => t.clone(),
+            Cell::Text(t) => neutralise_formula(t).into_owned(),
             Cell::Number(n) => n.to_string(),
             Cell::Time(ms) => format_time(*ms),
             Cell::Empty => String::new(),

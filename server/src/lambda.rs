@@ -20,19 +20,30 @@ use axum::{
 };
 
 use doorstep_core::api::StorageBackend;
+use lambda_http::request::RequestContext;
 
-use crate::{AppState, app, store::Store};
+use crate::{
+    AppState,
+    accounts::ClientAddr,
+    app,
+    store::{SECRET_ENV, Store},
+};
 
 /// PostgreSQL connections per function instance. Many instances run at once,
 /// so put RDS Proxy or PgBouncer in front of a busy database.
 pub const LAMBDA_POOL_SIZE: u32 = 2;
 
 /// The state a function instance serves with, from its environment:
-/// `DATABASE_URL` (PostgreSQL), optional `DOORSTEP_DIST` (the app build
-/// packaged with the function; default `dist`) and `DOORSTEP_PUBLIC_URL`.
+/// `DATABASE_URL` (PostgreSQL), `DOORSTEP_SECRET` (the key tokens and codes
+/// are hashed with: a function has no disk to keep one on), optional
+/// `DOORSTEP_DIST` (the app build packaged with the function; default
+/// `dist`) and `DOORSTEP_PUBLIC_URL`.
 pub async fn state_from_env() -> anyhow::Result<AppState> {
     let url = std::env::var("DATABASE_URL")
         .map_err(|_| anyhow::anyhow!("DATABASE_URL must name the PostgreSQL database"))?;
+    if std::env::var_os(SECRET_ENV).is_none() {
+        anyhow::bail!("{SECRET_ENV} must be set: a function's disk is neither kept nor shared");
+    }
     let dist = std::env::var("DOORSTEP_DIST").map_or_else(|_| PathBuf::from("dist"), PathBuf::from);
     let mut state = state(&url, dist).await?;
     state.public_url = std::env::var("DOORSTEP_PUBLIC_URL").ok();
@@ -57,7 +68,23 @@ pub async fn state(url: &str, dist: PathBuf) -> anyhow::Result<AppState> {
 /// a 204 tells the browser's `EventSource` not to reconnect, and the page
 /// polls instead.
 pub fn router(state: AppState) -> Router {
-    app(state).layer(middleware::from_fn(no_event_streams))
+    app(state)
+        .layer(middleware::from_fn(no_event_streams))
+        .layer(middleware::from_fn(source_ip))
+}
+
+/// Every connection a function sees comes from AWS: the caller's address,
+/// for the redemption throttle, is the one API Gateway saw
+/// (`requestContext.http.sourceIp`).
+async fn source_ip(mut request: Request, next: Next) -> Response {
+    let source = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    if let Some(ip) = source.and_then(|ip| ip.parse().ok()) {
+        request.extensions_mut().insert(ClientAddr(ip));
+    }
+    next.run(request).await
 }
 
 async fn no_event_streams(request: Request, next: Next) -> Response {

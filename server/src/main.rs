@@ -237,7 +237,8 @@ async fn run_server(store: Store, args: ServeArgs, database_url: &str) -> anyhow
     }
     let listener = TcpListener::bind(args.addr).await?;
     let url = format!("http://{}/", listener.local_addr()?);
-    tracing::info!(%url, database = %database_url, "serving");
+    let storage = store.storage_info().await?;
+    tracing::info!(%url, database = %database_url, engine = %storage.engine_version, version = env!("CARGO_PKG_VERSION"), "serving");
     println!("Doorstep is running. Open {url} (Ctrl-C stops it)");
     serve(
         listener,

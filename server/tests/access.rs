@@ -11,7 +11,7 @@ use axum::{
 };
 use doorstep_core::{
     access::Role,
-    api::DeviceUpdate,
+    api::{DeviceUpdate, InviteRequest},
     hlc::Hlc,
     ids::{ClientId, CompoundId},
     schema::Collection,
@@ -34,6 +34,8 @@ struct Fixture {
     /// `Authorization` header per caller (none for "none").
     auth: Vec<Option<String>>,
     volunteer_device: String,
+    /// An open invite of c1.
+    invite: String,
 }
 
 fn c1() -> CompoundId {
@@ -174,6 +176,20 @@ impl Fixture {
             .enroll(&c1(), Role::Volunteer, Some("T1".parse().unwrap()), false)
             .await
             .unwrap();
+        let (invite, _) = store
+            .create_invite(
+                &c1(),
+                &InviteRequest {
+                    role: Role::Stall,
+                    team: None,
+                    uses: 5,
+                    hours: 24,
+                    key_persons: false,
+                },
+                now_ms(),
+            )
+            .await
+            .unwrap();
         let bearer = |token: String| Some(format!("Bearer {token}"));
         let auth = vec![
             None,
@@ -191,6 +207,7 @@ impl Fixture {
             state,
             auth,
             volunteer_device: volunteer.id,
+            invite: invite.id,
         }
     }
 
@@ -357,6 +374,18 @@ fn endpoint_cases() -> Vec<Case> {
             name: "list invites",
             allowed: "...Y....",
             request: |_, a| get("/api/compounds/c1/invites", a),
+        },
+        Case {
+            name: "revoke an invite",
+            allowed: "...Y....",
+            request: |f, a| {
+                with_auth(
+                    Request::delete(format!("/api/compounds/c1/invites/{}", f.invite)),
+                    a,
+                )
+                .body(Body::empty())
+                .unwrap()
+            },
         },
         Case {
             name: "list devices",

@@ -3,7 +3,7 @@
 //! kept out of logs, and the security headers.
 
 use std::{
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -348,14 +348,14 @@ async fn moving_a_building_to_another_team_keeps_the_old_teams_earlier_edits() {
     assert!(refused().await[0].reflected);
 }
 
-fn with_peer(mut request: Request<Body>, ip: [u8; 4]) -> Request<Body> {
+fn with_peer(mut request: Request<Body>, ip: impl Into<IpAddr>) -> Request<Body> {
     request
         .extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from((ip, 40000))));
+        .insert(ConnectInfo(SocketAddr::from((ip.into(), 40000))));
     request
 }
 
-fn redeem_request(code: &str, ip: [u8; 4]) -> Request<Body> {
+fn redeem_request(code: &str, ip: impl Into<IpAddr>) -> Request<Body> {
     with_peer(
         Request::post("/api/redeem")
             .header("content-type", "application/json")
@@ -649,4 +649,310 @@ async fn a_coordinator_cannot_revoke_the_phone_in_hand() {
         StatusCode::UNAUTHORIZED,
         "the revoked phone is signed out"
     );
+}
+
+// --- Issue 15: revoking invites, the throttle, keyed hashes ------------------
+
+fn revoke_invite_request(compound: &str, id: &str, auth: &str) -> Request<Body> {
+    Request::delete(format!("/api/compounds/{compound}/invites/{id}"))
+        .header("authorization", auth)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// A leaked code can be cancelled: it leaves the list and signs nobody in,
+/// answered like any wrong code so a guesser learns nothing (item 3).
+#[tokio::test]
+async fn a_revoked_invite_is_refused_like_an_unknown_code() {
+    let dir = TempDir::new().unwrap();
+    let (_db, state) =
+        support::state_with(dir.path(), &[("c1", "永安社区"), ("c2", "幸福小区")]).await;
+    let coordinator = support::coordinator(&state, "c1").await;
+    let leaked = new_invite(&state, 500).await;
+    let kept = new_invite(&state, 1).await;
+    let (status, _, _) = support::send(&state, redeem_request(&leaked.code, [10, 0, 3, 1])).await;
+    assert_eq!(status, StatusCode::OK, "the code worked before");
+
+    let (status, _, body) = support::send(
+        &state,
+        revoke_invite_request("c1", &leaked.invite.id, &coordinator),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let listed = state
+        .store
+        .invites(&"c1".parse().unwrap(), now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        [kept.invite.id.as_str()]
+    );
+    let (status, _, body) =
+        support::send(&state, redeem_request(&leaked.code, [10, 0, 3, 2])).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let error: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(error["code"], "invalid_code", "the same as an unknown code");
+    // Revoking again is no error; another compound's coordinator cannot reach
+    // it, and no compound has an invite it did not make.
+    let (status, _, _) = support::send(
+        &state,
+        revoke_invite_request("c1", &leaked.invite.id, &coordinator),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let other = support::coordinator(&state, "c2").await;
+    let (status, _, _) =
+        support::send(&state, revoke_invite_request("c2", &kept.invite.id, &other)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) =
+        support::send(&state, revoke_invite_request("c1", &kept.invite.id, &other)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = support::send(&state, redeem_request(&kept.code, [10, 0, 3, 3])).await;
+    assert_eq!(status, StatusCode::OK, "the other invite still works");
+}
+
+/// Checking the limits and counting the attempt are one step: many wrong
+/// codes sent at the same moment get exactly the limit's worth of tries
+/// (item 11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_codes_never_pass_the_limit() {
+    let dir = TempDir::new().unwrap();
+    let (_db, mut state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    state.throttle = Throttle {
+        window_ms: 1 << 50,
+        per_ip: 5,
+        per_code: 1000,
+        everyone: 1000,
+    };
+    let attempts = (0..40).map(|i| {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let code = format!("AAAAA-{:05}", i).replace('0', "B");
+            support::send(&state, redeem_request(&code, [10, 0, 4, 1]))
+                .await
+                .0
+        })
+    });
+    let mut statuses = Vec::new();
+    for attempt in attempts.collect::<Vec<_>>() {
+        statuses.push(attempt.await.unwrap());
+    }
+    let tried = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let held = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((tried, held), (5, 35), "{statuses:?}");
+}
+
+/// An IPv6 subscriber has a whole /64 to rotate through: it is one address
+/// to the throttle (item 11).
+#[tokio::test]
+async fn ipv6_addresses_are_throttled_by_their_64() {
+    let dir = TempDir::new().unwrap();
+    let (_db, mut state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    state.throttle = Throttle {
+        window_ms: 1 << 50,
+        per_ip: 2,
+        per_code: 1000,
+        everyone: 1000,
+    };
+    let status = |ip: [u16; 8], guess: &'static str| {
+        let state = state.clone();
+        async move { support::send(&state, redeem_request(guess, ip)).await.0 }
+    };
+    let net = [0x2001, 0xdb8, 1, 2];
+    let host = |a: u16, b: u16| [net[0], net[1], net[2], net[3], a, 0, 0, b];
+    assert_eq!(
+        status(host(0, 1), "AAAAA-AAAAA").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(host(0xffff, 2), "AAAAA-AAAAB").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        status(host(0x1234, 3), "AAAAA-AAAAC").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "another address of the same /64"
+    );
+    assert_eq!(
+        status([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1], "AAAAA-AAAAD").await,
+        StatusCode::UNAUTHORIZED,
+        "the next /64 is someone else"
+    );
+    assert_eq!(
+        doorstep_server::accounts::throttle_address(Some("::ffff:10.0.0.1".parse().unwrap())),
+        "10.0.0.1",
+        "an IPv4 address seen through IPv6 is the IPv4 address"
+    );
+}
+
+/// Throttle rows of windows gone by are deleted as new attempts come in,
+/// so a stream of addresses cannot grow the table without end (item 11).
+#[tokio::test]
+async fn throttle_rows_of_past_windows_are_purged() {
+    let dir = TempDir::new().unwrap();
+    let (_db, mut state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    state.throttle = Throttle {
+        window_ms: 2000,
+        per_ip: 100,
+        per_code: 100,
+        everyone: 1000,
+    };
+    tokio::time::sleep(Duration::from_millis(2000 - now_ms() % 2000 + 50)).await;
+    for ip in 1..=20u8 {
+        support::send(&state, redeem_request("AAAAA-AAAAA", [10, 0, 5, ip])).await;
+    }
+    // 20 addresses, everyone, one code.
+    assert_eq!(state.store.throttle_rows().await.unwrap(), 22);
+    tokio::time::sleep(Duration::from_millis(2000 - now_ms() % 2000 + 50)).await;
+    support::send(&state, redeem_request("AAAAA-AAAAB", [10, 0, 5, 99])).await;
+    assert_eq!(
+        state.store.throttle_rows().await.unwrap(),
+        3,
+        "only this window's address, everyone and code are left"
+    );
+}
+
+/// The hash a row stores, read straight from the database.
+async fn stored_hash(db: &support::TestDatabase, sql: &str, id: &str) -> String {
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    let (hash,): (String,) = sqlx::query_as(sql).bind(id).fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    hash
+}
+
+/// Tokens and codes are stored as HMAC-SHA-256 under the server's secret,
+/// which the database does not hold; rows an older server wrote as plain
+/// SHA-256 keep working and are rewritten keyed when used (item 10).
+#[tokio::test]
+async fn secrets_are_stored_keyed_and_legacy_hashes_still_work() {
+    use doorstep_server::store::legacy_hash;
+    let dir = TempDir::new().unwrap();
+    let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    let store = &state.store;
+    let (device, token) = store
+        .enroll(&"c1".parse().unwrap(), Role::Stall, None, false)
+        .await
+        .unwrap();
+    let token_sql = "SELECT token_hash FROM device WHERE id = $1";
+    let keyed = stored_hash(&db, token_sql, &device.id).await;
+    assert_ne!(keyed, legacy_hash(&token), "not plain SHA-256");
+    assert_eq!(keyed, store.secret_hash(&token));
+
+    // As an older server stored it: still signs in, and is upgraded.
+    store
+        .set_token_hash(&device.id, &legacy_hash(&token))
+        .await
+        .unwrap();
+    let found = store.device_by_token(&token).await.unwrap().unwrap();
+    assert_eq!(found.id, device.id);
+    assert_eq!(stored_hash(&db, token_sql, &device.id).await, keyed);
+
+    let invite = new_invite(&state, 2).await;
+    let code_sql = "SELECT code_hash FROM invite WHERE id = $1";
+    let normalized = doorstep_core::invite::normalize(&invite.code).unwrap();
+    assert_eq!(
+        stored_hash(&db, code_sql, &invite.invite.id).await,
+        store.secret_hash(&normalized)
+    );
+    let pool = sqlx::AnyPool::connect(&db.url).await.unwrap();
+    sqlx::query("UPDATE invite SET code_hash = $1 WHERE id = $2")
+        .bind(legacy_hash(&normalized))
+        .bind(&invite.invite.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (status, _, _) = support::send(&state, redeem_request(&invite.code, [10, 0, 6, 1])).await;
+    assert_eq!(status, StatusCode::OK, "a legacy code still redeems");
+    assert_eq!(
+        stored_hash(&db, code_sql, &invite.invite.id).await,
+        store.secret_hash(&normalized),
+        "and is stored keyed from then on"
+    );
+}
+
+/// A copy of the database without the secret signs nobody in: a server
+/// opened on the copy makes its own secret and knows no token (SQLite,
+/// where the secret sits beside the file; item 10).
+#[tokio::test]
+async fn a_copy_of_the_database_without_its_secret_signs_nobody_in() {
+    let dir = TempDir::new().unwrap();
+    let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
+    if db.is_postgres() {
+        return; // the secret comes from the environment there
+    }
+    let (_, token) = state
+        .store
+        .enroll(&"c1".parse().unwrap(), Role::Coordinator, None, false)
+        .await
+        .unwrap();
+    state.store.close().await;
+    let secret = dir.path().join("secret");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secret).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "only the server's user reads it");
+
+    let copy = TempDir::new().unwrap();
+    for file in ["test.sqlite", "test.sqlite-wal", "test.sqlite-shm"] {
+        let from = dir.path().join(file);
+        if from.exists() {
+            std::fs::copy(&from, copy.path().join(file)).unwrap();
+        }
+    }
+    let stolen = doorstep_server::store::Store::open(&format!(
+        "sqlite://{}",
+        copy.path().join("test.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    assert!(stolen.device_by_token(&token).await.unwrap().is_none());
+    // With the secret beside it, the same copy knows the token.
+    std::fs::copy(&secret, copy.path().join("secret_kept")).unwrap();
+    stolen.close().await;
+    std::fs::rename(copy.path().join("secret_kept"), copy.path().join("secret")).unwrap();
+    let restored = doorstep_server::store::Store::open(&format!(
+        "sqlite://{}",
+        copy.path().join("test.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    assert!(restored.device_by_token(&token).await.unwrap().is_some());
+    restored.close().await;
+}
+
+/// Servers starting together on one data folder end up with one secret.
+#[test]
+fn the_secret_file_is_made_once() {
+    let dir = TempDir::new().unwrap();
+    let hashes: Vec<String> = std::thread::scope(|scope| {
+        let made: Vec<_> = (0..8)
+            .map(|_| {
+                scope.spawn(|| {
+                    doorstep_server::store::Secret::in_dir(dir.path())
+                        .unwrap()
+                        .hash("x")
+                })
+            })
+            .collect();
+        made.into_iter().map(|m| m.join().unwrap()).collect()
+    });
+    assert!(hashes.windows(2).all(|w| w[0] == w[1]), "{hashes:?}");
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["secret"], "no drafts left behind");
+    assert!(doorstep_server::store::Secret::from_text("short").is_err());
 }

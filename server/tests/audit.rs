@@ -160,3 +160,56 @@ async fn freshness_is_when_each_teams_visits_last_arrived() {
     assert!(t1 >= before && t1 <= now_ms());
     assert_eq!(freshness.as_object().unwrap().len(), 1);
 }
+
+/// LIKE's wildcards in a history id match only themselves (issue 15,
+/// item 5): `/history/team/%25` (the id `%`) neither scans and decodes the
+/// whole log nor returns anyone's records, and `_` stands for `_` only.
+#[tokio::test]
+async fn history_ids_with_like_wildcards_match_only_themselves() {
+    let (_dir, _db, state) = fixture().await;
+    push(
+        &state,
+        1,
+        1,
+        vec![
+            ("set", "c1", "team", "t1", json!({"name": "一队"})),
+            ("set", "c1", "team", "ab", json!({"name": "二队"})),
+            ("set", "c1", "team", "a_b", json!({"name": "三队"})),
+            ("set", "c1", "household", "h1", json!({"door": "101"})),
+        ],
+    )
+    .await;
+    for path in [
+        "/api/compounds/c1/history/team/%25",
+        "/api/compounds/c1/history/team/%25%25",
+        "/api/compounds/c1/history/team/t%25",
+        "/api/compounds/c1/history/household/h%5C",
+    ] {
+        let (status, changes) = get(&state, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {changes}");
+        assert_eq!(changes, json!([]), "{path}");
+    }
+    let (_, changes) = get(&state, "/api/compounds/c1/history/team/a_b").await;
+    assert_eq!(changes.as_array().unwrap().len(), 1, "{changes}");
+    assert_eq!(changes[0]["fields"]["name"], "三队");
+
+    // The store matches the fragment literally, before anything is decoded.
+    let store = &state.state.store;
+    let c1 = "c1".parse().unwrap();
+    for needle in ["\"id\":\"%\"", ":\"%", "\"id\":\"t_\"", "\"id\":\"a%\""] {
+        let logged = store.mutation_log(&c1, needle).await.unwrap();
+        assert!(
+            logged.is_empty(),
+            "{needle} matched {} mutations",
+            logged.len()
+        );
+    }
+    assert_eq!(
+        store
+            .mutation_log(&c1, "\"id\":\"a_b\"")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -192,3 +192,87 @@ async fn each_ledger_has_a_print_page() {
     assert!(page.contains("@page{size:A4 landscape"));
     assert!(page.contains("<td>已销号</td>"));
 }
+
+/// CSV formula injection (issue 15, item 2): text a spreadsheet would run
+/// as a formula leaves every CSV export with a leading `'`, in any column.
+#[tokio::test]
+async fn csv_cells_that_look_like_formulas_are_quoted() {
+    let (_dir, _db, state) = seeded().await;
+    let formulas = [
+        "=1+1",
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "=HYPERLINK(\"http://x\",\"y\")",
+    ];
+    let client = ClientId::from_u128(4);
+    let t = now_ms() - 1000;
+    let mutations: Vec<Value> = formulas
+        .iter()
+        .enumerate()
+        .map(|(i, formula)| {
+            json!({
+                "mid": i + 1,
+                "hlc": Hlc { wall_ms: t, counter: i as u32, node: client }.to_string(),
+                "kind": "set",
+                "args": {"collection": "household", "id": format!("f{i}"), "compound": "c1",
+                         "fields": {"building": "9", "door": format!("90{i}"), "head": formula,
+                                    "notes": formula, "phone": "+86 138 0000 0000"}},
+            })
+        })
+        .collect();
+    let body = json!({"client_id": client, "schema_version": 1, "mutations": mutations});
+    let request = Request::post("/api/sync")
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    assert_eq!(state.send(request).await.0, StatusCode::OK);
+
+    for ledger in [
+        "households",
+        "visits",
+        "needs",
+        "purchases",
+        "care",
+        "key-persons",
+    ] {
+        let (status, _, bytes) =
+            get(&state, &format!("/api/compounds/c1/ledgers/{ledger}.csv")).await;
+        assert_eq!(status, StatusCode::OK, "{ledger}");
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(&bytes[3..]);
+        for record in reader.records() {
+            for cell in record.unwrap().iter() {
+                assert!(
+                    !doorstep_core::spreadsheet::looks_like_formula(cell),
+                    "{ledger}.csv has a live formula: {cell:?}"
+                );
+            }
+        }
+    }
+    let (_, _, bytes) = get(&state, "/api/compounds/c1/ledgers/households.csv").await;
+    let rows: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .from_reader(&bytes[3..])
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    for formula in formulas {
+        let quoted = format!("'{formula}");
+        let row = rows
+            .iter()
+            .find(|row| row.contains(&quoted))
+            .unwrap_or_else(|| panic!("{formula} is not in the export as {quoted}: {rows:?}"));
+        assert_eq!(
+            row.iter().filter(|cell| **cell == quoted).count(),
+            2,
+            "head and notes: {row:?}"
+        );
+        assert!(row.contains(&"'+86 138 0000 0000".to_owned()), "{row:?}");
+    }
+    // Everyday text is left as it is.
+    assert!(
+        rows.iter().any(|row| row.contains(&"王芳".to_owned())),
+        "{rows:?}"
+    );
+}

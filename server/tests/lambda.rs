@@ -97,3 +97,54 @@ async fn the_lambda_handler_refuses_sqlite() {
     let err = refused.err().unwrap();
     assert!(err.to_string().contains("PostgreSQL"), "{err}");
 }
+
+/// Every caller reaches a function from AWS's own addresses: the throttle
+/// counts the address API Gateway saw (`requestContext.http.sourceIp`), so
+/// one guesser is held up and another caller is not (issue 15, item 11).
+#[tokio::test]
+async fn the_throttle_counts_api_gateways_source_ip() {
+    let db = TestDb::create().await;
+    let store = Store::open(&db.url).await.unwrap();
+    support::add_compound(&store, "yongan", "永安社区").await;
+    store.close().await;
+    let dist = tempfile::TempDir::new().unwrap();
+    let mut state = lambda::state(&db.url, dist.path().to_path_buf())
+        .await
+        .unwrap();
+    state.throttle = doorstep_server::accounts::Throttle {
+        window_ms: 1 << 50,
+        per_ip: 1,
+        per_code: 100,
+        everyone: 100,
+    };
+    let mut handler = Adapter::from(lambda::router(state));
+    let mut redeem = async |source_ip: &str, code: &str| {
+        let mut event: Value = serde_json::from_str(EVENT).unwrap();
+        event["rawPath"] = "/api/redeem".into();
+        event["requestContext"]["http"]["path"] = "/api/redeem".into();
+        event["requestContext"]["http"]["sourceIp"] = source_ip.into();
+        event["headers"]
+            .as_object_mut()
+            .unwrap()
+            .remove("content-length");
+        event["body"] = serde_json::json!({"code": code, "label": "x"})
+            .to_string()
+            .into();
+        let payload: LambdaRequest = serde_json::from_value(event).unwrap();
+        let response = handler
+            .ready()
+            .await
+            .unwrap()
+            .call(LambdaEvent::new(payload, Context::default()))
+            .await
+            .unwrap();
+        serde_json::to_value(&response).unwrap()["statusCode"].clone()
+    };
+    assert_eq!(redeem("198.51.100.7", "AAAAA-AAAAA").await, 401);
+    assert_eq!(redeem("198.51.100.7", "AAAAA-AAAAB").await, 429);
+    assert_eq!(
+        redeem("198.51.100.8", "AAAAA-AAAAC").await,
+        401,
+        "another caller behind the same gateway"
+    );
+}

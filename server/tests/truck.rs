@@ -116,7 +116,18 @@ async fn public_runs_carry_truck_status_and_no_personal_data() {
 
     let (status, body) = f.get("/api/public/runs/c1").await;
     assert_eq!(status, StatusCode::OK);
-    for personal in ["王芳", "13800138000", "301室", "独居老人", "h1"] {
+    // The staff phone's client id rides in every HLC it stamps: no stamp,
+    // and no client id, is public (issue 15, item 6).
+    let staff = ClientId::from_u128(STAFF).to_string();
+    for personal in [
+        "王芳",
+        "13800138000",
+        "301室",
+        "独居老人",
+        "h1",
+        staff.as_str(),
+        "hlc",
+    ] {
         assert!(
             !body.contains(personal),
             "public JSON leaks {personal:?}: {body}"
@@ -134,6 +145,19 @@ async fn public_runs_carry_truck_status_and_no_personal_data() {
         ["1", "2", "4"]
     );
     assert_eq!(run.events.len(), 1);
+    let tap: Value = serde_json::from_str::<Value>(&body).unwrap()["runs"][0]["events"][0].clone();
+    let mut keys: Vec<&String> = tap.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["at_ms", "building", "kind"],
+        "a tap is what, where and when: {tap}"
+    );
+    // Nor the device that pushed it.
+    let coordinator_id = f.state.store.devices(&"c1".parse().unwrap()).await.unwrap()[0]
+        .id
+        .clone();
+    assert!(!body.contains(&coordinator_id), "{body}");
 
     assert_eq!(
         f.get("/api/public/runs/nowhere").await.0,
@@ -267,7 +291,7 @@ async fn public_runs_match_the_openapi_document() {
     assert_eq!(object_keys(run), schema_keys("PublicRun"));
     assert_eq!(object_keys(&run["truck"]), schema_keys("TruckInfo"));
     assert_eq!(object_keys(&run["stops"][0]), schema_keys("Stop"));
-    assert_eq!(object_keys(&run["events"][0]), schema_keys("StopEvent"));
+    assert_eq!(object_keys(&run["events"][0]), schema_keys("Tap"));
     for path in [
         "/api/public/runs/{compound}",
         "/api/public/runs/{compound}/stream",

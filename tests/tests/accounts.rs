@@ -203,10 +203,40 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    // The coordinator sees the phone and revokes it; its next sync is
-    // refused and says so, and what it had not sent stays on it.
+    // A stall invite that leaks is cancelled from the list: its row goes,
+    // and its code signs nobody in.
     coordinator.tap("app-name").await;
     coordinator.tap("area-accounts").await;
+    coordinator.tap("invite-role-stall").await;
+    coordinator.tap("invite-create").await;
+    let leaked = coordinator.find("invite-code").await.text().await.unwrap();
+    let cancel = coordinator
+        .eval_until(
+            r#"const b = document.querySelector('[data-testid^="invite-revoke-"]');
+               return b ? b.dataset.testid : null;"#,
+            "value !== null",
+            Duration::from_secs(20),
+        )
+        .await;
+    coordinator.tap(cancel.as_str().unwrap()).await;
+    coordinator
+        .eval_until(
+            r#"return document.querySelectorAll('[data-testid="invite-row"]').length;"#,
+            "value === 0",
+            Duration::from_secs(20),
+        )
+        .await;
+    let refused = coordinator
+        .eval_async(&format!(
+            r#"fetch("/api/redeem", {{method: "POST", headers: {{"content-type": "application/json"}},
+                 body: JSON.stringify({{code: "{leaked}", label: "x"}})}})
+               .then(r => r.json().then(j => done([r.status, j.code])));"#
+        ))
+        .await;
+    assert_eq!(refused, json!([401, "invalid_code"]));
+
+    // The coordinator sees the phone and revokes it; its next sync is
+    // refused and says so, and what it had not sent stays on it.
     coordinator.find("device-list").await;
     coordinator.screenshot("accounts-devices").await;
     // Its own phone is marked, and offers no revoke.

@@ -1,7 +1,8 @@
 //! `/accounts` (账号与设备): the coordinator's invite codes and devices.
 //! The coordinator creates an invite (role, team, uses, hours, key-persons
 //! grant) and shows its code and QR code to the new volunteer once; below,
-//! the open invites, and every signed-in device with its revoke button and,
+//! the open invites, each with a button that cancels it, and every
+//! signed-in device with its revoke button and,
 //! for a volunteer, the key-persons grant. Everything here needs the server:
 //! nothing is stored on the phone.
 //!
@@ -246,7 +247,7 @@ pub fn AccountsPage() -> impl IntoView {
                     {move || i18n.t(Key::AccountsRefresh)}
                 </button>
             </div>
-            <OpenInvites reload/>
+            <OpenInvites reload problem/>
             <div class="section-head">
                 <h2>{move || i18n.t(Key::AccountsDevices)}</h2>
                 <A href="/accounts/refused" attr:class="link" attr:data-testid="refused-link">
@@ -385,11 +386,27 @@ fn CopyInvite(text: String) -> impl IntoView {
     }
 }
 
-/// Invites that can still be redeemed (the server never lists their codes).
+/// Invites that can still be redeemed (the server never lists their codes),
+/// each with a button that cancels it (a leaked code).
 #[component]
-fn OpenInvites(reload: RwSignal<u32>) -> impl IntoView {
+fn OpenInvites(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
+    let revoke = move |id: String| {
+        if !confirmed(i18n.t(Key::AccountsInviteRevokeConfirm)) {
+            return;
+        }
+        let Some(credentials) = data.credentials_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match api::revoke_invite(&credentials, &id).await {
+                Ok(()) => problem.set(None),
+                Err(failure) => problem.set(Some(problem_of(&failure))),
+            }
+            reload.update(|n| *n += 1);
+        });
+    };
     let invites = LocalResource::new(move || {
         let credentials = data.credentials();
         reload.track();
@@ -414,8 +431,10 @@ fn OpenInvites(reload: RwSignal<u32>) -> impl IntoView {
                 <ul class="rows" data-testid="invite-list">
                     {list.into_iter().map(|invite| {
                         let team = teams.with(|t| team_label(t, invite.team.as_ref()));
+                        let id = invite.id.clone();
                         view! {
-                            <li class="row" data-testid="invite-row">
+                            <li class="row device-row" data-testid="invite-row" data-invite=invite.id.clone()>
+                                <div class="device-info">
                                 <span class="row-title">
                                     {i18n.t(role_key(invite.role))}
                                     {(!team.is_empty()).then(|| format!(" · {team}"))}
@@ -425,6 +444,13 @@ fn OpenInvites(reload: RwSignal<u32>) -> impl IntoView {
                                     {i18n.t(Key::AccountsUsesLeft)}" "{invite.uses_left}" · "
                                     {i18n.t(Key::AccountsExpires)}" "{when(i18n, invite.expires_at_ms)}
                                 </span>
+                                </div>
+                                <div class="device-actions">
+                                    <button class="button secondary" data-testid=format!("invite-revoke-{}", invite.id)
+                                        on:click=move |_| revoke(id.clone())>
+                                        {i18n.t(Key::AccountsInviteRevoke)}
+                                    </button>
+                                </div>
                             </li>
                         }
                     }).collect_view()}

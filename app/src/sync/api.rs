@@ -85,6 +85,20 @@ pub async fn invites(credentials: &Credentials) -> Result<Vec<Invite>, ApiFailur
     get(credentials.url("invites"), &credentials.token).await
 }
 
+/// Cancels an invite: its code no longer signs anyone in.
+pub async fn revoke_invite(credentials: &Credentials, id: &str) -> Result<(), ApiFailure> {
+    let response = reqwest::Client::new()
+        .delete(credentials.url(&format!("invites/{id}")))
+        .bearer_auth(&credentials.token)
+        .send()
+        .await;
+    let response = response.map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
+    if response.status().is_success() {
+        return Ok(());
+    }
+    Err(refusal(response).await)
+}
+
 pub async fn devices(credentials: &Credentials) -> Result<Vec<DeviceInfo>, ApiFailure> {
     get(credentials.url("devices"), &credentials.token).await
 }
@@ -118,13 +132,18 @@ async fn read<T: DeserializeOwned>(
     response: reqwest::Result<reqwest::Response>,
 ) -> Result<T, ApiFailure> {
     let response = response.map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
-    let status = response.status().as_u16();
     if response.status().is_success() {
         return response
             .json()
             .await
             .map_err(|e| ApiFailure::Unreachable(e.to_string()));
     }
+    Err(refusal(response).await)
+}
+
+/// An error answer as the server explained it.
+async fn refusal(response: reqwest::Response) -> ApiFailure {
+    let status = response.status().as_u16();
     let error = response
         .json::<ApiError>()
         .await
@@ -133,7 +152,7 @@ async fn read<T: DeserializeOwned>(
             message: format!("HTTP {status}"),
             field: None,
         });
-    Err(ApiFailure::Refused { status, error })
+    ApiFailure::Refused { status, error }
 }
 
 /// The public truck status of a compound (no login).

@@ -1,18 +1,20 @@
 //! Devices, invites and the redemption throttle. Secrets (bearer tokens,
-//! invite codes) are stored only as SHA-256 hashes: a copy of the database
-//! lets nobody sign in.
+//! invite codes) are stored only as HMAC-SHA-256 hashes keyed with the
+//! server's secret (`secret.rs`), which the database does not hold: a copy
+//! of the database lets nobody sign in, nor test guesses offline. Rows
+//! hashed the old way (plain SHA-256) are still found and are rewritten
+//! with the keyed hash when used.
 
 use base64::Engine;
 use doorstep_core::{
     access::Role,
-    api::{DeviceInfo, DeviceUpdate, Invite, InviteRequest},
+    api::{DeviceInfo, DeviceUpdate, Invite, InviteRequest, StorageBackend},
     ids::{CompoundId, RecordId},
     invite,
 };
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, secret::legacy_hash};
 
 /// A redeemed device, as requests present it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,14 +54,6 @@ impl From<sqlx::Error> for RedeemError {
     fn from(err: sqlx::Error) -> Self {
         RedeemError::Store(err.into())
     }
-}
-
-/// Hex SHA-256: how tokens and codes are looked up.
-pub fn secret_hash(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 type InviteRow = (String, String, Option<String>, i64, i64, i64, i64);
@@ -144,7 +138,7 @@ impl Store {
         )
         .bind(&invite.id)
         .bind(compound.as_str())
-        .bind(secret_hash(&normalized))
+        .bind(self.secret.hash(&normalized))
         .bind(invite.role.name())
         .bind(invite.team.as_ref().map(|t| t.as_str().to_owned()))
         .bind(i64::from(invite.key_persons))
@@ -164,7 +158,8 @@ impl Store {
     ) -> Result<Vec<Invite>, StoreError> {
         let rows: Vec<InviteRow> = sqlx::query_as(
             "SELECT id, role, team, key_persons, uses_left, expires_at_ms, created_at_ms FROM invite \
-             WHERE compound = $1 AND uses_left > 0 AND expires_at_ms > $2 ORDER BY created_at_ms DESC, id",
+             WHERE compound = $1 AND uses_left > 0 AND expires_at_ms > $2 AND revoked_at_ms IS NULL \
+             ORDER BY created_at_ms DESC, id",
         )
         .bind(compound.as_str())
         .bind(now_ms as i64)
@@ -184,13 +179,17 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         // The invite's compound, then the columns of an `InviteRow`.
         type UsedInvite = (String, String, String, Option<String>, i64, i64, i64, i64);
+        // A revoked code is refused like an unknown one. A row hashed the
+        // old way is found by its legacy hash and rewritten keyed.
         let row: Option<UsedInvite> =
             sqlx::query_as(
-                "UPDATE invite SET uses_left = uses_left - 1 \
-                 WHERE code_hash = $1 AND uses_left > 0 AND expires_at_ms > $2 \
+                "UPDATE invite SET uses_left = uses_left - 1, code_hash = $1 \
+                 WHERE code_hash IN ($1, $2) AND uses_left > 0 AND expires_at_ms > $3 \
+                 AND revoked_at_ms IS NULL \
                  RETURNING compound, id, role, team, key_persons, uses_left, expires_at_ms, created_at_ms",
             )
-            .bind(secret_hash(normalized_code))
+            .bind(self.secret.hash(normalized_code))
+            .bind(legacy_hash(normalized_code))
             .bind(now_ms as i64)
             .fetch_optional(&mut *tx)
             .await?;
@@ -218,7 +217,7 @@ impl Store {
         )
         .bind(&device.id)
         .bind(device.compound.as_str())
-        .bind(secret_hash(&token))
+        .bind(self.secret.hash(&token))
         .bind(label)
         .bind(device.role.name())
         .bind(device.team.as_ref().map(|t| t.as_str().to_owned()))
@@ -259,28 +258,65 @@ impl Store {
         }
     }
 
-    /// The device a bearer token belongs to (revoked ones included).
+    /// The device a bearer token belongs to (revoked ones included). A
+    /// token stored under the legacy hash is rewritten keyed on first use.
     pub async fn device_by_token(&self, token: &str) -> Result<Option<Device>, StoreError> {
-        // id, compound, role, team, key_persons, revoked_at_ms
-        type TokenDevice = (String, String, String, Option<String>, i64, Option<i64>);
-        let row: Option<TokenDevice> =
-            sqlx::query_as(
-                "SELECT id, compound, role, team, key_persons, revoked_at_ms FROM device WHERE token_hash = $1",
-            )
-            .bind(secret_hash(token))
-            .fetch_optional(&self.reader)
+        // id, compound, role, team, key_persons, revoked_at_ms, token_hash
+        type TokenDevice = (
+            String,
+            String,
+            String,
+            Option<String>,
+            i64,
+            Option<i64>,
+            String,
+        );
+        let keyed = self.secret.hash(token);
+        let row: Option<TokenDevice> = sqlx::query_as(
+            "SELECT id, compound, role, team, key_persons, revoked_at_ms, token_hash FROM device \
+             WHERE token_hash IN ($1, $2)",
+        )
+        .bind(&keyed)
+        .bind(legacy_hash(token))
+        .fetch_optional(&self.reader)
+        .await?;
+        let Some((id, compound, role, team, key_persons, revoked, stored)) = row else {
+            return Ok(None);
+        };
+        if stored != keyed {
+            sqlx::query("UPDATE device SET token_hash = $1 WHERE id = $2 AND token_hash = $3")
+                .bind(&keyed)
+                .bind(&id)
+                .bind(&stored)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(Some(Device {
+            id,
+            compound: compound.parse().map_err(StoreError::Corrupt)?,
+            role: role_of(&role)?,
+            team: team_of(team)?,
+            key_persons: key_persons != 0,
+            revoked: revoked.is_some(),
+        }))
+    }
+
+    /// Test hook, not API: stores a device's token hash, e.g. as an older
+    /// server wrote it (plain SHA-256), to prove such rows keep working.
+    #[doc(hidden)]
+    pub async fn set_token_hash(&self, device: &str, hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE device SET token_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(device)
+            .execute(&self.writer)
             .await?;
-        row.map(|(id, compound, role, team, key_persons, revoked)| {
-            Ok(Device {
-                id,
-                compound: compound.parse().map_err(StoreError::Corrupt)?,
-                role: role_of(&role)?,
-                team: team_of(team)?,
-                key_persons: key_persons != 0,
-                revoked: revoked.is_some(),
-            })
-        })
-        .transpose()
+        Ok(())
+    }
+
+    /// The keyed hash of `text` (e.g. an invite code in a throttle key): what
+    /// the database may hold in its place.
+    pub fn secret_hash(&self, text: &str) -> String {
+        self.secret.hash(text)
     }
 
     /// Notes that a device synced (written at most once a minute).
@@ -346,18 +382,44 @@ impl Store {
         row.map(device_info_of).transpose()
     }
 
-    /// Counts one attempt against each key in the current fixed window (of
-    /// `window_ms`) and returns the counts after it, in one transaction.
-    pub async fn throttle_count(
+    /// Cancels an invite: it is no longer listed, and redeeming its code is
+    /// refused like an unknown code. `false` if the compound has no such
+    /// invite; revoking twice keeps the first time.
+    pub async fn revoke_invite(
         &self,
-        keys: &[&str],
+        compound: &CompoundId,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE invite SET revoked_at_ms = COALESCE(revoked_at_ms, $1) WHERE compound = $2 AND id = $3",
+        )
+        .bind(now_ms as i64)
+        .bind(compound.as_str())
+        .bind(id)
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Counts one attempt against each `(key, limit)` in the current fixed
+    /// window (of `window_ms`), if every key is still under its limit, and
+    /// says whether it did. Checking and counting are one transaction (each
+    /// count's row stays locked until it commits), so attempts made at the
+    /// same moment cannot all see room for one more. Rows of earlier windows
+    /// are deleted on the way.
+    pub async fn throttle_take(
+        &self,
+        keys: &[(&str, u64)],
         window_ms: u64,
         now_ms: u64,
-    ) -> Result<Vec<u64>, StoreError> {
-        let window_start = (now_ms - now_ms % window_ms.max(1)) as i64;
+    ) -> Result<bool, StoreError> {
+        let window_start = window_start(window_ms, now_ms);
+        // One lock order for every transaction: no deadlocks on PostgreSQL.
+        let mut keys = keys.to_vec();
+        keys.sort_unstable();
         let mut tx = self.writer.begin().await?;
-        let mut counts = Vec::with_capacity(keys.len());
-        for key in keys {
+        for (key, limit) in keys {
             let (count,): (i64,) = sqlx::query_as(
                 "INSERT INTO throttle (key, window_start_ms, count) VALUES ($1, $2, 1) \
                  ON CONFLICT (key) DO UPDATE SET \
@@ -365,35 +427,65 @@ impl Store {
                  window_start_ms = excluded.window_start_ms \
                  RETURNING count",
             )
-            .bind(*key)
+            .bind(key)
             .bind(window_start)
             .fetch_one(&mut *tx)
             .await?;
-            counts.push(count as u64);
+            if count as u64 > limit {
+                tx.rollback().await?;
+                return Ok(false);
+            }
         }
+        // Old windows' rows only take space. On PostgreSQL, rows another
+        // attempt holds are left for the next purge rather than waited for.
+        let purge = match self.backend {
+            StorageBackend::Sqlite => "DELETE FROM throttle WHERE window_start_ms < $1",
+            StorageBackend::Postgres => {
+                "DELETE FROM throttle WHERE key IN \
+                 (SELECT key FROM throttle WHERE window_start_ms < $1 FOR UPDATE SKIP LOCKED)"
+            }
+        };
+        sqlx::query(purge)
+            .bind(window_start)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(counts)
+        Ok(true)
     }
 
-    /// The counts of `keys` in the current window, without counting.
-    pub async fn throttle_peek(
+    /// Takes back one attempt of each key in the current window, e.g. a
+    /// right code, which should not count as a wrong one.
+    pub async fn throttle_refund(
         &self,
         keys: &[&str],
         window_ms: u64,
         now_ms: u64,
-    ) -> Result<Vec<u64>, StoreError> {
-        let window_start = (now_ms - now_ms % window_ms.max(1)) as i64;
-        let mut counts = Vec::with_capacity(keys.len());
+    ) -> Result<(), StoreError> {
         for key in keys {
-            let row: Option<(i64,)> = sqlx::query_as(
-                "SELECT count FROM throttle WHERE key = $1 AND window_start_ms = $2",
+            sqlx::query(
+                "UPDATE throttle SET count = count - 1 \
+                 WHERE key = $1 AND window_start_ms = $2 AND count > 0",
             )
             .bind(*key)
-            .bind(window_start)
-            .fetch_optional(&self.reader)
+            .bind(window_start(window_ms, now_ms))
+            .execute(&self.writer)
             .await?;
-            counts.push(row.map_or(0, |(c,)| c as u64));
         }
-        Ok(counts)
+        Ok(())
     }
+
+    /// How many throttle rows there are, of any window (for tests of the
+    /// purge).
+    #[doc(hidden)]
+    pub async fn throttle_rows(&self) -> Result<u64, StoreError> {
+        let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM throttle")
+            .fetch_one(&self.writer)
+            .await?;
+        Ok(rows as u64)
+    }
+}
+
+/// The start of the fixed window `now_ms` falls in.
+fn window_start(window_ms: u64, now_ms: u64) -> i64 {
+    (now_ms - now_ms % window_ms.max(1)) as i64
 }

@@ -49,11 +49,12 @@ const LOG_OF_COMPOUND: &str = "SELECT m.client_id, d.label, m.mid, m.kind, m.arg
      m.received_at_ms, m.rejection_code, m.rejection_message \
      FROM mutation m JOIN client c ON c.client_id = m.client_id \
      LEFT JOIN device d ON d.id = c.device \
-     WHERE m.args LIKE $1 AND (d.compound IS NULL OR d.compound = $2)";
+     WHERE m.args LIKE $1 ESCAPE '\\' AND (d.compound IS NULL OR d.compound = $2)";
 
 impl Store {
     /// The compound's logged mutations whose arguments contain `needle`
-    /// (a JSON fragment such as `"id":"h1"`), oldest first. Arguments are
+    /// (a JSON fragment such as `"id":"h1"`, matched literally: LIKE's
+    /// wildcards in it are escaped), oldest first. Arguments are
     /// stored as compact JSON with sorted keys, so fragments match exactly;
     /// callers still check the decoded mutation.
     pub async fn mutation_log(
@@ -62,12 +63,12 @@ impl Store {
         needle: &str,
     ) -> Result<Vec<Logged>, StoreError> {
         let sql = format!(
-            "{LOG_OF_COMPOUND} AND m.args LIKE $3 ORDER BY m.received_at_ms, m.client_id, m.mid"
+            "{LOG_OF_COMPOUND} AND m.args LIKE $3 ESCAPE '\\' ORDER BY m.received_at_ms, m.client_id, m.mid"
         );
         let rows: Vec<LogRow> = sqlx::query_as(&sql)
             .bind(compound_fragment(compound))
             .bind(compound.as_str())
-            .bind(format!("%{needle}%"))
+            .bind(format!("%{}%", like_literal(needle)))
             .fetch_all(&self.reader)
             .await?;
         rows.into_iter().map(logged_of).collect()
@@ -90,7 +91,21 @@ impl Store {
 }
 
 fn compound_fragment(compound: &CompoundId) -> String {
-    format!("%\"compound\":{}%", Value::from(compound.as_str()))
+    let fragment = format!("\"compound\":{}", Value::from(compound.as_str()));
+    format!("%{}%", like_literal(&fragment))
+}
+
+/// `text` as a LIKE pattern that matches only itself: `%`, `_` and the
+/// escape character `\` (all of which a request's id may carry) escaped.
+fn like_literal(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern
 }
 
 fn logged_of(

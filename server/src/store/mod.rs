@@ -19,14 +19,12 @@ mod log;
 mod notify;
 mod records;
 mod scope;
+mod secret;
 mod sync;
 
 use std::{future::Future, pin::Pin, str::FromStr, sync::Arc, time::Duration};
 
-use doorstep_core::{
-    api::{StorageBackend, StorageInfo},
-    sync::RequestError,
-};
+use doorstep_core::{api::StorageBackend, sync::RequestError};
 use sqlx::{
     AnyConnection, AnyPool, ConnectOptions, Connection, Executor,
     any::{AnyConnectOptions, AnyPoolOptions},
@@ -35,11 +33,12 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous},
 };
 
-pub use accounts::{Device, RedeemError, secret_hash};
+pub use accounts::{Device, RedeemError};
 pub use compounds::Compound;
 pub use log::Logged;
 pub use notify::Notifications;
 pub use scope::DeviceScope;
+pub use secret::{SECRET_ENV, Secret, legacy_hash};
 
 /// Where the embedded database lives unless `DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/doorstep.sqlite";
@@ -59,6 +58,17 @@ pub struct Store {
     reader: AnyPool,
     /// The PostgreSQL URL, for the dedicated `LISTEN` connection.
     url: Arc<str>,
+    /// The key that tokens and invite codes are hashed with.
+    secret: Secret,
+}
+
+/// What the database engine reports about itself: for the operator's log,
+/// never for the public.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageInfo {
+    pub backend: StorageBackend,
+    /// Version string the engine itself reports, proving it answered.
+    pub engine_version: String,
 }
 
 /// Why a store operation failed: the request's fault, or the database's.
@@ -134,7 +144,15 @@ impl Store {
     }
 
     async fn open_sqlite(url: &str) -> anyhow::Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let options = SqliteConnectOptions::from_str(url)?;
+        // The secret lives next to the database file, never inside it.
+        let data_dir = options
+            .get_filename()
+            .parent()
+            .map(std::path::Path::to_owned)
+            .unwrap_or_default();
+        let secret = Secret::resolve(&data_dir)?;
+        let options = options
             .create_if_missing(true)
             // WAL lets pulls read while a push writes; NORMAL is durable in WAL
             // mode across process crashes (only power loss can drop the tail).
@@ -174,10 +192,13 @@ impl Store {
             writer,
             reader,
             url: url.into(),
+            secret,
         })
     }
 
     async fn open_postgres(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        // Several instances must share it: set DOORSTEP_SECRET on each.
+        let secret = Secret::resolve(&secret::data_dir())?;
         // Migrating takes an advisory lock, so instances starting together
         // migrate once.
         let mut setup = PgConnection::connect(url).await?;
@@ -195,6 +216,7 @@ impl Store {
             writer: pool.clone(),
             reader: pool,
             url: url.into(),
+            secret,
         })
     }
 
@@ -202,7 +224,8 @@ impl Store {
         self.backend
     }
 
-    /// Asks the engine for its version: cheap, and proves it answers.
+    /// Asks the engine for its version: cheap, and proves it answers. Logged
+    /// at start; `/api/health` only says that it answered.
     pub async fn storage_info(&self) -> Result<StorageInfo, sqlx::Error> {
         let query = match self.backend {
             StorageBackend::Sqlite => "SELECT sqlite_version()",
