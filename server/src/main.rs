@@ -238,7 +238,7 @@ async fn run_server(store: Store, args: ServeArgs, database_url: &str) -> anyhow
     let listener = TcpListener::bind(args.addr).await?;
     let url = format!("http://{}/", listener.local_addr()?);
     let storage = store.storage_info().await?;
-    tracing::info!(%url, database = %database_url, engine = %storage.engine_version, version = env!("CARGO_PKG_VERSION"), "serving");
+    tracing::info!(%url, database = %without_password(database_url), engine = %storage.engine_version, version = env!("CARGO_PKG_VERSION"), "serving");
     println!("Doorstep is running. Open {url} (Ctrl-C stops it)");
     serve(
         listener,
@@ -296,9 +296,41 @@ fn join_base(public_url: Option<&str>) -> (String, String) {
     }
 }
 
+/// The database URL as the log may show it: a PostgreSQL password in
+/// `scheme://user:password@host` is replaced, since logs travel further than
+/// the server's environment.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::join_base;
+    use super::{join_base, without_password};
+
+    #[test]
+    fn the_logged_database_url_carries_no_password() {
+        assert_eq!(
+            without_password("postgres://doorstep:s3cr@t@db.internal:5432/doorstep"),
+            "postgres://doorstep:***@db.internal:5432/doorstep"
+        );
+        assert_eq!(
+            without_password("postgres://doorstep@db/doorstep"),
+            "postgres://doorstep@db/doorstep"
+        );
+        assert_eq!(
+            without_password("sqlite://data/doorstep.sqlite"),
+            "sqlite://data/doorstep.sqlite"
+        );
+    }
 
     #[test]
     fn the_join_link_follows_the_public_url_setting_and_says_so() {
