@@ -8,6 +8,7 @@ pub mod access;
 pub mod api;
 pub mod conflict;
 pub mod dashboard;
+pub mod domain;
 pub mod eta;
 pub mod hlc;
 pub mod ids;

@@ -18,6 +18,9 @@ pub enum SyncProblem {
     Unreachable,
     ClockAhead,
     Refused(String),
+    /// The outbox reuses a mid the server acknowledged with another edit:
+    /// its edits stay on the phone until someone looks (issue 15).
+    MidReused,
     /// The device was revoked (or its sign-in is no longer valid).
     SignedOut,
     Storage(String),
