@@ -133,7 +133,7 @@ pub async fn sync_once(
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::{api::ApiError, sync::RequestError};
+    use doorstep_core::api::ApiError;
 
     use super::*;
 
