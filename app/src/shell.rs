@@ -102,6 +102,7 @@ fn SyncBar() -> impl IntoView {
             Some(SyncProblem::Unreachable) => Some(i18n.t(Key::SyncUnreachable).to_owned()),
             Some(SyncProblem::ClockAhead) => Some(i18n.t(Key::SyncClockAhead).to_owned()),
             Some(SyncProblem::SignedOut) => Some(i18n.t(Key::SyncSignedOut).to_owned()),
+            Some(SyncProblem::MidReused) => Some(i18n.t(Key::SyncMidReused).to_owned()),
             Some(SyncProblem::Refused(code)) => {
                 Some(i18n.t(crate::errors::sync_refused(code)).to_owned())
             }

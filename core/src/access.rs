@@ -294,12 +294,19 @@ impl Scope {
     }
 
     /// May this device make `mutation`, made at `made_at_ms` (its clock
-    /// stamp)? `buildings` lists where the record is placed before and after
-    /// it (both must be in scope; `None` is a record not placed anywhere,
-    /// e.g. a visit whose household is unknown).
+    /// stamp), to `existing` (the record as it stands, if it exists)?
+    /// `buildings` lists where the record is placed before and after it
+    /// (both must be in scope; `None` is a record not placed anywhere, e.g.
+    /// a visit whose household is unknown).
+    ///
+    /// A late edit (one let in because it was made before the team stopped
+    /// holding a building) may change what a record says, never where it
+    /// lives: moving it is refused whatever its stamp. Deleting a record
+    /// that holds key-persons data needs the grant, as writing it does.
     pub fn may_write(
         &self,
         mutation: &Mutation,
+        existing: Option<&Record>,
         buildings: &[Option<&str>],
         made_at_ms: u64,
     ) -> Result<(), Refusal> {
@@ -329,7 +336,26 @@ impl Scope {
                 collection.name()
             )));
         }
+        if let (Mutation::Delete { .. }, Some(record)) = (mutation, existing)
+            && !self.sees_restricted()
+            && holds_restricted(record)
+        {
+            return Err(forbidden(format!(
+                "{} {} is on the key-persons ledger, which this device has no access to",
+                collection.name(),
+                mutation.id()
+            )));
+        }
         if self.by_building(collection) {
+            let late = buildings.iter().any(|b| !b.is_some_and(|b| self.covers(b)));
+            if late && moves(mutation, existing) {
+                return Err(forbidden(format!(
+                    "{} {} is in a building this device's team no longer covers: \
+                     a late edit may not move it",
+                    collection.name(),
+                    mutation.id()
+                )));
+            }
             for building in buildings {
                 match building {
                     Some(b) if self.covers(b) => {}
@@ -362,6 +388,42 @@ impl Scope {
                 .retain(|name, _| !collection.field(name).is_some_and(|f| f.restricted));
         }
     }
+}
+
+/// The field that says where a record of `collection` lives: a
+/// household's building, the parent reference of a record below it.
+pub fn placing_field(collection: Collection) -> Option<&'static str> {
+    match collection {
+        Collection::Household => Some("building"),
+        _ => parent(collection).map(|(field, _)| field),
+    }
+}
+
+/// Whether `mutation` changes where `existing` lives (a new record lives
+/// nowhere yet, so creating one moves nothing).
+fn moves(mutation: &Mutation, existing: Option<&Record>) -> bool {
+    let (Some(record), Some(field), Some(fields)) = (
+        existing,
+        placing_field(mutation.collection()),
+        mutation.fields(),
+    ) else {
+        return false;
+    };
+    fields
+        .get(field)
+        .is_some_and(|value| record.value(field).unwrap_or(&Value::Null) != value)
+}
+
+/// Whether a record holds a key-persons value (a restricted field not
+/// cleared): deleting it would erase that entry.
+pub fn holds_restricted(record: &Record) -> bool {
+    record.fields.iter().any(|(name, stamped)| {
+        !stamped.value.is_null()
+            && record
+                .collection
+                .field(name)
+                .is_some_and(|spec| spec.restricted)
+    })
 }
 
 fn forbidden(message: String) -> Refusal {
@@ -521,7 +583,7 @@ mod tests {
         ];
         for (role, grant, collection, fields, buildings, allowed) in cases {
             let mutation = set(*collection, fields.clone());
-            let got = scope(*role, *grant).may_write(&mutation, buildings, 0);
+            let got = scope(*role, *grant).may_write(&mutation, None, buildings, 0);
             assert_eq!(
                 got.is_ok(),
                 *allowed,
@@ -538,7 +600,9 @@ mod tests {
             compound: "c2".parse().unwrap(),
         };
         for role in Role::ALL {
-            let refusal = scope(role, true).may_write(&mutation, &[], 0).unwrap_err();
+            let refusal = scope(role, true)
+                .may_write(&mutation, None, &[], 0)
+                .unwrap_err();
             assert_eq!(refusal.code, "forbidden");
         }
     }
@@ -788,11 +852,129 @@ mod tests {
         let mut volunteer = scope(Role::Volunteer, false);
         volunteer.ended = [("2".to_owned(), 100)].into();
         let edit = set(Collection::Household, json!({"door": "1"}));
-        assert!(volunteer.may_write(&edit, &[Some("2")], 100).is_ok());
-        let late = volunteer.may_write(&edit, &[Some("2")], 101).unwrap_err();
+        assert!(volunteer.may_write(&edit, None, &[Some("2")], 100).is_ok());
+        let late = volunteer
+            .may_write(&edit, None, &[Some("2")], 101)
+            .unwrap_err();
         assert_eq!(late.code, "forbidden");
-        assert!(volunteer.may_write(&edit, &[Some("3")], 0).is_err());
+        assert!(volunteer.may_write(&edit, None, &[Some("3")], 0).is_err());
         assert!(!volunteer.may_read(Collection::Household, Some("2")));
+    }
+
+    /// Issue 15, item 1: a late edit in a building the team no longer
+    /// holds may change what a record says, never where it lives.
+    /// (collection, record now, edit, buildings before and after, allowed)
+    #[test]
+    fn a_late_edit_may_not_move_a_record() {
+        use Collection::{Household, Person, Visit};
+        let mut volunteer = scope(Role::Volunteer, false);
+        volunteer.buildings = ["1".to_owned(), "3".to_owned()].into();
+        volunteer.ended = [("2".to_owned(), 100)].into();
+        type Case<'a> = (
+            Collection,
+            serde_json::Value,
+            serde_json::Value,
+            &'a [Option<&'a str>],
+            bool,
+        );
+        let cases: &[Case] = &[
+            // The exploit: out of the ended building into a current one.
+            (
+                Household,
+                json!({"building": "2"}),
+                json!({"building": "1"}),
+                &[Some("2"), Some("1")],
+                false,
+            ),
+            // Into the ended building, and re-parenting below it.
+            (
+                Household,
+                json!({"building": "1"}),
+                json!({"building": "2"}),
+                &[Some("1"), Some("2")],
+                false,
+            ),
+            (
+                Person,
+                json!({"household": "h2"}),
+                json!({"household": "h1"}),
+                &[Some("2"), Some("1")],
+                false,
+            ),
+            (
+                Visit,
+                json!({"household": "h2"}),
+                json!({"household": "h3"}),
+                &[Some("2"), Some("2")],
+                false,
+            ),
+            // Saying where it already lives is no move.
+            (
+                Visit,
+                json!({"household": "h2"}),
+                json!({"household": "h2", "outcome": "no_answer"}),
+                &[Some("2"), Some("2")],
+                true,
+            ),
+            (
+                Household,
+                json!({"building": "2"}),
+                json!({"door": "301"}),
+                &[Some("2")],
+                true,
+            ),
+            // Between buildings the team holds now: allowed.
+            (
+                Household,
+                json!({"building": "1"}),
+                json!({"building": "3"}),
+                &[Some("1"), Some("3")],
+                true,
+            ),
+        ];
+        let hlc = Hlc::zero(crate::ids::ClientId::from_uuid(uuid::Uuid::nil()));
+        for (collection, now, edit, buildings, allowed) in cases {
+            let (existing, _) = set(*collection, now.clone()).apply(None, &hlc).unwrap();
+            let got = volunteer.may_write(
+                &set(*collection, edit.clone()),
+                Some(&existing),
+                buildings,
+                50,
+            );
+            assert_eq!(
+                got.is_ok(),
+                *allowed,
+                "{collection:?} {now} → {edit}: {got:?}"
+            );
+        }
+    }
+
+    /// Issue 15, item 4: a delete carries no fields, so what it erases is
+    /// what the record holds.
+    #[test]
+    fn deleting_a_key_person_needs_the_grant() {
+        let hlc = Hlc::zero(crate::ids::ClientId::from_uuid(uuid::Uuid::nil()));
+        let person = |fields| set(Collection::Person, fields).apply(None, &hlc).unwrap().0;
+        let key = person(json!({"household": "h1", "name": "王", "key_status": "home_isolation"}));
+        let cleared = person(json!({"household": "h1", "name": "王", "key_status": null}));
+        let cared = person(json!({"household": "h1", "name": "王", "care": "elderly_alone"}));
+        let delete = Mutation::Delete {
+            collection: Collection::Person,
+            id: "r1".parse().unwrap(),
+            compound: "c1".parse().unwrap(),
+        };
+        let at = [Some("1")];
+        for (record, grant, allowed) in [
+            (&key, false, false),
+            (&key, true, true),
+            (&cleared, false, true),
+            (&cared, false, true),
+        ] {
+            let got = scope(Role::Volunteer, grant).may_write(&delete, Some(record), &at, 0);
+            assert_eq!(got.is_ok(), allowed, "{record:?} grant {grant}: {got:?}");
+        }
+        let coordinator = scope(Role::Coordinator, false);
+        assert!(coordinator.may_write(&delete, Some(&key), &[], 0).is_ok());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod api;
 pub mod building;
 pub mod conflict;
 pub mod dashboard;
+pub mod domain;
 pub mod eta;
 pub mod hlc;
 pub mod ids;

@@ -168,6 +168,24 @@ pub fn check_transition(from: Option<Status>, step: &Step) -> Result<(), StepErr
     }
 }
 
+/// Whether `step`, recorded on some phone, may join a need whose other steps
+/// are `known`: it must be a step [`check_transition`] allows from a state
+/// the need has been in (or from none, so a second "collected" is harmless).
+/// A phone checks against the state it sees, and two phones that saw the
+/// same state may race; the loser is then kept by [`NeedState::fold`] as
+/// "ignored", not refused here. What no phone could have recorded (closing
+/// a need never resolved, a step without its team or note) is refused.
+pub fn check_recorded(step: &Step, known: Vec<Step>) -> Result<(), String> {
+    let state = NeedState::fold(known);
+    let seen = std::iter::once(None).chain(state.history.iter().map(|s| Some(s.to)));
+    for from in seen {
+        if check_transition(from, step).is_ok() {
+            return Ok(());
+        }
+    }
+    check_transition(state.status, step)
+}
+
 /// A need's state after folding its steps in HLC order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NeedState {
@@ -352,6 +370,32 @@ mod tests {
         assert_eq!(reopened.status, Some(Reopened));
         assert!(!reopened.is_resolved());
         assert!(reopened.resolution.is_empty());
+    }
+
+    #[test]
+    fn a_recorded_step_must_follow_a_state_the_need_was_in() {
+        use Status::*;
+        let known = || vec![step(Collected, 1), step(Assigned, 2), step(Resolved, 3)];
+        // (step, allowed): a race (closed twice, assigned again from an
+        // older view) passes; what no phone could record does not.
+        for (to, ok) in [
+            (Closed, true),
+            (Reopened, true),
+            (InProgress, true),
+            (Assigned, true),
+            (Collected, true),
+        ] {
+            let got = check_recorded(&step(to, 9), known());
+            assert_eq!(got.is_ok(), ok, "{to:?}: {got:?}");
+        }
+        let fresh = || vec![step(Collected, 1)];
+        for to in [Closed, Reopened, InProgress, Resolved] {
+            assert!(check_recorded(&step(to, 9), fresh()).is_err(), "{to:?}");
+        }
+        let mut bare = step(Assigned, 9);
+        bare.team = None;
+        assert!(check_recorded(&bare, fresh()).is_err());
+        assert!(check_recorded(&step(Collected, 1), Vec::new()).is_ok());
     }
 
     #[test]

@@ -148,9 +148,17 @@ pub enum RequestError {
         expected: u64,
         got: u64,
     },
+    /// A mid the server acknowledged before, sent again with another edit:
+    /// the new edit would be dropped as a retry, so nothing is taken.
+    MidReused {
+        mid: u64,
+    },
 }
 
 impl RequestError {
+    /// The code of [`RequestError::MidReused`], which the app tells apart.
+    pub const MID_REUSED: &'static str = "mid_reused";
+
     pub fn code(&self) -> &'static str {
         match self {
             RequestError::Malformed { .. } => "malformed",
@@ -159,6 +167,7 @@ impl RequestError {
             RequestError::Invalid { .. } => "invalid",
             RequestError::ClockAhead { .. } => "clock_ahead",
             RequestError::MidGap { .. } => "mid_gap",
+            RequestError::MidReused { .. } => Self::MID_REUSED,
         }
     }
 
@@ -188,6 +197,13 @@ impl RequestError {
             RequestError::MidGap { expected, got } => (
                 format!("expected mutation {expected} next, got {got}"),
                 Some("mutations[0].mid".into()),
+            ),
+            RequestError::MidReused { mid } => (
+                format!(
+                    "mutation {mid} was acknowledged with other content; this device's outbox \
+                     reuses a sent number, so its edits from {mid} on are not taken"
+                ),
+                Some("mutations".into()),
             ),
         };
         ApiError {

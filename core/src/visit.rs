@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::record::Record;
+
 pub const OUTCOMES: &[&str] = &["visited", "no_answer", "refused", "revisit"];
 pub const HEALTH: &[&str] = &["normal", "symptoms"];
 /// 关爱服务台账 groups.
@@ -76,6 +78,26 @@ impl std::fmt::Display for ChecklistError {
 }
 
 impl Checklist {
+    /// The checklist a visit record holds (unset answers stay unset).
+    pub fn of(visit: &Record) -> Self {
+        let text = |f: &str| visit.value(f).and_then(Value::as_str).map(str::to_owned);
+        let flag = |f: &str| visit.value(f).and_then(Value::as_bool);
+        Checklist {
+            outcome: text("outcome"),
+            revisit_at_ms: visit.value("revisit_at_ms").and_then(Value::as_u64),
+            swab: flag("swab"),
+            tube_no: text("tube_no").unwrap_or_default(),
+            temperature_c: visit.value("temperature_c").and_then(Value::as_f64),
+            health: text("health"),
+            symptoms: text("symptoms").unwrap_or_default(),
+            medical_needs: text("medical_needs").unwrap_or_default(),
+            needs_doctor: flag("needs_doctor").unwrap_or(false),
+            clothes_ok: flag("clothes_ok"),
+            bedding_ok: flag("bedding_ok"),
+            food_ok: flag("food_ok"),
+        }
+    }
+
     pub fn check(&self) -> Result<(), ChecklistError> {
         use ChecklistRule::*;
         let fail = |field, rule| Err(ChecklistError { field, rule });

@@ -8,7 +8,7 @@
 //! the clock starts (that is the phone's work). The baseline inserts each
 //! record's final JSON state, as the server stores it, into a plain table in
 //! a fresh SQLite file opened with the store's pragmas (WAL,
-//! synchronous=NORMAL), one transaction per push-sized batch.
+//! synchronous=FULL), one transaction per push-sized batch.
 //!
 //! Prints one `doorstep-bench: {json}` line on stdout for `cargo xtask bench`.
 
@@ -231,7 +231,7 @@ impl Raw {
         .unwrap()
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal);
+        .synchronous(SqliteSynchronous::Full);
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)

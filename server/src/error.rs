@@ -60,7 +60,7 @@ impl From<RequestError> for AppError {
         let status = match err {
             RequestError::Malformed { .. } => StatusCode::BAD_REQUEST,
             RequestError::TooManyMutations { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            RequestError::MidGap { .. } => StatusCode::CONFLICT,
+            RequestError::MidGap { .. } | RequestError::MidReused { .. } => StatusCode::CONFLICT,
             RequestError::UnsupportedSchema { .. }
             | RequestError::Invalid { .. }
             | RequestError::ClockAhead { .. } => StatusCode::UNPROCESSABLE_ENTITY,

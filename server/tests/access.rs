@@ -115,13 +115,13 @@ impl Fixture {
                 "set",
                 "visit",
                 "v1",
-                json!({"household": "h1", "round": "R1", "outcome": "visited"}),
+                json!({"household": "h1", "round": "R1", "outcome": "visited", "temperature_c": 36.5}),
             ),
             mutation(
                 "set",
                 "visit",
                 "v2",
-                json!({"household": "h2", "round": "R1", "outcome": "visited"}),
+                json!({"household": "h2", "round": "R1", "outcome": "visited", "temperature_c": 36.5}),
             ),
             mutation(
                 "set",
@@ -472,7 +472,7 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
                 "set",
                 "visit",
                 "v3",
-                json!({"household": "h1", "round": "R1"}),
+                json!({"household": "h1", "round": "R1", "outcome": "no_answer"}),
             ),
         ),
         (
@@ -496,13 +496,18 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
             ),
         ),
         (
+            "delete a key person in building 1",
+            "...Y.Y..",
+            mutation("delete", "person", "p1", json!(null)),
+        ),
+        (
             "need step in building 1",
             "...YYY..",
             mutation(
                 "append",
                 "need_event",
                 "e1",
-                json!({"need": "n1", "step": "assigned", "team": "T1", "at_ms": 1}),
+                json!({"need": "n1", "step": "collected", "at_ms": 1}),
             ),
         ),
         (

@@ -143,7 +143,7 @@ async fn freshness_is_when_each_teams_visits_last_arrived() {
                 "c1",
                 "visit",
                 "v1",
-                json!({"household": "h1", "team": "t1", "outcome": "visited"}),
+                json!({"household": "h1", "team": "t1", "outcome": "visited", "temperature_c": 36.5}),
             ),
             (
                 "set",

@@ -468,6 +468,7 @@ fn every_request_error() -> Vec<RequestError> {
             expected: 4,
             got: 5,
         },
+        RequestError::MidReused { mid: 3 },
     ];
     for sample in &samples {
         // No wildcard on purpose: a new variant stops this compiling, as a
@@ -478,7 +479,8 @@ fn every_request_error() -> Vec<RequestError> {
             | RequestError::TooManyMutations { .. }
             | RequestError::Invalid { .. }
             | RequestError::ClockAhead { .. }
-            | RequestError::MidGap { .. } => {}
+            | RequestError::MidGap { .. }
+            | RequestError::MidReused { .. } => {}
         }
     }
     samples

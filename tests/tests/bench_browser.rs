@@ -110,7 +110,7 @@ fn seed(i: usize) -> Vec<Mutation> {
             "set",
             "visit",
             format!("v{i}"),
-            json!({"household": h, "outcome": "visited", "health": "normal"}),
+            json!({"household": h, "outcome": "visited", "temperature_c": 36.5, "health": "normal"}),
         ),
     ];
     for p in 0..2 {

@@ -19,6 +19,9 @@ pub enum SyncProblem {
     ClockAhead,
     /// The server's error code.
     Refused(String),
+    /// The outbox reuses a mid the server acknowledged with another edit:
+    /// its edits stay on the phone until someone looks (issue 15).
+    MidReused,
     /// The device was revoked (or its sign-in is no longer valid).
     SignedOut,
     Storage(String),

@@ -228,25 +228,7 @@ pub fn next_unvisited<'a>(doors: &'a [Door], current: &RecordId) -> Option<&'a D
 
 /// The checklist as stored on the visit record, for editing.
 pub fn checklist_of(visit: Option<&Record>) -> Checklist {
-    let Some(visit) = visit else {
-        return Checklist::default();
-    };
-    let text = |f: &str| visit.value(f).and_then(|v| v.as_str()).map(str::to_owned);
-    let flag = |f: &str| visit.value(f).and_then(|v| v.as_bool());
-    Checklist {
-        outcome: text("outcome"),
-        revisit_at_ms: visit.value("revisit_at_ms").and_then(|v| v.as_u64()),
-        swab: flag("swab"),
-        tube_no: text("tube_no").unwrap_or_default(),
-        temperature_c: visit.value("temperature_c").and_then(|v| v.as_f64()),
-        health: text("health"),
-        symptoms: text("symptoms").unwrap_or_default(),
-        medical_needs: text("medical_needs").unwrap_or_default(),
-        needs_doctor: flag("needs_doctor").unwrap_or(false),
-        clothes_ok: flag("clothes_ok"),
-        bedding_ok: flag("bedding_ok"),
-        food_ok: flag("food_ok"),
-    }
+    visit.map(Checklist::of).unwrap_or_default()
 }
 
 /// The edits one saved checklist makes: the visit, and for each need it

@@ -1,7 +1,9 @@
 //! One sync round: push the outbox in batches, pull the compound's changes
 //! page by page, committing each to IndexedDB before the cursor moves.
 
-use doorstep_core::sync::{MAX_PUSH_MUTATIONS, PullRequest, SCHEMA_VERSION, SyncRequest};
+use doorstep_core::sync::{
+    MAX_PUSH_MUTATIONS, PullRequest, RequestError, SCHEMA_VERSION, SyncRequest,
+};
 
 use super::api::{self, ApiFailure};
 use crate::storage::{Applied, Db, StorageError};
@@ -21,6 +23,9 @@ pub enum SyncError {
     ClockAhead(String),
     /// Refused as a whole: the server's error code.
     Refused(String),
+    /// The server already acknowledged one of the outbox's mids with other
+    /// content: retrying cannot help, and the person must know.
+    MidReused(String),
     /// The server no longer accepts this device's token (revoked, or never
     /// valid): it must sign in again; its outbox stays.
     SignedOut(String),
@@ -39,6 +44,9 @@ impl From<ApiFailure> for SyncError {
             ApiFailure::Unreachable(detail) => SyncError::Unreachable(detail),
             ApiFailure::Refused { error, .. } if error.code == "clock_ahead" => {
                 SyncError::ClockAhead(error.message)
+            }
+            ApiFailure::Refused { error, .. } if error.code == RequestError::MID_REUSED => {
+                SyncError::MidReused(error.message)
             }
             ApiFailure::Refused { status: 401, error } => SyncError::SignedOut(error.code),
             ApiFailure::Refused { error, .. } => SyncError::Refused(error.code),
@@ -125,4 +133,27 @@ pub async fn sync_once(
         }
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use doorstep_core::api::ApiError;
+
+    use super::*;
+
+    #[test]
+    fn a_reused_mid_is_its_own_failure() {
+        let error = RequestError::MidReused { mid: 7 }.to_api_error();
+        let failure = ApiFailure::Refused { status: 409, error };
+        assert!(matches!(SyncError::from(failure), SyncError::MidReused(_)));
+        let gap = ApiFailure::Refused {
+            status: 409,
+            error: ApiError {
+                code: "mid_gap".into(),
+                message: "gap".into(),
+                field: None,
+            },
+        };
+        assert!(matches!(SyncError::from(gap), SyncError::Refused(_)));
+    }
 }

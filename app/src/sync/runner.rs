@@ -216,6 +216,7 @@ fn problem(err: SyncError) -> SyncProblem {
         SyncError::Unreachable(_) => SyncProblem::Unreachable,
         SyncError::ClockAhead(_) => SyncProblem::ClockAhead,
         SyncError::Refused(detail) => SyncProblem::Refused(detail),
+        SyncError::MidReused(_) => SyncProblem::MidReused,
         SyncError::SignedOut(_) => SyncProblem::SignedOut,
         SyncError::Storage(err) => SyncProblem::Storage(err.to_string()),
     }

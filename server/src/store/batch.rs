@@ -214,6 +214,38 @@ impl Batch {
         self.household_id(tx, up, parent_id).await
     }
 
+    /// The need events of the need `event` steps (not `event` itself), as
+    /// the push holds them: stored ones, and those earlier in the push.
+    pub async fn need_events(
+        &self,
+        tx: &mut Tx,
+        event: &Record,
+    ) -> Result<Vec<Record>, StoreError> {
+        let need = event.value("need").and_then(Value::as_str);
+        let of_need =
+            |r: &Record| r.id != event.id && r.value("need").and_then(Value::as_str) == need;
+        let mut events: BTreeMap<String, Record> = BTreeMap::new();
+        if let Some(household) = self.household_of(tx, event).await? {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT id, state FROM record WHERE compound = $1 \
+                 AND collection = 'need_event' AND household = $2",
+            )
+            .bind(event.compound.as_str())
+            .bind(household)
+            .fetch_all(&mut **tx)
+            .await?;
+            for (id, state) in rows {
+                events.insert(id, decode(&state)?);
+            }
+        }
+        for ((collection, id), row) in &self.rows {
+            if let (Collection::NeedEvent, Some(row)) = (collection, row) {
+                events.insert(id.clone(), row.record.clone());
+            }
+        }
+        Ok(events.into_values().filter(of_need).collect())
+    }
+
     /// Where the record a mutation touches is placed, before and after it:
     /// the buildings that must all be in a volunteer's scope.
     pub async fn placements(

@@ -28,6 +28,11 @@ pub struct Logged {
 /// The most refused edits [`Store::refused_log`] returns.
 pub const REFUSED_LIMIT: usize = 500;
 
+/// The most refused edits [`Store::refused_log`] returns of one device (its
+/// newest): a device pushing junk cannot push the others' out of the list.
+/// Its older ones stay in the log, for the audit trail and history.
+pub const REFUSED_PER_DEVICE: usize = 100;
+
 // client_id, label, mid, kind, args, hlc, received_at_ms, rejection code and message
 type LogRow = (
     String,
@@ -75,11 +80,19 @@ impl Store {
     }
 
     /// The compound's refused mutations, newest first, at most
-    /// [`REFUSED_LIMIT`].
+    /// [`REFUSED_LIMIT`] and at most [`REFUSED_PER_DEVICE`] of each device.
     pub async fn refused_log(&self, compound: &CompoundId) -> Result<Vec<Logged>, StoreError> {
+        let refused = LOG_OF_COMPOUND.replacen(
+            "SELECT ",
+            "SELECT ROW_NUMBER() OVER (PARTITION BY COALESCE(c.device, m.client_id) \
+             ORDER BY m.received_at_ms DESC, m.mid DESC) AS nth, ",
+            1,
+        );
         let sql = format!(
-            "{LOG_OF_COMPOUND} AND m.rejection_code IS NOT NULL \
-             ORDER BY m.received_at_ms DESC, m.client_id, m.mid DESC LIMIT {REFUSED_LIMIT}"
+            "SELECT client_id, label, mid, kind, args, hlc, received_at_ms, rejection_code, \
+             rejection_message FROM ({refused} AND m.rejection_code IS NOT NULL) refused \
+             WHERE nth <= {REFUSED_PER_DEVICE} \
+             ORDER BY received_at_ms DESC, client_id, mid DESC LIMIT {REFUSED_LIMIT}"
         );
         let rows: Vec<LogRow> = sqlx::query_as(&sql)
             .bind(compound_fragment(compound))

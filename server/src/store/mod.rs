@@ -35,7 +35,7 @@ use sqlx::{
 
 pub use accounts::{Device, RedeemError};
 pub use compounds::Compound;
-pub use log::Logged;
+pub use log::{Logged, REFUSED_PER_DEVICE};
 pub use notify::Notifications;
 pub use scope::DeviceScope;
 pub use secret::{SECRET_ENV, Secret, legacy_hash};
@@ -154,10 +154,14 @@ impl Store {
         let secret = Secret::resolve(&data_dir)?;
         let options = options
             .create_if_missing(true)
-            // WAL lets pulls read while a push writes; NORMAL is durable in WAL
-            // mode across process crashes (only power loss can drop the tail).
+            // WAL lets pulls read while a push writes. FULL syncs the WAL at
+            // every commit, so a push acknowledged to a phone (which then
+            // drops the edits from its outbox) survives a power cut; NORMAL
+            // would only survive a process crash. Every write here is a push
+            // or an account change worth the same promise, so the whole
+            // store uses it.
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         if let Some(dir) = options.get_filename().parent() {
@@ -253,7 +257,7 @@ fn sqlite_connection_settings(
 ) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + '_>> {
     Box::pin(async move {
         conn.execute(
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
         )
         .await?;
         Ok(())

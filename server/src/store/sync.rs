@@ -21,6 +21,7 @@ use std::future::Future;
 
 use doorstep_core::{
     access::Release,
+    domain,
     ids::ClientId,
     mutation::Refusal,
     record::Record,
@@ -31,6 +32,7 @@ use doorstep_core::{
     },
 };
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use sqlx::{Any, Transaction};
 
 use super::{
@@ -108,10 +110,13 @@ impl Store {
         let mut audit = Vec::new();
         for pushed in &request.mutations {
             if pushed.mid <= previous {
-                // A retry: the outcome was decided the first time.
-                if let Some(rejection) = earlier_rejection(&mut tx, &client, pushed.mid).await? {
-                    rejected.push(rejection);
+                // A retry: the outcome was decided the first time, for the
+                // same edit only.
+                let (digest, rejection) = earlier_outcome(&mut tx, &client, pushed.mid).await?;
+                if digest.is_some_and(|d| d != digest_of(pushed)) {
+                    return Err(RequestError::MidReused { mid: pushed.mid }.into());
                 }
+                rejected.extend(rejection);
                 continue;
             }
             let writing = writing.as_mut().expect("new work began writing");
@@ -337,17 +342,19 @@ async fn apply(
     let mutation = &pushed.mutation;
     let collection = mutation.collection();
     let batch = &mut writing.batch;
-    let (existing, old_building) = match batch.row(collection, mutation.id().as_str()) {
-        Some(row) => (Some(row.record), row.building),
-        None => (None, None),
-    };
+    let (existing, old_household, old_building) =
+        match batch.row(collection, mutation.id().as_str()) {
+            Some(row) => (Some(row.record), row.household, row.building),
+            None => (None, None, None),
+        };
     let places = if scope.by_building(collection) {
         batch.placements(tx, mutation, existing.as_ref()).await?
     } else {
         Vec::new()
     };
     let places: Vec<Option<&str>> = places.iter().map(Option::as_deref).collect();
-    if let Err(refusal) = scope.may_write(mutation, &places, pushed.hlc.wall_ms) {
+    if let Err(refusal) = scope.may_write(mutation, existing.as_ref(), &places, pushed.hlc.wall_ms)
+    {
         return Ok(Some(refusal));
     }
     let record = match mutation.apply(existing.as_ref(), &pushed.hlc) {
@@ -356,6 +363,15 @@ async fn apply(
     };
     if existing.as_ref() == Some(&record) {
         return Ok(None); // an older or repeated edit: nothing new to pull
+    }
+    // The phone's own rules, on the state this edit makes.
+    let need_events = if collection == Collection::NeedEvent {
+        batch.need_events(tx, &record).await?
+    } else {
+        Vec::new()
+    };
+    if let Err(refusal) = domain::check(&record, &need_events) {
+        return Ok(Some(refusal));
     }
     if let Some(release) = Release::between(existing.as_ref(), &record, pushed.hlc.wall_ms) {
         scope::record_release(&mut **tx, mutation.compound().as_str(), &release).await?;
@@ -370,8 +386,12 @@ async fn apply(
         })
         .flatten();
     // Core refuses a record outside the device's compound, whose counter
-    // this push holds.
-    let moved = old_building.is_some() && old_building != building;
+    // this push holds. A household that left its building, or a record that
+    // left its household, changes what volunteers see.
+    let moved = (old_building.is_some() && old_building != building)
+        || (collection != Collection::Household
+            && old_household.is_some()
+            && old_household != household);
     let seq = writing.sequence.next(moved);
     batch.change(
         Row {
@@ -392,11 +412,11 @@ async fn record_mutations(
     audit: &[(&PushedMutation, Option<Refusal>)],
     now_ms: u64,
 ) -> Result<(), StoreError> {
-    const COLUMNS: usize = 8;
+    const COLUMNS: usize = 9;
     for chunk in audit.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO mutation (client_id, mid, kind, args, hlc, received_at_ms, \
-             rejection_code, rejection_message) VALUES {}",
+             rejection_code, rejection_message, digest) VALUES {}",
             row_placeholders(chunk.len(), COLUMNS)
         );
         let mut query = sqlx::query(&sql);
@@ -411,35 +431,50 @@ async fn record_mutations(
                 .bind(pushed.hlc.to_string())
                 .bind(now_ms as i64)
                 .bind(refusal.as_ref().map(|r| r.code.clone()))
-                .bind(refusal.as_ref().map(|r| r.message.clone()));
+                .bind(refusal.as_ref().map(|r| r.message.clone()))
+                .bind(digest_of(pushed));
         }
         query.execute(&mut **tx).await?;
     }
     Ok(())
 }
 
-async fn earlier_rejection(
+/// What the server kept of an acknowledged mutation: its digest (none if
+/// processed before digests were kept) and its rejection, if refused.
+async fn earlier_outcome(
     tx: &mut Tx,
     client: &str,
     mid: u64,
-) -> Result<Option<Rejection>, StoreError> {
-    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT rejection_code, rejection_message FROM mutation WHERE client_id = $1 AND mid = $2",
+) -> Result<(Option<String>, Option<Rejection>), StoreError> {
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT digest, rejection_code, rejection_message FROM mutation \
+         WHERE client_id = $1 AND mid = $2",
     )
     .bind(client)
     .bind(mid as i64)
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(match row {
-        Some((Some(code), message)) => Some(Rejection {
-            mid,
-            refusal: Refusal {
-                code,
-                message: message.unwrap_or_default(),
-            },
-        }),
-        _ => None,
-    })
+    let Some((digest, code, message)) = row else {
+        return Ok((None, None));
+    };
+    let rejection = code.map(|code| Rejection {
+        mid,
+        refusal: Refusal {
+            code,
+            message: message.unwrap_or_default(),
+        },
+    });
+    Ok((digest, rejection))
+}
+
+/// SHA-256 (hex) of a pushed mutation as its canonical JSON (sorted keys):
+/// equal for a retry of the same edit, different for any other edit.
+fn digest_of(pushed: &PushedMutation) -> String {
+    let json = serde_json::to_string(pushed).expect("a pushed mutation serialises");
+    Sha256::digest(json.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub(super) fn decode(state: &str) -> Result<Record, StoreError> {

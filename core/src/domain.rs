@@ -1,0 +1,143 @@
+//! The domain rules a record's state must meet beyond its fields' types and
+//! ranges (those are `schema.rs`, checked by `Mutation::validate`): a
+//! visit's checklist (`visit.rs`) and a need's lifecycle (`need.rs`). The
+//! phone checks them before it saves; the server checks them on the state
+//! every pushed mutation produces (its fields merged onto the record as
+//! stored), so a record no phone could have saved is never stored.
+
+use crate::{
+    mutation::Refusal,
+    need::{self, steps_by_need},
+    record::Record,
+    schema::Collection,
+    visit::Checklist,
+};
+
+/// The refusal code of a mutation whose result breaks a domain rule.
+pub const INVALID: &str = "invalid";
+
+/// Checks `record` (a state a mutation produced). For a need event,
+/// `need_events` are the other events of its need as this replica holds
+/// them; other collections ignore it.
+pub fn check(record: &Record, need_events: &[Record]) -> Result<(), Refusal> {
+    let invalid = |message: String| Refusal {
+        code: INVALID.into(),
+        message,
+    };
+    if record.is_deleted() {
+        return Ok(());
+    }
+    match record.collection {
+        Collection::Visit => Checklist::of(record)
+            .check()
+            .map_err(|e| invalid(format!("visit.{}: {}", e.field, e.message))),
+        Collection::NeedEvent => {
+            let Some((need, step)) = steps_by_need(std::slice::from_ref(record))
+                .pop_first()
+                .and_then(|(need, mut steps)| Some((need, steps.pop()?)))
+            else {
+                return Err(invalid("need_event: names no need or step".into()));
+            };
+            let others: Vec<Record> = need_events
+                .iter()
+                .filter(|r| r.id != record.id)
+                .cloned()
+                .collect();
+            let known = steps_by_need(&others).remove(&need).unwrap_or_default();
+            need::check_recorded(&step, known).map_err(|e| invalid(format!("need_event.step: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{hlc::Hlc, ids::ClientId, mutation::Mutation};
+
+    fn record(collection: &str, id: &str, fields: serde_json::Value, wall_ms: u64) -> Record {
+        let kind = if collection == "need_event" {
+            "append"
+        } else {
+            "set"
+        };
+        let mutation: Mutation = serde_json::from_value(json!({
+            "kind": kind,
+            "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}
+        }))
+        .unwrap();
+        let hlc = Hlc {
+            wall_ms,
+            counter: 0,
+            node: ClientId::from_u128(1),
+        };
+        mutation.apply(None, &hlc).unwrap().0
+    }
+
+    /// Issue 15, item 9: what the phone refuses to save, the server
+    /// refuses to store. (record, the other events of its need, refused)
+    #[test]
+    fn records_are_held_to_the_phones_rules() {
+        let visit = |fields| record("visit", "v1", fields, 1);
+        let event = |id, step: serde_json::Value, at| {
+            let mut fields = json!({"need": "n1", "at_ms": at});
+            fields
+                .as_object_mut()
+                .unwrap()
+                .extend(step.as_object().unwrap().clone());
+            record("need_event", id, fields, at)
+        };
+        let collected = event("e1", json!({"step": "collected"}), 1);
+        let assigned = event(
+            "e2",
+            json!({"step": "assigned", "team": "t1", "due_ms": 9}),
+            2,
+        );
+        let resolved = event("e4", json!({"step": "resolved", "note": "送了"}), 3);
+        let cases: Vec<(Record, Vec<Record>, bool)> = vec![
+            (visit(json!({"outcome": "revisit"})), vec![], true),
+            (
+                visit(json!({"outcome": "revisit", "revisit_at_ms": 5})),
+                vec![],
+                false,
+            ),
+            (
+                visit(json!({"outcome": "visited", "temperature_c": 36.6})),
+                vec![],
+                false,
+            ),
+            (visit(json!({"outcome": "visited"})), vec![], true),
+            (
+                visit(json!({"outcome": "visited", "swab": true})),
+                vec![],
+                true,
+            ),
+            (visit(json!({"household": "h1"})), vec![], true),
+            (
+                record("household", "h1", json!({"door": "1"}), 1),
+                vec![],
+                false,
+            ),
+            (
+                event("e3", json!({"step": "closed"}), 5),
+                vec![collected.clone()],
+                true,
+            ),
+            (
+                event("e3", json!({"step": "closed"}), 5),
+                vec![collected.clone(), assigned, resolved],
+                false,
+            ),
+            (event("e1", json!({"step": "collected"}), 1), vec![], false),
+        ];
+        for (record, events, refused) in cases {
+            let got = check(&record, &events);
+            assert_eq!(got.is_err(), refused, "{record:?}: {got:?}");
+            if let Err(refusal) = got {
+                assert_eq!(refusal.code, INVALID);
+            }
+        }
+    }
+}
