@@ -30,7 +30,7 @@ pub fn check(record: &Record, need_events: &[Record]) -> Result<(), Refusal> {
     match record.collection {
         Collection::Visit => Checklist::of(record)
             .check()
-            .map_err(|e| invalid(format!("visit.{}: {}", e.field, e.message))),
+            .map_err(|e| invalid(format!("visit.{}: {e}", e.field))),
         Collection::NeedEvent => {
             let Some((need, step)) = steps_by_need(std::slice::from_ref(record))
                 .pop_first()

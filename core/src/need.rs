@@ -175,7 +175,7 @@ pub fn check_transition(from: Option<Status>, step: &Step) -> Result<(), StepErr
 /// same state may race; the loser is then kept by [`NeedState::fold`] as
 /// "ignored", not refused here. What no phone could have recorded (closing
 /// a need never resolved, a step without its team or note) is refused.
-pub fn check_recorded(step: &Step, known: Vec<Step>) -> Result<(), String> {
+pub fn check_recorded(step: &Step, known: Vec<Step>) -> Result<(), StepError> {
     let state = NeedState::fold(known);
     let seen = std::iter::once(None).chain(state.history.iter().map(|s| Some(s.to)));
     for from in seen {
