@@ -94,6 +94,8 @@ pub fn refusal(code: &str) -> Key {
     match code {
         "forbidden" => Key::RefusedOutsideBuildings,
         "entry_exists" => Key::ErrorRefusalEntryExists,
+        // The record broke a checklist or lifecycle rule.
+        doorstep_core::domain::INVALID => Key::ErrorRefusalInvalid,
         "wrong_compound" => Key::ErrorRefusalWrongCompound,
         _ => Key::ErrorRefusalOther,
     }
