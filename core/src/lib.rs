@@ -15,6 +15,7 @@ pub mod invite;
 pub mod mutation;
 pub mod need;
 pub mod record;
+pub mod roster;
 pub mod schema;
 pub mod sync;
 pub mod truck;
