@@ -203,7 +203,8 @@ impl RosterReport {
 pub enum RosterFileProblem {
     /// No sheet holds a row.
     Empty,
-    /// A header was found but no door column (门牌号, 房号, 室号…).
+    /// No sheet has a roster, and `sheet` has a header without a door
+    /// column (门牌号, 房号, 室号…).
     NoDoorColumn { sheet: String },
     /// No sheet has a header row in its first 10 rows.
     NoHeader,
@@ -488,6 +489,7 @@ pub fn plan(
     }
     let mut report = RosterReport::default();
     let mut seen: std::collections::HashSet<String> = existing_doors.iter().cloned().collect();
+    let mut no_door: Option<String> = None;
     for sheet in sheets {
         let Some((header_at, found)) = header_of(sheet, mapping) else {
             report.sheets.push(RosterSheet {
@@ -510,11 +512,10 @@ pub fn plan(
                 .position(|t| matches!(t, Some(Target::Field(f)) if *f == field))
         };
         let Some(door_column) = column_of("door") else {
-            // A lone match (a 说明 sheet mentioning 户主) is not a roster.
-            if found >= 2 {
-                return Err(RosterFileProblem::NoDoorColumn {
-                    sheet: sheet.name.clone(),
-                });
+            // A 汇总 or 说明 sheet is left out; a file with no roster at all
+            // is refused, naming the sheet that looked most like one.
+            if found >= 2 && no_door.is_none() {
+                no_door = Some(sheet.name.clone());
             }
             report.sheets.push(RosterSheet {
                 name: sheet.name.clone(),
@@ -729,7 +730,10 @@ pub fn plan(
         });
     }
     if report.sheets.iter().all(|s| s.header_row.is_none()) {
-        return Err(RosterFileProblem::NoHeader);
+        return Err(match no_door {
+            Some(sheet) => RosterFileProblem::NoDoorColumn { sheet },
+            None => RosterFileProblem::NoHeader,
+        });
     }
     Ok(report)
 }
@@ -1026,6 +1030,7 @@ mod tests {
                 sheet("3号楼", rows),
                 sheet("5号楼", rows),
                 sheet("说明", &[&["请填写户主"]]),
+                sheet("汇总", &[&["楼栋", "人数"], &["3", "2"]]),
             ],
             &BTreeMap::new(),
             &["5//101".to_owned()],
@@ -1046,6 +1051,7 @@ mod tests {
             }
         );
         assert_eq!(report.sheets[2].header_row, None);
+        assert_eq!(report.sheets[3].header_row, None);
 
         let no_door = plan(
             &[sheet("名册", &[&["楼号", "房间", "姓名"]])],

@@ -66,7 +66,9 @@ async fn an_excel_roster_is_checked_then_imported() {
     phone
         .expect_text("roster-summary", "可导入 1 · 出错 1 · 已导入 0")
         .await;
-    phone.expect_text_starting("roster-errors", "Sheet1 · 第 3").await;
+    phone
+        .expect_text_starting("roster-errors", "Sheet1 · 第 3")
+        .await;
 
     // This office calls the door column 房间: map it.
     phone
@@ -121,10 +123,7 @@ async fn an_office_workbook_is_read_as_meant_and_its_care_proposals_reach_the_le
         .expect_text("roster-summary", "可导入 16 · 出错 0 · 已导入 0")
         .await;
     phone
-        .expect_text_starting(
-            "roster-sheets",
-            "工作表 3号楼 · 表头 第 4 · 12 户",
-        )
+        .expect_text_starting("roster-sheets", "工作表 3号楼 · 表头 第 4 · 12 户")
         .await;
     let sheets = phone.find("roster-sheets").await.text().await.unwrap();
     for shown in [
@@ -141,7 +140,10 @@ async fn an_office_workbook_is_read_as_meant_and_its_care_proposals_reach_the_le
         assert!(sheets.contains(shown), "{shown:?} not in {sheets:?}");
     }
     phone
-        .expect_text_starting("roster-preview", "3号楼 · 第 5: 3-1-101 · 户主3-0 · 13800000000 · 3")
+        .expect_text_starting(
+            "roster-preview",
+            "3号楼 · 第 5: 3-1-101 · 户主3-0 · 13800000000 · 3",
+        )
         .await;
     let care = phone.find("roster-care").await.text().await.unwrap();
     for proposal in [
@@ -160,12 +162,21 @@ async fn an_office_workbook_is_read_as_meant_and_its_care_proposals_reach_the_le
 
     // The proposals are accepted (the box is ticked) and imported with the
     // households.
-    assert!(phone.find("roster-accept-care").await.is_selected().await.unwrap());
+    assert!(
+        phone
+            .find("roster-accept-care")
+            .await
+            .is_selected()
+            .await
+            .unwrap()
+    );
     phone.tap("roster-import").await;
     phone
         .expect_text("roster-summary", "可导入 16 · 出错 0 · 已导入 16")
         .await;
-    phone.expect_text("roster-care-imported", "已登记关爱对象 4").await;
+    phone
+        .expect_text("roster-care-imported", "已登记关爱对象 4")
+        .await;
 
     phone.open(&format!("{}/visits", server.url)).await;
     phone.tap("sync-now").await;
@@ -179,7 +190,12 @@ async fn an_office_workbook_is_read_as_meant_and_its_care_proposals_reach_the_le
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    for entry in ["3 · 1 · 101 户主3-0", "3 · 2 · 201 户主3-10", "3 · 2 · 102 户主3-7", "5 · 1 · 101 户主5-0"] {
+    for entry in [
+        "3 · 1 · 101 户主3-0",
+        "3 · 2 · 201 户主3-10",
+        "3 · 2 · 102 户主3-7",
+        "5 · 1 · 101 户主5-0",
+    ] {
         assert!(ledger.contains(entry), "{entry:?} not in {ledger:?}");
     }
     assert!(ledger.contains("备注：家有孕妇"), "{ledger}");

@@ -121,7 +121,7 @@ pub fn RosterPage() -> impl IntoView {
             <p data-testid="roster-summary">
                 {i18n.t(Key::RosterRows)}" "{r.rows.len()}" · "{i18n.t(Key::RosterBad)}" "{r.errors.len()}" · "{i18n.t(Key::RosterImported)}" "{r.imported}
             </p>
-            <p class="row-detail" hidden=r.care_imported == 0 data-testid="roster-care-imported">
+            <p class="row-detail" hidden={r.care_imported == 0} data-testid="roster-care-imported">
                 {i18n.t(Key::RosterCareImported)}" "{r.care_imported}
             </p>
             <ul class="rows" data-testid="roster-errors">
@@ -130,7 +130,7 @@ pub fn RosterPage() -> impl IntoView {
                         <span class="row-detail">{problem_text(locale, &e.problem)}</span></li>
                 }).collect_view()}
             </ul>
-            <p class="row-detail" hidden=r.encoding.is_none()>{i18n.t(Key::RosterEncoding)}": "{r.encoding.clone()}</p>
+            <p class="row-detail" hidden={r.encoding.is_none()}>{i18n.t(Key::RosterEncoding)}": "{r.encoding.clone()}</p>
             <ul class="rows" data-testid="roster-sheets">
                 {r.sheets.iter().map(|s| {
                     let header = match s.header_row {
@@ -144,7 +144,7 @@ pub fn RosterPage() -> impl IntoView {
                     view! {
                     <li class="sheet" data-testid="roster-sheet">
                         <p class="row-title">{i18n.t(Key::RosterSheet)}" "{s.name.clone()}" · "{header}</p>
-                        <p class="row-detail" hidden=building.is_none()>{building.clone()}</p>
+                        <p class="row-detail" hidden={building.is_none()}>{building.clone()}</p>
                         <ul class="chips">
                             {s.columns.iter().map(|c| view! {
                                 <li class=if c.used_as == ColumnUse::Ignored || c.used_as == ColumnUse::IdNumber { "chip muted" } else { "chip" }>
@@ -159,25 +159,25 @@ pub fn RosterPage() -> impl IntoView {
                     </li>
                 }}).collect_view()}
             </ul>
-            <h2 hidden=r.care.is_empty()>{i18n.t(Key::RosterCareTitle)}" ("{r.care.len()}")"</h2>
+            <h2 hidden={r.care.is_empty()}>{i18n.t(Key::RosterCareTitle)}" ("{r.care.len()}")"</h2>
             <ul class="rows" data-testid="roster-care">
                 {r.care.iter().map(|c| view! {
                     <li class="row"><span class="row-title">{c.door.replace('/', "-")}" "{c.head.clone()}</span>
                         <span class="row-detail">{i18n.t(care_key(&c.care))}" · "{c.source.clone()}</span></li>
                 }).collect_view()}
             </ul>
-            <label class="check" hidden=r.care.is_empty() || r.imported > 0>
+            <label class="check" hidden={r.care.is_empty() || r.imported > 0}>
                 <input type="checkbox" data-testid="roster-accept-care"
                     prop:checked=move || accept_care.get()
                     on:change=move |ev| accept_care.set(event_target_checked(&ev))/>
                 {i18n.t(Key::RosterCareAccept)}
             </label>
-            <h2 hidden=r.rows.is_empty()>{i18n.t(Key::RosterPreview)}</h2>
+            <h2 hidden={r.rows.is_empty()}>{i18n.t(Key::RosterPreview)}</h2>
             <ul class="preview" data-testid="roster-preview">
                 {r.rows.iter().take(PREVIEW_ROWS).map(|row| view! {
                     <li>{row.sheet.clone()}" · "{i18n.t(Key::RosterRow)}" "{row.row}": "{row_text(&row.fields)}</li>
                 }).collect_view()}
-                <li hidden=more == 0>{i18n.t(Key::RosterMore)}" "{more}</li>
+                <li hidden={more == 0}>{i18n.t(Key::RosterMore)}" "{more}</li>
             </ul>
         }})}
     }
