@@ -611,29 +611,26 @@ pub fn plan(
             let mut fields: BTreeMap<String, Value> = BTreeMap::new();
             let mut problem = None;
             for (target, raw) in targets.iter().zip(cells) {
-                let value = normalize(raw);
-                match target {
-                    Some(Target::Field(field)) => {
-                        if value.is_empty() {
-                            continue;
-                        }
-                        if formula_like(field, raw) {
-                            problem.get_or_insert(RosterProblem::FormulaLike {
-                                field: (*field).to_owned(),
-                                text: value.chars().take(40).collect(),
-                            });
-                            continue;
-                        }
-                        match field_value(field, &value) {
-                            Ok(v) => {
-                                fields.insert((*field).to_owned(), v);
-                            }
-                            Err(p) => {
-                                problem.get_or_insert(p);
-                            }
-                        }
+                let (Some(Target::Field(field)), value) = (target, normalize(raw)) else {
+                    continue;
+                };
+                if value.is_empty() {
+                    continue;
+                }
+                if formula_like(field, raw) {
+                    problem.get_or_insert(RosterProblem::FormulaLike {
+                        field: (*field).to_owned(),
+                        text: value.chars().take(40).collect(),
+                    });
+                    continue;
+                }
+                match field_value(field, &value) {
+                    Ok(v) => {
+                        fields.insert((*field).to_owned(), v);
                     }
-                    _ => {}
+                    Err(p) => {
+                        problem.get_or_insert(p);
+                    }
                 }
             }
             // Care columns' sources name their headers.

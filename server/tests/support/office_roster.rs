@@ -34,7 +34,7 @@ pub fn door_of(i: usize, n: usize) -> (usize, usize) {
 
 /// Whether household `i` is marked 独居老人 (care column).
 pub fn alone(i: usize) -> bool {
-    i % 10 == 0
+    i.is_multiple_of(10)
 }
 
 /// Whether household `i`'s 备注 says 孕妇.
@@ -102,7 +102,7 @@ pub fn workbook(buildings: &[(&str, usize)]) -> Vec<u8> {
                 .write_string(r, 3, format!("户主{building}-{i}"))
                 .unwrap();
             let phone = 13_800_000_000u64 + i as u64;
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 let p = phone.to_string();
                 sheet
                     .write_string(r, 4, format!("{} {} {}", &p[..3], &p[3..7], &p[7..]))
