@@ -88,7 +88,7 @@ fn main() {
             "workbook_bytes": file.len(),
             "statistic": format!("fastest of {ROUNDS} rounds"),
             "summary": format!(
-                "roster: dry run of 9 sheets, 2,300 households ({} KB workbook) in {:.2} s; reading the sheets alone {:.2} s",
+                "dry run of 9 sheets, 2,300 households ({} KB workbook) in {:.2} s; reading the sheets alone {:.2} s",
                 file.len() / 1024,
                 fastest(&ours),
                 fastest(&raw)
