@@ -174,31 +174,6 @@ mod tests {
     }
 }
 
-/// One row of a roster file, as it would be imported.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RosterRow {
-    pub row: usize,
-    pub fields: std::collections::BTreeMap<String, serde_json::Value>,
-}
-
-/// A roster row that cannot be imported, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RosterRowError {
-    pub row: usize,
-    pub reason: String,
-}
-
-/// What a roster dry run (or a refused import) reports.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RosterReport {
-    pub rows: Vec<RosterRow>,
-    pub errors: Vec<RosterRowError>,
-    /// Columns that were not recognised or mapped, and so were ignored.
-    pub ignored_columns: Vec<String>,
-    /// Households created (0 on a dry run or when any row is bad).
-    pub imported: usize,
-}
-
 /// `GET /api/compounds/{c}/refused`: an edit the server refused for good,
 /// newest first, so a coordinator can see it and adopt it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

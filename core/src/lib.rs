@@ -17,6 +17,7 @@ pub mod invite;
 pub mod mutation;
 pub mod need;
 pub mod record;
+pub mod roster;
 pub mod schema;
 pub mod spreadsheet;
 pub mod sync;

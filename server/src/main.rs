@@ -75,6 +75,9 @@ enum Command {
         /// Map another column header to a household field, e.g. `--map 房间=door`.
         #[arg(long = "map")]
         mappings: Vec<String>,
+        /// Also record the proposed care-ledger entries (独居老人, 残疾…).
+        #[arg(long)]
+        accept_care: bool,
         file: PathBuf,
     },
 }
@@ -185,6 +188,7 @@ async fn main() -> anyhow::Result<()> {
             compound,
             dry_run,
             mappings,
+            accept_care,
             file,
         }) => {
             let compound = compound.parse().map_err(anyhow::Error::msg)?;
@@ -195,37 +199,42 @@ async fn main() -> anyhow::Result<()> {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
+            let how = roster::Import {
+                dry_run,
+                accept_care,
+            };
             let report = roster::import(
                 &store,
                 &Device::operator(compound),
                 &name,
                 &bytes,
                 &mapping,
-                dry_run,
+                how,
                 now_ms(),
             )
             .await?;
-            for row in &report.rows {
-                println!("row {}: {}", row.row, roster::door_key(&row.fields));
-            }
-            for error in &report.errors {
-                println!("row {}: ERROR {}", error.row, error.reason);
-            }
-            if !report.ignored_columns.is_empty() {
-                println!("ignored columns: {}", report.ignored_columns.join(", "));
+            for line in roster::report_lines(&report) {
+                println!("{line}");
             }
             if !report.errors.is_empty() {
-                anyhow::bail!("{} bad rows: nothing imported", report.errors.len());
+                anyhow::bail!(
+                    "有 {n} 行出错，未导入任何一行 / {n} bad rows: nothing imported",
+                    n = report.errors.len()
+                );
             }
-            println!(
-                "{} households {}",
-                report.rows.len(),
-                if dry_run {
-                    "would be imported (dry run)"
-                } else {
-                    "imported"
-                }
-            );
+            if dry_run {
+                println!(
+                    "可导入 {n} 户，关爱对象 {c} 条（--accept-care 一并导入）/ {n} households \
+                     would be imported, {c} care proposals (--accept-care records them)",
+                    n = report.rows.len(),
+                    c = report.care.len()
+                );
+            } else {
+                println!(
+                    "已导入 {} 户，关爱对象 {} 条 / households imported, care entries recorded",
+                    report.imported, report.care_imported
+                );
+            }
             Ok(())
         }
     }

@@ -1,50 +1,39 @@
-//! Household roster import (户籍名册): `.xlsx`, `.xls` and `.csv` files as
-//! community offices keep them, read with calamine (Excel) or csv. A dry run
-//! lists the rows that would be created and every bad row with its reason;
-//! the real import is one database transaction, all rows or none.
+//! Household roster import (住户台账): `.xlsx`, `.xls` (calamine) and `.csv`
+//! in UTF-8 or GB18030/GBK (encoding_rs), every sheet, read into
+//! `doorstep_core::roster::Sheet`s; core's `plan` finds headers, values and
+//! bad rows. The dry run reports it; the real import is one database
+//! transaction, all rows or none, with the care proposals when accepted.
 
 use std::{collections::BTreeMap, io::Cursor};
 
 use calamine::{Data, Reader};
-pub use doorstep_core::api::{RosterReport, RosterRow, RosterRowError};
+pub use doorstep_core::roster::{RosterFileProblem, RosterProblem, RosterReport, door_key};
 use doorstep_core::{
     hlc::Hlc,
     ids::{ClientId, RecordId},
     mutation::Mutation,
+    roster::{Sheet, plan},
     schema::Collection,
     sync::{PushedMutation, SCHEMA_VERSION, SyncRequest},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::store::{Device, Store, StoreError};
 
-/// Headers community offices use, and the household field each fills.
-const KNOWN_HEADERS: &[(&str, &str)] = &[
-    ("楼栋", "building"),
-    ("楼号", "building"),
-    ("单元", "unit"),
-    ("门牌号", "door"),
-    ("房号", "door"),
-    ("户主", "head"),
-    ("姓名", "head"),
-    ("电话", "phone"),
-    ("联系电话", "phone"),
-    ("人数", "members"),
-    ("常住人口", "members"),
-    ("备注", "notes"),
-];
-
 #[derive(Debug)]
 pub enum RosterError {
-    /// The file itself could not be read (not a spreadsheet, no header row...).
-    Unreadable(String),
+    /// The file itself cannot be read as a roster.
+    File(RosterFileProblem),
+    /// The operator named a compound that does not exist.
+    NoCompound(String),
     Store(StoreError),
 }
 
 impl std::fmt::Display for RosterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RosterError::Unreadable(reason) => write!(f, "cannot read the roster: {reason}"),
+            RosterError::File(problem) => f.write_str(&problem.message()),
+            RosterError::NoCompound(id) => write!(f, "没有小区 {id} / no compound {id}"),
             RosterError::Store(err) => err.fmt(f),
         }
     }
@@ -58,169 +47,117 @@ impl From<StoreError> for RosterError {
     }
 }
 
-/// Reads a file's cells as text rows; the format comes from its name.
-pub fn read_table(file_name: &str, bytes: &[u8]) -> Result<Vec<Vec<String>>, RosterError> {
-    let unreadable = |e: &dyn std::fmt::Display| RosterError::Unreadable(e.to_string());
-    if file_name.to_lowercase().ends_with(".csv") {
-        let text = String::from_utf8(
-            bytes
-                .strip_prefix(b"\xEF\xBB\xBF")
-                .unwrap_or(bytes)
-                .to_vec(),
-        )
-        .map_err(|_| {
-            RosterError::Unreadable("the CSV file is not UTF-8 (save it as “CSV UTF-8”)".into())
-        })?;
+impl From<RosterFileProblem> for RosterError {
+    fn from(problem: RosterFileProblem) -> Self {
+        RosterError::File(problem)
+    }
+}
+
+/// A file's sheets as text, and a CSV's encoding; the format comes from the
+/// name (an Excel file with another name is still tried).
+pub fn read_sheets(
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<(Vec<Sheet>, Option<String>), RosterFileProblem> {
+    let lower = file_name.to_lowercase();
+    let stem = file_name
+        .rsplit_once('.')
+        .map_or(file_name, |(stem, _)| stem)
+        .to_owned();
+    if lower.ends_with(".et") || lower.ends_with(".ett") {
+        return Err(RosterFileProblem::WpsEt);
+    }
+    if lower.ends_with(".csv") || lower.ends_with(".txt") {
+        let (text, encoding) = decode_text(bytes);
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .from_reader(text.as_bytes());
-        return reader
+        let rows = reader
             .records()
             .map(|record| {
                 record
-                    .map(|r| r.iter().map(|c| c.trim().to_owned()).collect())
-                    .map_err(|e| unreadable(&e))
+                    .map(|r| r.iter().map(str::to_owned).collect())
+                    .map_err(|e| RosterFileProblem::Unreadable {
+                        detail: e.to_string(),
+                    })
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
+        return Ok((vec![Sheet { name: stem, rows }], Some(encoding.into())));
     }
+    let unreadable = |e: &dyn std::fmt::Display| RosterFileProblem::Unreadable {
+        detail: e.to_string(),
+    };
     let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
         .map_err(|e| unreadable(&e))?;
-    let range = workbook
-        .worksheet_range_at(0)
-        .ok_or_else(|| RosterError::Unreadable("the workbook has no sheet".into()))?
-        .map_err(|e| unreadable(&e))?;
-    Ok(range
-        .rows()
-        .map(|row| row.iter().map(cell_text).collect())
-        .collect())
+    let names = workbook.sheet_names();
+    let mut sheets = Vec::with_capacity(names.len());
+    for name in names {
+        let range = workbook
+            .worksheet_range(&name)
+            .map_err(|e| unreadable(&e))?;
+        // A range starts at its first used cell: pad it back to A1 so row
+        // numbers are the ones the office sees.
+        let (top, left) = range.start().unwrap_or((0, 0));
+        let mut rows: Vec<Vec<String>> = vec![Vec::new(); top as usize];
+        rows.extend(range.rows().map(|row| {
+            std::iter::repeat_n(String::new(), left as usize)
+                .chain(row.iter().map(cell_text))
+                .collect()
+        }));
+        sheets.push(Sheet { name, rows });
+    }
+    Ok((sheets, None))
+}
+
+/// A CSV's text: UTF-8 (BOM or not), UTF-16 with a BOM, or else GB18030
+/// (the superset of GBK that Excel on Chinese Windows writes).
+fn decode_text(bytes: &[u8]) -> (String, &'static str) {
+    if let Some((encoding, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        let (text, _) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        return (text.into_owned(), encoding.name());
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_owned(), "UTF-8"),
+        Err(_) => {
+            let (text, _, _) = encoding_rs::GB18030.decode(bytes);
+            (text.into_owned(), "GB18030")
+        }
+    }
 }
 
 fn cell_text(cell: &Data) -> String {
     match cell {
         Data::Empty => String::new(),
         // Door numbers and counts often arrive as numbers: 301.0 means "301".
-        Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-        other => other.to_string().trim().to_owned(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        other => other.to_string(),
     }
 }
 
-/// Checks every row of a table whose first non-empty row is the header.
-/// `mapping` adds header → field pairs for columns with other names.
-pub fn plan(
-    table: &[Vec<String>],
-    mapping: &BTreeMap<String, String>,
-    existing_doors: &[String],
-) -> Result<RosterReport, RosterError> {
-    let Some(header_at) = table
-        .iter()
-        .position(|row| row.iter().any(|c| !c.is_empty()))
-    else {
-        return Err(RosterError::Unreadable("the file is empty".into()));
-    };
-    let mut report = RosterReport::default();
-    let columns: Vec<Option<&str>> = table[header_at]
-        .iter()
-        .map(|header| {
-            let header = header.trim();
-            let field = mapping
-                .get(header)
-                .map(String::as_str)
-                .or_else(|| {
-                    KNOWN_HEADERS
-                        .iter()
-                        .find(|(h, _)| *h == header)
-                        .map(|(_, f)| *f)
-                })
-                .filter(|f| Collection::Household.field(f).is_some());
-            if field.is_none() && !header.is_empty() {
-                report.ignored_columns.push(header.to_owned());
-            }
-            field
-        })
-        .collect();
-    if !columns.contains(&Some("door")) {
-        return Err(RosterError::Unreadable(
-            "no door-number column (门牌号 or 房号)".into(),
-        ));
-    }
-    let mut seen: Vec<String> = existing_doors.to_vec();
-    for (index, cells) in table.iter().enumerate().skip(header_at + 1) {
-        let row = index + 1;
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        let mut fields = BTreeMap::new();
-        let mut reason = None;
-        for (column, text) in columns.iter().zip(cells) {
-            let (Some(field), text) = (column, text.trim()) else {
-                continue;
-            };
-            if text.is_empty() {
-                continue;
-            }
-            let value = if *field == "members" {
-                match text.parse::<i64>() {
-                    Ok(n) => json!(n),
-                    Err(_) => {
-                        reason.get_or_insert(format!("人数 “{text}” is not a whole number"));
-                        continue;
-                    }
-                }
-            } else {
-                json!(text)
-            };
-            if let Err(problem) = Collection::Household
-                .field(field)
-                .expect("mapped to a household field")
-                .check(&value)
-            {
-                reason.get_or_insert(format!("{field} {problem}"));
-            }
-            fields.insert((*field).to_owned(), value);
-        }
-        let door_key = door_key(&fields);
-        if reason.is_none() {
-            if !fields.contains_key("door") {
-                reason = Some("门牌号 (door number) is missing".into());
-            } else if seen.contains(&door_key) {
-                reason = Some(format!("door {door_key} appears twice"));
-            }
-        }
-        match reason {
-            Some(reason) => report.errors.push(RosterRowError { row, reason }),
-            None => {
-                seen.push(door_key);
-                report.rows.push(RosterRow { row, fields });
-            }
-        }
-    }
-    Ok(report)
+/// What to do with a roster once it is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Import {
+    /// Only report; store nothing.
+    pub dry_run: bool,
+    /// Also record the care proposals on the care ledger (关爱服务台账).
+    pub accept_care: bool,
 }
 
-/// Building, unit and door together identify a door in a compound.
-pub fn door_key(fields: &BTreeMap<String, Value>) -> String {
-    ["building", "unit", "door"]
-        .iter()
-        .map(|f| fields.get(*f).and_then(Value::as_str).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-/// Plans the import and, unless `dry_run` or any row is bad, stores every
-/// household in one transaction.
+/// Plans the import and, unless a dry run or any row is bad, stores every
+/// household (and, when accepted, every care proposal) in one transaction.
 pub async fn import(
     store: &Store,
     device: &Device,
     file_name: &str,
     bytes: &[u8],
     mapping: &BTreeMap<String, String>,
-    dry_run: bool,
+    how: Import,
     now_ms: u64,
 ) -> Result<RosterReport, RosterError> {
     let compound = &device.compound;
     if !store.compound_exists(compound).await? {
-        return Err(RosterError::Unreadable(format!("no compound {compound}")));
+        return Err(RosterError::NoCompound(compound.to_string()));
     }
     let existing: Vec<String> = store
         .records_of(compound, Collection::Household)
@@ -236,36 +173,67 @@ pub async fn import(
             )
         })
         .collect();
-    let mut report = plan(&read_table(file_name, bytes)?, mapping, &existing)?;
-    if dry_run || !report.errors.is_empty() || report.rows.is_empty() {
+    let (sheets, encoding) = read_sheets(file_name, bytes)?;
+    let mut report = plan(&sheets, mapping, &existing)?;
+    report.encoding = encoding;
+    if how.dry_run || !report.errors.is_empty() || report.rows.is_empty() {
         return Ok(report);
+    }
+    let new_id = || -> RecordId {
+        uuid::Uuid::new_v4()
+            .to_string()
+            .parse()
+            .expect("a UUID is a valid id")
+    };
+    let mut edits: Vec<Mutation> = Vec::new();
+    let mut household_of: BTreeMap<String, RecordId> = BTreeMap::new();
+    for row in &report.rows {
+        let id = new_id();
+        household_of.insert(door_key(&row.fields), id.clone());
+        edits.push(Mutation::Set {
+            collection: Collection::Household,
+            id,
+            compound: compound.clone(),
+            fields: row.fields.clone(),
+        });
+    }
+    let care: Vec<&doorstep_core::roster::CareProposal> = if how.accept_care {
+        report.care.iter().collect()
+    } else {
+        Vec::new()
+    };
+    for proposal in &care {
+        let mut fields = BTreeMap::from([
+            (
+                "household".to_owned(),
+                json!(household_of[&proposal.door].as_str()),
+            ),
+            ("care".to_owned(), json!(proposal.care)),
+            ("care_plan".to_owned(), json!(proposal.source)),
+        ]);
+        if let Some(head) = &proposal.head {
+            fields.insert("name".into(), json!(head));
+        }
+        edits.push(Mutation::Set {
+            collection: Collection::Person,
+            id: new_id(),
+            compound: compound.clone(),
+            fields,
+        });
     }
     // The import is a client of its own: a fresh id, mids from 1.
     let client = ClientId::from_uuid(uuid::Uuid::new_v4());
-    let mutations = report
-        .rows
-        .iter()
+    let mutations = edits
+        .into_iter()
         .enumerate()
-        .map(|(i, row)| {
-            let id: RecordId = uuid::Uuid::new_v4()
-                .to_string()
-                .parse()
-                .expect("a UUID is a valid id");
-            let mutation = Mutation::Set {
-                collection: Collection::Household,
-                id,
-                compound: compound.clone(),
-                fields: row.fields.clone(),
-            };
-            PushedMutation {
-                mid: i as u64 + 1,
-                hlc: Hlc {
-                    wall_ms: now_ms,
-                    counter: i as u32,
-                    node: client,
-                },
-                mutation,
-            }
+        .map(|(i, mutation)| PushedMutation {
+            mid: i as u64 + 1,
+            hlc: Hlc {
+                wall_ms: now_ms,
+                counter: i as u32,
+                node: client,
+            },
+            mutation,
         })
         .collect();
     let request = SyncRequest {
@@ -277,7 +245,126 @@ pub async fn import(
     let scope = store.scope_of(device).await?;
     store.push(device, &scope, &request, now_ms).await?;
     report.imported = report.rows.len();
+    report.care_imported = care.len();
     Ok(report)
+}
+
+/// A row's problem in Chinese and English, for the CLI (the app words it
+/// from the typed problem).
+pub fn problem_text(problem: &RosterProblem) -> String {
+    match problem {
+        RosterProblem::MissingDoor => "缺门牌号 / door number missing: fill it in".into(),
+        RosterProblem::DuplicateDoor { door } => {
+            format!("门牌 {door} 重复 / door {door} appears twice: keep one row")
+        }
+        RosterProblem::NotANumber { field, text } => {
+            format!("{field} “{text}” 不是整数 / is not a whole number: write a number such as 3")
+        }
+        RosterProblem::OutOfRange {
+            field,
+            value,
+            min,
+            max,
+        } => format!("{field} {value} 超出范围 / must be from {min} to {max}"),
+        RosterProblem::TooLong { field, chars, max } => {
+            format!("{field} 有 {chars} 字，最多 {max} 字 / is {chars} characters; at most {max}")
+        }
+        RosterProblem::FormulaLike { field, text } => format!(
+            "{field} “{text}” 以 = + - @ 开头，像公式 / starts like a formula: remove the \
+             leading sign"
+        ),
+    }
+}
+
+/// What `doorstep-server import-roster` prints for a report.
+pub fn report_lines(report: &RosterReport) -> Vec<String> {
+    use doorstep_core::roster::{ColumnUse, SkipReason};
+    let mut lines = Vec::new();
+    if let Some(encoding) = &report.encoding {
+        lines.push(format!("编码 / encoding: {encoding}"));
+    }
+    for sheet in &report.sheets {
+        let Some(header) = sheet.header_row else {
+            lines.push(format!(
+                "工作表 / sheet {}: 无名册，已跳过 / no roster, left out",
+                sheet.name
+            ));
+            continue;
+        };
+        let mut line = format!(
+            "工作表 / sheet {}: 表头第 {header} 行 / header row {header}, {} 户 / households",
+            sheet.name, sheet.households
+        );
+        if let Some(b) = &sheet.building {
+            line.push_str(&format!(
+                ", 楼栋取自{} / building {} from the {}",
+                match b.from {
+                    doorstep_core::roster::BuildingSource::SheetName => "工作表名",
+                    doorstep_core::roster::BuildingSource::Title => "标题",
+                },
+                b.building,
+                match b.from {
+                    doorstep_core::roster::BuildingSource::SheetName => "sheet name",
+                    doorstep_core::roster::BuildingSource::Title => "title",
+                },
+            ));
+        }
+        lines.push(line);
+        for skipped in &sheet.skipped {
+            let why = match skipped.reason {
+                SkipReason::Title => "标题 / title",
+                SkipReason::Blank => "空行 / blank",
+                SkipReason::Note => "说明 / note",
+                SkipReason::Total => "合计 / total",
+                SkipReason::Signature => "签名 / signature",
+                SkipReason::Header => "重复表头 / header again",
+            };
+            lines.push(format!(
+                "  row {}: 跳过 / skipped ({why}) {}",
+                skipped.row, skipped.text
+            ));
+        }
+    }
+    for row in &report.rows {
+        lines.push(format!(
+            "{} row {}: {}",
+            row.sheet,
+            row.row,
+            door_key(&row.fields)
+        ));
+    }
+    for error in &report.errors {
+        lines.push(format!(
+            "{} row {}: ERROR {}",
+            error.sheet,
+            error.row,
+            problem_text(&error.problem)
+        ));
+    }
+    for proposal in &report.care {
+        lines.push(format!(
+            "关爱 / care {} {}: {} ({})",
+            proposal.door,
+            proposal.head.as_deref().unwrap_or_default(),
+            proposal.care,
+            proposal.source
+        ));
+    }
+    let left_out = report.columns(|u| *u == ColumnUse::IdNumber);
+    if !left_out.is_empty() {
+        lines.push(format!(
+            "有意不导入的列 / left out on purpose (ID numbers are never stored): {}",
+            left_out.join(", ")
+        ));
+    }
+    let ignored = report.columns(|u| *u == ColumnUse::Ignored);
+    if !ignored.is_empty() {
+        lines.push(format!(
+            "未识别的列 / ignored columns: {} (map one with --map 列名=field)",
+            ignored.join(", ")
+        ));
+    }
+    lines
 }
 
 /// Parses `--map` / `map=` entries of the form `列名=field`.
@@ -299,8 +386,9 @@ pub fn parse_mapping<'a>(
         .collect()
 }
 
-/// `POST /api/compounds/{compound}/roster?file=名册.xlsx&dry_run=true&map=房间=door,…`
-/// with the file as the body. Bad rows refuse the real import (422).
+/// `POST /api/compounds/{compound}/roster?file=名册.xlsx&dry_run=true&care=true&map=房间=door,…`
+/// with the file as the body. Bad rows refuse the real import (422); `care`
+/// accepts the care proposals.
 pub mod http {
     use axum::{
         Json,
@@ -311,7 +399,7 @@ pub mod http {
     use doorstep_core::access::Role;
     use serde::Deserialize;
 
-    use super::{RosterError, RosterReport, import, parse_mapping};
+    use super::{Import, RosterError, RosterReport, import, parse_mapping};
     use crate::{AppState, auth::Caller, error::AppError, now_ms};
 
     /// Rosters of a few thousand households are well under this.
@@ -322,6 +410,8 @@ pub mod http {
         file: String,
         #[serde(default)]
         dry_run: bool,
+        #[serde(default)]
+        care: bool,
         #[serde(default)]
         map: String,
     }
@@ -337,20 +427,29 @@ pub mod http {
         let mapping = parse_mapping(query.map.split(',')).map_err(|message| {
             AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
         })?;
+        let how = Import {
+            dry_run: query.dry_run,
+            accept_care: query.care,
+        };
         let report = import(
             &state.store,
             &caller.0,
             &query.file,
             &body,
             &mapping,
-            query.dry_run,
+            how,
             now_ms(),
         )
         .await
         .map_err(|err| match err {
             RosterError::Store(err) => AppError::from(err),
-            RosterError::Unreadable(message) => {
-                AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "unreadable", message)
+            RosterError::File(problem) => AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                problem.code(),
+                problem.message(),
+            ),
+            RosterError::NoCompound(_) => {
+                AppError::new(StatusCode::NOT_FOUND, "not_found", err.to_string())
             }
         })?;
         if !query.dry_run && !report.errors.is_empty() {
@@ -358,9 +457,11 @@ pub mod http {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "bad_rows",
                 format!(
-                    "{} bad rows (first: row {}): nothing imported; run a dry run to see them all",
-                    report.errors.len(),
-                    report.errors[0].row
+                    "有 {n} 行出错，未导入任何一行，请先检查 / {n} bad rows (first: {} row {}): \
+                     nothing imported; run a dry run to see them all",
+                    report.errors[0].sheet,
+                    report.errors[0].row,
+                    n = report.errors.len(),
                 ),
             ));
         }

@@ -79,10 +79,19 @@ pub const METRICS: &[Metric] = &[
         needs_postgres: true,
         run: store,
     },
+    Metric {
+        name: "roster",
+        about: "dry run of a 9-building, 2,300-household office workbook, next to reading it alone",
+        needs_browser: false,
+        needs_postgres: false,
+        run: roster,
+    },
 ];
 
 /// The names `cargo xtask bench` accepts.
-pub const NAMES: &[&str] = &["size", "load", "sync", "initial", "truck", "edit", "store"];
+pub const NAMES: &[&str] = &[
+    "size", "load", "sync", "initial", "truck", "edit", "store", "roster",
+];
 
 pub struct Metric {
     pub name: &'static str,
@@ -827,6 +836,30 @@ fn store(deadline: Instant) -> Vec<Entry> {
         capacity,
         deadline,
     )
+}
+
+/// `roster`: a dry run of a compound's whole roster (9 sheets, 2,300
+/// households, release build) on a fresh SQLite store, in seconds; the raw
+/// baseline is calamine reading the sheets alone. Goal: at most 2 s.
+fn roster(deadline: Instant) -> Vec<Entry> {
+    let mut dry_run = cmd("cargo");
+    dry_run.args([
+        "bench",
+        "--package",
+        "doorstep-server",
+        "--bench",
+        "roster_dry_run",
+    ]);
+    vec![step(
+        "roster",
+        Goal::AtMost {
+            max: 2.0,
+            unit: "s",
+        },
+        "roster",
+        dry_run,
+        deadline,
+    )]
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod members;
 pub mod mirror;
 pub mod needs;
 pub mod replica;
+pub mod roster;
 pub mod sync_status;
 pub mod truck;
 pub mod visits;

@@ -4,9 +4,10 @@
 use doorstep_core::{
     api::{
         ApiError, DeviceInfo, DeviceUpdate, HistoryChange, Invite, InviteRequest, NewInvite,
-        RedeemRequest, Redeemed, RefusedEdit, RosterReport, Session,
+        RedeemRequest, Redeemed, RefusedEdit, Session,
     },
     ids::CompoundId,
+    roster::RosterReport,
     sync::{SyncRequest, SyncResponse},
 };
 use serde::de::DeserializeOwned;
@@ -168,6 +169,7 @@ pub async fn import_roster(
     bytes: Vec<u8>,
     map: &str,
     dry_run: bool,
+    accept_care: bool,
 ) -> Result<RosterReport, ApiFailure> {
     let response = reqwest::Client::new()
         .post(credentials.url("roster"))
@@ -176,6 +178,7 @@ pub async fn import_roster(
             ("file", file_name),
             ("map", map),
             ("dry_run", if dry_run { "true" } else { "false" }),
+            ("care", if accept_care { "true" } else { "false" }),
         ])
         .body(bytes)
         .send()
