@@ -79,6 +79,21 @@ pub fn field(locale: Locale, collection: Collection, name: &str) -> String {
     }
 }
 
+/// Why the stall's new-run or reroute form could not save, by the field it
+/// names (`state::truck`): its own fields say how to write them; the
+/// truck's and run's schema fields say their range.
+pub fn truck_form(locale: Locale, field: &str) -> String {
+    match field {
+        "buildings" | "stops" => locale.text(Key::ErrorTruckBuildings).to_owned(),
+        "first_arrival" => locale.text(Key::ErrorTruckFirstArrival).to_owned(),
+        "minutes_between" | "dwell_min" => locale.text(Key::ErrorTruckMinutes).to_owned(),
+        name if Collection::Truck.field(name).is_some() => {
+            self::field(locale, Collection::Truck, name)
+        }
+        name => self::field(locale, Collection::Run, name),
+    }
+}
+
 /// A sync the server refused as a whole, by its error code.
 pub fn sync_refused(code: &str) -> Key {
     match code {
@@ -154,6 +169,19 @@ mod tests {
             for spec in collection.fields() {
                 all.push(field(locale, collection, spec.name));
             }
+        }
+        for name in [
+            "buildings",
+            "first_arrival",
+            "minutes_between",
+            "dwell_min",
+            "name",
+            "vendor",
+            "phone",
+            "order_link",
+            "date",
+        ] {
+            all.push(truck_form(locale, name));
         }
         for code in ["busy", "forbidden", "not_found", "invalid", "mid_gap"] {
             all.push(locale.text(sync_refused(code)).to_owned());

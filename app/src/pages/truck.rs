@@ -207,7 +207,7 @@ fn Reroute(run: PublicRun) -> impl IntoView {
     );
     let error = RwSignal::new(None::<String>);
     let save = move |_| match text.with_untracked(|t| reroute(&run.stops, t, 20)) {
-        Err(err) => error.set(Some(err.message)),
+        Err(err) => error.set(Some(crate::errors::truck_form(i18n.locale(), &err.field))),
         Ok(stops) => {
             error.set(None);
             let mutation = set_stops(&run.compound, &run.id, stops);
@@ -260,7 +260,7 @@ fn NewRunForm(compound: CompoundId) -> impl IntoView {
     let create = move |_| {
         let (midnight, date) = today();
         match draft.with_untracked(|d| d.mutations(&compound, &date, midnight)) {
-            Err(err) => error.set(Some(format!("{}: {}", err.field, err.message))),
+            Err(err) => error.set(Some(crate::errors::truck_form(i18n.locale(), &err.field))),
             Ok(mutations) => {
                 error.set(None);
                 draft.set(RunDraft::default());
