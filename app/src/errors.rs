@@ -107,7 +107,7 @@ pub fn sync_refused(code: &str) -> Key {
 /// One edit the server refused for good (`Refusal::code`).
 pub fn refusal(code: &str) -> Key {
     match code {
-        "forbidden" => Key::RefusedOutsideBuildings,
+        "forbidden" => Key::ErrorRefusalForbidden,
         "entry_exists" => Key::ErrorRefusalEntryExists,
         // The record broke a checklist or lifecycle rule.
         doorstep_core::domain::INVALID => Key::ErrorRefusalInvalid,
@@ -116,12 +116,15 @@ pub fn refusal(code: &str) -> Key {
     }
 }
 
-/// A download or page from the server that failed, by status and code.
-pub fn download(status: u16, code: &str) -> Key {
-    match (status, code) {
-        (401, _) => Key::ErrorDownloadSignedOut,
-        (403, _) | (_, "forbidden") => Key::ErrorDownloadForbidden,
-        _ => Key::ErrorDownloadFailed,
+/// A request the server refused, by its status, when its code says
+/// nothing more particular: what to do next, never the server's English.
+pub fn server(status: u16) -> Key {
+    match status {
+        401 => Key::ErrorServerSignedOut,
+        403 => Key::ErrorServerForbidden,
+        404 => Key::ErrorServerMissing,
+        413 => Key::ErrorServerTooLarge,
+        _ => Key::ErrorServerFailed,
     }
 }
 
@@ -187,12 +190,8 @@ mod tests {
             all.push(locale.text(sync_refused(code)).to_owned());
             all.push(locale.text(refusal(code)).to_owned());
         }
-        for (status, code) in [
-            (401, "unauthorized"),
-            (403, "forbidden"),
-            (500, "export_failed"),
-        ] {
-            all.push(locale.text(download(status, code)).to_owned());
+        for status in [401, 403, 404, 413, 500, 503] {
+            all.push(locale.text(server(status)).to_owned());
         }
         all
     }

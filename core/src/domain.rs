@@ -50,6 +50,21 @@ pub fn check(record: &Record, need_events: &[Record]) -> Result<(), Refusal> {
     }
 }
 
+/// [`check`] for an edit that turns `before` (as stored; `None` for a new
+/// record) into `after`: an edit may not break a sound record, but a record
+/// stored before these rules that already breaks one stays editable, so it
+/// can be put right rather than be frozen.
+pub fn check_edit(
+    before: Option<&Record>,
+    after: &Record,
+    need_events: &[Record],
+) -> Result<(), Refusal> {
+    match before {
+        Some(before) if check(before, need_events).is_err() => Ok(()),
+        _ => check(after, need_events),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -74,6 +89,19 @@ mod tests {
             node: ClientId::from_u128(1),
         };
         mutation.apply(None, &hlc).unwrap().0
+    }
+
+    #[test]
+    fn a_record_already_broken_stays_editable_and_a_sound_one_stays_sound() {
+        let visit = |fields| record("visit", "v1", fields, 1);
+        let sound = visit(json!({"outcome": "visited", "temperature_c": 36.6}));
+        let broken = visit(json!({"outcome": "revisit"}));
+        let fixed = visit(json!({"outcome": "revisit", "revisit_at_ms": 5}));
+        assert!(check_edit(None, &broken, &[]).is_err());
+        assert!(check_edit(Some(&sound), &broken, &[]).is_err());
+        assert!(check_edit(Some(&broken), &fixed, &[]).is_ok());
+        assert!(check_edit(Some(&broken), &broken, &[]).is_ok());
+        assert!(check_edit(Some(&sound), &fixed, &[]).is_ok());
     }
 
     /// Issue 15, item 9: what the phone refuses to save, the server

@@ -409,18 +409,27 @@ fn strip_suffix(value: &str, suffixes: &[&str]) -> String {
 }
 
 /// Starts like a formula a spreadsheet would run
-/// ([`crate::spreadsheet::looks_like_formula`], also after leading spaces). A phone
-/// may start with + or - (+86…) when the rest is digits and separators.
+/// ([`crate::spreadsheet::looks_like_formula`], also after leading spaces).
+/// A cell starting with + or - is only a number or a placeholder when the
+/// rest is digits (a basement door "-1", a phone "+86 138…") or dashes ("-",
+/// "--" for "none", as offices write): those import as they are.
 pub fn formula_like(field: &str, raw: &str) -> bool {
     if looks_like_formula(raw) && !raw.starts_with(['+', '-']) {
         return true;
     }
     let text = raw.trim_start();
-    let phone = field == "phone"
-        && text
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-()".contains(c));
-    looks_like_formula(text) && !phone
+    if !looks_like_formula(text) {
+        return false;
+    }
+    if !text.starts_with(['+', '-']) {
+        return true;
+    }
+    let only = |allowed: &str| text.chars().all(|c| allowed.contains(c));
+    let placeholder = only("-–— ");
+    let rest = &text[1..];
+    let number = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || ". ".contains(c));
+    let phone = field == "phone" && only("+-0123456789() ");
+    !(placeholder || number || phone)
 }
 
 /// Whether a care column's cell says yes ("是", "√", or any words but no).
@@ -883,7 +892,12 @@ mod tests {
         for (field, cell, formula) in [
             ("head", "=1+1", true),
             ("notes", "=HYPERLINK(\"http://x\",\"y\")", true),
-            ("head", "+1", true),
+            ("head", "+1", false),
+            ("door", "-1", false),
+            ("notes", "-", false),
+            ("unit", "--", false),
+            ("notes", "-1+1", true),
+            ("head", "+A1", true),
             ("notes", "-2+3", true),
             ("head", "@SUM(A1)", true),
             ("head", "\t=1", true),

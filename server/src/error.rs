@@ -117,15 +117,20 @@ fn code_of(status: StatusCode) -> &'static str {
 /// [`ApiError`] (axum's own answers: a body over the limit, a wrong
 /// method, an extractor's rejection of a path, query, form or JSON body)
 /// leaves as one, with the same status, its text as the message, and its
-/// other headers (`Allow`, `Retry-After`) kept.
+/// other headers (`Allow`, `Retry-After`) kept. An HTML page passes as it
+/// is: the download forms (posters, ledgers) answer a failure with
+/// `security::error_page`, which the browser shows in place of the file.
 pub async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
+    let shaped = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        .is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"application/json") || v.starts_with(b"text/html")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || shaped {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -883,9 +883,9 @@ async fn secrets_are_stored_keyed_and_legacy_hashes_still_work() {
     );
 }
 
-/// A copy of the database without the secret signs nobody in: a server
-/// opened on the copy makes its own secret and knows no token (SQLite,
-/// where the secret sits beside the file; item 10).
+/// A copy of the database without the secret signs nobody in: it holds
+/// only keyed hashes, and a server opened on it with another secret refuses
+/// to start (SQLite, where the secret sits beside the file; item 10).
 #[tokio::test]
 async fn a_copy_of_the_database_without_its_secret_signs_nobody_in() {
     let dir = TempDir::new().unwrap();
@@ -911,17 +911,30 @@ async fn a_copy_of_the_database_without_its_secret_signs_nobody_in() {
             std::fs::copy(&from, copy.path().join(file)).unwrap();
         }
     }
-    let stolen = doorstep_server::store::Store::open(&format!(
+    // The stored hashes are keyed: the plain SHA-256 of the token is not
+    // among them.
+    let copied: Vec<u8> = ["test.sqlite", "test.sqlite-wal"]
+        .iter()
+        .flat_map(|file| std::fs::read(copy.path().join(file)).unwrap_or_default())
+        .collect();
+    let plain = doorstep_server::store::legacy_hash(&token);
+    assert!(
+        !copied.windows(plain.len()).any(|w| w == plain.as_bytes()),
+        "no unkeyed hash is stored"
+    );
+    // A server started on the copy with another secret refuses to start,
+    // saying why, rather than treat every token as unknown.
+    let Err(stolen) = doorstep_server::store::Store::open(&format!(
         "sqlite://{}",
         copy.path().join("test.sqlite").display()
     ))
     .await
-    .unwrap();
-    assert!(stolen.device_by_token(&token).await.unwrap().is_none());
+    else {
+        panic!("a server with another secret must not start");
+    };
+    assert!(stolen.to_string().contains("another secret"), "{stolen}");
     // With the secret beside it, the same copy knows the token.
-    std::fs::copy(&secret, copy.path().join("secret_kept")).unwrap();
-    stolen.close().await;
-    std::fs::rename(copy.path().join("secret_kept"), copy.path().join("secret")).unwrap();
+    std::fs::copy(&secret, copy.path().join("secret")).unwrap();
     let restored = doorstep_server::store::Store::open(&format!(
         "sqlite://{}",
         copy.path().join("test.sqlite").display()

@@ -10,6 +10,7 @@ use axum::{
     response::Response,
 };
 use doorstep_core::{
+    access::Role,
     api::{ApiError, Health, HealthStatus, StorageBackend},
     hlc::Clock,
     ids::ClientId,
@@ -224,6 +225,49 @@ async fn every_failure_is_the_json_error_shape() {
         if status == StatusCode::METHOD_NOT_ALLOWED {
             assert!(allow.is_some(), "{what} keeps its Allow header");
         }
+    }
+}
+
+/// A download form is a browser navigation: its failure is a page the
+/// person can read in their language, through the whole router (issue 19,
+/// item 6), never the JSON the rest of `/api` answers.
+#[tokio::test]
+async fn a_refused_download_form_answers_a_readable_page() {
+    let (_dir, state) = fixture().await;
+    support::add_compound(&state.store, "c1", "永安社区").await;
+    let stall = support::bearer(&state, "c1", Role::Stall, None, false).await;
+    let stall_token = stall.trim_start_matches("Bearer ");
+    for (path, token, status) in [
+        (
+            "/api/compounds/c1/posters",
+            "not-a-token",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/compounds/c1/ledgers.xlsx",
+            "not-a-token",
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "/api/compounds/c1/posters",
+            stall_token,
+            StatusCode::FORBIDDEN,
+        ),
+    ] {
+        let request = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap();
+        let response = send(&state, request).await;
+        assert_eq!(response.status(), status, "{path}");
+        assert_eq!(
+            header_of(&response, header::CONTENT_TYPE),
+            Some("text/html; charset=utf-8"),
+            "{path}"
+        );
+        let page = String::from_utf8(body_bytes(response).await).unwrap();
+        assert!(page.contains("返回应用"), "{path}: {page}");
+        assert!(!page.contains("\"code\""), "{path}: {page}");
     }
 }
 

@@ -103,40 +103,33 @@ pub fn invite_request(form: &InviteForm) -> Result<InviteRequest, FormError> {
     })
 }
 
-/// What went wrong, to show in the warning banner.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Problem {
-    /// Translated on screen.
-    Known(Key),
-    /// The server's own words, when nothing better is known.
-    Server(String),
-}
+/// What went wrong, to show in the warning banner, in the person's
+/// language (never the server's English).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Problem(pub Key);
 
 impl Problem {
     pub fn text(&self, i18n: I18n) -> String {
-        match self {
-            Problem::Known(key) => i18n.t(*key).to_owned(),
-            Problem::Server(message) => message.clone(),
-        }
+        i18n.t(self.0).to_owned()
     }
 }
 
 impl From<FormError> for Problem {
     fn from(error: FormError) -> Self {
-        Problem::Known(error.key())
+        Problem(error.key())
     }
 }
 
 /// Sorts an API failure into something the coordinator can act on.
 pub fn problem_of(failure: &ApiFailure) -> Problem {
     match failure {
-        ApiFailure::Unreachable(_) => Problem::Known(Key::AccountsOffline),
+        ApiFailure::Unreachable(_) => Problem(Key::AccountsOffline),
         ApiFailure::Refused { status, error } => match error.field.as_deref() {
             Some("uses") => FormError::Uses.into(),
             Some("hours") => FormError::Hours.into(),
             Some("team") => FormError::Team.into(),
-            _ if matches!(status, 401 | 403) => Problem::Known(Key::AccountsForbidden),
-            _ => Problem::Server(error.message.clone()),
+            _ if matches!(status, 401 | 403) => Problem(Key::AccountsForbidden),
+            _ => Problem(crate::errors::server(*status)),
         },
     }
 }
@@ -652,23 +645,23 @@ mod tests {
         };
         assert_eq!(
             problem_of(&ApiFailure::Unreachable("dns".into())),
-            Problem::Known(Key::AccountsOffline)
+            Problem(Key::AccountsOffline)
         );
         assert_eq!(
             problem_of(&refused(422, Some("hours"), "must be from 1 to 720")),
-            Problem::Known(Key::AccountsBadHours)
+            Problem(Key::AccountsBadHours)
         );
         assert_eq!(
             problem_of(&refused(422, Some("team"), "no such team")),
-            Problem::Known(Key::AccountsBadTeam)
+            Problem(Key::AccountsBadTeam)
         );
         assert_eq!(
             problem_of(&refused(403, None, "forbidden")),
-            Problem::Known(Key::AccountsForbidden)
+            Problem(Key::AccountsForbidden)
         );
         assert_eq!(
             problem_of(&refused(404, None, "no such device in this compound")),
-            Problem::Server("no such device in this compound".into())
+            Problem(Key::ErrorServerMissing)
         );
     }
 

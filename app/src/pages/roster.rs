@@ -28,8 +28,8 @@ pub fn RosterPage() -> impl IntoView {
     let data = use_app_data();
     let file = RwSignal::new(None::<(String, Vec<u8>)>);
     let report = RwSignal::new(None::<RosterReport>);
-    // The failure's text: translated from its code, or the server's words.
-    let error = RwSignal::new(None::<(Option<Key>, String)>);
+    // What went wrong, by its code (or status), in the person's language.
+    let error = RwSignal::new(None::<Key>);
     let busy = RwSignal::new(false);
     let accept_care = RwSignal::new(true);
     // Columns with other names: `房间=door,住户=head`.
@@ -42,9 +42,13 @@ pub fn RosterPage() -> impl IntoView {
         };
         report.set(None);
         spawn_local(async move {
-            if let Ok(buffer) = JsFuture::from(chosen.array_buffer()).await {
-                let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-                file.set(Some((chosen.name(), bytes)));
+            match JsFuture::from(chosen.array_buffer()).await {
+                Ok(buffer) => {
+                    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+                    file.set(Some((chosen.name(), bytes)));
+                }
+                // The browser could not read the chosen file: say so.
+                Err(_) => error.set(Some(Key::RosterFileUnreadable)),
             }
         });
     };
@@ -75,12 +79,10 @@ pub fn RosterPage() -> impl IntoView {
                         data.kick_sync_now();
                     }
                 }
-                Err(ApiFailure::Refused { error: e, .. }) => {
-                    error.set(Some((file_error_key(&e.code), e.message)))
+                Err(ApiFailure::Refused { status, error: e }) => {
+                    error.set(Some(file_error_key(&e.code, status)))
                 }
-                Err(ApiFailure::Unreachable(_)) => {
-                    error.set(Some((Some(Key::SyncUnreachable), String::new())))
-                }
+                Err(ApiFailure::Unreachable(_)) => error.set(Some(Key::SyncUnreachable)),
             }
             busy.set(false);
         });
@@ -91,12 +93,7 @@ pub fn RosterPage() -> impl IntoView {
                 .is_some_and(|r| r.errors.is_empty() && r.imported == 0 && !r.rows.is_empty())
         })
     };
-    let error_text = move || {
-        error.get().map(|(key, message)| match key {
-            Some(key) => i18n.t(key).to_owned(),
-            None => message,
-        })
-    };
+    let error_text = move || error.get().map(|key| i18n.t(key));
 
     view! {
         <h1 data-testid="page-title">{move || i18n.t(Key::RosterTitle)}</h1>

@@ -37,10 +37,13 @@ impl NeedRow {
             .map(|s| s.at_ms)
     }
 
-    /// The steps its page offers: those the lifecycle allows from its state
-    /// (collecting is the visit's, never a button).
+    /// The steps its page offers: those the lifecycle allows from its state,
+    /// as `step` and the server check them (collecting is the visit's, never
+    /// a button, so a need whose first step has not arrived offers none).
     pub fn actions(&self) -> Vec<Status> {
-        next_steps(self.state.status.or(Some(Status::Collected)))
+        let mut steps = next_steps(self.state.status);
+        steps.retain(|to| *to != Status::Collected);
+        steps
     }
 
     /// The team an "assign" starts with: the one it is assigned to, else
@@ -212,7 +215,7 @@ mod tests {
             }
         };
         use Status::*;
-        walk(&mut replica, Collected, &[Assigned]);
+        walk(&mut replica, Collected, &[]);
         walk(&mut replica, Assigned, &[Assigned]);
         walk(&mut replica, Resolved, &[Assigned, InProgress, Resolved]);
         walk(&mut replica, Closed, &[Closed, Reopened]);

@@ -81,8 +81,8 @@ pub fn column_text(locale: Locale, header: &str, used_as: &ColumnUse) -> String 
 }
 
 /// An API error code of the roster upload, in the user's language.
-pub fn file_error_key(code: &str) -> Option<Key> {
-    Some(match code {
+pub fn file_error_key(code: &str, status: u16) -> Key {
+    match code {
         "roster_empty" => Key::RosterFileEmpty,
         "roster_no_door_column" => Key::RosterFileNoDoor,
         "roster_no_header" => Key::RosterFileNoHeader,
@@ -90,8 +90,8 @@ pub fn file_error_key(code: &str) -> Option<Key> {
         "roster_unreadable" => Key::RosterFileUnreadable,
         "bad_rows" => Key::RosterFileBadRows,
         "invalid" => Key::RosterFileMapping,
-        _ => return None,
-    })
+        _ => crate::errors::server(status),
+    }
 }
 
 /// A household's normalised values on one line: "3-1-301 王芳 13800000001 3".
@@ -144,9 +144,13 @@ mod tests {
             "roster_unreadable",
             "bad_rows",
         ] {
-            assert!(file_error_key(code).is_some(), "{code}");
+            assert_ne!(file_error_key(code, 422), Key::ErrorServerFailed, "{code}");
         }
-        assert_eq!(file_error_key("busy"), None);
+        assert_eq!(file_error_key("busy", 503), Key::ErrorServerFailed);
+        assert_eq!(
+            file_error_key("body_rejected", 413),
+            Key::ErrorServerTooLarge
+        );
     }
 
     #[test]

@@ -137,10 +137,39 @@ impl Store {
     /// (a Lambda instance serves one request at a time). SQLite ignores it.
     pub async fn open_with_pool(url: &str, pool_size: u32) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
-        match backend_of(url)? {
-            StorageBackend::Sqlite => Self::open_sqlite(url).await,
-            StorageBackend::Postgres => Self::open_postgres(url, pool_size).await,
+        let store = match backend_of(url)? {
+            StorageBackend::Sqlite => Self::open_sqlite(url).await?,
+            StorageBackend::Postgres => Self::open_postgres(url, pool_size).await?,
+        };
+        store.check_secret().await?;
+        Ok(store)
+    }
+
+    /// Refuses a secret other than the one this database's tokens and codes
+    /// were hashed with: every phone would otherwise be answered as signed
+    /// out (and drop its session) by a server that lost its secret file or
+    /// an instance started without `DOORSTEP_SECRET`. The first start records
+    /// the secret's HMAC of a fixed text, which says nothing of the secret.
+    async fn check_secret(&self) -> anyhow::Result<()> {
+        let check = self.secret.hash("doorstep secret check");
+        sqlx::query(
+            "INSERT INTO secret_check (id, check_hash) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&check)
+        .execute(&self.writer)
+        .await?;
+        let (stored,): (String,) =
+            sqlx::query_as("SELECT check_hash FROM secret_check WHERE id = 1")
+                .fetch_one(&self.writer)
+                .await?;
+        if stored != check {
+            anyhow::bail!(
+                "this database was set up with another secret: start the server with the \
+                 same {SECRET_ENV} as the other instances, or put back the `secret` file \
+                 that was beside it (tokens and invite codes are hashed with it)"
+            );
         }
+        Ok(())
     }
 
     async fn open_sqlite(url: &str) -> anyhow::Result<Self> {

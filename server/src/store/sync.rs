@@ -370,7 +370,7 @@ async fn apply(
     } else {
         Vec::new()
     };
-    if let Err(refusal) = domain::check(&record, &need_events) {
+    if let Err(refusal) = domain::check_edit(existing.as_ref(), &record, &need_events) {
         return Ok(Some(refusal));
     }
     if let Some(release) = Release::between(existing.as_ref(), &record, pushed.hlc.wall_ms) {
