@@ -180,7 +180,7 @@ async fn an_office_workbook_is_read_as_meant_and_its_care_proposals_reach_the_le
 
     phone.open(&format!("{}/visits", server.url)).await;
     phone.tap("sync-now").await;
-    phone.expect_text("building-3", "3 · 0/12").await;
+    phone.expect_text("building-3", "3号楼 · 已走访 0/12").await;
     phone.open(&format!("{}/ledgers", server.url)).await;
     let mut ledger = String::new();
     for _ in 0..100 {
