@@ -106,15 +106,22 @@ fn SyncBar() -> impl IntoView {
             Some(SyncProblem::Refused(code)) => {
                 Some(i18n.t(crate::errors::sync_refused(code)).to_owned())
             }
+            // The browser's own words go to the console, not the screen.
             Some(SyncProblem::Storage(detail)) => {
-                Some(format!("{} {detail}", i18n.t(Key::SyncStorage)))
+                web_sys::console::error_1(&detail.into());
+                Some(i18n.t(Key::SyncStorage).to_owned())
             }
         })
     };
     view! {
         <Show when=move || data.storage_error.with(Option::is_some)>
             <p class="banner error" role="alert" data-testid="storage-failed">
-                {move || format!("{} {}", i18n.t(Key::StorageFailed), data.storage_error.get().unwrap_or_default())}
+                {move || {
+                    if let Some(detail) = data.storage_error.get() {
+                        web_sys::console::error_1(&detail.into());
+                    }
+                    i18n.t(Key::StorageFailed)
+                }}
             </p>
         </Show>
         <Show when=move || data.storage_closed.get()>
