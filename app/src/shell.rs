@@ -124,6 +124,13 @@ fn SyncBar() -> impl IntoView {
                 }}
             </p>
         </Show>
+        <Show when=move || data.save_failed.get()>
+            <p class="banner error" role="alert" data-testid="save-failed">
+                {move || i18n.t(Key::SaveFailed)}" "
+                <button class="link" data-testid="save-failed-dismiss"
+                    on:click=move |_| data.save_failed.set(false)>{move || i18n.t(Key::SaveFailedDismiss)}</button>
+            </p>
+        </Show>
         <Show when=move || data.storage_closed.get()>
             <p class="banner error" role="alert" data-testid="storage-closed">
                 {move || i18n.t(Key::StorageClosed)}" "

@@ -181,7 +181,9 @@ fn ConflictNotice(conflict: doorstep_core::conflict::Conflict) -> impl IntoView 
             <button class="link" on:click=move |_| {
                 let conflict = conflict.clone();
                 spawn_local(async move {
-                    let _ = data.dismiss_conflict(&conflict).await;
+                    if data.dismiss_conflict(&conflict).await.is_err() {
+                        data.save_failed.set(true);
+                    }
                 });
             }>{move || i18n.t(Key::ConflictDismiss)}</button>
         </div>

@@ -2,7 +2,7 @@
 //! key-persons ledgers, and purchases made on its behalf.
 
 use doorstep_core::ids::RecordId;
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 
 use crate::{
     i18n::{Key, use_i18n},
@@ -75,9 +75,7 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
     let key_since = RwSignal::new(None::<u64>);
     let error = RwSignal::new(None::<String>);
     let record = move |mutation| {
-        spawn_local(async move {
-            let _ = data.edit(mutation).await;
-        });
+        data.save(vec![mutation]);
     };
     let add_member = {
         let household = household.clone();

@@ -3,7 +3,7 @@
 //! steps its state allows (assign, start, resolve, close 销号, reopen).
 
 use doorstep_core::{ids::RecordId, need::Status, schema::Collection};
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
@@ -127,9 +127,7 @@ fn Need(row: NeedRow) -> impl IntoView {
                 Ok(mutation) => {
                     error.set(None);
                     note.set(String::new());
-                    spawn_local(async move {
-                        let _ = data.edit(mutation).await;
-                    });
+                    data.save(vec![mutation]);
                 }
             }
         }

@@ -8,7 +8,7 @@ use doorstep_core::{
     schema::Collection,
     truck::{EventKind, PublicRun, RunState, events_of, undo_of},
 };
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 
 use crate::{
     areas::Area,
@@ -95,9 +95,7 @@ fn RunControl(run: PublicRun) -> impl IntoView {
     let run_id = run.id.clone();
 
     let record = move |mutations: Vec<doorstep_core::mutation::Mutation>| {
-        spawn_local(async move {
-            let _ = data.edit_all(mutations).await;
-        });
+        data.save(mutations);
     };
     let main_button = action.clone().map(|action| {
         let (label, mutations) = {
@@ -211,9 +209,7 @@ fn Reroute(run: PublicRun) -> impl IntoView {
         Ok(stops) => {
             error.set(None);
             let mutation = set_stops(&run.compound, &run.id, stops);
-            spawn_local(async move {
-                let _ = data.edit(mutation).await;
-            });
+            data.save(vec![mutation]);
         }
     };
     view! {
@@ -264,9 +260,7 @@ fn NewRunForm(compound: CompoundId) -> impl IntoView {
             Ok(mutations) => {
                 error.set(None);
                 draft.set(RunDraft::default());
-                spawn_local(async move {
-                    let _ = data.edit_all(mutations).await;
-                });
+                data.save(mutations);
             }
         }
     };

@@ -12,7 +12,7 @@ use doorstep_core::{
     schema::Collection,
     visit::DoorState,
 };
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_navigate};
 use serde_json::json;
 
@@ -171,9 +171,7 @@ fn WorkPicker() -> impl IntoView {
             return;
         }
         let mutation = end_round(&compound, &round, open.then(now_ms));
-        spawn_local(async move {
-            let _ = data.edit(mutation).await;
-        });
+        data.save(vec![mutation]);
     };
     let new_round = move |_| {
         let Some(compound) = compound_of(&data) else {
@@ -195,9 +193,7 @@ fn WorkPicker() -> impl IntoView {
         };
         data.work.update(|w| w.round = Some(id));
         data.work.with_untracked(|w| w.save());
-        spawn_local(async move {
-            let _ = data.edit(mutation).await;
-        });
+        data.save(vec![mutation]);
     };
     let new_team = move |_| {
         let name = team_name.get_untracked();
@@ -214,9 +210,7 @@ fn WorkPicker() -> impl IntoView {
         data.work.update(|w| w.team = Some(id));
         data.work.with_untracked(|w| w.save());
         team_name.set(String::new());
-        spawn_local(async move {
-            let _ = data.edit(mutation).await;
-        });
+        data.save(vec![mutation]);
     };
     let select = move |list: Memo<Vec<(RecordId, String)>>,
                        current: fn(&Work) -> Option<RecordId>,
@@ -300,9 +294,7 @@ fn AssignTeam(building: String) -> impl IntoView {
             return;
         };
         if let Some(mutation) = assign(&compound, &round, &building, team.as_ref()) {
-            spawn_local(async move {
-                let _ = data.edit(mutation).await;
-            });
+            data.save(vec![mutation]);
         }
     };
     view! {

@@ -95,6 +95,9 @@ pub struct AppData {
     pub storage_closed: RwSignal<bool>,
     /// The browser evicted this phone's data, with this many unsent edits.
     pub lost: RwSignal<Option<Loss>>,
+    /// A tap saved with [`AppData::save`] did not reach local storage: the
+    /// shell says so until dismissed.
+    pub save_failed: RwSignal<bool>,
     pub work: RwSignal<Work>,
 }
 
@@ -128,6 +131,7 @@ pub fn provide_app_data() -> AppData {
         storage_error: RwSignal::new(None),
         storage_closed: RwSignal::new(false),
         lost: RwSignal::new(None),
+        save_failed: RwSignal::new(false),
         work: RwSignal::new(Work::load()),
     };
     provide_context(data);
@@ -260,10 +264,17 @@ impl AppData {
         self.commit(vec![mutation], None).await
     }
 
-    /// Several edits in order (e.g. a truck and its run), in one
-    /// transaction: all of them or none.
-    pub async fn edit_all(&self, mutations: Vec<Mutation>) -> Result<(), StorageError> {
-        self.commit(mutations, None).await
+    /// Records `mutations` (one transaction) for a tap whose page has no
+    /// form to keep: a failure is shown by the shell, never dropped, and the
+    /// browser's own words go to the console.
+    pub fn save(&self, mutations: Vec<Mutation>) {
+        let data = *self;
+        spawn_local(async move {
+            if let Err(err) = data.commit(mutations, None).await {
+                web_sys::console::error_1(&err.to_string().into());
+                data.save_failed.set(true);
+            }
+        });
     }
 
     /// Saves the form kept as draft `name`: its edits are committed and the

@@ -175,7 +175,11 @@ impl Runner {
                 Some(MSG_CHANGED) | Some(MSG_OUTBOX) => {
                     let data = runner.inner.data;
                     spawn_local(async move {
-                        let _ = data.reload().await;
+                        // Another tab changed storage and it cannot be read
+                        // back: the shell's storage banner says so.
+                        if let Err(err) = data.reload().await {
+                            data.storage_error.set(Some(err.to_string()));
+                        }
                     });
                 }
                 _ => {}
