@@ -37,14 +37,21 @@ pub fn BackupPanel() -> impl IntoView {
                     "application/json",
                     &backup.to_json(),
                 )
-                .map_err(|err| format!("{err:?}")),
+                .map_err(|err| {
+                    web_sys::console::error_1(&err);
+                    Key::BackupFileFailed
+                }),
                 Ok(None) => Ok(()),
-                Err(err) => Err(err.to_string()),
+                Err(err) => {
+                    web_sys::console::error_1(&err.to_string().into());
+                    Err(crate::errors::storage(&err))
+                }
             };
-            if let Err(detail) = saved {
+            if let Err(reason) = saved {
                 outcome.set(Some(Outcome::Failed(format!(
-                    "{} {detail}",
-                    i18n.t(Key::BackupFailed)
+                    "{}{}",
+                    i18n.t(Key::BackupFailed),
+                    i18n.t(reason)
                 ))));
             }
             busy.set(false);
@@ -162,7 +169,11 @@ fn restore_error(locale: Locale, err: &RestoreError) -> String {
             locale.text(Key::BackupNotABackup).to_owned()
         }
         RestoreError::File(BackupError::TooNew(_)) => locale.text(Key::BackupTooNew).to_owned(),
-        RestoreError::Storage(err) => format!("{} {err}", locale.text(Key::BackupFailed)),
+        RestoreError::Storage(err) => format!(
+            "{}{}",
+            locale.text(Key::BackupFailed),
+            locale.text(crate::errors::storage(err))
+        ),
     }
 }
 

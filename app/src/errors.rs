@@ -9,7 +9,10 @@ use doorstep_core::{
     visit::ChecklistRule,
 };
 
-use crate::i18n::{Key, Locale};
+use crate::{
+    i18n::{Key, Locale},
+    storage::StorageError,
+};
 
 pub fn checklist(rule: ChecklistRule) -> Key {
     match rule {
@@ -20,6 +23,19 @@ pub fn checklist(rule: ChecklistRule) -> Key {
         ChecklistRule::SwabNeedsTube => Key::ErrorCheckSwabTube,
         ChecklistRule::NeedsTest => Key::ErrorCheckNeedsTest,
         ChecklistRule::ListSymptoms => Key::ErrorCheckListSymptoms,
+    }
+}
+
+/// A read or write of this phone's storage that failed: that nothing was
+/// saved, and what to do. The browser's own words go to the console.
+pub fn storage(err: &StorageError) -> Key {
+    match err {
+        StorageError::Closed => Key::StorageClosed,
+        StorageError::Full => Key::ErrorStorageFull,
+        StorageError::Invalid { .. } => Key::ErrorStorageInvalid,
+        StorageError::Refused(_) => Key::ErrorStorageRefused,
+        StorageError::Unreadable(_) => Key::ErrorStorageUnreadable,
+        StorageError::Browser(_) => Key::SaveFailed,
     }
 }
 
@@ -192,6 +208,19 @@ mod tests {
         }
         for status in [401, 403, 404, 413, 500, 503] {
             all.push(locale.text(server(status)).to_owned());
+        }
+        for err in [
+            StorageError::Closed,
+            StorageError::Full,
+            StorageError::Invalid {
+                field: "door".into(),
+                message: "too long".into(),
+            },
+            StorageError::Refused("append-only".into()),
+            StorageError::Unreadable("expected value".into()),
+            StorageError::Browser("UnknownError: disk".into()),
+        ] {
+            all.push(locale.text(storage(&err)).to_owned());
         }
         all
     }

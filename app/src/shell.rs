@@ -14,6 +14,7 @@ use crate::{
     i18n::{Key, provide_i18n, use_i18n},
     pages,
     state::{provide_app_data, sync_status::SyncProblem, use_app_data},
+    storage::StorageError,
 };
 
 #[component]
@@ -107,8 +108,9 @@ fn SyncBar() -> impl IntoView {
                 Some(i18n.t(crate::errors::sync_refused(code)).to_owned())
             }
             // The browser's own words go to the console, not the screen.
-            Some(SyncProblem::Storage(detail)) => {
-                web_sys::console::error_1(&detail.into());
+            Some(SyncProblem::Storage(StorageError::Closed)) if data.storage_closed.get() => None,
+            Some(SyncProblem::Storage(err)) => {
+                web_sys::console::error_1(&err.to_string().into());
                 Some(i18n.t(Key::SyncStorage).to_owned())
             }
         })
@@ -117,18 +119,21 @@ fn SyncBar() -> impl IntoView {
         <Show when=move || data.storage_error.with(Option::is_some)>
             <p class="banner error" role="alert" data-testid="storage-failed">
                 {move || {
-                    if let Some(detail) = data.storage_error.get() {
-                        web_sys::console::error_1(&detail.into());
+                    if let Some(err) = data.storage_error.get() {
+                        web_sys::console::error_1(&err.to_string().into());
                     }
                     i18n.t(Key::StorageFailed)
                 }}
             </p>
         </Show>
-        <Show when=move || data.save_failed.get()>
+        // Storage closed under the app has its own banner, with a reload.
+        <Show when=move || data.save_failed.with(|err| {
+            err.as_ref().is_some_and(|err| *err != StorageError::Closed || !data.storage_closed.get())
+        })>
             <p class="banner error" role="alert" data-testid="save-failed">
-                {move || i18n.t(Key::SaveFailed)}" "
+                {move || data.save_failed.with(|err| err.as_ref().map(|err| i18n.t(crate::errors::storage(err))))}" "
                 <button class="link" data-testid="save-failed-dismiss"
-                    on:click=move |_| data.save_failed.set(false)>{move || i18n.t(Key::SaveFailedDismiss)}</button>
+                    on:click=move |_| data.save_failed.set(None)>{move || i18n.t(Key::SaveFailedDismiss)}</button>
             </p>
         </Show>
         <Show when=move || data.storage_closed.get()>
@@ -195,10 +200,16 @@ fn Unsent() -> impl IntoView {
         <details class="banner warning" data-testid="unsent">
             <summary>{move || i18n.t(Key::UnsentTitle)}</summary>
             <ul>
-                {move || entries.get().unwrap_or_default().into_iter().map(|entry| {
-                    let m = &entry.pushed.mutation;
-                    view! { <li>{format!("{} {} · {} · {}", m.collection().name(), m.id(), m.kind(), clock_time(entry.pushed.hlc.wall_ms))}</li> }
-                }).collect_view()}
+                {move || match entries.get() {
+                    Some(Err(err)) => {
+                        web_sys::console::error_1(&err.to_string().into());
+                        view! { <li>{i18n.t(crate::errors::storage(&err))}</li> }.into_any()
+                    }
+                    entries => entries.and_then(Result::ok).unwrap_or_default().into_iter().map(|entry| {
+                        let m = &entry.pushed.mutation;
+                        view! { <li>{format!("{} {} · {} · {}", m.collection().name(), m.id(), m.kind(), clock_time(entry.pushed.hlc.wall_ms))}</li> }
+                    }).collect_view().into_any(),
+                }}
             </ul>
         </details>
     }

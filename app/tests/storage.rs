@@ -5,7 +5,10 @@
 //! changed) replaces what is stored but keeps unsent edits.
 #![cfg(target_arch = "wasm32")]
 
-use doorstep_app::storage::{Db, StorageError};
+use doorstep_app::{
+    i18n::Locale,
+    storage::{Db, StorageError},
+};
 use doorstep_core::{
     hlc::Hlc,
     ids::ClientId,
@@ -210,7 +213,9 @@ async fn the_cursor_moves_only_with_a_committed_page() {
     };
 
     let crashed = db
-        .apply_pull_page(&page, 6_000, || Err(StorageError("simulated crash".into())))
+        .apply_pull_page(&page, 6_000, || {
+            Err(StorageError::Browser("simulated crash".into()))
+        })
         .await;
     assert!(crashed.is_err());
     assert_eq!(db.device().await.unwrap().cursor, 0, "cursor unchanged");
@@ -331,10 +336,20 @@ async fn deleting_the_database_elsewhere_closes_it_here_and_says_so() {
         sleep_ms(10).await;
     }
     assert!(told.get(), "the app was told that storage is gone");
-    assert!(
-        db.outbox(10).await.is_err(),
+    assert_eq!(
+        db.outbox(10).await.unwrap_err(),
+        StorageError::Closed,
         "the closed connection is not used"
     );
+    // A checklist saved now fails as `Closed`, which the page explains in
+    // the person's language (reload), never in the browser's words.
+    let err = db
+        .commit_edits(&[set("h1", json!({"door": "302"}))], 2_000, Some("door/v1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err, StorageError::Closed);
+    let message = Locale::Zh.text(doorstep_app::errors::storage(&err));
+    assert!(message.contains("重新加载"), "{message}");
 
     // Opened again, it is a new database: a new client id, nothing unsent.
     let again = Db::open(&name).await.unwrap();

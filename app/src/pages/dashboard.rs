@@ -193,13 +193,15 @@ fn TeamFreshness() -> impl IntoView {
         let credentials = data.credentials();
         async move {
             match credentials {
-                Some(c) => crate::sync::api::freshness(&c).await.ok(),
+                Some(c) => Some(crate::sync::api::freshness(&c).await),
                 None => None,
             }
         }
     });
+    // Unknown is not "never": an unreachable server says so above the list.
+    let unknown = move || times.get().flatten().is_some_and(|t| t.is_err());
     let rows = move || {
-        let times = times.get().flatten();
+        let times = times.get().flatten().and_then(Result::ok);
         data.replica.with(|r| {
             r.all(doorstep_core::schema::Collection::Team)
                 .into_iter()
@@ -218,10 +220,17 @@ fn TeamFreshness() -> impl IntoView {
         })
     };
     view! {
+        <p class="notice" data-testid="team-freshness-unknown" hidden=move || !unknown()>
+            {move || i18n.t(Key::DashboardFreshnessUnknown)}
+        </p>
         <ul class="rows" data-testid="team-freshness">
             {move || rows().into_iter().map(|(name, at)| view! {
                 <li class="row"><span class="row-title">{name}</span>
-                    <span class="row-detail">{at.map_or_else(|| i18n.t(Key::DashboardNever).to_owned(), clock_time)}</span></li>
+                    <span class="row-detail">{match at {
+                        Some(at) => clock_time(at),
+                        None if unknown() => "—".to_owned(),
+                        None => i18n.t(Key::DashboardNever).to_owned(),
+                    }}</span></li>
             }).collect_view()}
         </ul>
     }

@@ -86,6 +86,8 @@ struct Drafts {
     /// `edit` benchmark waits on it).
     saved: RwSignal<u32>,
     restored: RwSignal<bool>,
+    /// The last write of the draft failed: the entries live only on the page.
+    failed: RwSignal<bool>,
     /// Set once "save" accepted the checklist: the save discards the draft,
     /// and no later change may write it back.
     finishing: StoredValue<bool>,
@@ -101,6 +103,7 @@ impl Drafts {
         let drafts = Drafts {
             saved: RwSignal::new(0),
             restored: RwSignal::new(false),
+            failed: RwSignal::new(false),
             finishing: StoredValue::new(false),
         };
         let Some(name) = name else { return drafts };
@@ -112,8 +115,15 @@ impl Drafts {
         {
             let name = name.clone();
             spawn_local(async move {
-                let Some(draft) = data.draft::<DoorDraft>(&name).await else {
-                    return;
+                let draft = match data.draft::<DoorDraft>(&name).await {
+                    Ok(Some(draft)) => draft,
+                    Ok(None) => return,
+                    // Unread, so not restored: the page says the draft failed.
+                    Err(err) => {
+                        web_sys::console::error_1(&err.to_string().into());
+                        drafts.failed.set(true);
+                        return;
+                    }
                 };
                 if draft != opened && untrack(current) == opened {
                     form.set(draft.checklist);
@@ -129,8 +139,15 @@ impl Drafts {
             }
             let name = name.clone();
             spawn_local(async move {
-                if data.save_draft(&name, &draft).await.is_ok() {
-                    drafts.saved.update(|n| *n += 1);
+                match data.save_draft(&name, &draft).await {
+                    Ok(()) => {
+                        drafts.saved.update(|n| *n += 1);
+                        drafts.failed.set(false);
+                    }
+                    Err(err) => {
+                        web_sys::console::error_1(&err.to_string().into());
+                        drafts.failed.set(true);
+                    }
                 }
             });
         });
@@ -268,12 +285,19 @@ fn Door(household: RecordId) -> impl IntoView {
             let navigate = navigate.clone();
             let draft = DoorDraft::name(&visit_id(&round, &household));
             spawn_local(async move {
-                if data.finish_draft(&draft, mutations).await.is_ok() {
-                    let path = next
-                        .map_or_else(|| "/visits".to_owned(), |id| format!("/visits/door/{id}"));
-                    navigate(&path, Default::default());
-                } else {
-                    drafts.finishing.set_value(false);
+                match data.finish_draft(&draft, mutations).await {
+                    Ok(()) => {
+                        let path = next.map_or_else(
+                            || "/visits".to_owned(),
+                            |id| format!("/visits/door/{id}"),
+                        );
+                        navigate(&path, Default::default());
+                    }
+                    // The form keeps what was entered, and so does its draft.
+                    Err(err) => {
+                        drafts.finishing.set_value(false);
+                        error.set(Some(i18n.t(errors::storage(&err)).to_owned()));
+                    }
                 }
             });
         }
@@ -381,7 +405,9 @@ fn Door(household: RecordId) -> impl IntoView {
         </Show>
         <p class="updated" data-testid="draft-status" data-saved=move || drafts.saved.get().to_string()>
             {move || {
-                if drafts.restored.get() {
+                if drafts.failed.get() {
+                    i18n.t(Key::DoorDraftFailed)
+                } else if drafts.restored.get() {
                     i18n.t(Key::DoorDraftRestored)
                 } else if drafts.saved.get() > 0 {
                     i18n.t(Key::DoorDraftSaved)

@@ -92,7 +92,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
                         error.set(None);
                         status.set(SaveState::Saved);
                     }
-                    Err(err) => error.set(Some(err.to_string())),
+                    Err(err) => error.set(Some(i18n.t(crate::errors::storage(&err)).to_owned())),
                 }
             }),
         }
@@ -181,8 +181,8 @@ fn ConflictNotice(conflict: doorstep_core::conflict::Conflict) -> impl IntoView 
             <button class="link" on:click=move |_| {
                 let conflict = conflict.clone();
                 spawn_local(async move {
-                    if data.dismiss_conflict(&conflict).await.is_err() {
-                        data.save_failed.set(true);
+                    if let Err(err) = data.dismiss_conflict(&conflict).await {
+                        data.show_failed(&err);
                     }
                 });
             }>{move || i18n.t(Key::ConflictDismiss)}</button>

@@ -47,7 +47,7 @@ pub fn JoinCompound() -> impl IntoView {
             SignInError::Invalid => i18n.t(Key::JoinInvalid).to_owned(),
             SignInError::Throttled => i18n.t(Key::JoinThrottled).to_owned(),
             SignInError::Offline => i18n.t(Key::JoinOffline).to_owned(),
-            SignInError::Storage(detail) => format!("{} {detail}", i18n.t(Key::StorageFailed)),
+            SignInError::Storage(err) => i18n.t(crate::errors::storage(&err)).to_owned(),
         })
     };
     view! {

@@ -75,7 +75,7 @@ pub enum SignInError {
     /// Too many attempts from here: wait and try again.
     Throttled,
     Offline,
-    Storage(String),
+    Storage(StorageError),
 }
 
 #[derive(Clone, Copy)]
@@ -88,16 +88,18 @@ pub struct AppData {
     pub rounds: Memo<Vec<visits::RoundChoice>>,
     pub device: RwSignal<Option<Device>>,
     pub sync: RwSignal<SyncStatus>,
-    /// Set when local storage could not be opened: nothing can be recorded.
-    pub storage_error: RwSignal<Option<String>>,
+    /// Set when local storage could not be opened or read back: nothing
+    /// can be recorded.
+    pub storage_error: RwSignal<Option<StorageError>>,
     /// The database was deleted or closed under the open app (by another
     /// tab, or the browser): nothing more can be recorded until a reload.
     pub storage_closed: RwSignal<bool>,
     /// The browser evicted this phone's data, with this many unsent edits.
     pub lost: RwSignal<Option<Loss>>,
-    /// A tap saved with [`AppData::save`] did not reach local storage: the
-    /// shell says so until dismissed.
-    pub save_failed: RwSignal<bool>,
+    /// The last edit that did not reach local storage ([`AppData::edit`],
+    /// [`AppData::save`], [`AppData::finish_draft`]): the shell says why
+    /// until dismissed.
+    pub save_failed: RwSignal<Option<StorageError>>,
     pub work: RwSignal<Work>,
 }
 
@@ -131,7 +133,7 @@ pub fn provide_app_data() -> AppData {
         storage_error: RwSignal::new(None),
         storage_closed: RwSignal::new(false),
         lost: RwSignal::new(None),
-        save_failed: RwSignal::new(false),
+        save_failed: RwSignal::new(None),
         work: RwSignal::new(Work::load()),
     };
     provide_context(data);
@@ -162,13 +164,13 @@ pub fn provide_app_data() -> AppData {
                     Err(err) => Err(err),
                 };
                 if let Err(err) = started {
-                    data.storage_error.set(Some(err.to_string()));
+                    data.storage_error.set(Some(err));
                     return;
                 }
                 let runner = Runner::start(data);
                 data.runner.set_value(Some(runner));
             }
-            Err(err) => data.storage_error.set(Some(err.to_string())),
+            Err(err) => data.storage_error.set(Some(err)),
         }
     });
     data
@@ -213,8 +215,7 @@ impl AppData {
 
     /// The database, or why there is none to write to.
     fn open_db(&self) -> Result<Rc<Db>, StorageError> {
-        self.db()
-            .ok_or_else(|| StorageError("storage is not open".into()))
+        self.db().ok_or(StorageError::Closed)
     }
 
     /// Compares the mirror in localStorage with the device in IndexedDB; if
@@ -259,32 +260,41 @@ impl AppData {
     }
 
     /// Records an edit on this phone: IndexedDB and outbox first, then the
-    /// screen, then a sync soon.
+    /// screen, then a sync soon. A failure is also shown by the shell
+    /// ([`AppData::save_failed`]); the page keeps what was entered.
     pub async fn edit(&self, mutation: Mutation) -> Result<(), StorageError> {
-        self.commit(vec![mutation], None).await
+        let result = self.commit(vec![mutation], None).await;
+        result.inspect_err(|err| self.show_failed(err))
     }
 
     /// Records `mutations` (one transaction) for a tap whose page has no
-    /// form to keep: a failure is shown by the shell, never dropped, and the
-    /// browser's own words go to the console.
+    /// form to keep: a failure is shown by the shell, never dropped.
     pub fn save(&self, mutations: Vec<Mutation>) {
         let data = *self;
         spawn_local(async move {
             if let Err(err) = data.commit(mutations, None).await {
-                web_sys::console::error_1(&err.to_string().into());
-                data.save_failed.set(true);
+                data.show_failed(&err);
             }
         });
     }
 
     /// Saves the form kept as draft `name`: its edits are committed and the
-    /// draft discarded in one transaction.
+    /// draft discarded in one transaction. On failure the draft stays, and
+    /// the shell shows why.
     pub async fn finish_draft(
         &self,
         name: &str,
         mutations: Vec<Mutation>,
     ) -> Result<(), StorageError> {
-        self.commit(mutations, Some(name)).await
+        let result = self.commit(mutations, Some(name)).await;
+        result.inspect_err(|err| self.show_failed(err))
+    }
+
+    /// Shows a failed edit in the shell, in the person's language, until
+    /// dismissed; the browser's own words go to the console.
+    pub fn show_failed(&self, err: &StorageError) {
+        web_sys::console::error_1(&err.to_string().into());
+        self.save_failed.set(Some(err.clone()));
     }
 
     async fn commit(
@@ -318,16 +328,17 @@ impl AppData {
     }
 
     /// The unsaved form kept as draft `name`, if any.
-    pub async fn draft<T: serde::de::DeserializeOwned>(&self, name: &str) -> Option<T> {
-        self.open_db().ok()?.draft(name).await.ok().flatten()
+    pub async fn draft<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, StorageError> {
+        self.open_db()?.draft(name).await
     }
 
     /// Redeems an invite code: this phone joins the code's compound in its
     /// role, then syncs.
     pub async fn sign_in(&self, code: &str, label: &str) -> Result<(), SignInError> {
-        let db = self
-            .db()
-            .ok_or_else(|| SignInError::Storage("storage is not open".into()))?;
+        let db = self.open_db().map_err(SignInError::Storage)?;
         let redeemed = api::redeem(code, label)
             .await
             .map_err(|failure| match failure {
@@ -335,10 +346,7 @@ impl AppData {
                 api::ApiFailure::Refused { status: 429, .. } => SignInError::Throttled,
                 api::ApiFailure::Refused { .. } => SignInError::Invalid,
             })?;
-        let device = db
-            .sign_in(&redeemed)
-            .await
-            .map_err(|e| SignInError::Storage(e.to_string()))?;
+        let device = db.sign_in(&redeemed).await.map_err(SignInError::Storage)?;
         self.device.set(Some(device));
         self.kick_sync_now();
         Ok(())
@@ -377,7 +385,8 @@ impl AppData {
             skipped: plan.already + plan.other_compound,
         };
         for mutation in plan.mutations {
-            match self.edit(mutation).await {
+            // Not `edit`: an entry that no longer applies is expected here.
+            match self.commit(vec![mutation], None).await {
                 Ok(()) => done.restored += 1,
                 Err(err) if self.db().is_none() => return Err(RestoreError::Storage(err)),
                 // An entry that no longer applies here (e.g. its ledger
@@ -398,11 +407,8 @@ impl AppData {
     }
 
     /// Edits not yet acknowledged by the server, oldest first (at most 500).
-    pub async fn unsent(&self) -> Vec<doorstep_core::sync::OutboxEntry> {
-        match self.db() {
-            Some(db) => db.outbox(500).await.unwrap_or_default(),
-            None => Vec::new(),
-        }
+    pub async fn unsent(&self) -> Result<Vec<doorstep_core::sync::OutboxEntry>, StorageError> {
+        self.open_db()?.outbox(500).await
     }
 
     /// The token and compound for API calls (tracked), once signed in.

@@ -24,7 +24,9 @@ pub enum SyncProblem {
     MidReused,
     /// The device was revoked (or its sign-in is no longer valid).
     SignedOut,
-    Storage(String),
+    /// This phone's storage failed during the round (or its outbox could
+    /// not be counted afterwards).
+    Storage(crate::storage::StorageError),
 }
 
 impl SyncStatus {

@@ -32,6 +32,10 @@ use indexed_db_futures::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use wasm_bindgen::{JsCast, closure::Closure};
 
+mod error;
+
+pub use error::StorageError;
+
 use crate::{
     state::replica::{is_empty, without_refused},
     sync::api::Credentials,
@@ -47,30 +51,6 @@ const OUTBOX: &str = "outbox";
 const META: &str = "meta";
 const CONFLICTS: &str = "conflicts";
 const DEVICE_KEY: &str = "device";
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StorageError(pub String);
-
-impl std::fmt::Display for StorageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "local storage: {}", self.0)
-    }
-}
-
-macro_rules! storage_error_from {
-    ($($ty:ty),+) => {$(
-        impl From<$ty> for StorageError {
-            fn from(err: $ty) -> Self {
-                StorageError(err.to_string())
-            }
-        }
-    )+};
-}
-storage_error_from!(
-    indexed_db_futures::error::Error,
-    indexed_db_futures::error::OpenDbError,
-    serde_json::Error
-);
 
 /// This device's sync bookkeeping, kept in `meta` and updated in the same
 /// transactions as the data it describes.
@@ -359,9 +339,12 @@ impl Db {
         finished_draft: Option<&str>,
     ) -> Result<Vec<Record>, StorageError> {
         for mutation in mutations {
-            mutation.validate().map_err(|invalid| {
-                StorageError(format!("{}: {}", invalid.field, invalid.message))
-            })?;
+            mutation
+                .validate()
+                .map_err(|invalid| StorageError::Invalid {
+                    field: invalid.field,
+                    message: invalid.message,
+                })?;
         }
         self.device().await?;
         let tx = self
@@ -385,7 +368,7 @@ impl Db {
             // Dropping the transaction on a refusal rolls back the batch.
             let (record, _) = mutation
                 .apply(existing.as_ref(), &hlc)
-                .map_err(|refusal| StorageError(refusal.message))?;
+                .map_err(|refusal| StorageError::Refused(refusal.message))?;
             let entry = OutboxEntry {
                 client_id: device.client_id,
                 schema_version: SCHEMA_VERSION,
@@ -691,5 +674,5 @@ where
 async fn expect_device(meta: &ObjectStore<'_>) -> Result<Device, StorageError> {
     get::<Device>(meta, DEVICE_KEY)
         .await?
-        .ok_or_else(|| StorageError("device record missing".into()))
+        .ok_or_else(|| StorageError::Unreadable("device record missing".into()))
 }

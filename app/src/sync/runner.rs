@@ -133,14 +133,21 @@ impl Runner {
                 replica.add_conflicts(outcome.applied.conflicts.iter().cloned());
             });
         }
-        let pending = db.outbox_len().await.unwrap_or_default();
-        let device = db.device().await.ok();
-        if device.is_some() && device != data.device.get_untracked() {
-            data.device.set(device.clone());
+        let pending = db.outbox_len().await;
+        let device = db.device().await;
+        if let Ok(device) = &device
+            && data.device.with_untracked(|d| d.as_ref() != Some(device))
+        {
+            data.device.set(Some(device.clone()));
         }
+        // What could not be read back is shown, never guessed: an unread
+        // outbox must not read "all sent".
+        let unread = pending.as_ref().err().or(device.as_ref().err()).cloned();
         data.sync.update(|s| {
             s.running = false;
-            s.pending = pending;
+            if let Ok(pending) = pending {
+                s.pending = pending;
+            }
             s.rejections = device.as_ref().map_or(s.rejections, |d| d.rejections.len());
             match result {
                 Ok(_) => {
@@ -149,10 +156,10 @@ impl Runner {
                 }
                 Err(err) => s.problem = Some(problem(err)),
             }
+            if let Some(err) = unread {
+                s.problem = Some(SyncProblem::Storage(err));
+            }
         });
-        if let Some(device) = device {
-            data.device.set(Some(device));
-        }
         if changed {
             self.post(MSG_CHANGED);
         }
@@ -178,7 +185,7 @@ impl Runner {
                         // Another tab changed storage and it cannot be read
                         // back: the shell's storage banner says so.
                         if let Err(err) = data.reload().await {
-                            data.storage_error.set(Some(err.to_string()));
+                            data.storage_error.set(Some(err));
                         }
                     });
                 }
@@ -222,6 +229,6 @@ fn problem(err: SyncError) -> SyncProblem {
         SyncError::Refused(detail) => SyncProblem::Refused(detail),
         SyncError::MidReused(_) => SyncProblem::MidReused,
         SyncError::SignedOut(_) => SyncProblem::SignedOut,
-        SyncError::Storage(err) => SyncProblem::Storage(err.to_string()),
+        SyncError::Storage(err) => SyncProblem::Storage(err),
     }
 }
