@@ -211,3 +211,18 @@ pub struct HistoryChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,
 }
+
+/// `POST /api/events/ticket`: lets this device open its live stream,
+/// `GET /api/events?ticket=…`, until `expires_ms` (server clock). A browser's
+/// `EventSource` cannot send the bearer token, and a token in a URL would
+/// end up in logs; a ticket only opens a stream of contentless pokes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTicket {
+    pub ticket: String,
+    pub expires_ms: u64,
+}
+
+/// The events a phone's live stream sends (`event:` names): `ready` once
+/// connected, then `poke` whenever its compound has new changes to pull.
+pub const EVENT_READY: &str = "ready";
+pub const EVENT_POKE: &str = "poke";

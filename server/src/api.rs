@@ -21,6 +21,8 @@ pub fn router() -> Router<AppState> {
         .route("/sync", crate::sync::route())
         .route("/redeem", post(crate::accounts::redeem))
         .route("/session", get(crate::accounts::session))
+        .route("/events/ticket", post(crate::events::ticket))
+        .route("/events", get(crate::events::stream))
         .route(
             "/compounds/{compound}/invites",
             get(crate::accounts::invites).post(crate::accounts::create_invite),

@@ -52,13 +52,19 @@ impl Caller {
             state.store.device_by_token(token).await?.ok_or_else(|| {
                 unauthorized("unauthorized", "this device's sign-in is not valid")
             })?;
+        Caller::check_active(&device)?;
+        Ok(Caller(device))
+    }
+
+    /// Refuses a device a coordinator has revoked.
+    pub fn check_active(device: &Device) -> Result<(), AppError> {
         if device.revoked {
             return Err(unauthorized(
                 "device_revoked",
                 "a coordinator has revoked this device; unsent records stay on the phone",
             ));
         }
-        Ok(Caller(device))
+        Ok(())
     }
 
     /// The compound named in the path, if the caller works there in one of

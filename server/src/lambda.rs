@@ -62,11 +62,11 @@ pub async fn state(url: &str, dist: PathBuf) -> anyhow::Result<AppState> {
     Ok(AppState::new(store, dist))
 }
 
-/// The router a function serves: [`app`], except that the resident pages'
-/// event streams answer `204 No Content` at once. API Gateway would hold a
+/// The router a function serves: [`app`], except that event streams (the
+/// resident pages' and the phones') answer `204 No Content` at once. API Gateway would hold a
 /// stream until it times out, keeping a function instance busy for nothing;
 /// a 204 tells the browser's `EventSource` not to reconnect, and the page
-/// polls instead.
+/// (or the phone's sync runner) polls instead.
 pub fn router(state: AppState) -> Router {
     app(state)
         .layer(middleware::from_fn(no_event_streams))
@@ -89,7 +89,7 @@ async fn source_ip(mut request: Request, next: Next) -> Response {
 
 async fn no_event_streams(request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/api/public/") && path.ends_with("/stream") {
+    if path == "/api/events" || (path.starts_with("/api/public/") && path.ends_with("/stream")) {
         return StatusCode::NO_CONTENT.into_response();
     }
     next.run(request).await

@@ -6,6 +6,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod export;
 #[cfg(feature = "lambda")]
 pub mod lambda;

@@ -1,5 +1,6 @@
 //! Fan-out of changes to open streams: the public truck status for resident
-//! pages, and "pokes" (this compound changed: pull now) for phones.
+//! pages, and "pokes" (this compound changed: pull now) for phones'
+//! streams ([`crate::events`]).
 //!
 //! In one process, a push publishes here directly; the status JSON is
 //! rendered once per change and shared by every subscriber. When the store
@@ -77,7 +78,12 @@ impl Live {
 
     /// Updates, and a flag that turns true when the server shuts down.
     pub fn subscribe(&self) -> (broadcast::Receiver<Update>, watch::Receiver<bool>) {
-        (self.sender.subscribe(), self.closing.subscribe())
+        (self.sender.subscribe(), self.closing())
+    }
+
+    /// Turns true when the server shuts down: open streams end then.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Tells this instance's phones that `compound` has new changes to pull.

@@ -302,6 +302,11 @@ fn endpoint_cases() -> Vec<Case> {
             request: |_, a| get("/api/session", a),
         },
         Case {
+            name: "live stream ticket",
+            allowed: "...YYYYY",
+            request: |_, a| post("/api/events/ticket", a, ""),
+        },
+        Case {
             name: "pull c1",
             allowed: "...YYYY.",
             request: |_, a| {

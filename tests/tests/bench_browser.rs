@@ -16,6 +16,10 @@
 //!   (the p95 is the figure), and until the next frame is painted (also
 //!   reported). The baseline is the same loop done by hand in JavaScript:
 //!   toggle a class, put the same draft in a raw IndexedDB transaction.
+//! - `live`: two phones online on one compound; phone A saves a household's
+//!   new head 20 times, each timed from the save tap until phone B's
+//!   household list shows it, with no tap on B (the p95 is the figure). B
+//!   learns of it from its live stream's poke, not its 30 s poll.
 
 use std::time::{Duration, Instant};
 
@@ -306,5 +310,59 @@ async fn edit() {
             "{TAPS} taps until stored and laid out: p95 {value:.1} ms (p50 {:.1}), raw {baseline:.1} ms; \
              until the next frame painted: p95 {:.1} ms, raw {:.1} ms",
             p(&ours.ready, 50), p(&ours.painted, 95), p(&raw.painted, 95))}),
+    );
+}
+
+/// How many edits `live` times.
+const LIVE_EDITS: usize = 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: cargo xtask bench live"]
+async fn live() {
+    let server = TestServer::start().await;
+    server.create_compound("big", "大型小区").await;
+    server.push(seed(0)).await;
+    let (a, b) = (Browser::start().await, Browser::start().await);
+    for phone in [&a, &b] {
+        phone.open(&format!("{}/visits", server.url)).await;
+        phone
+            .sign_in(&server.invite("big", Role::Coordinator, None).await)
+            .await;
+        phone.find("household-row").await;
+    }
+    a.open(&format!("{}/households/h0", server.url)).await;
+    a.find("field-head").await;
+    let mut times = Vec::with_capacity(LIVE_EDITS);
+    for i in 0..LIVE_EDITS {
+        let head = format!("户主{i}");
+        a.fill("field-head", &head).await;
+        let tapped = Instant::now();
+        a.tap("save-household").await;
+        let seen = b
+            .eval_async(&format!(
+                r#"const row = () => document.querySelector('[data-testid="household-row"]');
+                   const started = performance.now();
+                   const look = () => (row() && row().textContent.includes({head:?}))
+                     ? done(true)
+                     : performance.now() - started > 60000 ? done(false) : requestAnimationFrame(look);
+                   look();"#
+            ))
+            .await;
+        assert_eq!(seen, json!(true), "B never showed {head}");
+        times.push(tapped.elapsed().as_secs_f64());
+        // Let both phones settle, so edits are timed one at a time.
+        a.expect_text("sync-pending", "已全部上传").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    a.close().await;
+    b.close().await;
+    let p = |pct| percentile(&times, pct);
+    let value = p(95);
+    report(
+        json!({"bench": "live", "unit": "s", "value": value, "edits": LIVE_EDITS,
+        "p50": p(50), "max": p(100),
+        "summary": format!(
+            "{LIVE_EDITS} edits on phone A shown on phone B with no tap: p95 {value:.2} s, \
+             p50 {:.2} s, slowest {:.2} s", p(50), p(100))}),
     );
 }

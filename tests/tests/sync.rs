@@ -1,7 +1,10 @@
 //! Two volunteers' phones (separate Chromium profiles) edit the same
 //! household while the server is down, then sync: different fields both
 //! survive; the same field converges on the later value, and the phone whose
-//! value lost shows it as a conflict.
+//! value lost shows it as a conflict. Online, one phone's edit shows on the
+//! other within seconds, with no tap (the live stream's poke).
+
+use std::time::{Duration, Instant};
 
 use doorstep_core::access::Role;
 use doorstep_tests::{Browser, TestServer};
@@ -81,6 +84,44 @@ async fn offline_edits_on_two_phones_merge_per_field() {
     a.scroll_to("conflict-head").await;
     a.screenshot("conflict-zh").await;
 
+    a.close().await;
+    b.close().await;
+}
+
+/// Far below the 30 s poll: only a poke brings an edit over this fast.
+const LIVE: Duration = Duration::from_secs(4);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_on_one_phone_shows_on_the_other_without_a_tap() {
+    let server = TestServer::start().await;
+    server.create_compound("yongan", "永安社区").await;
+    let a = Browser::start().await;
+    let b = Browser::start().await;
+    join_compound(&a, &server).await;
+    join_compound(&b, &server).await;
+    // Twice: one edit might meet B's periodic poll by chance, two cannot.
+    for (count, door) in [(1, "301"), (2, "302")] {
+        a.open(&format!("{}/visits", server.url)).await;
+        a.tap("add-household").await;
+        a.fill("field-building", "3").await;
+        a.fill("field-door", door).await;
+        a.save_household().await;
+        a.expect_text("sync-pending", "已全部上传").await;
+        let sent = Instant::now();
+        let shown = b
+            .eval_until(
+                "return document.querySelectorAll('[data-testid=household-row]').length;",
+                &format!("value >= {count}"),
+                LIVE,
+            )
+            .await;
+        assert_eq!(
+            shown,
+            serde_json::json!(count),
+            "door {door} reached B within {LIVE:?} of being sent"
+        );
+        eprintln!("door {door}: on B {:?} after A sent it", sent.elapsed());
+    }
     a.close().await;
     b.close().await;
 }

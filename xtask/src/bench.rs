@@ -72,6 +72,13 @@ pub const METRICS: &[Metric] = &[
         run: edit,
     },
     Metric {
+        name: "live",
+        about: "p95 from a save on phone A until phone B shows it, no tap on B (both Chromium)",
+        needs_browser: true,
+        needs_postgres: false,
+        run: live,
+    },
+    Metric {
         name: "store",
         about: "capacity per instance for docs/SCALE.md: ingest on SQLite and PostgreSQL, \
                 open SSE pages",
@@ -90,7 +97,7 @@ pub const METRICS: &[Metric] = &[
 
 /// The names `cargo xtask bench` accepts.
 pub const NAMES: &[&str] = &[
-    "size", "load", "sync", "initial", "truck", "edit", "store", "roster",
+    "size", "load", "sync", "initial", "truck", "edit", "live", "store", "roster",
 ];
 
 pub struct Metric {
@@ -724,6 +731,18 @@ fn edit(deadline: Instant) -> Vec<Entry> {
         Goal::AtMost {
             max: 16.0,
             unit: "ms",
+        },
+        deadline,
+    )
+}
+
+/// `live`: one phone's edit until another shows it, no tap (p95, seconds).
+fn live(deadline: Instant) -> Vec<Entry> {
+    one_browser_figure(
+        "live",
+        Goal::AtMost {
+            max: 2.0,
+            unit: "s",
         },
         deadline,
     )

@@ -3,8 +3,8 @@
 
 use doorstep_core::{
     api::{
-        ApiError, DeviceInfo, DeviceUpdate, HistoryChange, Invite, InviteRequest, NewInvite,
-        RedeemRequest, Redeemed, RefusedEdit, Session,
+        ApiError, DeviceInfo, DeviceUpdate, EventTicket, HistoryChange, Invite, InviteRequest,
+        NewInvite, RedeemRequest, Redeemed, RefusedEdit, Session,
     },
     ids::CompoundId,
     roster::RosterReport,
@@ -60,6 +60,16 @@ pub async fn redeem(code: &str, label: &str) -> Result<Redeemed, ApiFailure> {
     let response = reqwest::Client::new()
         .post(format!("{}/api/redeem", origin()))
         .json(&request)
+        .send()
+        .await;
+    read(response).await
+}
+
+/// A short-lived ticket to open this device's live stream ([`super::live`]).
+pub async fn event_ticket(token: &str) -> Result<EventTicket, ApiFailure> {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/events/ticket", origin()))
+        .bearer_auth(token)
         .send()
         .await;
     read(response).await

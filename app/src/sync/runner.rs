@@ -1,5 +1,7 @@
 //! When to sync: at start, when the browser comes online or the app becomes
-//! visible, shortly after an edit, every 30 s, and on request. One tab per
+//! visible, shortly after an edit, at once when the live stream says the
+//! compound changed ([`super::live`], kept open by the syncing tab), every
+//! 30 s, and on request. One tab per
 //! origin syncs (a Web Lock elects it); a BroadcastChannel tells the other
 //! tabs to reload and lets them ask the leader to sync.
 
@@ -8,12 +10,17 @@ use std::{cell::Cell, rc::Rc, time::Duration};
 use leptos::{ev, prelude::*, task::spawn_local};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
 
-use super::engine::{self, SyncError};
+use super::{
+    engine::{self, SyncError},
+    live::{self, LiveStream},
+};
 use crate::state::{AppData, now_ms, replica::Replica, sync_status::SyncProblem};
 
 const PERIOD: Duration = Duration::from_secs(30);
 /// Gathers a burst of taps into one push.
 const AFTER_EDIT: Duration = Duration::from_millis(800);
+/// Gathers a burst of other phones' pushes into one pull.
+const AFTER_POKE: Duration = Duration::from_millis(200);
 const LOCK_NAME: &str = "doorstep-sync";
 const CHANNEL_NAME: &str = "doorstep";
 const MSG_CHANGED: &str = "changed";
@@ -31,6 +38,7 @@ struct Inner {
     again: Cell<bool>,
     soon: Cell<bool>,
     channel: Option<web_sys::BroadcastChannel>,
+    live: LiveStream,
 }
 
 impl Runner {
@@ -43,6 +51,7 @@ impl Runner {
                 again: Cell::new(false),
                 soon: Cell::new(false),
                 channel: web_sys::BroadcastChannel::new(CHANNEL_NAME).ok(),
+                live: LiveStream::default(),
             }),
         };
         runner.listen_to_other_tabs();
@@ -88,6 +97,11 @@ impl Runner {
 
     /// Syncs shortly, so a burst of edits goes in one push.
     pub fn kick_soon(&self) {
+        self.kick_after(AFTER_EDIT);
+    }
+
+    /// Syncs after `delay`, unless a sync is already due then or sooner.
+    fn kick_after(&self, delay: Duration) {
         if self.inner.soon.replace(true) {
             return;
         }
@@ -97,7 +111,7 @@ impl Runner {
                 runner.inner.soon.set(false);
                 runner.kick();
             },
-            AFTER_EDIT,
+            delay,
         );
     }
 
@@ -160,6 +174,10 @@ impl Runner {
                 s.problem = Some(SyncProblem::Storage(err));
             }
         });
+        // Only the syncing tab listens (a round runs in no other).
+        if let Some(token) = data.credentials_untracked().map(|c| c.token) {
+            self.inner.live.keep_open(token, self.clone());
+        }
         if changed {
             self.post(MSG_CHANGED);
         }
@@ -219,6 +237,17 @@ impl Runner {
             self.inner.leader.set(true);
             self.kick();
         }
+    }
+}
+
+impl live::Listener for Runner {
+    fn connected(&self) {
+        self.kick();
+    }
+
+    /// Soon rather than now: a burst of pushes makes one pull.
+    fn poked(&self) {
+        self.kick_after(AFTER_POKE);
     }
 }
 

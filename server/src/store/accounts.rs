@@ -261,8 +261,8 @@ impl Store {
     /// The device a bearer token belongs to (revoked ones included). A
     /// token stored under the legacy hash is rewritten keyed on first use.
     pub async fn device_by_token(&self, token: &str) -> Result<Option<Device>, StoreError> {
-        // id, compound, role, team, key_persons, revoked_at_ms, token_hash
-        type TokenDevice = (
+        let keyed = self.secret.hash(token);
+        type WithHash = (
             String,
             String,
             String,
@@ -271,34 +271,41 @@ impl Store {
             Option<i64>,
             String,
         );
-        let keyed = self.secret.hash(token);
-        let row: Option<TokenDevice> = sqlx::query_as(
+        let row: Option<(CallerRow, String)> = sqlx::query_as::<_, WithHash>(
             "SELECT id, compound, role, team, key_persons, revoked_at_ms, token_hash FROM device \
              WHERE token_hash IN ($1, $2)",
         )
         .bind(&keyed)
         .bind(legacy_hash(token))
         .fetch_optional(&self.reader)
-        .await?;
-        let Some((id, compound, role, team, key_persons, revoked, stored)) = row else {
+        .await?
+        .map(|(id, compound, role, team, key_persons, revoked, stored)| {
+            ((id, compound, role, team, key_persons, revoked), stored)
+        });
+        let Some((row, stored)) = row else {
             return Ok(None);
         };
         if stored != keyed {
             sqlx::query("UPDATE device SET token_hash = $1 WHERE id = $2 AND token_hash = $3")
                 .bind(&keyed)
-                .bind(&id)
+                .bind(&row.0)
                 .bind(&stored)
                 .execute(&self.writer)
                 .await?;
         }
-        Ok(Some(Device {
-            id,
-            compound: compound.parse().map_err(StoreError::Corrupt)?,
-            role: role_of(&role)?,
-            team: team_of(team)?,
-            key_persons: key_persons != 0,
-            revoked: revoked.is_some(),
-        }))
+        device_of(row).map(Some)
+    }
+
+    /// A device by its id (revoked ones included), e.g. the holder of an
+    /// event-stream ticket.
+    pub async fn device_by_id(&self, id: &str) -> Result<Option<Device>, StoreError> {
+        let row: Option<CallerRow> = sqlx::query_as(
+            "SELECT id, compound, role, team, key_persons, revoked_at_ms FROM device WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(device_of).transpose()
     }
 
     /// Test hook, not API: stores a device's token hash, e.g. as an older
@@ -488,4 +495,20 @@ impl Store {
 /// The start of the fixed window `now_ms` falls in.
 fn window_start(window_ms: u64, now_ms: u64) -> i64 {
     (now_ms - now_ms % window_ms.max(1)) as i64
+}
+
+/// A device as a caller: id, compound, role, team, key_persons, revoked_at_ms.
+type CallerRow = (String, String, String, Option<String>, i64, Option<i64>);
+
+fn device_of(
+    (id, compound, role, team, key_persons, revoked): CallerRow,
+) -> Result<Device, StoreError> {
+    Ok(Device {
+        id,
+        compound: compound.parse().map_err(StoreError::Corrupt)?,
+        role: role_of(&role)?,
+        team: team_of(team)?,
+        key_persons: key_persons != 0,
+        revoked: revoked.is_some(),
+    })
 }
