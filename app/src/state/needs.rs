@@ -3,6 +3,7 @@
 //! the lifecycle step a coordinator or volunteer records next.
 
 use doorstep_core::{
+    access::Place,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     need::{NeedState, Status, Step, StepError, check_transition, next_steps, steps_by_need},
@@ -47,14 +48,20 @@ impl NeedRow {
     }
 
     /// The team an "assign" starts with: the one it is assigned to, else
-    /// the one that holds its household's building in `round`, else none
-    /// (never merely this phone's team, which may not hold the building).
+    /// the one that holds its household's unit, else its building, in
+    /// `round`, else none (never merely this phone's team, which may not
+    /// hold the building).
     pub fn default_team(&self, replica: &Replica, round: Option<&RecordId>) -> Option<RecordId> {
         if let Some(team) = &self.state.team {
             return Some(team.clone());
         }
-        let building = self.household.as_ref()?.value("building").to_owned();
-        assignments(replica, round?).remove(&building)
+        let household = self.household.as_ref()?;
+        let at = Place::new(household.value("building"), Some(household.value("unit")));
+        assignments(replica, round?)
+            .into_iter()
+            .filter(|(held, _)| held.covers(&at))
+            .max_by_key(|(held, _)| held.unit.is_some())
+            .map(|(_, team)| team)
     }
 }
 
@@ -176,9 +183,13 @@ mod tests {
             ],
             vec![],
         );
-        let assign =
-            crate::state::visits::assign(&compound, &round, "1", Some(&"t1".parse().unwrap()))
-                .unwrap();
+        let assign = crate::state::visits::assign(
+            &compound,
+            &round,
+            &Place::new("1", None),
+            Some(&"t1".parse().unwrap()),
+        )
+        .unwrap();
         replica.upsert(assign.apply(None, &stamp(3)).unwrap().0);
         let rows = needs(&replica, 0);
         let (n1, n2) = (&rows[0], &rows[1]);
