@@ -336,3 +336,100 @@ async fn a_building_held_whole_reaches_every_unit() {
     let (_, first) = sync(&state, &t1, pull(2, None)).await;
     assert_eq!(pulled(&first), ["e3", "h1", "h2", "h3", "h4", "n3", "v3"]);
 }
+
+/// Data stored before units keeps working: a database at migration 7 with
+/// households whose units were typed "1单元" and " 1号 ", and a team's
+/// release of a whole building, is migrated on start; a team then given
+/// unit 1 reaches exactly those households, and the release still counts.
+#[tokio::test]
+async fn households_stored_before_units_are_placed_in_their_unit() {
+    use doorstep_core::{hlc::Hlc, mutation::Mutation};
+    use sqlx::{Connection, migrate::Migrator};
+
+    let dir = TempDir::new().unwrap();
+    let db = support::TestDatabase::new(&dir.path().join("old.sqlite")).await;
+    let before_units = |mut migrator: Migrator| {
+        migrator.migrations = migrator
+            .migrations
+            .iter()
+            .filter(|m| m.version < 8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        migrator
+    };
+    let household = |id: &str, unit: Option<&str>| {
+        let mutation: Mutation = serde_json::from_value(json!({"kind": "set", "args": {
+            "collection": "household", "id": id, "compound": "c1",
+            "fields": {"building": "3", "unit": unit, "door": "101"}}}))
+        .unwrap();
+        let hlc = Hlc::zero(ClientId::from_u128(1));
+        serde_json::to_string(&mutation.apply(None, &hlc).unwrap().0).unwrap()
+    };
+    let statements = [
+        "INSERT INTO compound (id, name, last_seq, created_at_ms) VALUES ('c1', '永安社区', 4, 0)"
+            .to_owned(),
+        format!(
+            "INSERT INTO record (collection, id, compound, seq, state, household, building) VALUES \
+             ('household', 'h1', 'c1', 1, '{}', 'h1', '3'), \
+             ('household', 'h2', 'c1', 2, '{}', 'h2', '3'), \
+             ('household', 'h3', 'c1', 3, '{}', 'h3', '3'), \
+             ('household', 'h4', 'c1', 4, '{}', 'h4', '3')",
+            household("h1", Some("1单元")),
+            household("h2", Some("2")),
+            household("h3", Some(" 1号 ")),
+            household("h4", None),
+        ),
+        "INSERT INTO team_release (compound, team, building, round, at_ms) \
+         VALUES ('c1', 'T1', '4', '', 100)"
+            .to_owned(),
+    ];
+    if db.is_postgres() {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        let migrator = before_units(sqlx::migrate!("./migrations/postgres"));
+        migrator.run(&mut conn).await.unwrap();
+        for sql in &statements {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    } else {
+        let options = db
+            .url
+            .parse::<sqlx::sqlite::SqliteConnectOptions>()
+            .unwrap()
+            .create_if_missing(true);
+        let mut conn = sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .unwrap();
+        let migrator = before_units(sqlx::migrate!("./migrations/sqlite"));
+        migrator.run(&mut conn).await.unwrap();
+        for sql in &statements {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
+
+    let store = doorstep_server::store::Store::open(&db.url).await.unwrap();
+    let state = AppState::new(store, dir.path().to_path_buf());
+    let coordinator = support::coordinator(&state, "c1").await;
+    let unit = push(
+        1,
+        vec![m(
+            1,
+            1,
+            "assignment",
+            "A31",
+            json!({"building": "3", "unit": "1", "team": "T1"}),
+        )],
+    );
+    assert_eq!(sync(&state, &coordinator, unit).await.0, StatusCode::OK);
+    let t1 = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
+    let (_, first) = sync(&state, &t1, pull(2, None)).await;
+    assert_eq!(pulled(&first), ["h1", "h3"], "{first}");
+    let request = Request::get("/api/session")
+        .header("authorization", &t1)
+        .body(Body::empty())
+        .unwrap();
+    let (_, _, bytes) = support::send(&state, request).await;
+    let session: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(session["scope"]["units"], json!({"3": ["1"]}), "{session}");
+    assert_eq!(session["scope"]["ended"], json!({"4": 100}), "{session}");
+}

@@ -149,6 +149,7 @@ async fn two_teams_work_two_units_of_one_building() {
     second.expect_text("door-title", "3 · 2 · 202 · 刘洋").await;
     second.sync_everything().await;
     coordinator.tap("sync-now").await;
+    coordinator.tap("app-name").await;
     coordinator.tap("area-dashboard").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while coverage(&coordinator, "coverage-3-2").await.0 != "1" {

@@ -453,7 +453,12 @@ fn AssignTeam(place: Place) -> impl IntoView {
             <select class="assign" data-testid=test_id.clone() aria-label=move || i18n.t(Key::WorkTeam)
                 prop:value=move || current.get().map(|t| t.to_string()).unwrap_or_default() on:change=on_change.clone()>
                 <option value="">{move || i18n.t(Key::WorkUnassigned)}</option>
-                {move || teams.get().into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                // Each option says whether it is chosen, so a list drawn
+                // again (a team added or renamed) keeps the choice.
+                {move || teams.get().into_iter().map(|(id, name)| {
+                    let chosen = current.get().as_ref() == Some(&id);
+                    view! { <option value=id.to_string() selected=chosen>{name}</option> }
+                }).collect_view()}
             </select>
         </Show>
     }
