@@ -175,6 +175,7 @@ async fn two_teams_work_two_units_of_one_building() {
             "一队\n3号楼1单元 · 已走访 0/2\n二队\n3号楼2单元 · 已走访 1/2",
         )
         .await;
+    coordinator.scroll_to("coverage-chart").await;
     coordinator.screenshot("units-dashboard").await;
     first.close().await;
     second.close().await;

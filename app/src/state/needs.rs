@@ -160,7 +160,7 @@ mod tests {
     /// The assign form starts with the team holding the building, not the
     /// phone's own; none when no team holds it this round.
     #[test]
-    fn a_need_defaults_to_the_team_that_holds_its_building() {
+    fn a_need_defaults_to_the_team_that_holds_its_building_or_unit() {
         let compound: CompoundId = "c1".parse().unwrap();
         let round: RecordId = "r1".parse().unwrap();
         let mut replica = Replica::new(
@@ -202,6 +202,29 @@ mod tests {
         );
         assert_eq!(n2.default_team(&replica, Some(&round)), None);
         assert_eq!(n1.default_team(&replica, None), None);
+
+        // Building 1 is held whole by 一队 and its unit 2 by 二队: a need in
+        // unit 2 starts with 二队.
+        replica.upsert(record(
+            "household",
+            "h1",
+            json!({"building": "1", "unit": "2单元", "door": "101"}),
+        ));
+        let unit = crate::state::visits::assign(
+            &compound,
+            &round,
+            &Place::new("1", Some("2")),
+            Some(&"t2".parse().unwrap()),
+        )
+        .unwrap();
+        replica.upsert(unit.apply(None, &stamp(4)).unwrap().0);
+        let n1 = needs(&replica, 0).remove(0);
+        assert_eq!(
+            n1.default_team(&replica, Some(&round))
+                .as_ref()
+                .map(RecordId::as_str),
+            Some("t2")
+        );
     }
 
     /// Each state offers exactly the lifecycle's next steps as buttons.
