@@ -67,6 +67,11 @@ impl I18n {
         doorstep_core::building::building_label(name, self.t(Key::BuildingLabel))
     }
 
+    /// A unit (单元) as people read it: "1" reads "1单元"; reactive.
+    pub fn unit(&self, unit: &str) -> String {
+        self.t(Key::UnitLabel).replace("{u}", unit)
+    }
+
     pub fn toggle(&self) {
         let next = self.locale.get_untracked().other();
         self.locale.set(next);

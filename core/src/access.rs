@@ -1,10 +1,10 @@
 //! Who may read and write what. A device acts in one compound with one
-//! [`Role`]; a volunteer's [`Scope`] is further limited to the buildings
-//! assigned to their team in the rounds under way, and to key-persons fields
-//! only when granted.
+//! [`Role`]; a volunteer's [`Scope`] is further limited to the places
+//! (buildings, or units of them) assigned to their team in the rounds under
+//! way, and to key-persons fields only when granted.
 //!
 //! The server enforces these rules on every push and pull; the app reads
-//! the same rules to decide which pages to show. Finding a record's building
+//! the same rules to decide which pages to show. Finding a record's place
 //! takes lookups, so callers pass it in: this module does no I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,6 +16,7 @@ use crate::{
     ids::{CompoundId, RecordId},
     mutation::{Mutation, Refusal},
     record::Record,
+    roster,
     schema::Collection,
 };
 
@@ -106,47 +107,76 @@ pub fn round_ended_at(round: &Record) -> Option<u64> {
     round.value("closed_ms").and_then(Value::as_u64)
 }
 
-/// Where a team works: its buildings in the rounds under way, and those it
-/// no longer covers (its round ended, or the building went to another team),
-/// each with the latest such end, so that edits made before then (on a phone
-/// that was offline) are still accepted.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TeamBuildings {
-    pub current: BTreeSet<String>,
-    pub ended: BTreeMap<String, u64>,
+/// Where a household-area record lives: its household's building and, if
+/// the household names one, its unit (单元), compared as
+/// [`roster::unit_key`] writes it. As what a team holds, a place without a
+/// unit is the whole building.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Place {
+    pub building: String,
+    pub unit: Option<String>,
 }
 
-/// A team's hold on a building in a round, as one assignment gives it.
+impl Place {
+    /// A place from stored text: the unit normalised, a blank unit none.
+    pub fn new(building: &str, unit: Option<&str>) -> Self {
+        Self {
+            building: building.to_owned(),
+            unit: unit.map(roster::unit_key).filter(|u| !u.is_empty()),
+        }
+    }
+
+    /// Where a household lives (`None`: it names no building).
+    pub fn of_household(household: &Record) -> Option<Self> {
+        let text = |field: &str| household.value(field).and_then(Value::as_str);
+        Some(Self::new(text("building")?, text("unit")))
+    }
+
+    /// Whether holding this place reaches a household living at `at`: the
+    /// same building, and this is the whole building or `at`'s unit.
+    pub fn covers(&self, at: &Place) -> bool {
+        self.building == at.building && (self.unit.is_none() || self.unit == at.unit)
+    }
+}
+
+/// Where a team works: the places (buildings, or units of them) it holds
+/// in the rounds under way, and those it no longer holds (its round ended,
+/// or the place went to another team), each with the latest such end, so
+/// that edits made before then (on a phone that was offline) are still
+/// accepted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TeamPlaces {
+    pub current: BTreeSet<Place>,
+    pub ended: BTreeMap<Place, u64>,
+}
+
+/// A team's hold on a place in a round, as one assignment gives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hold {
     pub team: String,
-    pub building: String,
+    pub place: Place,
     pub round: Option<String>,
 }
 
 impl Hold {
-    /// The hold a live assignment with a team and a building gives.
+    /// The hold a live assignment with a team and a building gives (and a
+    /// unit, if it names one).
     pub fn of(assignment: &Record) -> Option<Self> {
-        let text = |field: &str| {
-            assignment
-                .value(field)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
+        let text = |field: &str| assignment.value(field).and_then(Value::as_str);
         if assignment.collection != Collection::Assignment || assignment.is_deleted() {
             return None;
         }
         Some(Self {
-            team: text("team")?,
-            building: text("building")?,
-            round: text("round"),
+            team: text("team")?.to_owned(),
+            place: Place::new(text("building")?, text("unit")),
+            round: text("round").map(str::to_owned),
         })
     }
 }
 
-/// A team stopped holding a building at `at_ms`: its assignment went to
-/// another team, building or round, was cleared or deleted. The assignment
-/// keeps only its new state, so the server keeps these beside it.
+/// A team stopped holding a place at `at_ms`: its assignment went to
+/// another team, building, unit or round, was cleared or deleted. The
+/// assignment keeps only its new state, so the server keeps these beside it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Release {
     pub hold: Hold,
@@ -166,11 +196,11 @@ impl Release {
 /// and the team's `releases`. An assignment whose round is not in `plan`
 /// counts as under way, so one that arrives before its round is not
 /// dropped; a deleted round counts for nothing.
-pub fn team_buildings<'a>(
+pub fn team_places<'a>(
     team: &RecordId,
     plan: impl IntoIterator<Item = &'a Record>,
     releases: impl IntoIterator<Item = &'a Release>,
-) -> TeamBuildings {
+) -> TeamPlaces {
     enum Round {
         UnderWay,
         Ended(u64),
@@ -206,7 +236,7 @@ pub fn team_buildings<'a>(
     let released = releases
         .into_iter()
         .map(|r| (r.hold.clone(), Some(r.at_ms)));
-    let mut buildings = TeamBuildings::default();
+    let mut places = TeamPlaces::default();
     for (hold, released_at) in held.chain(released) {
         if hold.team != team.as_str() {
             continue;
@@ -214,21 +244,31 @@ pub fn team_buildings<'a>(
         let end = match (round_of(&hold), released_at) {
             (Round::Deleted, _) => continue,
             (Round::UnderWay, None) => {
-                buildings.current.insert(hold.building);
+                places.current.insert(hold.place);
                 continue;
             }
             (Round::UnderWay, Some(at)) => at,
             (Round::Ended(at), released_at) => released_at.map_or(*at, |r| r.min(*at)),
         };
-        let latest = buildings.ended.entry(hold.building).or_default();
+        let latest = places.ended.entry(hold.place).or_default();
         *latest = (*latest).max(end);
     }
-    // A building held again is current, not ended.
-    let current = &buildings.current;
-    buildings
+    // A unit of a building held whole adds nothing; a place held again is
+    // current, not ended.
+    let whole: BTreeSet<String> = places
+        .current
+        .iter()
+        .filter(|p| p.unit.is_none())
+        .map(|p| p.building.clone())
+        .collect();
+    places
+        .current
+        .retain(|p| p.unit.is_none() || !whole.contains(&p.building));
+    let current = &places.current;
+    places
         .ended
-        .retain(|building, _| !current.contains(building));
-    buildings
+        .retain(|place, _| !current.iter().any(|held| held.covers(place)));
+    places
 }
 
 /// What one device may reach.
@@ -239,15 +279,22 @@ pub struct Scope {
     /// A volunteer's team.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<RecordId>,
-    /// The buildings assigned to a volunteer's team in the rounds under way
-    /// (see [`team_buildings`]): what it reads and writes.
+    /// The buildings assigned whole to a volunteer's team in the rounds
+    /// under way (see [`team_places`]): what it reads and writes.
     #[serde(default)]
     pub buildings: BTreeSet<String>,
-    /// The team's buildings it no longer covers (their round ended, or they
-    /// went to another team), with when: edits made before then are
+    /// The units (单元) assigned to the team in buildings it does not hold
+    /// whole, by building.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub units: BTreeMap<String, BTreeSet<String>>,
+    /// The team's whole buildings it no longer covers (their round ended,
+    /// or they went to another team), with when: edits made before then are
     /// accepted, nothing there is read.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub ended: BTreeMap<String, u64>,
+    /// The same for units, by building and unit.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub ended_units: BTreeMap<String, BTreeMap<String, u64>>,
     /// May read and write key-persons fields (the coordinator always may).
     pub key_persons: bool,
 }
@@ -282,32 +329,84 @@ impl Scope {
         self.role == Role::Coordinator || self.key_persons
     }
 
-    /// May this device read a record of `collection` placed in `building`
+    /// May this device read a record of `collection` placed at `place`
     /// (`None`: not placed in any building)?
-    pub fn may_read(&self, collection: Collection, building: Option<&str>) -> bool {
+    pub fn may_read(&self, collection: Collection, place: Option<&Place>) -> bool {
         self.reach(collection) != Reach::None
-            && (!self.by_building(collection) || building.is_some_and(|b| self.covers(b)))
+            && (!self.by_building(collection) || place.is_some_and(|p| self.covers(p)))
     }
 
-    fn covers(&self, building: &str) -> bool {
-        self.buildings.contains(building)
+    /// Takes the places a team holds as this scope's.
+    pub fn hold(&mut self, places: TeamPlaces) {
+        self.buildings.clear();
+        self.units.clear();
+        self.ended.clear();
+        self.ended_units.clear();
+        for place in places.current {
+            match place.unit {
+                None => {
+                    self.buildings.insert(place.building);
+                }
+                Some(unit) => {
+                    self.units.entry(place.building).or_default().insert(unit);
+                }
+            }
+        }
+        for (place, at) in places.ended {
+            match place.unit {
+                None => {
+                    self.ended.insert(place.building, at);
+                }
+                Some(unit) => {
+                    self.ended_units
+                        .entry(place.building)
+                        .or_default()
+                        .insert(unit, at);
+                }
+            }
+        }
+    }
+
+    /// Whether a household at `place` is the team's now: its building is
+    /// held whole, or its unit is held.
+    pub fn covers(&self, place: &Place) -> bool {
+        self.buildings.contains(&place.building)
+            || place.unit.as_ref().is_some_and(|unit| {
+                self.units
+                    .get(&place.building)
+                    .is_some_and(|units| units.contains(unit))
+            })
+    }
+
+    /// The latest end of the team's former holds on `place` (its building
+    /// whole, or its unit): edits made until then still land.
+    fn ended_at(&self, place: &Place) -> Option<u64> {
+        let whole = self.ended.get(&place.building).copied();
+        let unit = place.unit.as_ref().and_then(|unit| {
+            self.ended_units
+                .get(&place.building)
+                .and_then(|units| units.get(unit))
+                .copied()
+        });
+        whole.max(unit)
     }
 
     /// May this device make `mutation`, made at `made_at_ms` (its clock
     /// stamp), to `existing` (the record as it stands, if it exists)?
-    /// `buildings` lists where the record is placed before and after it
+    /// `places` lists where the record is placed before and after it
     /// (both must be in scope; `None` is a record not placed anywhere, e.g.
     /// a visit whose household is unknown).
     ///
     /// A late edit (one let in because it was made before the team stopped
-    /// holding a building) may change what a record says, never where it
-    /// lives: moving it is refused whatever its stamp. Deleting a record
-    /// that holds key-persons data needs the grant, as writing it does.
+    /// holding a place) may change what a record says, never where it
+    /// lives (its building, unit or parent): moving it is refused whatever
+    /// its stamp. Deleting a record that holds key-persons data needs the
+    /// grant, as writing it does.
     pub fn may_write(
         &self,
         mutation: &Mutation,
         existing: Option<&Record>,
-        buildings: &[Option<&str>],
+        places: &[Option<&Place>],
         made_at_ms: u64,
     ) -> Result<(), Refusal> {
         let collection = mutation.collection();
@@ -347,23 +446,31 @@ impl Scope {
             )));
         }
         if self.by_building(collection) {
-            let late = buildings.iter().any(|b| !b.is_some_and(|b| self.covers(b)));
+            let late = places.iter().any(|p| !p.is_some_and(|p| self.covers(p)));
             if late && moves(mutation, existing) {
                 return Err(forbidden(format!(
-                    "{} {} is in a building this device's team no longer covers: \
+                    "{} {} is in a place this device's team does not cover now: \
                      a late edit may not move it",
                     collection.name(),
                     mutation.id()
                 )));
             }
-            for building in buildings {
-                match building {
-                    Some(b) if self.covers(b) => {}
+            for place in places {
+                match place {
+                    Some(p) if self.covers(p) => {}
                     // Made before the round ended, on a phone offline then.
-                    Some(b) if self.ended.get(*b).is_some_and(|&end| made_at_ms <= end) => {}
-                    Some(b) => {
+                    Some(p) if self.ended_at(p).is_some_and(|end| made_at_ms <= end) => {}
+                    Some(Place {
+                        building,
+                        unit: Some(unit),
+                    }) => {
                         return Err(forbidden(format!(
-                            "building {b} is not assigned to this device's team"
+                            "building {building} unit {unit} is not assigned to this device's team"
+                        )));
+                    }
+                    Some(Place { building, .. }) => {
+                        return Err(forbidden(format!(
+                            "building {building} is not assigned to this device's team"
                         )));
                     }
                     None => {
@@ -390,28 +497,29 @@ impl Scope {
     }
 }
 
-/// The field that says where a record of `collection` lives: a
-/// household's building, the parent reference of a record below it.
-pub fn placing_field(collection: Collection) -> Option<&'static str> {
-    match collection {
-        Collection::Household => Some("building"),
-        _ => parent(collection).map(|(field, _)| field),
+/// The fields that say where a record of `collection` lives: a
+/// household's building and unit, the parent reference of a record below it.
+pub fn placing_fields(collection: Collection) -> Vec<&'static str> {
+    match (collection, parent(collection)) {
+        (Collection::Household, _) => vec!["building", "unit"],
+        (_, Some((field, _))) => vec![field],
+        _ => Vec::new(),
     }
 }
 
 /// Whether `mutation` changes where `existing` lives (a new record lives
 /// nowhere yet, so creating one moves nothing).
 fn moves(mutation: &Mutation, existing: Option<&Record>) -> bool {
-    let (Some(record), Some(field), Some(fields)) = (
-        existing,
-        placing_field(mutation.collection()),
-        mutation.fields(),
-    ) else {
+    let (Some(record), Some(fields)) = (existing, mutation.fields()) else {
         return false;
     };
-    fields
-        .get(field)
-        .is_some_and(|value| record.value(field).unwrap_or(&Value::Null) != value)
+    placing_fields(mutation.collection())
+        .into_iter()
+        .any(|field| {
+            fields
+                .get(field)
+                .is_some_and(|value| record.value(field).unwrap_or(&Value::Null) != value)
+        })
 }
 
 /// Whether a record holds a key-persons value (a restricted field not
@@ -446,9 +554,36 @@ mod tests {
             role,
             team: None,
             buildings: ["1".to_owned()].into(),
+            units: Default::default(),
             ended: Default::default(),
+            ended_units: Default::default(),
             key_persons,
         }
+    }
+
+    /// A place as tests write it: "3" is building 3, "3/1" its unit 1.
+    fn place(text: &str) -> Place {
+        match text.split_once('/') {
+            Some((building, unit)) => Place::new(building, Some(unit)),
+            None => Place::new(text, None),
+        }
+    }
+
+    /// `Scope::may_write` with places written as [`place`] reads them.
+    fn may_write(
+        scope: &Scope,
+        mutation: &Mutation,
+        existing: Option<&Record>,
+        at: &[Option<&str>],
+        made_at_ms: u64,
+    ) -> Result<(), Refusal> {
+        let places: Vec<Option<Place>> = at.iter().map(|p| p.map(place)).collect();
+        let places: Vec<Option<&Place>> = places.iter().map(Option::as_ref).collect();
+        scope.may_write(mutation, existing, &places, made_at_ms)
+    }
+
+    fn may_read(scope: &Scope, collection: Collection, at: Option<&str>) -> bool {
+        scope.may_read(collection, at.map(place).as_ref())
     }
 
     fn set(collection: Collection, fields: serde_json::Value) -> Mutation {
@@ -583,7 +718,7 @@ mod tests {
         ];
         for (role, grant, collection, fields, buildings, allowed) in cases {
             let mutation = set(*collection, fields.clone());
-            let got = scope(*role, *grant).may_write(&mutation, None, buildings, 0);
+            let got = may_write(&scope(*role, *grant), &mutation, None, buildings, 0);
             assert_eq!(
                 got.is_ok(),
                 *allowed,
@@ -600,9 +735,7 @@ mod tests {
             compound: "c2".parse().unwrap(),
         };
         for role in Role::ALL {
-            let refusal = scope(role, true)
-                .may_write(&mutation, None, &[], 0)
-                .unwrap_err();
+            let refusal = may_write(&scope(role, true), &mutation, None, &[], 0).unwrap_err();
             assert_eq!(refusal.code, "forbidden");
         }
     }
@@ -610,16 +743,16 @@ mod tests {
     #[test]
     fn reads_follow_buildings_for_volunteers_only() {
         let volunteer = scope(Role::Volunteer, false);
-        assert!(volunteer.may_read(Collection::Visit, Some("1")));
-        assert!(!volunteer.may_read(Collection::Visit, Some("2")));
-        assert!(!volunteer.may_read(Collection::Visit, None));
-        assert!(volunteer.may_read(Collection::Assignment, None));
-        assert!(!volunteer.may_read(Collection::StopEvent, None));
+        assert!(may_read(&volunteer, Collection::Visit, Some("1")));
+        assert!(!may_read(&volunteer, Collection::Visit, Some("2")));
+        assert!(!may_read(&volunteer, Collection::Visit, None));
+        assert!(may_read(&volunteer, Collection::Assignment, None));
+        assert!(!may_read(&volunteer, Collection::StopEvent, None));
         let coordinator = scope(Role::Coordinator, false);
-        assert!(coordinator.may_read(Collection::Visit, None));
+        assert!(may_read(&coordinator, Collection::Visit, None));
         let stall = scope(Role::Stall, false);
-        assert!(stall.may_read(Collection::Run, None));
-        assert!(!stall.may_read(Collection::Household, Some("1")));
+        assert!(may_read(&stall, Collection::Run, None));
+        assert!(!may_read(&stall, Collection::Household, Some("1")));
     }
 
     #[test]
@@ -660,11 +793,14 @@ mod tests {
     /// plan, T1's releases (building, round, at), the buildings team T1
     /// works in now, those it no longer covers
     #[test]
-    fn a_team_works_in_the_buildings_of_its_open_rounds() {
+    fn a_team_works_in_the_places_of_its_open_rounds() {
         use Collection::{Assignment, Round};
         type Row<'a> = (Collection, &'a str, Option<serde_json::Value>);
         let assigned = |round: &str, building: &str, team: &str| {
             Some(json!({"round": round, "building": building, "team": team}))
+        };
+        let unit = |round: &str, building: &str, unit: &str, team: &str| {
+            Some(json!({"round": round, "building": building, "unit": unit, "team": team}))
         };
         type Released<'a> = (&'a str, &'a str, u64);
         type Case<'a> = (
@@ -791,6 +927,53 @@ mod tests {
                 &[],
                 &[("2", 9)],
             ),
+            // Issue 14, item 5: units. A unit as the roster writes it.
+            (
+                &[
+                    (Round, "R1", Some(json!({}))),
+                    (Assignment, "a1", unit("R1", "3", "1单元", "T1")),
+                    (Assignment, "a2", unit("R1", "3", "2", "T2")),
+                    (Assignment, "a3", unit("R1", "4", " ", "T1")),
+                ],
+                &[],
+                &["3/1", "4"],
+                &[],
+            ),
+            // A unit of a building held whole adds nothing.
+            (
+                &[
+                    (Round, "R1", Some(json!({}))),
+                    (Assignment, "a1", unit("R1", "3", "1", "T1")),
+                    (Assignment, "a2", assigned("R1", "3", "T1")),
+                ],
+                &[],
+                &["3"],
+                &[],
+            ),
+            // Unit 1 went to another team, unit 2 is held; the whole
+            // building's ended round still lets late edits in elsewhere.
+            (
+                &[
+                    (Round, "R0", Some(json!({"closed_ms": 5}))),
+                    (Round, "R1", Some(json!({}))),
+                    (Assignment, "a0", assigned("R0", "3", "T1")),
+                    (Assignment, "a1", unit("R1", "3", "1", "T2")),
+                    (Assignment, "a2", unit("R1", "3", "2", "T1")),
+                ],
+                &[("3/1", "R1", 7)],
+                &["3/2"],
+                &[("3", 5), ("3/1", 7)],
+            ),
+            // A released unit of a building held whole again is current.
+            (
+                &[
+                    (Round, "R1", Some(json!({}))),
+                    (Assignment, "a1", assigned("R1", "3", "T1")),
+                ],
+                &[("3/1", "R1", 7)],
+                &["3"],
+                &[],
+            ),
         ];
         let team: RecordId = "T1".parse().unwrap();
         for (rows, released, current, ended) in cases {
@@ -802,19 +985,19 @@ mod tests {
                     ["T1", "T2"].map(|team| Release {
                         hold: Hold {
                             team: team.to_owned(),
-                            building: building.to_owned(),
+                            place: place(building),
                             round: Some(round.to_owned()),
                         },
                         at_ms: if team == "T1" { at_ms } else { at_ms + 100 },
                     })
                 })
                 .collect();
-            let expected = TeamBuildings {
-                current: current.iter().map(|b| b.to_string()).collect(),
-                ended: ended.iter().map(|(b, at)| (b.to_string(), *at)).collect(),
+            let expected = TeamPlaces {
+                current: current.iter().map(|p| place(p)).collect(),
+                ended: ended.iter().map(|(p, at)| (place(p), *at)).collect(),
             };
             assert_eq!(
-                team_buildings(&team, &records, &releases),
+                team_places(&team, &records, &releases),
                 expected,
                 "{rows:?} {released:?}"
             );
@@ -838,6 +1021,10 @@ mod tests {
             (json!({"round": "R1", "building": "2", "team": "T1"}), &t1),
             (json!({"round": "R2", "building": "1", "team": "T1"}), &t1),
             (json!({"round": "R1", "building": "1", "team": null}), &t1),
+            (
+                json!({"round": "R1", "building": "1", "unit": "2", "team": "T1"}),
+                &t1,
+            ),
             (json!({"round": "R1", "building": "1", "team": "T1"}), &None),
         ] {
             assert_eq!(&released(Some(after.clone())), expected, "{after}");
@@ -852,13 +1039,11 @@ mod tests {
         let mut volunteer = scope(Role::Volunteer, false);
         volunteer.ended = [("2".to_owned(), 100)].into();
         let edit = set(Collection::Household, json!({"door": "1"}));
-        assert!(volunteer.may_write(&edit, None, &[Some("2")], 100).is_ok());
-        let late = volunteer
-            .may_write(&edit, None, &[Some("2")], 101)
-            .unwrap_err();
+        assert!(may_write(&volunteer, &edit, None, &[Some("2")], 100).is_ok());
+        let late = may_write(&volunteer, &edit, None, &[Some("2")], 101).unwrap_err();
         assert_eq!(late.code, "forbidden");
-        assert!(volunteer.may_write(&edit, None, &[Some("3")], 0).is_err());
-        assert!(!volunteer.may_read(Collection::Household, Some("2")));
+        assert!(may_write(&volunteer, &edit, None, &[Some("3")], 0).is_err());
+        assert!(!may_read(&volunteer, Collection::Household, Some("2")));
     }
 
     /// Issue 15, item 1: a late edit in a building the team no longer
@@ -935,7 +1120,8 @@ mod tests {
         let hlc = Hlc::zero(crate::ids::ClientId::from_uuid(uuid::Uuid::nil()));
         for (collection, now, edit, buildings, allowed) in cases {
             let (existing, _) = set(*collection, now.clone()).apply(None, &hlc).unwrap();
-            let got = volunteer.may_write(
+            let got = may_write(
+                &volunteer,
                 &set(*collection, edit.clone()),
                 Some(&existing),
                 buildings,
@@ -970,11 +1156,164 @@ mod tests {
             (&cleared, false, true),
             (&cared, false, true),
         ] {
-            let got = scope(Role::Volunteer, grant).may_write(&delete, Some(record), &at, 0);
+            let got = may_write(
+                &scope(Role::Volunteer, grant),
+                &delete,
+                Some(record),
+                &at,
+                0,
+            );
             assert_eq!(got.is_ok(), allowed, "{record:?} grant {grant}: {got:?}");
         }
         let coordinator = scope(Role::Coordinator, false);
-        assert!(coordinator.may_write(&delete, Some(&key), &[], 0).is_ok());
+        assert!(may_write(&coordinator, &delete, Some(&key), &[], 0).is_ok());
+    }
+
+    /// Issue 14, item 5: a team holding a unit (单元) reaches that unit's
+    /// households, a team holding the building reaches all of them.
+    /// (held whole, held units, household's place, covered)
+    #[test]
+    fn a_unit_is_covered_by_its_building_or_itself() {
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], Option<&'a str>, bool);
+        let cases: &[Case] = &[
+            (&["3"], &[], Some("3"), true),
+            (&["3"], &[], Some("3/2"), true),
+            (&[], &["3/1"], Some("3/1"), true),
+            (&[], &["3/1"], Some("3/2"), false),
+            // A household naming no unit is not in any unit.
+            (&[], &["3/1"], Some("3"), false),
+            (&[], &["3/1"], Some("4/1"), false),
+            (&[], &["3/1"], Some("3/1单元"), true),
+            (&[], &["3/1"], Some("3/１"), true),
+            (&[], &["3/1"], None, false),
+        ];
+        for (whole, units, at, covered) in cases {
+            let mut volunteer = scope(Role::Volunteer, false);
+            volunteer.hold(TeamPlaces {
+                current: whole.iter().chain(*units).map(|p| place(p)).collect(),
+                ended: Default::default(),
+            });
+            assert_eq!(
+                may_read(&volunteer, Collection::Visit, *at),
+                *covered,
+                "{whole:?} {units:?} {at:?}"
+            );
+            let edit = set(Collection::Visit, json!({"outcome": "visited"}));
+            assert_eq!(
+                may_write(&volunteer, &edit, None, &[*at], 0).is_ok(),
+                *covered,
+                "{whole:?} {units:?} {at:?}"
+            );
+        }
+    }
+
+    /// A team holding unit 1 now and unit 2 until 100: late edits in unit
+    /// 2 land, moving a household between units does not, nor does moving
+    /// one out of the held unit.
+    /// (record now, edit, places before and after, made at, allowed)
+    #[test]
+    fn a_late_edit_may_not_move_a_household_to_another_unit() {
+        use Collection::{Household, Visit};
+        let mut volunteer = scope(Role::Volunteer, false);
+        volunteer.hold(TeamPlaces {
+            current: [place("3/1")].into(),
+            ended: [(place("3/2"), 100)].into(),
+        });
+        type Case<'a> = (
+            Collection,
+            serde_json::Value,
+            serde_json::Value,
+            &'a [Option<&'a str>],
+            u64,
+            bool,
+        );
+        let cases: &[Case] = &[
+            (
+                Household,
+                json!({"building": "3", "unit": "2"}),
+                json!({"head": "王"}),
+                &[Some("3/2")],
+                100,
+                true,
+            ),
+            (
+                Household,
+                json!({"building": "3", "unit": "2"}),
+                json!({"head": "王"}),
+                &[Some("3/2")],
+                101,
+                false,
+            ),
+            (
+                Visit,
+                json!({"household": "h2"}),
+                json!({"outcome": "visited"}),
+                &[Some("3/2")],
+                50,
+                true,
+            ),
+            // Out of the ended unit into the held one.
+            (
+                Household,
+                json!({"building": "3", "unit": "2"}),
+                json!({"unit": "1"}),
+                &[Some("3/2"), Some("3/1")],
+                50,
+                false,
+            ),
+            // Out of the held unit into the ended one.
+            (
+                Household,
+                json!({"building": "3", "unit": "1"}),
+                json!({"unit": "2"}),
+                &[Some("3/1"), Some("3/2")],
+                50,
+                false,
+            ),
+            // Out of the held unit to one never held.
+            (
+                Household,
+                json!({"building": "3", "unit": "1"}),
+                json!({"unit": "3"}),
+                &[Some("3/1"), Some("3/3")],
+                500,
+                false,
+            ),
+            // Into the held unit, from a unit never held.
+            (
+                Household,
+                json!({"building": "3", "unit": "3"}),
+                json!({"unit": "1"}),
+                &[Some("3/3"), Some("3/1")],
+                500,
+                false,
+            ),
+            // Within the held unit.
+            (
+                Household,
+                json!({"building": "3", "unit": "1"}),
+                json!({"door": "302"}),
+                &[Some("3/1")],
+                500,
+                true,
+            ),
+        ];
+        let hlc = Hlc::zero(crate::ids::ClientId::from_uuid(uuid::Uuid::nil()));
+        for (collection, now, edit, places, at, allowed) in cases {
+            let (existing, _) = set(*collection, now.clone()).apply(None, &hlc).unwrap();
+            let got = may_write(
+                &volunteer,
+                &set(*collection, edit.clone()),
+                Some(&existing),
+                places,
+                *at,
+            );
+            assert_eq!(
+                got.is_ok(),
+                *allowed,
+                "{collection:?} {now} → {edit} at {at}: {got:?}"
+            );
+        }
     }
 
     #[test]

@@ -395,6 +395,20 @@ fn building_in(text: &str, bare_number: bool) -> Option<String> {
     None
 }
 
+/// A unit (单元) as the roster stores it, and as assignments and scopes
+/// compare it: "1单元", "１号" and " 1 " are all "1". Unit words are
+/// stripped until none is left, so a key is its own key.
+pub fn unit_key(value: &str) -> String {
+    let mut key = normalize(value);
+    loop {
+        let stripped = strip_suffix(&key, &["单元", "号"]);
+        if stripped == key {
+            return key;
+        }
+        key = stripped;
+    }
+}
+
 /// Strips a unit word from a value: "3号楼" → "3", "1单元" → "1",
 /// "301室" → "301"; a value that is only the word stays.
 fn strip_suffix(value: &str, suffixes: &[&str]) -> String {
@@ -752,7 +766,7 @@ fn field_value(field: &str, value: &str) -> Result<Value, RosterProblem> {
         .expect("synonyms and mappings name household fields");
     let value = match field {
         "building" => strip_suffix(value, &["号楼", "栋", "幢", "号"]),
-        "unit" => strip_suffix(value, &["单元", "号"]),
+        "unit" => unit_key(value),
         "door" => strip_suffix(value, &["室", "号", "房"]),
         "members" => strip_suffix(value, &["人", "口"]),
         // Phones are written with spaces: 138 0000 0001.
@@ -877,6 +891,14 @@ mod tests {
         ] {
             assert_eq!(field_value(field, &normalize(cell)), Ok(value), "{cell}");
         }
+        // A unit's key is its own key: assignments store keys and read them
+        // back through it.
+        for unit in ["1单元", "１号", " 1 ", "1号单元", "单元", "A座"] {
+            let key = unit_key(unit);
+            assert_eq!(unit_key(&key), key, "{unit}");
+        }
+        assert_eq!(unit_key("1号单元"), "1");
+        assert_eq!(unit_key("单元"), "单元");
         assert!(matches!(
             field_value("members", "三"),
             Err(RosterProblem::NotANumber { .. })

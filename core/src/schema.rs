@@ -32,7 +32,7 @@ pub enum Collection {
     Round,
     /// 代购结清: a purchase on a household's behalf was paid back.
     Settlement,
-    /// 分工: which team covers a building in a round.
+    /// 分工: which team covers a building, or one unit of it, in a round.
     Assignment,
 }
 
@@ -249,7 +249,13 @@ const PERSON: &[FieldSpec] = &[
 
 const TEAM: &[FieldSpec] = &[
     field("name", text(32), false),
+    // Free text, as teams were first recorded; kept readable.
     field("members", text(200), false),
+    // The two volunteers who knock together, and how to reach them.
+    field("member1_name", text(64), false),
+    field("member1_phone", text(32), false),
+    field("member2_name", text(64), false),
+    field("member2_phone", text(32), false),
 ];
 
 const ROUND: &[FieldSpec] = &[
@@ -288,6 +294,9 @@ const SETTLEMENT: &[FieldSpec] = &[
 const ASSIGNMENT: &[FieldSpec] = &[
     field("round", FieldType::Ref(Collection::Round), false),
     field("building", text(32), false),
+    // A unit (单元) of the building, as `roster::unit_key` writes it; none
+    // is the whole building.
+    field("unit", text(16), false),
     field("team", FieldType::Ref(Collection::Team), false),
 ];
 

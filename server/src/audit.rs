@@ -20,7 +20,7 @@ use crate::{AppState, auth::Caller, error::AppError};
 
 /// `GET /api/compounds/{compound}/history/{collection}/{id}`: every change to
 /// a record, oldest first; for a need, its lifecycle steps too. A volunteer
-/// sees the records of their buildings, without key-persons fields unless
+/// sees the records of their buildings and units, without key-persons fields unless
 /// granted.
 pub async fn history(
     State(state): State<AppState>,
@@ -31,10 +31,10 @@ pub async fn history(
     let collection = Collection::from_name(&collection)
         .ok_or_else(|| AppError::not_found("no such collection"))?;
     let scope = state.store.scope_of(&caller.0).await?.scope;
-    let building = state.store.building_of(collection, &id).await?;
-    if !scope.may_read(collection, building.as_deref()) {
+    let place = state.store.place_of(collection, &id).await?;
+    if !scope.may_read(collection, place.as_ref()) {
         return Err(AppError::forbidden(format!(
-            "{} {id} is outside this device's buildings",
+            "{} {id} is outside this device's buildings and units",
             collection.name()
         )));
     }

@@ -260,7 +260,7 @@ async fn a_building_visited_offline_reaches_the_server() {
         "the team's visits reached the server"
     );
     phone
-        .expect_text("team-coverage", "一队\n3 · 已走访 4/5 · 待再访 1")
+        .expect_text("team-coverage", "一队\n3号楼 · 已走访 4/5 · 待再访 1")
         .await;
     phone.screenshot("dashboard-zh").await;
     phone.tap("sync-now").await;

@@ -1,7 +1,10 @@
 //! `/dashboard`: the coordinator's totals (统计) from the data on this phone,
-//! with their freshness, and this round's coverage per building as SVG.
+//! with their freshness, and this round's coverage per building and per
+//! unit (单元) as SVG.
 
-use doorstep_core::dashboard::totals;
+use std::collections::BTreeMap;
+
+use doorstep_core::{access::Place, dashboard::totals};
 use leptos::prelude::*;
 
 use crate::{
@@ -12,7 +15,7 @@ use crate::{
         now_ms,
         replica::Replica,
         use_app_data,
-        visits::{assignments, coverage, doors_by_building},
+        visits::{Door, assignments, coverage, doors_at, doors_by_building, doors_by_unit},
     },
 };
 
@@ -90,7 +93,8 @@ fn all_records(replica: &Replica) -> Vec<doorstep_core::record::Record> {
         .collect()
 }
 
-/// One stacked bar per building: visited, no answer, refused, revisit, not yet.
+/// One stacked bar per building, and below it one per unit where its doors
+/// name units: visited, no answer, refused, revisit, not yet.
 #[component]
 fn Coverage() -> impl IntoView {
     let data = use_app_data();
@@ -105,12 +109,23 @@ fn Coverage() -> impl IntoView {
     let bars = move || {
         let round = data.work.with(|w| w.round.clone());
         let buildings = data.replica.with(|r| doors_by_building(r, round.as_ref()));
+        // A building's row, then one per unit (单元) where its doors name units.
+        let rows: Vec<(Place, Vec<Door>)> = buildings
+            .into_iter()
+            .flat_map(|(building, doors)| {
+                let units: Vec<(Place, Vec<Door>)> = doors_by_unit(&doors)
+                    .into_iter()
+                    .filter_map(|(unit, doors)| Some((Place::new(&building, Some(&unit?)), doors)))
+                    .collect();
+                std::iter::once((Place::new(&building, None), doors)).chain(units)
+            })
+            .collect();
         let row_height = 28.0;
-        let height = buildings.len() as f64 * row_height + 10.0;
-        let rows = buildings
+        let height = rows.len() as f64 * row_height + 10.0;
+        let rows = rows
             .into_iter()
             .enumerate()
-            .map(|(i, (building, doors))| {
+            .map(|(i, (place, doors))| {
                 let total = doors.len().max(1) as f64;
                 let y = i as f64 * row_height + 4.0;
                 let mut x = 60.0;
@@ -124,7 +139,17 @@ fn Coverage() -> impl IntoView {
                         rect
                     })
                     .collect_view();
-                view! { <text x="0" y=y + 15.0 font-size="14">{building}</text>{rects} }
+                let c = coverage(&doors, now_ms());
+                let (test_id, indent, label) = match &place.unit {
+                    // The bare name, as before units: "3", never wider than the gutter.
+                    None => (format!("coverage-{}", place.building), 0.0, place.building.clone()),
+                    Some(unit) => (format!("coverage-{}-{unit}", place.building), 10.0, i18n.unit(unit)),
+                };
+                view! {
+                    <g data-testid=test_id data-visited=c.visited.to_string() data-doors=c.doors.to_string()>
+                        <text x=indent y=y + 15.0 font-size="14">{label}</text>{rects}
+                    </g>
+                }
             })
             .collect_view();
         view! {
@@ -141,8 +166,8 @@ fn Coverage() -> impl IntoView {
     }
 }
 
-/// Per team this round: the buildings it covers, how many doors were
-/// answered (已走访), and how many it has to go back to.
+/// Per team this round: the buildings and units it covers, how many doors
+/// were answered (已走访), and how many it has to go back to.
 #[component]
 fn TeamCoverage() -> impl IntoView {
     let data = use_app_data();
@@ -151,30 +176,31 @@ fn TeamCoverage() -> impl IntoView {
         let round = data.work.with(|w| w.round.clone())?;
         Some(data.replica.with(|r| {
             let doors = doors_by_building(r, Some(&round));
-            let mut per_team: std::collections::BTreeMap<
-                String,
-                (Vec<String>, doorstep_core::dashboard::Coverage),
-            > = Default::default();
-            for (building, team) in assignments(r, &round) {
+            let mut per_team: BTreeMap<String, (Vec<String>, doorstep_core::dashboard::Coverage)> =
+                Default::default();
+            for (place, team) in assignments(r, &round) {
                 let name = r
                     .record(doorstep_core::schema::Collection::Team, &team)
                     .and_then(|t| t.value("name").and_then(|v| v.as_str()).map(str::to_owned))
                     .unwrap_or_else(|| team.to_string());
                 let entry = per_team.entry(name).or_default();
-                let list = doors.get(&building).map(Vec::as_slice).unwrap_or_default();
-                entry.1.add(coverage(list, now_ms()));
-                entry.0.push(building);
+                entry.1.add(coverage(&doors_at(&doors, &place), now_ms()));
+                let mut label = i18n.building(&place.building);
+                if let Some(unit) = &place.unit {
+                    label.push_str(&i18n.unit(unit));
+                }
+                entry.0.push(label);
             }
             per_team
         }))
     };
     view! {
         <ul class="rows" data-testid="team-coverage">
-            {move || rows().unwrap_or_default().into_iter().map(|(team, (buildings, c))| view! {
+            {move || rows().unwrap_or_default().into_iter().map(|(team, (places, c))| view! {
                 <li class="row" data-testid="team-coverage-row" data-visited=c.visited.to_string() data-doors=c.doors.to_string()>
                     <span class="row-title">{team}</span>
                     <span class="row-detail">
-                        {buildings.join("、")}" · "{i18n.t(Key::OutcomeVisited)}" "{c.visited}"/"{c.doors}
+                        {places.join("、")}" · "{i18n.t(Key::OutcomeVisited)}" "{c.visited}"/"{c.doors}
                         {(c.to_go_back() > 0).then(|| format!(" · {} {}", i18n.t(Key::VisitsGoBack), c.to_go_back()))}
                         {(c.refused > 0).then(|| format!(" · {} {}", i18n.t(Key::OutcomeRefused), c.refused))}
                     </span>

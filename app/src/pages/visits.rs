@@ -1,18 +1,19 @@
-//! `/visits`: the door-knock area (走访): the round and team, and every
-//! building's doors with their outcome this round (only answered doors
+//! `/visits`: the door-knock area (走访): the round and team (with its two
+//! members), and every building's doors, unit by unit (单元), with their
+//! outcome this round (only answered doors
 //! count as 已走访; no answer and revisit doors are to go back to, with the
 //! revisit time); a door opens its 一测二问三看 checklist.
 
 use std::collections::BTreeMap;
 
 use doorstep_core::{
-    access::Role,
+    access::{Place, Role},
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     schema::Collection,
     visit::DoorState,
 };
-use leptos::prelude::*;
+use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{components::A, hooks::use_navigate};
 use serde_json::json;
 
@@ -22,8 +23,13 @@ use crate::{
     i18n::{Key, use_i18n},
     pages::{household::new_household_path, join::JoinCompound},
     state::{
-        AppData, Work, now_ms, use_app_data,
-        visits::{assign, assignments, coverage, doors_by_building, end_round, short_id},
+        AppData, Work, now_ms,
+        team::{MEMBER_FIELDS, TeamMembers},
+        use_app_data,
+        visits::{
+            Door, assign, assignments, coverage, doors_by_building, doors_by_unit, end_round,
+            short_id,
+        },
     },
 };
 
@@ -76,6 +82,7 @@ fn Registry() -> impl IntoView {
                     .into_iter()
                     .map(|(building, doors)| {
                         let counts = coverage(&doors, now_ms());
+                        let whole = Place::new(&building, None);
                         view! {
                             <div class="section-head">
                                 <h3 class="building-head" data-testid=format!("building-{building}")
@@ -86,35 +93,78 @@ fn Registry() -> impl IntoView {
                                     </Show>
                                 </h3>
                                 <Show when=move || data.role() == Some(Role::Coordinator)>
-                                    <AssignTeam building=building.clone()/>
+                                    <AssignTeam place=whole.clone()/>
                                 </Show>
                             </div>
-                            <ul class="rows">
-                                {doors
-                                    .into_iter()
-                                    .map(|door| {
-                                        let outcome = door.state.word();
-                                        let label = outcome_label(outcome);
-                                        let when = match door.state {
-                                            DoorState::Revisit { at_ms: Some(at) } => format!(" {}", day_time(at)),
-                                            _ => String::new(),
-                                        };
-                                        view! {
-                                            <li>
-                                                <A href=format!("/visits/door/{}", door.household.id) attr:class="row" attr:data-testid="household-row">
-                                                    <span class="row-title">{door.household.address()}" "{door.household.value("head").to_owned()}</span>
-                                                    <span class=format!("badge {outcome}") data-testid="door-outcome">{move || i18n.t(label)}{when.clone()}</span>
-                                                </A>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
+                            {doors_by_unit(&doors)
+                                .into_iter()
+                                .map(|(unit, doors)| {
+                                    let head = unit.map(|unit| {
+                                        let place = Place::new(&building, Some(&unit));
+                                        view! { <UnitHead place=place doors=doors.clone()/> }
+                                    });
+                                    view! { {head}<DoorRows doors=doors/> }
+                                })
+                                .collect_view()}
                         }
                     })
                     .collect_view()
             }}
         </Show>
+    }
+}
+
+/// A unit's (单元) heading in a building's list: its doors answered, and
+/// for the coordinator, the team that holds it.
+#[component]
+fn UnitHead(place: Place, doors: Vec<Door>) -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let counts = coverage(&doors, now_ms());
+    let unit = place.unit.clone().unwrap_or_default();
+    let test_id = format!("unit-{}-{unit}", place.building);
+    view! {
+        <div class="section-head unit-head">
+            <h4 data-testid=test_id
+                data-visited=counts.visited.to_string() data-doors=counts.doors.to_string()>
+                {let u = unit.clone(); move || i18n.unit(&u)}" · "{move || i18n.t(Key::OutcomeVisited)}" "{counts.visited}"/"{counts.doors}
+                <Show when=move || { counts.to_go_back() > 0 }>
+                    " · "{move || i18n.t(Key::VisitsGoBack)}" "{counts.to_go_back()}
+                </Show>
+            </h4>
+            <Show when=move || data.role() == Some(Role::Coordinator)>
+                <AssignTeam place=place.clone()/>
+            </Show>
+        </div>
+    }
+}
+
+/// Doors, each opening its checklist, with where it stands this round.
+#[component]
+fn DoorRows(doors: Vec<Door>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <ul class="rows">
+            {doors
+                .into_iter()
+                .map(|door| {
+                    let outcome = door.state.word();
+                    let label = outcome_label(outcome);
+                    let when = match door.state {
+                        DoorState::Revisit { at_ms: Some(at) } => format!(" {}", day_time(at)),
+                        _ => String::new(),
+                    };
+                    view! {
+                        <li>
+                            <A href=format!("/visits/door/{}", door.household.id) attr:class="row" attr:data-testid="household-row">
+                                <span class="row-title">{door.household.address()}" "{door.household.value("head").to_owned()}</span>
+                                <span class=format!("badge {outcome}") data-testid="door-outcome">{move || i18n.t(label)}{when.clone()}</span>
+                            </A>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
     }
 }
 
@@ -253,6 +303,7 @@ fn WorkPicker() -> impl IntoView {
             <label class="field"><span>{move || i18n.t(Key::WorkTeam)}</span>
                 {select(teams, |w| w.team.clone(), |w, v| w.team = v, "work-team")}
             </label>
+            <TeamMembersForm/>
             <Show when=coordinating>
                 <div class="inline-form">
                     <input data-testid="team-name" placeholder=move || i18n.t(Key::WorkTeamName) prop:value=move || team_name.get()
@@ -264,6 +315,101 @@ fn WorkPicker() -> impl IntoView {
     }
 }
 
+/// The chosen team's two members: a line for everyone, and for the
+/// coordinator their names and phones to edit.
+#[component]
+fn TeamMembersForm() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let team = move || data.work.with(|w| w.team.clone());
+    let saved = Memo::new(move |_| {
+        let team = team()?;
+        Some(
+            data.replica
+                .with(|r| TeamMembers::of(r.record(Collection::Team, &team))),
+        )
+    });
+    let form = RwSignal::new(TeamMembers::default());
+    // The form follows the team chosen and what other phones save.
+    Effect::new(move |_| form.set(saved.get().unwrap_or_default()));
+    let error = RwSignal::new(None::<String>);
+    let done = RwSignal::new(false);
+    let save = move |_| {
+        let (Some(compound), Some(id), Some(saved)) =
+            (compound_of(&data), team(), saved.get_untracked())
+        else {
+            return;
+        };
+        match form.with_untracked(|f| f.changes(&saved, &compound, &id)) {
+            Err(err) => error.set(Some(format!(
+                "{}：{}",
+                i18n.t(label_of(&err.field)),
+                crate::errors::field(i18n.locale(), Collection::Team, &err.field)
+            ))),
+            Ok(None) => done.set(true),
+            Ok(Some(mutation)) => spawn_local(async move {
+                match data.edit(mutation).await {
+                    Ok(()) => {
+                        error.set(None);
+                        done.set(true);
+                    }
+                    Err(err) => error.set(Some(err.to_string())),
+                }
+            }),
+        }
+    };
+    let coordinating = move || data.role() == Some(Role::Coordinator);
+    let summary = move || saved.with(|s| s.as_ref().map(TeamMembers::summary).unwrap_or_default());
+    view! {
+        <Show when=move || team().is_some()>
+            <Show when=move || !coordinating() && !summary().is_empty()>
+                <p class="row-detail" data-testid="team-members">{move || i18n.t(Key::TeamMembers)}"："{summary}</p>
+            </Show>
+            <Show when=coordinating>
+                <fieldset class="team-members">
+                    <legend>{move || i18n.t(Key::TeamMembers)}</legend>
+                    {move || saved.get().and_then(|s| s.recorded_before).map(|text| view! {
+                        <p class="row-detail" data-testid="team-recorded-before">{i18n.t(Key::TeamRecordedBefore).replace("{m}", &text)}</p>
+                    })}
+                    {[1u8, 2].into_iter().map(|n| {
+                        let input = move |field: &'static str, key: Key, mode: &'static str| view! {
+                            <input data-testid=format!("team-{}", field.replace('_', "-")) inputmode=mode
+                                placeholder=move || i18n.t(key) aria-label=move || i18n.t(key)
+                                prop:value=move || form.with(|f| f.value(field).to_owned())
+                                on:input=move |ev| {
+                                    let text = event_target_value(&ev);
+                                    form.update(|f| { f.values.insert(field.to_owned(), text); });
+                                    done.set(false);
+                                }/>
+                        };
+                        let (name, phone) = if n == 1 {
+                            (input("member1_name", Key::TeamMember1Name, "text"), input("member1_phone", Key::TeamMember1Phone, "tel"))
+                        } else {
+                            (input("member2_name", Key::TeamMember2Name, "text"), input("member2_phone", Key::TeamMember2Phone, "tel"))
+                        };
+                        view! { <div class="inline-form">{name}{phone}</div> }
+                    }).collect_view()}
+                    <div class="inline-form">
+                        <button class="button secondary" data-testid="team-save" on:click=save>{move || i18n.t(Key::TeamSave)}</button>
+                        <Show when=move || done.get()>
+                            <span class="row-detail" data-testid="team-saved">{move || i18n.t(Key::TeamSaved)}</span>
+                        </Show>
+                    </div>
+                    {move || error.get().map(|e| view! { <p class="banner warning" data-testid="team-error">{e}</p> })}
+                </fieldset>
+            </Show>
+        </Show>
+    }
+}
+
+/// A member field's label, for an error that names it.
+fn label_of(field: &str) -> Key {
+    MEMBER_FIELDS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or(Key::TeamMembers, |(_, key)| *key)
+}
+
 fn compound_of(data: &AppData) -> Option<CompoundId> {
     data.device.with_untracked(|d| {
         d.as_ref()
@@ -271,19 +417,24 @@ fn compound_of(data: &AppData) -> Option<CompoundId> {
     })
 }
 
-/// The team covering a building this round (the coordinator sets it).
+/// The team covering a building, or one unit of it, this round (the
+/// coordinator sets it).
 #[component]
-fn AssignTeam(building: String) -> impl IntoView {
+fn AssignTeam(place: Place) -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
     let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
     let current = {
-        let building = building.clone();
+        let place = place.clone();
         Memo::new(move |_| {
             let round = data.work.with(|w| w.round.clone())?;
             data.replica
-                .with(|r| assignments(r, &round).get(&building).cloned())
+                .with(|r| assignments(r, &round).get(&place).cloned())
         })
+    };
+    let test_id = match &place.unit {
+        None => "assign-team".to_owned(),
+        Some(unit) => format!("assign-unit-{}-{unit}", place.building),
     };
     let on_change = move |ev| {
         let team: Option<RecordId> = event_target_value(&ev).parse().ok();
@@ -293,16 +444,21 @@ fn AssignTeam(building: String) -> impl IntoView {
         ) else {
             return;
         };
-        if let Some(mutation) = assign(&compound, &round, &building, team.as_ref()) {
+        if let Some(mutation) = assign(&compound, &round, &place, team.as_ref()) {
             data.save(vec![mutation]);
         }
     };
     view! {
         <Show when=move || data.work.with(|w| w.round.is_some())>
-            <select class="assign" data-testid="assign-team" aria-label=move || i18n.t(Key::WorkTeam)
+            <select class="assign" data-testid=test_id.clone() aria-label=move || i18n.t(Key::WorkTeam)
                 prop:value=move || current.get().map(|t| t.to_string()).unwrap_or_default() on:change=on_change.clone()>
                 <option value="">{move || i18n.t(Key::WorkUnassigned)}</option>
-                {move || teams.get().into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                // Each option says whether it is chosen, so a list drawn
+                // again (a team added or renamed) keeps the choice.
+                {move || teams.get().into_iter().map(|(id, name)| {
+                    let chosen = current.get().as_ref() == Some(&id);
+                    view! { <option value=id.to_string() selected=chosen>{name}</option> }
+                }).collect_view()}
             </select>
         </Show>
     }

@@ -130,7 +130,9 @@ mod tests {
             role: Role::Coordinator,
             team: None,
             buildings: Default::default(),
+            units: Default::default(),
             ended: Default::default(),
+            ended_units: Default::default(),
             key_persons: true,
         });
         device

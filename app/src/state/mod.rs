@@ -13,6 +13,7 @@ pub mod needs;
 pub mod replica;
 pub mod roster;
 pub mod sync_status;
+pub mod team;
 pub mod truck;
 pub mod visits;
 

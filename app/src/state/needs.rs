@@ -3,6 +3,7 @@
 //! the lifecycle step a coordinator or volunteer records next.
 
 use doorstep_core::{
+    access::Place,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     need::{NeedState, Status, Step, StepError, check_transition, next_steps, steps_by_need},
@@ -47,14 +48,20 @@ impl NeedRow {
     }
 
     /// The team an "assign" starts with: the one it is assigned to, else
-    /// the one that holds its household's building in `round`, else none
-    /// (never merely this phone's team, which may not hold the building).
+    /// the one that holds its household's unit, else its building, in
+    /// `round`, else none (never merely this phone's team, which may not
+    /// hold the building).
     pub fn default_team(&self, replica: &Replica, round: Option<&RecordId>) -> Option<RecordId> {
         if let Some(team) = &self.state.team {
             return Some(team.clone());
         }
-        let building = self.household.as_ref()?.value("building").to_owned();
-        assignments(replica, round?).remove(&building)
+        let household = self.household.as_ref()?;
+        let at = Place::new(household.value("building"), Some(household.value("unit")));
+        assignments(replica, round?)
+            .into_iter()
+            .filter(|(held, _)| held.covers(&at))
+            .max_by_key(|(held, _)| held.unit.is_some())
+            .map(|(_, team)| team)
     }
 }
 
@@ -153,7 +160,7 @@ mod tests {
     /// The assign form starts with the team holding the building, not the
     /// phone's own; none when no team holds it this round.
     #[test]
-    fn a_need_defaults_to_the_team_that_holds_its_building() {
+    fn a_need_defaults_to_the_team_that_holds_its_building_or_unit() {
         let compound: CompoundId = "c1".parse().unwrap();
         let round: RecordId = "r1".parse().unwrap();
         let mut replica = Replica::new(
@@ -176,9 +183,13 @@ mod tests {
             ],
             vec![],
         );
-        let assign =
-            crate::state::visits::assign(&compound, &round, "1", Some(&"t1".parse().unwrap()))
-                .unwrap();
+        let assign = crate::state::visits::assign(
+            &compound,
+            &round,
+            &Place::new("1", None),
+            Some(&"t1".parse().unwrap()),
+        )
+        .unwrap();
         replica.upsert(assign.apply(None, &stamp(3)).unwrap().0);
         let rows = needs(&replica, 0);
         let (n1, n2) = (&rows[0], &rows[1]);
@@ -191,6 +202,29 @@ mod tests {
         );
         assert_eq!(n2.default_team(&replica, Some(&round)), None);
         assert_eq!(n1.default_team(&replica, None), None);
+
+        // Building 1 is held whole by 一队 and its unit 2 by 二队: a need in
+        // unit 2 starts with 二队.
+        replica.upsert(record(
+            "household",
+            "h1",
+            json!({"building": "1", "unit": "2单元", "door": "101"}),
+        ));
+        let unit = crate::state::visits::assign(
+            &compound,
+            &round,
+            &Place::new("1", Some("2")),
+            Some(&"t2".parse().unwrap()),
+        )
+        .unwrap();
+        replica.upsert(unit.apply(None, &stamp(4)).unwrap().0);
+        let n1 = needs(&replica, 0).remove(0);
+        assert_eq!(
+            n1.default_team(&replica, Some(&round))
+                .as_ref()
+                .map(RecordId::as_str),
+            Some("t2")
+        );
     }
 
     /// Each state offers exactly the lifecycle's next steps as buttons.

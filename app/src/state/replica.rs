@@ -82,8 +82,9 @@ impl Replica {
             .flat_map(BTreeMap::values)
     }
 
-    /// Live records of a collection as (id, name), oldest first: rounds and
-    /// teams as pickers list them.
+    /// Live records of a collection as (id, name), oldest first (by the
+    /// first stamp a record carries, so editing a team's members does not
+    /// move it in a picker): rounds and teams as pickers list them.
     pub fn named(&self, collection: Collection) -> Vec<(RecordId, String)> {
         let mut list: Vec<_> = self
             .all(collection)
@@ -95,7 +96,8 @@ impl Replica {
                     .and_then(|v| v.as_str())
                     .unwrap_or_default()
                     .to_owned();
-                (record.latest_hlc().cloned(), record.id, name)
+                let first = record.fields.values().map(|s| &s.hlc).min().cloned();
+                (first, record.id, name)
             })
             .collect();
         list.sort();
@@ -144,6 +146,8 @@ pub fn is_empty(record: &Record) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use doorstep_core::mutation::Mutation;
+
     use super::*;
     use crate::state::fixtures::{household, record, stamp};
 
@@ -182,6 +186,35 @@ mod tests {
         assert!(is_empty(&only));
         replica.upsert(only);
         assert!(replica.record(Collection::Person, &p1).is_none());
+    }
+
+    /// A team whose members are edited later keeps its place in pickers.
+    #[test]
+    fn teams_are_listed_in_the_order_they_were_made() {
+        let t1 = record("team", "t1", serde_json::json!({"name": "一队"}));
+        let t2 = Mutation::Set {
+            collection: Collection::Team,
+            id: "t2".parse().unwrap(),
+            compound: "c1".parse().unwrap(),
+            fields: [("name".to_owned(), serde_json::json!("二队"))].into(),
+        }
+        .apply(None, &stamp(2))
+        .unwrap()
+        .0;
+        let edit = Mutation::Set {
+            collection: Collection::Team,
+            id: t1.id.clone(),
+            compound: "c1".parse().unwrap(),
+            fields: [("member1_name".to_owned(), serde_json::json!("张三"))].into(),
+        };
+        let t1 = edit.apply(Some(&t1), &stamp(3)).unwrap().0;
+        let replica = Replica::new(vec![t2, t1], vec![]);
+        let names: Vec<String> = replica
+            .named(Collection::Team)
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect();
+        assert_eq!(names, ["一队", "二队"]);
     }
 
     #[test]

@@ -1,13 +1,14 @@
-//! Door-to-door work in plain types: the current round and team, where each
-//! door of a building stands in the round (not yet knocked, or to go back
-//! to), and the records a saved
+//! Door-to-door work in plain types: the current round and team, which
+//! team holds which building or unit (单元), where each door of a building
+//! and unit stands in the round (not yet knocked, or to go back to), and
+//! the records a saved
 //! checklist becomes (the visit, plus a need for every problem found), and
 //! the draft an unsaved checklist is kept as.
 
 use std::collections::BTreeMap;
 
 use doorstep_core::{
-    access::round_ended_at,
+    access::{Place, round_ended_at},
     dashboard::Coverage,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
@@ -50,29 +51,32 @@ impl DoorDraft {
     }
 }
 
-/// One assignment per building per round: reassigning edits the same record.
-pub fn assignment_id(round: &RecordId, building: &str) -> Option<RecordId> {
-    let safe: String = building
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    // Non-ASCII building names get a stable hash so the id stays valid.
-    let tag = if safe == building {
-        safe
-    } else {
-        format!(
-            "{:x}",
-            building
-                .bytes()
-                .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b))
-                    .wrapping_mul(0x100000001b3))
-        )
+/// One assignment per building, or per unit of it, per round: reassigning
+/// edits the same record, and a building's id is what it was before units.
+pub fn assignment_id(round: &RecordId, place: &Place) -> Option<RecordId> {
+    let tag = |name: &str| {
+        let safe: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        // Non-ASCII names get a stable hash so the id stays valid.
+        if safe == name {
+            safe
+        } else {
+            format!(
+                "{:x}",
+                name.bytes()
+                    .fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(b))
+                        .wrapping_mul(0x100000001b3))
+            )
+        }
     };
-    format!("a-{round}-{tag}").parse().ok()
+    let building = tag(&place.building);
+    match &place.unit {
+        None => format!("a-{round}-{building}").parse().ok(),
+        Some(unit) => format!("a-{round}-{building}-u{}", tag(unit)).parse().ok(),
+    }
 }
 
-/// The team assigned to each building in `round`.
-pub fn assignments(replica: &Replica, round: &RecordId) -> BTreeMap<String, RecordId> {
+/// The team assigned to each building, or unit of one, in `round`.
+pub fn assignments(replica: &Replica, round: &RecordId) -> BTreeMap<Place, RecordId> {
     replica
         .all(Collection::Assignment)
         .into_iter()
@@ -80,26 +84,29 @@ pub fn assignments(replica: &Replica, round: &RecordId) -> BTreeMap<String, Reco
             !a.is_deleted() && a.value("round").and_then(|v| v.as_str()) == Some(round.as_str())
         })
         .filter_map(|a| {
-            let building = a.value("building")?.as_str()?.to_owned();
+            let building = a.value("building")?.as_str()?;
+            let unit = a.value("unit").and_then(|v| v.as_str());
             let team = a.value("team")?.as_str()?.parse().ok()?;
-            Some((building, team))
+            Some((Place::new(building, unit), team))
         })
         .collect()
 }
 
+/// Gives `place` to `team` in `round` (`None`: to no team).
 pub fn assign(
     compound: &CompoundId,
     round: &RecordId,
-    building: &str,
+    place: &Place,
     team: Option<&RecordId>,
 ) -> Option<Mutation> {
     Some(Mutation::Set {
         collection: Collection::Assignment,
-        id: assignment_id(round, building)?,
+        id: assignment_id(round, place)?,
         compound: compound.clone(),
         fields: [
             ("round".to_owned(), json!(round)),
-            ("building".to_owned(), json!(building)),
+            ("building".to_owned(), json!(place.building)),
+            ("unit".to_owned(), json!(place.unit)),
             (
                 "team".to_owned(),
                 team.map_or(serde_json::Value::Null, |t| json!(t)),
@@ -176,6 +183,12 @@ pub struct Door {
 }
 
 impl Door {
+    /// Where the door is: its building and unit.
+    pub fn place(&self) -> Place {
+        let unit = self.household.value("unit");
+        Place::new(self.household.value("building"), Some(unit))
+    }
+
     /// Unit and door ("2-301"), as a list of doors names them.
     pub fn label(&self) -> String {
         ["unit", "door"]
@@ -211,6 +224,33 @@ pub fn doors_by_building(
             .push(Door { household, state });
     }
     buildings
+}
+
+/// A building's doors by unit, in door order: doors naming no unit first
+/// (under `None`). A building without units is one `None` group.
+pub fn doors_by_unit(doors: &[Door]) -> BTreeMap<Option<String>, Vec<Door>> {
+    let mut units: BTreeMap<Option<String>, Vec<Door>> = BTreeMap::new();
+    for door in doors {
+        units
+            .entry(door.place().unit)
+            .or_default()
+            .push(door.clone());
+    }
+    units
+}
+
+/// The doors a holder of `place` works: the building's, or one unit's.
+pub fn doors_at(buildings: &BTreeMap<String, Vec<Door>>, place: &Place) -> Vec<Door> {
+    buildings
+        .get(&place.building)
+        .map(|doors| {
+            doors
+                .iter()
+                .filter(|d| place.covers(&d.place()))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The next door after `current` in the same building that has not been
@@ -331,15 +371,25 @@ mod tests {
         // Assigning building 3 to a team, then to another: one record, the later team.
         let (t1, t2): (RecordId, RecordId) = ("t1".parse().unwrap(), "t2".parse().unwrap());
         for (i, team) in [&t1, &t2].into_iter().enumerate() {
-            let m = assign(&compound, &round, "3", Some(team)).unwrap();
+            let m = assign(&compound, &round, &Place::new("3", None), Some(team)).unwrap();
             m.validate().unwrap();
             let existing = replica.record(Collection::Assignment, m.id()).cloned();
             replica.upsert(m.apply(existing.as_ref(), &stamp(10 + i as u64)).unwrap().0);
         }
-        assert_eq!(assignments(&replica, &round).get("3"), Some(&t2));
+        assert_eq!(
+            assignments(&replica, &round).get(&Place::new("3", None)),
+            Some(&t2)
+        );
+        assert_eq!(
+            assignment_id(&round, &Place::new("3", None))
+                .unwrap()
+                .as_str(),
+            "a-r0123456789ab-3",
+            "a building's assignment keeps its id from before units"
+        );
         assert!(
-            assignment_id(&round, "三号楼").is_some(),
-            "Chinese building names still make an id"
+            assignment_id(&round, &Place::new("三号楼", Some("一单元"))).is_some(),
+            "Chinese building and unit names still make an id"
         );
 
         // Saving the same door again raises no second need.
@@ -416,6 +466,76 @@ mod tests {
         save(&mut replica, "h2", answered);
         let c = coverage(&doors_by_building(&replica, Some(&round))["1"], 100);
         assert_eq!((c.visited, c.no_answer, c.to_go_back()), (2, 0, 1));
+    }
+
+    /// Issue 14, item 5: building 3's two units go to two teams; each
+    /// unit's doors and coverage are counted on their own.
+    #[test]
+    fn two_units_of_a_building_go_to_two_teams() {
+        let round: RecordId = "r0123456789ab".parse().unwrap();
+        let compound: CompoundId = "c1".parse().unwrap();
+        let at = |id: &str, unit: &str, door: &str| {
+            record(
+                "household",
+                id,
+                json!({"building": "3", "unit": unit, "door": door}),
+            )
+        };
+        let mut replica = Replica::new(
+            vec![
+                at("h1", "1", "101"),
+                at("h2", "1单元", "102"),
+                at("h3", "2", "101"),
+                household("h4", "3", "001"),
+            ],
+            vec![],
+        );
+        let (t1, t2): (RecordId, RecordId) = ("t1".parse().unwrap(), "t2".parse().unwrap());
+        let (unit1, unit2) = (Place::new("3", Some("1")), Place::new("3", Some("2")));
+        for (place, team) in [(&unit1, &t1), (&unit2, &t2)] {
+            let m = assign(&compound, &round, place, Some(team)).unwrap();
+            m.validate().unwrap();
+            replica.upsert(m.apply(None, &stamp(10)).unwrap().0);
+        }
+        let held = assignments(&replica, &round);
+        assert_eq!((held.get(&unit1), held.get(&unit2)), (Some(&t1), Some(&t2)));
+        assert_eq!(
+            assignment_id(&round, &unit1).unwrap().as_str(),
+            "a-r0123456789ab-3-u1"
+        );
+
+        let buildings = doors_by_building(&replica, Some(&round));
+        let units = doors_by_unit(&buildings["3"]);
+        let ids = |doors: &[Door]| {
+            doors
+                .iter()
+                .map(|d| d.household.id.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            units.keys().cloned().collect::<Vec<_>>(),
+            [None, Some("1".to_owned()), Some("2".to_owned())]
+        );
+        assert_eq!(ids(&units[&Some("1".to_owned())]), ["h1", "h2"]);
+        assert_eq!(ids(&doors_at(&buildings, &unit1)), ["h1", "h2"]);
+        assert_eq!(ids(&doors_at(&buildings, &unit2)), ["h3"]);
+        assert_eq!(doors_at(&buildings, &Place::new("3", None)).len(), 4);
+
+        let checklist = Checklist {
+            outcome: Some("visited".into()),
+            temperature_c: Some(36.5),
+            ..Default::default()
+        };
+        let h3: RecordId = "h3".parse().unwrap();
+        for m in checklist_mutations(&checklist, &compound, &round, Some(&t2), &h3, &replica, 20) {
+            replica.upsert(m.apply(None, &stamp(20)).unwrap().0);
+        }
+        let buildings = doors_by_building(&replica, Some(&round));
+        let (c1, c2) = (
+            coverage(&doors_at(&buildings, &unit1), 100),
+            coverage(&doors_at(&buildings, &unit2), 100),
+        );
+        assert_eq!((c1.visited, c1.doors, c2.visited, c2.doors), (0, 2, 1, 1));
     }
 
     fn round(id: &str, started_ms: u64, ended: bool) -> Record {

@@ -5,12 +5,17 @@
 //! edits list reads the records it names the same way.
 //!
 //! The scope checks that place a record (its household, that household's
-//! building) ask the batch first, since it holds what the database will hold
+//! building and unit) ask the batch first, since it holds what the database will hold
 //! after the commit, and the database only for records the push leaves alone.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use doorstep_core::{access::parent, mutation::Mutation, record::Record, schema::Collection};
+use doorstep_core::{
+    access::{Place, parent},
+    mutation::Mutation,
+    record::Record,
+    schema::Collection,
+};
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
@@ -35,12 +40,23 @@ pub(super) fn row_placeholders(rows: usize, columns: usize) -> String {
 }
 
 /// A record as stored, with the household it hangs from and, for a
-/// household, its building.
+/// household, its building and unit (as [`Place`] holds it).
 #[derive(Clone, Debug)]
 pub(super) struct Row {
     pub record: Record,
     pub household: Option<String>,
     pub building: Option<String>,
+    pub unit: Option<String>,
+}
+
+impl Row {
+    /// Where a household row lives.
+    fn place(&self) -> Option<Place> {
+        Some(Place {
+            building: self.building.clone()?,
+            unit: self.unit.clone(),
+        })
+    }
 }
 
 pub(super) struct Batch {
@@ -66,21 +82,27 @@ impl Batch {
         for (collection, ids) in ids {
             let params: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
             let sql = format!(
-                "SELECT id, state, household, building FROM record \
+                "SELECT id, state, household, building, unit FROM record \
                  WHERE collection = $1 AND id IN ({})",
                 params.join(", ")
             );
-            let mut query =
-                sqlx::query_as::<_, (String, String, Option<String>, Option<String>)>(&sql)
-                    .bind(collection.name());
+            type Stored = (
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                Option<String>,
+            );
+            let mut query = sqlx::query_as::<_, Stored>(&sql).bind(collection.name());
             for id in &ids {
                 query = query.bind(id.clone());
             }
-            for (id, state, household, building) in query.fetch_all(&mut **tx).await? {
+            for (id, state, household, building, unit) in query.fetch_all(&mut **tx).await? {
                 let row = Row {
                     record: decode(&state)?,
                     household,
                     building,
+                    unit,
                 };
                 rows.insert((collection, id), Some(row));
             }
@@ -114,16 +136,16 @@ impl Batch {
     /// global) is not overwritten, and fails the whole push; its retry reads
     /// that record, and core refuses the move between compounds.
     pub async fn write(self, tx: &mut Tx) -> Result<(), StoreError> {
-        const COLUMNS: usize = 7;
+        const COLUMNS: usize = 8;
         let changed: Vec<(&Key, &i64)> = self.changed.iter().collect();
         let mut written = 0;
         for chunk in changed.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
-                "INSERT INTO record (collection, id, compound, seq, state, household, building) \
+                "INSERT INTO record (collection, id, compound, seq, state, household, building, unit) \
                  VALUES {} \
                  ON CONFLICT (collection, id) DO UPDATE SET seq = excluded.seq, \
                  state = excluded.state, household = excluded.household, \
-                 building = excluded.building \
+                 building = excluded.building, unit = excluded.unit \
                  WHERE record.compound = excluded.compound",
                 row_placeholders(chunk.len(), COLUMNS)
             );
@@ -139,7 +161,8 @@ impl Batch {
                     .bind(**seq)
                     .bind(state)
                     .bind(row.household.clone())
-                    .bind(row.building.clone());
+                    .bind(row.building.clone())
+                    .bind(row.unit.clone());
             }
             written += query.execute(&mut **tx).await?.rows_affected();
         }
@@ -171,26 +194,31 @@ impl Batch {
         Ok(row.and_then(|(h,)| h))
     }
 
-    /// The building of the household `collection`/`id` belongs to.
-    async fn building_of(
+    /// Where the household `collection`/`id` belongs to lives.
+    async fn place_of(
         &self,
         tx: &mut Tx,
         collection: Collection,
         id: &str,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Place>, StoreError> {
         let Some(household) = self.household_id(tx, collection, id).await? else {
             return Ok(None);
         };
         if let Some(row) = self.rows.get(&(Collection::Household, household.clone())) {
-            return Ok(row.as_ref().and_then(|r| r.building.clone()));
+            return Ok(row.as_ref().and_then(Row::place));
         }
-        let row: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT building FROM record WHERE collection = 'household' AND id = $1",
+        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT building, unit FROM record WHERE collection = 'household' AND id = $1",
         )
         .bind(household)
         .fetch_optional(&mut **tx)
         .await?;
-        Ok(row.and_then(|(b,)| b))
+        Ok(row.and_then(|(building, unit)| {
+            Some(Place {
+                building: building?,
+                unit,
+            })
+        }))
     }
 
     /// The household a record hangs from, following its parent reference.
@@ -247,32 +275,48 @@ impl Batch {
     }
 
     /// Where the record a mutation touches is placed, before and after it:
-    /// the buildings that must all be in a volunteer's scope.
+    /// the places that must all be in a volunteer's scope.
     pub async fn placements(
         &self,
         tx: &mut Tx,
         mutation: &Mutation,
         existing: Option<&Record>,
-    ) -> Result<Vec<Option<String>>, StoreError> {
+    ) -> Result<Vec<Option<Place>>, StoreError> {
         let collection = mutation.collection();
         let mut places = Vec::new();
-        if existing.is_some() {
-            places.push(
-                self.building_of(tx, collection, mutation.id().as_str())
+        let before = match existing {
+            Some(_) => Some(
+                self.place_of(tx, collection, mutation.id().as_str())
                     .await?,
-            );
-        }
+            ),
+            None => None,
+        };
         let new_place = match (collection, parent(collection), mutation.fields()) {
-            (Collection::Household, _, Some(fields)) => fields
-                .get("building")
-                .map(|b| b.as_str().map(str::to_owned)),
+            // A household moves when its building or its unit changes.
+            (Collection::Household, _, Some(fields))
+                if fields.contains_key("building") || fields.contains_key("unit") =>
+            {
+                let was = before.clone().flatten();
+                let building = match fields.get("building") {
+                    Some(value) => value.as_str().map(str::to_owned),
+                    None => was.as_ref().map(|p| p.building.clone()),
+                };
+                Some(building.map(|building| match fields.get("unit") {
+                    Some(unit) => Place::new(&building, unit.as_str()),
+                    None => Place {
+                        building,
+                        unit: was.and_then(|p| p.unit),
+                    },
+                }))
+            }
             (_, Some((field, up)), Some(fields)) => match fields.get(field) {
-                Some(Value::String(parent_id)) => Some(self.building_of(tx, up, parent_id).await?),
+                Some(Value::String(parent_id)) => Some(self.place_of(tx, up, parent_id).await?),
                 Some(_) => Some(None),
                 None => None,
             },
             _ => None,
         };
+        places.extend(before);
         match new_place {
             Some(place) => places.push(place),
             None if existing.is_none() => places.push(None),

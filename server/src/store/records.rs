@@ -1,7 +1,9 @@
 //! Reading current record state outside sync: the public truck view, the
 //! printable posters and the refused edits.
 
-use doorstep_core::{ids::CompoundId, mutation::Mutation, record::Record, schema::Collection};
+use doorstep_core::{
+    access::Place, ids::CompoundId, mutation::Mutation, record::Record, schema::Collection,
+};
 
 use super::{Store, StoreError, batch::Batch, sync::decode};
 
@@ -41,13 +43,13 @@ impl Store {
             .collect())
     }
 
-    /// The building of the household that a record belongs to, if any.
-    pub async fn building_of(
+    /// Where the household that a record belongs to lives, if anywhere.
+    pub async fn place_of(
         &self,
         collection: Collection,
         id: &str,
-    ) -> Result<Option<String>, StoreError> {
-        super::scope::building_of(&self.reader, collection, id).await
+    ) -> Result<Option<Place>, StoreError> {
+        super::scope::place_of(&self.reader, collection, id).await
     }
 
     pub async fn compound_exists(&self, compound: &CompoundId) -> Result<bool, StoreError> {

@@ -1,12 +1,12 @@
-//! Where records sit (their household and its building) and what a device's
-//! scope is: the lookups behind core's access rules.
+//! Where records sit (their household and its building and unit) and what a
+//! device's scope is: the lookups behind core's access rules.
 //!
 //! Each record row carries the household it belongs to (a household's own
-//! id) and households carry their building, both written with the record in
-//! the push transaction, so a scoped pull is one indexed query.
+//! id) and households carry their building and unit, all written with the
+//! record in the push transaction, so a scoped pull is one indexed query.
 
 use doorstep_core::{
-    access::{Area, Hold, Reach, Release, Role, Scope, TeamBuildings, team_buildings},
+    access::{Area, Hold, Place, Reach, Release, Role, Scope, team_places},
     ids::RecordId,
     schema::Collection,
     sync::PullRequest,
@@ -38,15 +38,18 @@ impl DeviceScope {
 }
 
 impl Store {
-    /// The scope a device has now: for a volunteer, the buildings its team
-    /// is assigned in the rounds under way, and those it no longer holds.
+    /// The scope a device has now: for a volunteer, the places (buildings,
+    /// units) its team is assigned in the rounds under way, and those it no
+    /// longer holds.
     pub async fn scope_of(&self, device: &Device) -> Result<DeviceScope, StoreError> {
         let mut scope = Scope {
             compound: device.compound.clone(),
             role: device.role,
             team: device.team.clone(),
             buildings: Default::default(),
+            units: Default::default(),
             ended: Default::default(),
+            ended_units: Default::default(),
             key_persons: device.key_persons,
         };
         if device.role == Role::Volunteer
@@ -64,8 +67,7 @@ impl Store {
                 .map(|(state,)| decode(state))
                 .collect::<Result<Vec<_>, _>>()?;
             let releases = releases_of(&self.reader, device.compound.as_str(), team).await?;
-            let TeamBuildings { current, ended } = team_buildings(team, &plan, &releases);
-            (scope.buildings, scope.ended) = (current, ended);
+            scope.hold(team_places(team, &plan, &releases));
         }
         let (epoch,): (i64,) = sqlx::query_as("SELECT scope_epoch FROM compound WHERE id = $1")
             .bind(device.compound.as_str())
@@ -90,20 +92,17 @@ pub(super) async fn record_release<'c, E>(
 where
     E: Executor<'c, Database = Any>,
 {
-    let Hold {
-        team,
-        building,
-        round,
-    } = &release.hold;
+    let Hold { team, place, round } = &release.hold;
     sqlx::query(
-        "INSERT INTO team_release (compound, team, building, round, at_ms) \
-         VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (compound, team, building, round) DO UPDATE SET at_ms = \
+        "INSERT INTO team_release (compound, team, building, unit, round, at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (compound, team, building, unit, round) DO UPDATE SET at_ms = \
          CASE WHEN excluded.at_ms > team_release.at_ms THEN excluded.at_ms ELSE team_release.at_ms END",
     )
     .bind(compound)
     .bind(team)
-    .bind(building)
+    .bind(&place.building)
+    .bind(place.unit.as_deref().unwrap_or(""))
     .bind(round.as_deref().unwrap_or(""))
     .bind(release.at_ms as i64)
     .execute(executor)
@@ -111,7 +110,7 @@ where
     Ok(())
 }
 
-/// The buildings `team` has stopped holding in `compound`, with when.
+/// The places `team` has stopped holding in `compound`, with when.
 async fn releases_of<'c, E>(
     executor: E,
     compound: &str,
@@ -120,8 +119,8 @@ async fn releases_of<'c, E>(
 where
     E: Executor<'c, Database = Any>,
 {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT building, round, at_ms FROM team_release WHERE compound = $1 AND team = $2",
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT building, unit, round, at_ms FROM team_release WHERE compound = $1 AND team = $2",
     )
     .bind(compound)
     .bind(team.as_str())
@@ -129,10 +128,14 @@ where
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(building, round, at_ms)| Release {
+        .map(|(building, unit, round, at_ms)| Release {
             hold: Hold {
                 team: team.to_string(),
-                building,
+                // Stored as `Place` holds it: no second normalising.
+                place: Place {
+                    building,
+                    unit: (!unit.is_empty()).then_some(unit),
+                },
                 round: (!round.is_empty()).then_some(round),
             },
             at_ms: at_ms as u64,
@@ -140,18 +143,18 @@ where
         .collect())
 }
 
-/// The building of the household that `collection`/`id` belongs to, as
-/// stored now.
-pub(super) async fn building_of<'c, E>(
+/// Where the household that `collection`/`id` belongs to lives, as stored
+/// now.
+pub(super) async fn place_of<'c, E>(
     executor: E,
     collection: Collection,
     id: &str,
-) -> Result<Option<String>, StoreError>
+) -> Result<Option<Place>, StoreError>
 where
     E: Executor<'c, Database = Any>,
 {
-    let row: Option<(Option<String>,)> = sqlx::query_as(
-        "SELECT h.building FROM record r JOIN record h \
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT h.building, h.unit FROM record r JOIN record h \
          ON h.collection = 'household' AND h.id = r.household \
          WHERE r.collection = $1 AND r.id = $2",
     )
@@ -159,7 +162,12 @@ where
     .bind(id)
     .fetch_optional(executor)
     .await?;
-    Ok(row.and_then(|(b,)| b))
+    Ok(row.and_then(|(building, unit)| {
+        Some(Place {
+            building: building?,
+            unit,
+        })
+    }))
 }
 
 /// The SQL condition (on `record`, bound from parameter `$first`) that
@@ -184,18 +192,33 @@ pub(super) fn pull_filter(scope: &Scope, first: usize) -> (String, Vec<String>) 
         .collections()
         .filter(|&c| scope.by_building(c))
         .collect();
-    let buildings: Vec<String> = scope.buildings.iter().cloned().collect();
-    if !placed.is_empty() && !buildings.is_empty() {
-        let params = (first..first + buildings.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+    // A household is in scope if its building is held whole, or its unit.
+    let mut params: Vec<String> = Vec::new();
+    let mut param = |value: &str| {
+        params.push(value.to_owned());
+        format!("${}", first + params.len() - 1)
+    };
+    let mut places: Vec<String> = Vec::new();
+    if !scope.buildings.is_empty() {
+        let whole: Vec<String> = scope.buildings.iter().map(|b| param(b)).collect();
+        places.push(format!("h.building IN ({})", whole.join(", ")));
+    }
+    for (building, units) in &scope.units {
+        let building = param(building);
+        let units: Vec<String> = units.iter().map(|u| param(u)).collect();
+        places.push(format!(
+            "(h.building = {building} AND h.unit IN ({}))",
+            units.join(", ")
+        ));
+    }
+    if !placed.is_empty() && !places.is_empty() {
         condition.push_str(&format!(
             " OR (collection IN ({}) AND household IN (SELECT h.id FROM record h \
-             WHERE h.compound = record.compound AND h.collection = 'household' AND h.building IN ({params})))",
-            quoted(placed)
+             WHERE h.compound = record.compound AND h.collection = 'household' AND ({})))",
+            quoted(placed),
+            places.join(" OR ")
         ));
     }
     condition.push(')');
-    (condition, buildings)
+    (condition, params)
 }

@@ -20,7 +20,7 @@
 use std::future::Future;
 
 use doorstep_core::{
-    access::Release,
+    access::{Place, Release},
     domain,
     ids::ClientId,
     mutation::Refusal,
@@ -31,7 +31,6 @@ use doorstep_core::{
         SyncRequest,
     },
 };
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{Any, Transaction};
 
@@ -169,7 +168,7 @@ impl Store {
             .bind(pull.compound.as_str())
             .fetch_one(&mut *conn)
             .await?;
-        let (filter, buildings) = scope::pull_filter(&scope.scope, 5);
+        let (filter, params) = scope::pull_filter(&scope.scope, 5);
         let sql = format!(
             "SELECT seq, state FROM record WHERE compound = $1 AND seq > $2 AND seq <= $3 \
              AND {filter} ORDER BY seq LIMIT $4"
@@ -179,8 +178,8 @@ impl Store {
             .bind(after as i64)
             .bind(last_seq)
             .bind(PULL_PAGE_SIZE as i64 + 1);
-        for building in &buildings {
-            query = query.bind(building.as_str());
+        for param in &params {
+            query = query.bind(param.as_str());
         }
         let rows = query.fetch_all(&mut *conn).await?;
         let more = rows.len() > PULL_PAGE_SIZE;
@@ -201,7 +200,7 @@ impl Store {
             _ => (last_seq as u64).max(after),
         };
         let remaining = if more {
-            let (filter, buildings) = scope::pull_filter(&scope.scope, 4);
+            let (filter, params) = scope::pull_filter(&scope.scope, 4);
             let sql = format!(
                 "SELECT COUNT(*) FROM record WHERE compound = $1 AND seq > $2 AND seq <= $3 \
                  AND {filter}"
@@ -210,8 +209,8 @@ impl Store {
                 .bind(pull.compound.as_str())
                 .bind(cursor as i64)
                 .bind(last_seq);
-            for building in &buildings {
-                query = query.bind(building.as_str());
+            for param in &params {
+                query = query.bind(param.as_str());
             }
             query.fetch_one(&mut *conn).await?.0 as u64
         } else {
@@ -283,7 +282,8 @@ struct Sequence {
     compound: String,
     stored: i64,
     last: i64,
-    /// Households that left their building: each changes what volunteers see.
+    /// Households that left their building or unit, records that left their
+    /// household: each changes what volunteers see.
     moved: i64,
 }
 
@@ -342,17 +342,16 @@ async fn apply(
     let mutation = &pushed.mutation;
     let collection = mutation.collection();
     let batch = &mut writing.batch;
-    let (existing, old_household, old_building) =
-        match batch.row(collection, mutation.id().as_str()) {
-            Some(row) => (Some(row.record), row.household, row.building),
-            None => (None, None, None),
-        };
+    let (existing, old_household, old_place) = match batch.row(collection, mutation.id().as_str()) {
+        Some(row) => (Some(row.record), row.household, (row.building, row.unit)),
+        None => (None, None, (None, None)),
+    };
     let places = if scope.by_building(collection) {
         batch.placements(tx, mutation, existing.as_ref()).await?
     } else {
         Vec::new()
     };
-    let places: Vec<Option<&str>> = places.iter().map(Option::as_deref).collect();
+    let places: Vec<Option<&Place>> = places.iter().map(Option::as_ref).collect();
     if let Err(refusal) = scope.may_write(mutation, existing.as_ref(), &places, pushed.hlc.wall_ms)
     {
         return Ok(Some(refusal));
@@ -377,18 +376,14 @@ async fn apply(
         scope::record_release(&mut **tx, mutation.compound().as_str(), &release).await?;
     }
     let household = batch.household_of(tx, &record).await?;
-    let building = (collection == Collection::Household)
-        .then(|| {
-            record
-                .value("building")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+    let place = (collection == Collection::Household)
+        .then(|| Place::of_household(&record))
         .flatten();
+    let (building, unit) = place.map_or((None, None), |p| (Some(p.building), p.unit));
     // Core refuses a record outside the device's compound, whose counter
-    // this push holds. A household that left its building, or a record that
-    // left its household, changes what volunteers see.
-    let moved = (old_building.is_some() && old_building != building)
+    // this push holds. A household that left its building or unit, or a
+    // record that left its household, changes what volunteers see.
+    let moved = (old_place.0.is_some() && old_place != (building.clone(), unit.clone()))
         || (collection != Collection::Household
             && old_household.is_some()
             && old_household != household);
@@ -398,6 +393,7 @@ async fn apply(
             record,
             household,
             building,
+            unit,
         },
         seq,
     );
