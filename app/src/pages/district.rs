@@ -12,7 +12,6 @@ use doorstep_core::{
 use leptos::prelude::*;
 
 use crate::{
-    areas::Area,
     device::local_time::day_time,
     i18n::{I18n, Key, use_i18n},
     state::{
