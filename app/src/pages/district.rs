@@ -226,15 +226,10 @@ fn DayChart(chart: Chart) -> impl IntoView {
         .enumerate()
         .map(|(i, b)| {
             // Every other day is labelled, counting back from the last, whose
-            // label ends at the right edge.
-            let last = i + 1 == chart.bars.len();
+            // label is kept inside the right edge (labels are about 24 wide).
             let label = ((chart.bars.len() - 1 - i) % 2 == 0).then(|| {
-                let (x, anchor) = if last {
-                    (Chart::WIDTH, "end")
-                } else {
-                    (b.x + Chart::SLOT / 2.0, "middle")
-                };
-                view! { <text x=x y=Chart::HEIGHT - 2.0 font-size="9" text-anchor=anchor>{b.label.clone()}</text> }
+                let x = (b.x + Chart::SLOT / 2.0).min(Chart::WIDTH - 13.0);
+                view! { <text x=x y=Chart::HEIGHT - 2.0 font-size="9" text-anchor="middle">{b.label.clone()}</text> }
             });
             view! {
                 <rect x=b.x + 1.0 y=base - b.visited_height width=bar height=b.visited_height fill=VISITED_COLOUR>
