@@ -225,11 +225,12 @@ fn DayChart(chart: Chart) -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(i, b)| {
-            // Every other day is labelled, counting back from the last, whose
-            // label is kept inside the right edge (labels are about 24 wide).
-            let label = ((chart.bars.len() - 1 - i) % 2 == 0).then(|| {
-                let x = (b.x + Chart::SLOT / 2.0).min(Chart::WIDTH - 13.0);
-                view! { <text x=x y=Chart::HEIGHT - 2.0 font-size="9" text-anchor="middle">{b.label.clone()}</text> }
+            // Every other day is labelled, counting back from the last; a
+            // label (`MM-DD` at 9 units, about 26 wide) starts half its
+            // width before its day's middle and stays inside the chart.
+            let label = (chart.bars.len() - 1 - i).is_multiple_of(2).then(|| {
+                let x = (b.x + Chart::SLOT / 2.0 - 13.0).clamp(0.0, Chart::WIDTH - 27.0);
+                view! { <text x=x y=Chart::HEIGHT - 2.0 font-size="9">{b.label.clone()}</text> }
             });
             view! {
                 <rect x=b.x + 1.0 y=base - b.visited_height width=bar height=b.visited_height fill=VISITED_COLOUR>

@@ -174,7 +174,7 @@ impl Store {
         let mut stale: Vec<(String, i64)> = Vec::new();
         for (id, _, _, last_seq, _, seq, figures) in &rows {
             let current = (*seq == Some(*last_seq))
-                .then(|| figures.as_deref())
+                .then_some(figures.as_deref())
                 .flatten()
                 .and_then(|json| serde_json::from_str::<Figures>(json).ok());
             match current {
