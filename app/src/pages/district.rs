@@ -226,10 +226,10 @@ fn DayChart(chart: Chart) -> impl IntoView {
         .enumerate()
         .map(|(i, b)| {
             // Every other day is labelled, counting back from the last; a
-            // label (`MM-DD` at 9 units, about 26 wide) starts half its
+            // label (`MM-DD` at 9 units, about 30 wide) starts half its
             // width before its day's middle and stays inside the chart.
             let label = (chart.bars.len() - 1 - i).is_multiple_of(2).then(|| {
-                let x = (b.x + Chart::SLOT / 2.0 - 13.0).clamp(0.0, Chart::WIDTH - 27.0);
+                let x = (b.x + Chart::SLOT / 2.0 - 15.0).clamp(0.0, Chart::WIDTH - 32.0);
                 view! { <text x=x y=Chart::HEIGHT - 2.0 font-size="9">{b.label.clone()}</text> }
             });
             view! {
