@@ -1117,7 +1117,7 @@ test pull_apply_rate ... ok";
             .filter(|m| m.needs_postgres)
             .map(|m| m.name)
             .collect();
-        assert_eq!(postgres, ["store"]);
+        assert_eq!(postgres, ["store", "district"]);
     }
 
     #[test]
