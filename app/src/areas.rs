@@ -16,15 +16,18 @@ pub enum Area {
     Dashboard,
     /// 账号: the coordinator's invite codes and devices.
     Accounts,
+    /// 区汇总: a district official's totals of every compound.
+    District,
 }
 
 impl Area {
-    pub const ALL: [Area; 5] = [
+    pub const ALL: [Area; 6] = [
         Area::Visits,
         Area::Ledgers,
         Area::Truck,
         Area::Dashboard,
         Area::Accounts,
+        Area::District,
     ];
 
     /// The route path; also the `data-testid` suffix.
@@ -35,16 +38,20 @@ impl Area {
             Area::Truck => "truck",
             Area::Dashboard => "dashboard",
             Area::Accounts => "accounts",
+            Area::District => "district",
         }
     }
 
     /// Whether a role has any use for the area (the home page offers only
     /// those; the server enforces access regardless).
     pub fn reached_by(self, role: Role) -> bool {
+        use Role::*;
         match self {
-            Area::Visits | Area::Ledgers => role != Role::Stall,
-            Area::Truck => role != Role::Volunteer,
-            Area::Dashboard | Area::Accounts => role == Role::Coordinator,
+            Area::Visits | Area::Ledgers => matches!(role, Coordinator | Volunteer),
+            Area::Truck => matches!(role, Coordinator | Stall),
+            Area::Dashboard | Area::Accounts => role == Coordinator,
+            // A compound's devices see their compound's dashboard instead.
+            Area::District => role == Official,
         }
     }
 
@@ -59,6 +66,7 @@ impl Area {
             Area::Truck => Key::AreaTruckTitle,
             Area::Dashboard => Key::AreaDashboardTitle,
             Area::Accounts => Key::AreaAccountsTitle,
+            Area::District => Key::AreaDistrictTitle,
         }
     }
 
@@ -69,6 +77,7 @@ impl Area {
             Area::Truck => Key::AreaTruckDescription,
             Area::Dashboard => Key::AreaDashboardDescription,
             Area::Accounts => Key::AreaAccountsDescription,
+            Area::District => Key::AreaDistrictDescription,
         }
     }
 }
@@ -85,5 +94,21 @@ mod tests {
         assert_eq!(titles.len(), Area::ALL.len());
         assert_eq!(Area::Visits.path(), "/visits");
         assert_eq!(Area::Accounts.path(), "/accounts");
+    }
+
+    /// A district official reaches its district's totals and nothing of a
+    /// compound; no compound's device reaches the district page.
+    #[test]
+    fn an_official_reaches_only_the_district() {
+        for area in Area::ALL {
+            assert_eq!(
+                area.reached_by(Role::Official),
+                area == Area::District,
+                "{area:?}"
+            );
+        }
+        for role in Role::IN_COMPOUND {
+            assert!(!Area::District.reached_by(role), "{role:?}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! sync bar (one compact line: unsent, refused, last sync, and what stands
 //! in the way), the storage warnings, the backup panel, and the routes.
 
+use doorstep_core::access::Role;
 use leptos::prelude::*;
 use leptos_router::{
     components::{A, Route, Router, Routes},
@@ -48,6 +49,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
+                    <Route path=path!("/district") view=pages::district::DistrictPage/>
                     <Route path=path!("/accounts") view=pages::accounts::AccountsPage/>
                     <Route path=path!("/accounts/refused") view=pages::refused::RefusedPage/>
                 </Routes>
@@ -83,11 +85,17 @@ fn Header() -> impl IntoView {
     }
 }
 
-/// Hides volunteer tools on residents' public pages (`/r/…`).
+/// Hides volunteer tools on residents' public pages (`/r/…`) and on a
+/// district official's phone, which syncs nothing.
 #[component]
 fn VolunteerOnly(children: ChildrenFn) -> impl IntoView {
     let location = leptos_router::hooks::use_location();
-    view! { <Show when=move || !location.pathname.with(|p| p.starts_with("/r/"))>{children()}</Show> }
+    let data = use_app_data();
+    view! {
+        <Show when=move || {
+            !location.pathname.with(|p| p.starts_with("/r/")) && data.role() != Some(Role::Official)
+        }>{children()}</Show>
+    }
 }
 
 /// Unsent edits, the last sync, and what stands in the way, on every page.

@@ -30,16 +30,29 @@ pub enum Role {
     Volunteer,
     /// 菜车人员: trucks, runs and stop taps.
     Stall,
+    /// 区/街道干部: a district's totals, counted by the server; no record of
+    /// any compound, so never a name, door or phone. Invited by the
+    /// operator, not by a compound's coordinator.
+    Official,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Coordinator, Role::Volunteer, Role::Stall];
+    pub const ALL: [Role; 4] = [
+        Role::Coordinator,
+        Role::Volunteer,
+        Role::Stall,
+        Role::Official,
+    ];
+
+    /// The roles that work in a compound, which its coordinator invites.
+    pub const IN_COMPOUND: [Role; 3] = [Role::Coordinator, Role::Volunteer, Role::Stall];
 
     pub fn name(self) -> &'static str {
         match self {
             Role::Coordinator => "coordinator",
             Role::Volunteer => "volunteer",
             Role::Stall => "stall",
+            Role::Official => "official",
         }
     }
 
@@ -50,6 +63,12 @@ impl Role {
     /// A volunteer works for a team; the other roles do not.
     pub fn needs_team(self) -> bool {
         self == Role::Volunteer
+    }
+
+    /// Whether the role works in one compound (and syncs its records); a
+    /// district official does not.
+    pub fn in_compound(self) -> bool {
+        self != Role::Official
     }
 }
 
@@ -315,7 +334,7 @@ impl Scope {
             (Role::Volunteer, Area::Household) => Reach::Write,
             (Role::Volunteer, Area::Plan) => Reach::Read,
             (Role::Stall, Area::Stall) => Reach::Write,
-            (Role::Volunteer, Area::Stall) | (Role::Stall, _) => Reach::None,
+            (Role::Volunteer, Area::Stall) | (Role::Stall, _) | (Role::Official, _) => Reach::None,
         }
     }
 
@@ -738,6 +757,29 @@ mod tests {
             let refusal = may_write(&scope(role, true), &mutation, None, &[], 0).unwrap_err();
             assert_eq!(refusal.code, "forbidden");
         }
+    }
+
+    /// A district official reaches no collection of any compound, even
+    /// with a key-persons grant: it reads and writes nothing.
+    #[test]
+    fn an_official_reaches_no_record() {
+        let official = scope(Role::Official, true);
+        for collection in Collection::ALL {
+            assert_eq!(official.reach(collection), Reach::None, "{collection:?}");
+            assert!(!official.may_read(collection, Some("1")));
+            assert!(!official.may_read(collection, None));
+        }
+        let refusal = official
+            .may_write(
+                &set(Collection::Household, json!({"door": "1"})),
+                None,
+                &[Some("1")],
+                0,
+            )
+            .unwrap_err();
+        assert_eq!(refusal.code, "forbidden");
+        assert!(!Role::Official.in_compound());
+        assert!(!Role::IN_COMPOUND.contains(&Role::Official));
     }
 
     #[test]

@@ -45,11 +45,18 @@ pub struct RedeemRequest {
     pub label: String,
 }
 
-/// Answer of `POST /api/redeem`: the bearer token, shown this once.
+/// Answer of `POST /api/redeem`: the bearer token, shown this once, and
+/// either a compound device's session or a district official's district.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redeemed {
     pub token: String,
-    pub session: Session,
+    /// A device that works in a compound: where, and what it may reach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Session>,
+    /// A district official: the district whose totals it sees. It has no
+    /// compound and syncs nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub district: Option<crate::district::DistrictSummary>,
 }
 
 /// Answer of `GET /api/session`: who this device is and what it may reach.

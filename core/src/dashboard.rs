@@ -25,6 +25,19 @@ pub struct Totals {
     pub special_populations: usize,
 }
 
+impl Totals {
+    /// Adds another compound's figures (the district's sum).
+    pub fn add(&mut self, other: &Totals) {
+        self.teams += other.teams;
+        self.households_visited += other.households_visited;
+        self.needs_collected += other.needs_collected;
+        self.needs_resolved += other.needs_resolved;
+        self.home_tests += other.home_tests;
+        self.purchases += other.purchases;
+        self.special_populations += other.special_populations;
+    }
+}
+
 pub fn totals(records: &[Record]) -> Totals {
     let live = |collection: Collection| {
         records

@@ -96,6 +96,11 @@ text_id!(
     /// A compound (小区): the unit of tenancy and of pulling.
     CompoundId
 );
+text_id!(
+    /// A district (区, or a 街道 office's area): compounds grouped for the
+    /// totals its officials see.
+    DistrictId
+);
 
 #[cfg(test)]
 mod tests {

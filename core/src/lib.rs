@@ -7,8 +7,10 @@
 pub mod access;
 pub mod api;
 pub mod building;
+pub mod calendar;
 pub mod conflict;
 pub mod dashboard;
+pub mod district;
 pub mod domain;
 pub mod eta;
 pub mod hlc;

@@ -71,6 +71,12 @@ pub async fn new_invite(
         err.body.field = Some(field.to_owned());
         err
     };
+    if !request.role.in_compound() {
+        return Err(invalid(
+            "role",
+            "a district official is invited by the operator (doorstep-server district invite)",
+        ));
+    }
     if !(1..=invite::MAX_USES).contains(&request.uses) {
         return Err(invalid("uses", "must be from 1 to 500"));
     }
@@ -147,22 +153,45 @@ pub async fn redeem(
     if !counted {
         return Err(too_many(throttle, now));
     }
-    let outcome = match invite::normalize(&request.code) {
-        Some(code) => store.redeem(&code, &request.label, now).await,
+    let normalized = invite::normalize(&request.code);
+    let outcome = match &normalized {
+        Some(code) => store.redeem(code, &request.label, now).await,
         None => Err(RedeemError::NoSuchCode),
     };
+    // Not a compound's code: perhaps a district official's.
+    let outcome = match (outcome, &normalized) {
+        (Err(RedeemError::NoSuchCode), Some(code)) => store
+            .redeem_official(code, &request.label, now)
+            .await
+            .map(|(official, district, token)| {
+                tracing::info!(device = %official.id, district = %district.id, "official signed in");
+                Redeemed {
+                    token,
+                    session: None,
+                    district: Some(district),
+                }
+            }),
+        (Ok((device, token)), _) => {
+            tracing::info!(device = %device.id, compound = %device.compound, role = device.role.name(), "device signed in");
+            let session = session_of(store, &device)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            Ok(Redeemed {
+                token,
+                session: Some(session),
+                district: None,
+            })
+        }
+        (Err(err), _) => Err(err),
+    };
     match outcome {
-        Ok((device, token)) => {
+        Ok(redeemed) => {
             // Only wrong codes count against an address and everyone.
             store
                 .throttle_refund(&wrong_code_keys, throttle.window_ms, now)
                 .await
                 .map_err(|e| AppError::from(e).into_response())?;
-            tracing::info!(device = %device.id, compound = %device.compound, role = device.role.name(), "device signed in");
-            let session = session_of(store, &device)
-                .await
-                .map_err(IntoResponse::into_response)?;
-            Ok(Json(Redeemed { token, session }))
+            Ok(Json(redeemed))
         }
         Err(RedeemError::NoSuchCode) => {
             tracing::info!(

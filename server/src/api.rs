@@ -66,6 +66,11 @@ pub fn router() -> Router<AppState> {
                 axum::extract::DefaultBodyLimit::max(crate::roster::http::MAX_ROSTER_BYTES),
             ),
         )
+        .route("/districts/{district}/totals", get(crate::district::totals))
+        .route(
+            "/districts/{district}/totals.xlsx",
+            get(crate::district::xlsx).post(crate::district::xlsx_form),
+        )
         .nest("/public", crate::public::router())
         .route("/openapi.json", get(openapi))
         .fallback(unknown_endpoint)

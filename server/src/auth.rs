@@ -1,14 +1,23 @@
 //! Who is calling: the `Authorization: Bearer` token (or, for downloads,
 //! a form's `token`) resolved to its device, and the role check every
-//! compound endpoint makes before it reads anything.
+//! compound endpoint makes before it reads anything. A district official's
+//! token is a [`DistrictCaller`], refused (403) by every compound endpoint,
+//! sync included; a compound's device is refused by the district's.
 
 use axum::{
     extract::FromRequestParts,
     http::{StatusCode, header, request::Parts},
 };
-use doorstep_core::{access::Role, ids::CompoundId};
+use doorstep_core::{
+    access::Role,
+    ids::{CompoundId, DistrictId},
+};
 
-use crate::{AppState, error::AppError, store::Device};
+use crate::{
+    AppState,
+    error::AppError,
+    store::{Device, Official},
+};
 
 /// A request from a redeemed, unrevoked device.
 pub struct Caller(pub Device);
@@ -48,10 +57,17 @@ impl Caller {
                 "sign in with an invite code first",
             ));
         }
-        let device =
-            state.store.device_by_token(token).await?.ok_or_else(|| {
-                unauthorized("unauthorized", "this device's sign-in is not valid")
-            })?;
+        let Some(device) = state.store.device_by_token(token).await? else {
+            if state.store.official_by_token(token).await?.is_some() {
+                return Err(AppError::forbidden(
+                    "a district official's device sees only its district's totals",
+                ));
+            }
+            return Err(unauthorized(
+                "unauthorized",
+                "this device's sign-in is not valid",
+            ));
+        };
         Caller::check_active(&device)?;
         Ok(Caller(device))
     }
@@ -84,6 +100,69 @@ impl Caller {
             )));
         }
         Ok(device.compound.clone())
+    }
+}
+
+/// A request from a district official's unrevoked device.
+pub struct DistrictCaller(pub Official);
+
+impl FromRequestParts<AppState> for DistrictCaller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        DistrictCaller::from_token(state, token).await
+    }
+}
+
+impl DistrictCaller {
+    pub async fn from_form(state: &AppState, form: &TokenForm) -> Result<Self, AppError> {
+        DistrictCaller::from_token(state, &form.token).await
+    }
+
+    async fn from_token(state: &AppState, token: &str) -> Result<Self, AppError> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(unauthorized(
+                "unauthorized",
+                "sign in with an invite code first",
+            ));
+        }
+        let Some(official) = state.store.official_by_token(token).await? else {
+            if state.store.device_by_token(token).await?.is_some() {
+                return Err(AppError::forbidden(
+                    "only a district official sees a district's totals",
+                ));
+            }
+            return Err(unauthorized(
+                "unauthorized",
+                "this device's sign-in is not valid",
+            ));
+        };
+        if official.revoked {
+            return Err(unauthorized(
+                "device_revoked",
+                "this official's device has been revoked",
+            ));
+        }
+        Ok(DistrictCaller(official))
+    }
+
+    /// The district named in the path, if it is the caller's. Another
+    /// district is refused alike whether it exists or not.
+    pub fn in_district(&self, district: &str) -> Result<DistrictId, AppError> {
+        if self.0.district.as_str() != district {
+            return Err(AppError::forbidden(format!(
+                "this device sees district {}",
+                self.0.district
+            )));
+        }
+        Ok(self.0.district.clone())
     }
 }
 

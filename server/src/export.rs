@@ -13,6 +13,7 @@ use axum::{
 };
 use doorstep_core::{
     access::Role,
+    calendar::{CHINA_UTC_OFFSET_MS, ChinaTime},
     ids::CompoundId,
     need::{NeedState, Status, steps_by_need},
     record::Record,
@@ -29,7 +30,7 @@ use crate::{
 };
 
 /// Times are shown in China Standard Time, where the ledgers are used.
-const UTC_OFFSET_MS: i64 = 8 * 3_600_000;
+const UTC_OFFSET_MS: i64 = CHINA_UTC_OFFSET_MS;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
@@ -151,24 +152,7 @@ fn status_label(status: Option<Status>) -> &'static str {
 }
 
 pub fn format_time(ms: u64) -> String {
-    let local = ms as i64 + UTC_OFFSET_MS;
-    let days = local.div_euclid(86_400_000);
-    let minutes = local.rem_euclid(86_400_000) / 60_000;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        minutes / 60,
-        minutes % 60
-    )
+    ChinaTime::of(ms).date_time()
 }
 
 /// Every ledger of a compound, built from its synced records.
@@ -542,7 +526,7 @@ async fn compound_ledgers(
     Ok((compound.clone(), ledgers(&records, crate::now_ms())))
 }
 
-fn attachment(name: &str, content_type: &'static str, body: Vec<u8>) -> Response {
+pub fn attachment(name: &str, content_type: &'static str, body: Vec<u8>) -> Response {
     // RFC 5987 form, so the Chinese file name survives.
     let encoded: String = name
         .bytes()

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod district;
 pub mod error;
 pub mod events;
 pub mod export;

@@ -4,12 +4,14 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
-use doorstep_core::{access::Role, api::InviteRequest};
+use doorstep_core::{
+    access::Role, api::InviteRequest, district::DistrictSummary, ids::DistrictId, invite,
+};
 use doorstep_server::{
     AppState,
     accounts::new_invite,
     now_ms, roster, serve,
-    store::{Compound, Device, Store},
+    store::{Compound, Device, Placement, Store},
 };
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -64,6 +66,9 @@ enum Command {
     /// Invite codes, e.g. a compound's first coordinator.
     #[command(subcommand)]
     Invite(InviteCommand),
+    /// Districts (区/街道): compounds grouped for their officials' totals.
+    #[command(subcommand)]
+    District(DistrictCommand),
     /// Import households from an .xlsx, .xls or .csv roster (all rows or none).
     ImportRoster {
         /// The compound to import into.
@@ -92,9 +97,53 @@ enum CompoundCommand {
         /// Display name (e.g. 永安社区28号院).
         #[arg(long)]
         name: String,
+        /// The district it belongs to (its id; create it first).
+        #[arg(long)]
+        district: Option<String>,
+        /// The street (街道) within the district, e.g. 珞南街道.
+        #[arg(long, requires = "district")]
+        street: Option<String>,
     },
     /// List compounds.
     List,
+}
+
+#[derive(Subcommand)]
+enum DistrictCommand {
+    /// Create a district.
+    Create {
+        /// Permanent id: letters, digits, - and _ (e.g. hongshan).
+        #[arg(long)]
+        id: String,
+        /// Display name (e.g. 洪山区).
+        #[arg(long)]
+        name: String,
+    },
+    /// List districts.
+    List,
+    /// Create an invite code for a district official and print it with its
+    /// join link.
+    Invite {
+        #[arg(long)]
+        district: String,
+        /// How many phones may redeem it.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// Hours until it expires.
+        #[arg(long, default_value_t = 72)]
+        hours: u32,
+        /// Where phones reach the server, for the join link.
+        #[arg(long, env = "DOORSTEP_PUBLIC_URL")]
+        public_url: Option<String>,
+    },
+    /// Revoke the officials' devices of a district that signed in with
+    /// this label (e.g. a lost phone).
+    Revoke {
+        #[arg(long)]
+        district: String,
+        #[arg(long)]
+        label: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -133,14 +182,29 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::open(&cli.database_url).await?;
     match cli.command {
         None => run_server(store, cli.serve, &cli.database_url).await,
-        Some(Command::Compound(CompoundCommand::Create { id, name })) => {
+        Some(Command::Compound(CompoundCommand::Create {
+            id,
+            name,
+            district,
+            street,
+        })) => {
             let id = id.parse().map_err(anyhow::Error::msg)?;
+            let placement = Placement {
+                district: district
+                    .map(|d| d.parse())
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
+                street: street
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty()),
+            };
             store
-                .create_compound(&Compound { id, name }, now_ms())
+                .create_compound_in(&Compound { id, name }, &placement, now_ms())
                 .await?;
             println!("created");
             Ok(())
         }
+        Some(Command::District(command)) => district_command(&store, command).await,
         Some(Command::Invite(InviteCommand::Create {
             compound,
             role,
@@ -238,6 +302,59 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn district_command(store: &Store, command: DistrictCommand) -> anyhow::Result<()> {
+    let parse =
+        |id: String| -> anyhow::Result<DistrictId> { id.parse().map_err(anyhow::Error::msg) };
+    match command {
+        DistrictCommand::Create { id, name } => {
+            let id = parse(id)?;
+            store
+                .create_district(&DistrictSummary { id, name }, now_ms())
+                .await?;
+            println!("created");
+        }
+        DistrictCommand::List => {
+            for district in store.districts().await? {
+                println!("{}\t{}", district.id, district.name);
+            }
+        }
+        DistrictCommand::Invite {
+            district,
+            uses,
+            hours,
+            public_url,
+        } => {
+            let district = parse(district)?;
+            if store.district(&district).await?.is_none() {
+                anyhow::bail!("no district {district}: create it first");
+            }
+            if !(1..=invite::MAX_USES).contains(&uses) || !(1..=invite::MAX_HOURS).contains(&hours)
+            {
+                anyhow::bail!(
+                    "--uses is 1 to {} and --hours 1 to {}",
+                    invite::MAX_USES,
+                    invite::MAX_HOURS
+                );
+            }
+            let (_, code) = store
+                .create_official_invite(&district, uses, hours, now_ms())
+                .await?;
+            let (base, note) = join_base(public_url.as_deref());
+            println!("code: {code}");
+            println!("join: {base}/join#code={code}");
+            println!("{note}");
+            println!("{uses} use(s), expires in {hours} h; the code is shown only now");
+        }
+        DistrictCommand::Revoke { district, label } => {
+            let revoked = store
+                .revoke_officials(&parse(district)?, &label, now_ms())
+                .await?;
+            println!("revoked {revoked} device(s)");
+        }
+    }
+    Ok(())
 }
 
 async fn run_server(store: Store, args: ServeArgs, database_url: &str) -> anyhow::Result<()> {

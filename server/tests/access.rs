@@ -12,19 +12,23 @@ use axum::{
 use doorstep_core::{
     access::Role,
     api::{DeviceUpdate, InviteRequest},
+    district::DistrictSummary,
     hlc::Hlc,
-    ids::{ClientId, CompoundId},
+    ids::{ClientId, CompoundId, DistrictId},
     schema::Collection,
 };
-use doorstep_server::{AppState, now_ms};
+use doorstep_server::{
+    AppState, now_ms,
+    store::{Compound, Placement},
+};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
 mod support;
 
 /// The callers, in the order of the table's columns.
-const CALLERS: [&str; 8] = [
-    "none", "bad", "revoked", "coord", "vol", "vol+key", "stall", "other",
+const CALLERS: [&str; 9] = [
+    "none", "bad", "revoked", "coord", "vol", "vol+key", "stall", "other", "official",
 ];
 
 struct Fixture {
@@ -80,8 +84,35 @@ fn push(client: u128, mutations: &[Value]) -> Value {
 impl Fixture {
     async fn new() -> Self {
         let dir = TempDir::new().unwrap();
-        let (db, state) =
-            support::state_with(dir.path(), &[("c1", "永安社区"), ("c2", "幸福小区")]).await;
+        let (db, state) = support::state_with(dir.path(), &[]).await;
+        // Both compounds in district d1, whose official sees only totals.
+        let d1: DistrictId = "d1".parse().unwrap();
+        state
+            .store
+            .create_district(
+                &DistrictSummary {
+                    id: d1.clone(),
+                    name: "洪山区".into(),
+                },
+                now_ms(),
+            )
+            .await
+            .unwrap();
+        for (id, name) in [("c1", "永安社区"), ("c2", "幸福小区")] {
+            let compound = Compound {
+                id: id.parse().unwrap(),
+                name: name.into(),
+            };
+            let placement = Placement {
+                district: Some(d1.clone()),
+                street: None,
+            };
+            state
+                .store
+                .create_compound_in(&compound, &placement, now_ms())
+                .await
+                .unwrap();
+        }
         let coordinator = support::coordinator(&state, "c1").await;
         let seed = [
             mutation("set", "team", "T1", json!({"name": "一队"})),
@@ -200,6 +231,10 @@ impl Fixture {
             Some(support::bearer(&state, "c1", Role::Volunteer, Some("T1"), true).await),
             Some(support::bearer(&state, "c1", Role::Stall, None, false).await),
             Some(support::coordinator(&state, "c2").await),
+            Some(format!(
+                "Bearer {}",
+                store.enroll_official(&d1).await.unwrap().1
+            )),
         ];
         Self {
             _dir: dir,
@@ -288,17 +323,32 @@ fn endpoint_cases() -> Vec<Case> {
     vec![
         Case {
             name: "health",
-            allowed: "YYYYYYYY",
+            allowed: "YYYYYYYYY",
             request: |_, a| get("/api/health", a),
         },
         Case {
             name: "public truck status",
-            allowed: "YYYYYYYY",
+            allowed: "YYYYYYYYY",
             request: |_, a| get("/api/public/runs/c1", a),
         },
         Case {
+            name: "district totals",
+            allowed: "........Y",
+            request: |_, a| get("/api/districts/d1/totals", a),
+        },
+        Case {
+            name: "district workbook",
+            allowed: "........Y",
+            request: |_, a| get("/api/districts/d1/totals.xlsx", a),
+        },
+        Case {
+            name: "another district's totals",
+            allowed: ".........",
+            request: |_, a| get("/api/districts/d2/totals", a),
+        },
+        Case {
             name: "session",
-            allowed: "...YYYYY",
+            allowed: "...YYYYY.",
             request: |_, a| get("/api/session", a),
         },
         Case {
@@ -308,54 +358,54 @@ fn endpoint_cases() -> Vec<Case> {
         },
         Case {
             name: "pull c1",
-            allowed: "...YYYY.",
+            allowed: "...YYYY..",
             request: |_, a| {
                 post("/api/sync", a, json!({"client_id": ClientId::from_u128(50), "schema_version": 1, "pull": {"compound": "c1", "cursor": 0}}).to_string())
             },
         },
         Case {
             name: "history of a household in building 1",
-            allowed: "...YYY..",
+            allowed: "...YYY...",
             request: |_, a| get("/api/compounds/c1/history/household/h1", a),
         },
         Case {
             name: "history of a household in building 2",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/history/household/h2", a),
         },
         Case {
             name: "freshness",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/freshness", a),
         },
         Case {
             name: "refused edits",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/refused", a),
         },
         Case {
             name: "posters",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/posters", a),
         },
         Case {
             name: "ledgers.xlsx",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/ledgers.xlsx", a),
         },
         Case {
             name: "care ledger csv",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/ledgers/care.csv", a),
         },
         Case {
             name: "key-persons ledger html",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/ledgers/key-persons.html", a),
         },
         Case {
             name: "roster import",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| {
                 post(
                     "/api/compounds/c1/roster?file=r.csv",
@@ -366,7 +416,7 @@ fn endpoint_cases() -> Vec<Case> {
         },
         Case {
             name: "create invite",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| {
                 post(
                     "/api/compounds/c1/invites",
@@ -377,12 +427,12 @@ fn endpoint_cases() -> Vec<Case> {
         },
         Case {
             name: "list invites",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/invites", a),
         },
         Case {
             name: "revoke an invite",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |f, a| {
                 with_auth(
                     Request::delete(format!("/api/compounds/c1/invites/{}", f.invite)),
@@ -394,12 +444,12 @@ fn endpoint_cases() -> Vec<Case> {
         },
         Case {
             name: "list devices",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |_, a| get("/api/compounds/c1/devices", a),
         },
         Case {
             name: "grant a volunteer key persons",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |f, a| {
                 post(
                     &format!("/api/compounds/c1/devices/{}", f.volunteer_device),
@@ -410,7 +460,7 @@ fn endpoint_cases() -> Vec<Case> {
         },
         Case {
             name: "revoke a device",
-            allowed: "...Y....",
+            allowed: "...Y.....",
             request: |f, a| {
                 post(
                     &format!("/api/compounds/c1/devices/{}", f.volunteer_device),
@@ -427,17 +477,17 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         (
             "household in building 1",
-            "...YYY..",
+            "...YYY...",
             mutation("set", "household", "h1", json!({"door": "102"})),
         ),
         (
             "household in building 2",
-            "...Y....",
+            "...Y.....",
             mutation("set", "household", "h2", json!({"door": "202"})),
         ),
         (
             "new household in building 1",
-            "...YYY..",
+            "...YYY...",
             mutation(
                 "set",
                 "household",
@@ -447,32 +497,32 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "new household in no building",
-            "...Y....",
+            "...Y.....",
             mutation("set", "household", "h4", json!({"door": "104"})),
         ),
         (
             "move a household to building 2",
-            "...Y....",
+            "...Y.....",
             mutation("set", "household", "h1", json!({"building": "2"})),
         ),
         (
             "delete a household in building 1",
-            "...YYY..",
+            "...YYY...",
             mutation("delete", "household", "h1", json!(null)),
         ),
         (
             "visit in building 1",
-            "...YYY..",
+            "...YYY...",
             mutation("set", "visit", "v1", json!({"medical_needs": "降压药"})),
         ),
         (
             "visit in building 2",
-            "...Y....",
+            "...Y.....",
             mutation("set", "visit", "v2", json!({"medical_needs": "降压药"})),
         ),
         (
             "new visit in building 1",
-            "...YYY..",
+            "...YYY...",
             mutation(
                 "set",
                 "visit",
@@ -482,17 +532,17 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "move a visit to building 2",
-            "...Y....",
+            "...Y.....",
             mutation("set", "visit", "v1", json!({"household": "h2"})),
         ),
         (
             "care ledger entry in building 1",
-            "...YYY..",
+            "...YYY...",
             mutation("set", "person", "p1", json!({"care": "elderly_alone"})),
         ),
         (
             "key-persons field in building 1",
-            "...Y.Y..",
+            "...Y.Y...",
             mutation(
                 "set",
                 "person",
@@ -502,12 +552,12 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "delete a key person in building 1",
-            "...Y.Y..",
+            "...Y.Y...",
             mutation("delete", "person", "p1", json!(null)),
         ),
         (
             "need step in building 1",
-            "...YYY..",
+            "...YYY...",
             mutation(
                 "append",
                 "need_event",
@@ -517,7 +567,7 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "purchase in building 2",
-            "...Y....",
+            "...Y.....",
             mutation(
                 "append",
                 "purchase",
@@ -527,7 +577,7 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "settlement of a purchase in building 1",
-            "...YYY..",
+            "...YYY...",
             mutation(
                 "append",
                 "settlement",
@@ -537,32 +587,32 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "team",
-            "...Y....",
+            "...Y.....",
             mutation("set", "team", "T1", json!({"name": "先锋队"})),
         ),
         (
             "round",
-            "...Y....",
+            "...Y.....",
             mutation("set", "round", "R2", json!({"name": "第二轮"})),
         ),
         (
             "assignment",
-            "...Y....",
+            "...Y.....",
             mutation("set", "assignment", "A1", json!({"building": "3"})),
         ),
         (
             "truck",
-            "...Y..Y.",
+            "...Y..Y..",
             mutation("set", "truck", "t1", json!({"vendor": "老李"})),
         ),
         (
             "run",
-            "...Y..Y.",
+            "...Y..Y..",
             mutation("set", "run", "r1", json!({"state": "underway"})),
         ),
         (
             "stop tap",
-            "...Y..Y.",
+            "...Y..Y..",
             mutation(
                 "append",
                 "stop_event",
@@ -572,7 +622,7 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
         ),
         (
             "record of another compound",
-            ".......Y",
+            ".......Y.",
             mutation_in("c2", "set", "household", "x1", json!({"building": "1"})),
         ),
     ]

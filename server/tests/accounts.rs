@@ -432,8 +432,10 @@ async fn wrong_codes_are_throttled_and_a_good_code_works_after_the_window() {
     let (status, _, body) = support::send(&state, redeem_request(&invite.code, attacker)).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     let redeemed: Redeemed = serde_json::from_slice(&body).unwrap();
-    assert_eq!(redeemed.session.scope.role, Role::Stall);
-    assert_eq!(redeemed.session.compound.name, "永安社区");
+    let session = redeemed.session.expect("a compound device's session");
+    assert_eq!(session.scope.role, Role::Stall);
+    assert_eq!(session.compound.name, "永安社区");
+    assert_eq!(redeemed.district, None);
 }
 
 #[tokio::test]

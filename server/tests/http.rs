@@ -794,6 +794,61 @@ async fn real_wire_shapes_match_the_document() {
         serde_json::from_slice(&body_bytes(get(&state, "/api/nope", None).await).await).unwrap();
     fits("ApiError", &error);
 
+    // A district official's redeemed code and totals (issue 16).
+    let district = doorstep_core::district::DistrictSummary {
+        id: "d1".parse().unwrap(),
+        name: "洪山区".into(),
+    };
+    state
+        .store
+        .create_district(&district, now_ms())
+        .await
+        .unwrap();
+    let (_, code) = state
+        .store
+        .create_official_invite(&district.id, 1, 1, now_ms())
+        .await
+        .unwrap();
+    let redeemed = app(state.clone())
+        .oneshot(
+            Request::post("/api/redeem")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json!({"code": code}).to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let redeemed: Value = serde_json::from_slice(&body_bytes(redeemed).await).unwrap();
+    fits("Redeemed", &redeemed);
+    let compound = doorstep_server::store::Compound {
+        id: "c9".parse().unwrap(),
+        name: "新区小区".into(),
+    };
+    let placement = doorstep_server::store::Placement {
+        district: Some(district.id.clone()),
+        street: Some("珞南街道".into()),
+    };
+    state
+        .store
+        .create_compound_in(&compound, &placement, now_ms())
+        .await
+        .unwrap();
+    let totals = app(state.clone())
+        .oneshot(
+            Request::get("/api/districts/d1/totals")
+                .header(
+                    header::AUTHORIZATION,
+                    format!("Bearer {}", redeemed["token"].as_str().unwrap()),
+                )
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(totals.status(), StatusCode::OK);
+    let totals: Value = serde_json::from_slice(&body_bytes(totals).await).unwrap();
+    fits("DistrictTotals", &totals);
+
     // The checker itself refuses an undocumented key.
     let mut extra = response.clone();
     extra["pull"]["surprise"] = json!(1);

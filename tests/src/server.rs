@@ -6,7 +6,7 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use doorstep_server::{
     AppState, now_ms,
-    store::{Compound, Device, Store},
+    store::{Compound, Device, Placement, Store},
 };
 use tempfile::TempDir;
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -63,6 +63,49 @@ impl TestServer {
             )
             .await
             .unwrap();
+    }
+
+    /// Adds a district, and compounds in it (`doorstep-server district
+    /// create`, `compound create --district --street`).
+    pub async fn create_district(
+        &self,
+        id: &str,
+        name: &str,
+        compounds: &[(&str, &str, Option<&str>)],
+    ) {
+        let district = doorstep_core::district::DistrictSummary {
+            id: id.parse().unwrap(),
+            name: name.into(),
+        };
+        self.store
+            .create_district(&district, now_ms())
+            .await
+            .unwrap();
+        for (compound, name, street) in compounds {
+            let placement = Placement {
+                district: Some(district.id.clone()),
+                street: street.map(str::to_owned),
+            };
+            let compound = Compound {
+                id: compound.parse().unwrap(),
+                name: (*name).into(),
+            };
+            self.store
+                .create_compound_in(&compound, &placement, now_ms())
+                .await
+                .unwrap();
+        }
+    }
+
+    /// A fresh single-use invite code for an official of `district`, as
+    /// `doorstep-server district invite` makes it.
+    pub async fn official_invite(&self, district: &str) -> String {
+        let (_, code) = self
+            .store
+            .create_official_invite(&district.parse().unwrap(), 1, 1, now_ms())
+            .await
+            .unwrap();
+        code
     }
 
     /// A fresh single-use invite code for `role` (and a volunteer's `team`),

@@ -93,11 +93,19 @@ pub const METRICS: &[Metric] = &[
         needs_postgres: false,
         run: roster,
     },
+    Metric {
+        name: "district",
+        about: "a district's totals over 1,000 compounds (200,000 records), every compound \
+                changed, on SQLite and PostgreSQL",
+        needs_browser: false,
+        needs_postgres: true,
+        run: district,
+    },
 ];
 
 /// The names `cargo xtask bench` accepts.
 pub const NAMES: &[&str] = &[
-    "size", "load", "sync", "initial", "truck", "edit", "live", "store", "roster",
+    "size", "load", "sync", "initial", "truck", "edit", "live", "store", "roster", "district",
 ];
 
 pub struct Metric {
@@ -881,6 +889,34 @@ fn roster(deadline: Instant) -> Vec<Entry> {
     )]
 }
 
+/// `district`: `GET /api/districts/{d}/totals` for a district of 1,000
+/// compounds (about 200 records each), in ms, when every compound changed
+/// since the last look (all recounted), on a real SQLite file and on
+/// PostgreSQL (release build); the baseline is the same request when
+/// nothing changed. Goal: at most 1 s on each.
+fn district(deadline: Instant) -> Vec<Entry> {
+    let mut totals = cmd("cargo");
+    totals.args([
+        "bench",
+        "--package",
+        "doorstep-server",
+        "--bench",
+        "district_totals",
+    ]);
+    let goal = Goal::AtMost {
+        max: 1000.0,
+        unit: "ms",
+    };
+    steps(
+        &[
+            ("district.sqlite", goal, "district.sqlite"),
+            ("district.postgres", goal, "district.postgres"),
+        ],
+        totals,
+        deadline,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1100,7 +1136,7 @@ test pull_apply_rate ... ok";
             .filter(|m| m.needs_postgres)
             .map(|m| m.name)
             .collect();
-        assert_eq!(postgres, ["store"]);
+        assert_eq!(postgres, ["store", "district"]);
     }
 
     #[test]

@@ -169,6 +169,7 @@ pub fn role_key(role: Role) -> Key {
         Role::Coordinator => Key::RoleCoordinator,
         Role::Volunteer => Key::RoleVolunteer,
         Role::Stall => Key::RoleStall,
+        Role::Official => Key::RoleOfficial,
     }
 }
 
@@ -291,7 +292,7 @@ fn NewInviteForm(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> i
             <div class="field">
                 <span>{move || i18n.t(Key::AccountsRole)}</span>
                 <div class="choices wide">
-                    {Role::ALL.into_iter().map(|role| view! {
+                    {Role::IN_COMPOUND.into_iter().map(|role| view! {
                         <label class="choice" class:chosen=move || form.with(|f| f.role == role)>
                             <input type="radio" name="invite-role" value=role.name()
                                 data-testid=format!("invite-role-{}", role.name())

@@ -47,6 +47,7 @@ pub fn JoinCompound() -> impl IntoView {
             SignInError::Invalid => i18n.t(Key::JoinInvalid).to_owned(),
             SignInError::Throttled => i18n.t(Key::JoinThrottled).to_owned(),
             SignInError::Offline => i18n.t(Key::JoinOffline).to_owned(),
+            SignInError::CompoundPhone => i18n.t(Key::JoinCompoundPhone).to_owned(),
             SignInError::Storage(err) => i18n.t(crate::errors::storage(&err)).to_owned(),
         })
     };
@@ -82,13 +83,20 @@ pub fn JoinPage() -> impl IntoView {
     // A memo, so the form is rebuilt only when signing in completes.
     let joined = Memo::new(move |_| {
         data.device
-            .with(|d| d.as_ref().and_then(|d| d.compound.clone()))
+            .with(|d| {
+                d.as_ref().and_then(|d| {
+                    d.compound
+                        .as_ref()
+                        .map(|c| c.name.clone())
+                        .or_else(|| d.district.as_ref().map(|d| d.name.clone()))
+                })
+            })
             .filter(|_| data.role().is_some())
     });
     view! {
         {move || match joined.get() {
-            Some(compound) => view! {
-                <p class="notice" data-testid="joined">{i18n.t(Key::JoinDone)}" "{compound.name}</p>
+            Some(place) => view! {
+                <p class="notice" data-testid="joined">{i18n.t(Key::JoinDone)}" "{place}</p>
                 <p><A href="/" attr:class="button wide">{i18n.t(Key::JoinContinue)}</A></p>
             }.into_any(),
             None => view! { <JoinCompound/> }.into_any(),

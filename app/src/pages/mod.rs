@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod dashboard;
+pub mod district;
 pub mod door;
 pub mod download;
 pub mod history;

@@ -4,6 +4,7 @@
 //! reaches storage and sync.
 
 pub mod backup;
+pub mod district;
 #[cfg(test)]
 mod fixtures;
 pub mod household;
@@ -31,6 +32,8 @@ use crate::{
     sync::{api, runner::Runner},
 };
 use backup::{Backup, BackupError};
+use district::{DistrictLoad, LoadProblem};
+use doorstep_core::district::DistrictSummary;
 use mirror::{Loss, Mirror};
 use replica::Replica;
 use sync_status::SyncStatus;
@@ -76,6 +79,8 @@ pub enum SignInError {
     /// Too many attempts from here: wait and try again.
     Throttled,
     Offline,
+    /// A district official's code on a phone that works in a compound.
+    CompoundPhone,
     Storage(StorageError),
 }
 
@@ -347,6 +352,14 @@ impl AppData {
                 api::ApiFailure::Refused { status: 429, .. } => SignInError::Throttled,
                 api::ApiFailure::Refused { .. } => SignInError::Invalid,
             })?;
+        // A district official's phone holds no compound's records: a phone
+        // that works in a compound stays as it is.
+        let holds_compound = self
+            .device
+            .with_untracked(|d| d.as_ref().is_some_and(|d| d.compound.is_some()));
+        if redeemed.session.is_none() && holds_compound {
+            return Err(SignInError::CompoundPhone);
+        }
         let device = db.sign_in(&redeemed).await.map_err(SignInError::Storage)?;
         self.device.set(Some(device));
         self.kick_sync_now();
@@ -423,13 +436,85 @@ impl AppData {
             .with_untracked(|d| d.as_ref().and_then(|d| d.credentials()))
     }
 
-    /// This device's role, once signed in (tracked).
+    /// This device's role, once signed in (tracked). A phone signed in for
+    /// a district is its official's.
     pub fn role(&self) -> Option<Role> {
+        self.device.with(|d| {
+            let d = d.as_ref().filter(|d| d.token.is_some())?;
+            match &d.district {
+                Some(_) => Some(Role::Official),
+                None => d.access.as_ref().map(|a| a.role),
+            }
+        })
+    }
+
+    /// An official's district, once signed in (tracked).
+    pub fn district(&self) -> Option<DistrictSummary> {
         self.device.with(|d| {
             d.as_ref()
                 .filter(|d| d.token.is_some())
-                .and_then(|d| d.access.as_ref().map(|a| a.role))
+                .and_then(|d| d.district.clone())
         })
+    }
+
+    /// Where an official's phone posts its token for the district's
+    /// workbook, and the token.
+    pub fn district_download(&self) -> Option<(String, String)> {
+        self.device.with(|d| {
+            let d = d.as_ref()?;
+            Some((
+                api::district_xlsx_url(&d.district.as_ref()?.id),
+                d.token.clone()?,
+            ))
+        })
+    }
+
+    /// The district's totals from the server, kept on the phone; when the
+    /// server cannot be asked, the copy kept last time, with why.
+    pub async fn district_totals(&self) -> DistrictLoad {
+        let Some((token, district)) = self.device.with_untracked(|d| {
+            let d = d.as_ref()?;
+            Some((d.token.clone()?, d.district.as_ref()?.id.clone()))
+        }) else {
+            return DistrictLoad {
+                totals: None,
+                problem: Some(LoadProblem::SignedOut),
+            };
+        };
+        let Ok(db) = self.open_db() else {
+            return DistrictLoad {
+                totals: None,
+                problem: Some(LoadProblem::Storage),
+            };
+        };
+        let problem = match api::district_totals(&token, &district).await {
+            Ok(totals) => {
+                let kept = db.keep_district_totals(&totals).await;
+                return DistrictLoad {
+                    problem: kept.err().map(|err| {
+                        web_sys::console::error_1(&err.to_string().into());
+                        LoadProblem::Storage
+                    }),
+                    totals: Some(totals),
+                };
+            }
+            Err(api::ApiFailure::Unreachable(_)) => LoadProblem::Offline,
+            Err(api::ApiFailure::Refused { status: 401, .. }) => LoadProblem::SignedOut,
+            Err(api::ApiFailure::Refused { error, .. }) => LoadProblem::Refused(error.code),
+        };
+        match db.kept_district_totals().await {
+            Ok(totals) => DistrictLoad {
+                totals: totals.filter(|t| t.district.id == district),
+                problem: Some(problem),
+            },
+            Err(err) => {
+                web_sys::console::error_1(&err.to_string().into());
+                DistrictLoad {
+                    totals: None,
+                    problem: Some(problem),
+                }
+            }
+        }
     }
 
     /// What this device may reach, once signed in (tracked).

@@ -18,6 +18,7 @@ use doorstep_core::{
     access::Scope,
     api::{CompoundSummary, Redeemed},
     conflict::{Conflict, merge_pulled},
+    district::{DistrictSummary, DistrictTotals},
     hlc::Clock,
     ids::ClientId,
     mutation::Mutation,
@@ -51,6 +52,8 @@ const OUTBOX: &str = "outbox";
 const META: &str = "meta";
 const CONFLICTS: &str = "conflicts";
 const DEVICE_KEY: &str = "device";
+/// An official's last district totals (`meta`).
+const DISTRICT_TOTALS_KEY: &str = "district/totals";
 
 /// This device's sync bookkeeping, kept in `meta` and updated in the same
 /// transactions as the data it describes.
@@ -78,6 +81,10 @@ pub struct Device {
     /// A coordinator revoked this device: nothing syncs; the outbox stays.
     #[serde(default)]
     pub revoked: bool,
+    /// A district official's phone: the district whose totals it sees. It
+    /// has no compound, so it never syncs records.
+    #[serde(default)]
+    pub district: Option<DistrictSummary>,
 }
 
 impl Device {
@@ -93,6 +100,7 @@ impl Device {
             access: None,
             pulled_scope: None,
             revoked: false,
+            district: None,
         }
     }
 
@@ -250,21 +258,52 @@ impl Db {
         Ok(device)
     }
 
-    /// Keeps a redeemed invite's token and session. Another compound
-    /// starts its pull from scratch.
+    /// Keeps a redeemed invite's token and session (a compound's device)
+    /// or district (an official's). Another compound starts its pull from
+    /// scratch; an official keeps no compound.
     pub async fn sign_in(&self, redeemed: &Redeemed) -> Result<Device, StorageError> {
         self.update_device(|device| {
-            let session = &redeemed.session;
-            if device.compound.as_ref().map(|c| &c.id) != Some(&session.compound.id) {
-                device.cursor = 0;
-                device.pulled_scope = None;
+            match &redeemed.session {
+                Some(session) => {
+                    if device.compound.as_ref().map(|c| &c.id) != Some(&session.compound.id) {
+                        device.cursor = 0;
+                        device.pulled_scope = None;
+                    }
+                    device.compound = Some(session.compound.clone());
+                    device.access = Some(session.scope.clone());
+                    device.district = None;
+                }
+                None => {
+                    device.compound = None;
+                    device.access = None;
+                    device.cursor = 0;
+                    device.pulled_scope = None;
+                    device.district = redeemed.district.clone();
+                }
             }
-            device.compound = Some(session.compound.clone());
-            device.access = Some(session.scope.clone());
             device.token = Some(redeemed.token.clone());
             device.revoked = false;
         })
         .await
+    }
+
+    /// Keeps the district totals an official's phone last fetched, to show
+    /// when it is offline.
+    pub async fn keep_district_totals(&self, totals: &DistrictTotals) -> Result<(), StorageError> {
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        put(&tx.object_store(META)?, DISTRICT_TOTALS_KEY, totals).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The district totals kept by [`Db::keep_district_totals`], if any.
+    pub async fn kept_district_totals(&self) -> Result<Option<DistrictTotals>, StorageError> {
+        let tx = self.db.transaction(META).build()?;
+        get(&tx.object_store(META)?, DISTRICT_TOTALS_KEY).await
     }
 
     /// Signs a new database (the browser evicted the old one) back in with

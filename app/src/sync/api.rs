@@ -6,7 +6,8 @@ use doorstep_core::{
         ApiError, DeviceInfo, DeviceUpdate, EventTicket, HistoryChange, Invite, InviteRequest,
         NewInvite, RedeemRequest, Redeemed, RefusedEdit, Session,
     },
-    ids::CompoundId,
+    district::DistrictTotals,
+    ids::{CompoundId, DistrictId},
     roster::RosterReport,
     sync::{SyncRequest, SyncResponse},
 };
@@ -73,6 +74,23 @@ pub async fn event_ticket(token: &str) -> Result<EventTicket, ApiFailure> {
         .send()
         .await;
     read(response).await
+}
+
+/// A district's totals, for an official of it.
+pub async fn district_totals(
+    token: &str,
+    district: &DistrictId,
+) -> Result<DistrictTotals, ApiFailure> {
+    get(
+        format!("{}/api/districts/{district}/totals", origin()),
+        token,
+    )
+    .await
+}
+
+/// Where an official's phone downloads its district's workbook.
+pub fn district_xlsx_url(district: &DistrictId) -> String {
+    format!("{}/api/districts/{district}/totals.xlsx", origin())
 }
 
 pub async fn session(token: &str) -> Result<Session, ApiFailure> {

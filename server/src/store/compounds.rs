@@ -11,26 +11,14 @@ pub struct Compound {
 }
 
 impl Store {
+    /// Creates a compound in no district.
     pub async fn create_compound(
         &self,
         compound: &Compound,
         now_ms: u64,
     ) -> Result<(), StoreError> {
-        let inserted = sqlx::query(
-            "INSERT INTO compound (id, name, created_at_ms) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(compound.id.as_str())
-        .bind(&compound.name)
-        .bind(now_ms as i64)
-        .execute(&self.writer)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(StoreError::Exists(format!(
-                "compound {} already exists",
-                compound.id
-            )));
-        }
-        Ok(())
+        self.create_compound_in(compound, &super::Placement::default(), now_ms)
+            .await
     }
 
     pub async fn compounds(&self) -> Result<Vec<Compound>, StoreError> {

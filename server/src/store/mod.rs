@@ -15,6 +15,7 @@
 mod accounts;
 mod batch;
 mod compounds;
+mod districts;
 mod log;
 mod notify;
 mod records;
@@ -35,6 +36,7 @@ use sqlx::{
 
 pub use accounts::{Device, RedeemError};
 pub use compounds::Compound;
+pub use districts::{Official, Placement};
 pub use log::{Logged, REFUSED_PER_DEVICE};
 pub use notify::Notifications;
 pub use scope::DeviceScope;

@@ -131,7 +131,7 @@ impl Store {
         record_mutations(&mut tx, &client, &audit, now_ms).await?;
         if let Some(writing) = writing {
             writing.batch.write(&mut tx).await?;
-            writing.sequence.store(&mut tx).await?;
+            writing.sequence.store(&mut tx, now_ms).await?;
         }
 
         let last_mid = request
@@ -309,16 +309,20 @@ impl Sequence {
         self.last
     }
 
-    async fn store(self, tx: &mut Tx) -> Result<(), StoreError> {
+    /// Writes the counter back, with when the compound last changed (its
+    /// freshness on the district page).
+    async fn store(self, tx: &mut Tx, now_ms: u64) -> Result<(), StoreError> {
         if self.last == self.stored {
             return Ok(());
         }
         sqlx::query(
-            "UPDATE compound SET last_seq = $2, scope_epoch = scope_epoch + $3 WHERE id = $1",
+            "UPDATE compound SET last_seq = $2, scope_epoch = scope_epoch + $3, \
+             changed_at_ms = $4 WHERE id = $1",
         )
         .bind(&self.compound)
         .bind(self.last)
         .bind(self.moved)
+        .bind(now_ms as i64)
         .execute(&mut **tx)
         .await?;
         Ok(())
