@@ -1,6 +1,7 @@
 //! The frame around every page: header with connectivity and language, the
 //! sync bar (one compact line: unsent, refused, last sync, and what stands
-//! in the way), the storage warnings, the backup panel, and the routes.
+//! in the way), the notice that this browser cannot start the app offline,
+//! the storage warnings, the backup panel, and the routes.
 
 use leptos::prelude::*;
 use leptos_router::{
@@ -20,20 +21,17 @@ use crate::{
 pub fn App() -> impl IntoView {
     provide_i18n();
     provide_app_data();
-    service_worker::register();
+    let offline_ready = service_worker::register();
     view! {
         <Router>
             // Connectivity and unsent work stay in view while scrolling.
             <div class="sticky-top">
                 <Header/>
-                <VolunteerOnly>
-                    <SyncBar/>
-                </VolunteerOnly>
+                <SyncBar/>
             </div>
-            <VolunteerOnly>
-                <StorageWarning/>
-                <BackupPanel/>
-            </VolunteerOnly>
+            <BrowserNotice offline_ready=offline_ready/>
+            <StorageWarning/>
+            <BackupPanel/>
             <main class="page">
                 <Routes fallback=pages::not_found::NotFoundPage>
                     <Route path=path!("/") view=pages::home::HomePage/>
@@ -43,7 +41,6 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visits/door/:household") view=pages::door::DoorPage/>
                     <Route path=path!("/visits/import") view=pages::roster::RosterPage/>
                     <Route path=path!("/ledgers/needs/:id") view=pages::need::NeedPage/>
-                    <Route path=path!("/r/:compound/:building") view=pages::resident::ResidentPage/>
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
@@ -80,13 +77,6 @@ fn Header() -> impl IntoView {
             </button>
         </header>
     }
-}
-
-/// Hides volunteer tools on residents' public pages (`/r/…`).
-#[component]
-fn VolunteerOnly(children: ChildrenFn) -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    view! { <Show when=move || !location.pathname.with(|p| p.starts_with("/r/"))>{children()}</Show> }
 }
 
 /// Unsent edits, the last sync, and what stands in the way, on every page.
@@ -201,6 +191,33 @@ fn Unsent() -> impl IntoView {
                 }).collect_view()}
             </ul>
         </details>
+    }
+}
+
+/// In WeChat's in-app browser, or any browser with no usable service
+/// worker, the app works online only: say so once, with how to open it in
+/// a real browser, until dismissed.
+#[component]
+fn BrowserNotice(offline_ready: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let shown = RwSignal::new(service_worker::needs_browser_notice(
+        &service_worker::user_agent(),
+        offline_ready,
+        service_worker::notice_dismissed(),
+    ));
+    view! {
+        <Show when=move || shown.get()>
+            <p class="banner warning compact" role="status" data-testid="browser-notice">
+                {move || i18n.t(Key::BrowserNoticeText)}" "
+                <button class="link" data-testid="browser-notice-dismiss"
+                    on:click=move |_| {
+                        service_worker::dismiss_notice();
+                        shown.set(false);
+                    }>
+                    {move || i18n.t(Key::BrowserNoticeDismiss)}
+                </button>
+            </p>
+        </Show>
     }
 }
 

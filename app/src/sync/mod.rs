@@ -1,9 +1,8 @@
 //! The only part of the app that talks to the network: the outbox push and
 //! changes pull against `/api/sync` ([`engine`]), the HTTP calls ([`api`]),
-//! when to run them ([`runner`]), and the residents' live truck status
-//! ([`public_feed`]).
+//! and when to run them ([`runner`]). (The residents' page is the server's
+//! own, `server/src/resident_page`.)
 
 pub mod api;
 pub mod engine;
-pub mod public_feed;
 pub mod runner;
