@@ -168,6 +168,22 @@ async fn every_resident_state_renders() {
     browser
         .expect_text_starting("resident-status", "还有2栋")
         .await;
+    // Alerts: one tap turns them on (and unlocks sound), and says so.
+    browser.tap("resident-alerts").await;
+    let enabled = browser
+        .eval_async(
+            "done([document.getElementById('alerts').hidden, \
+                   document.getElementById('alerts-on').hidden]);",
+        )
+        .await;
+    assert_eq!(
+        enabled,
+        json!([true, false]),
+        "the button gives way to the notice"
+    );
+    browser
+        .expect_text("resident-alerts-enabled", "提醒已开启：快到时会响铃并振动")
+        .await;
     browser.close().await;
 }
 

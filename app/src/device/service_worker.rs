@@ -27,7 +27,7 @@ pub fn register() -> bool {
     };
     let promise = match register
         .call1(&container, &"/sw.js".into())
-        .and_then(|p| p.dyn_into::<js_sys::Promise>().map_err(JsValue::from))
+        .and_then(|p| p.dyn_into::<js_sys::Promise>())
     {
         Ok(promise) => promise,
         Err(err) => {
