@@ -29,8 +29,10 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
-  // Data goes through the sync engine, never through this cache.
-  if (request.method !== "GET" || url.origin !== self.location.origin || url.pathname.startsWith("/api/")) {
+  // Data goes through the sync engine, never through this cache; residents'
+  // pages (/r/) are the server's own, with their own worker.
+  if (request.method !== "GET" || url.origin !== self.location.origin ||
+      url.pathname.startsWith("/api/") || url.pathname.startsWith("/r/")) {
     return;
   }
   if (request.mode === "navigate") {

@@ -1,6 +1,7 @@
 //! The frame around every page: header with connectivity and language, the
 //! sync bar (one compact line: unsent, refused, last sync, and what stands
-//! in the way), the storage warnings, the backup panel, and the routes.
+//! in the way), the notice that this browser cannot start the app offline,
+//! the storage warnings, the backup panel, and the routes.
 
 use doorstep_core::access::Role;
 use leptos::prelude::*;
@@ -22,20 +23,21 @@ use crate::{
 pub fn App() -> impl IntoView {
     provide_i18n();
     provide_app_data();
-    service_worker::register();
+    let offline_ready = service_worker::register();
     view! {
         <Router>
             // Connectivity and unsent work stay in view while scrolling.
             <div class="sticky-top">
                 <Header/>
-                <VolunteerOnly>
+                <SyncingDeviceOnly>
                     <SyncBar/>
-                </VolunteerOnly>
+                </SyncingDeviceOnly>
             </div>
-            <VolunteerOnly>
+            <BrowserNotice offline_ready=offline_ready/>
+            <SyncingDeviceOnly>
                 <StorageWarning/>
                 <BackupPanel/>
-            </VolunteerOnly>
+            </SyncingDeviceOnly>
             <main class="page">
                 <Routes fallback=pages::not_found::NotFoundPage>
                     <Route path=path!("/") view=pages::home::HomePage/>
@@ -45,7 +47,6 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visits/door/:household") view=pages::door::DoorPage/>
                     <Route path=path!("/visits/import") view=pages::roster::RosterPage/>
                     <Route path=path!("/ledgers/needs/:id") view=pages::need::NeedPage/>
-                    <Route path=path!("/r/:compound/:building") view=pages::resident::ResidentPage/>
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
@@ -85,17 +86,12 @@ fn Header() -> impl IntoView {
     }
 }
 
-/// Hides volunteer tools on residents' public pages (`/r/…`) and on a
-/// district official's phone, which syncs nothing.
+/// Hides the sync bar, the storage warning and the backup panel on a
+/// district official's phone, which syncs and keeps no records.
 #[component]
-fn VolunteerOnly(children: ChildrenFn) -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
+fn SyncingDeviceOnly(children: ChildrenFn) -> impl IntoView {
     let data = use_app_data();
-    view! {
-        <Show when=move || {
-            !location.pathname.with(|p| p.starts_with("/r/")) && data.role() != Some(Role::Official)
-        }>{children()}</Show>
-    }
+    view! { <Show when=move || data.role() != Some(Role::Official)>{children()}</Show> }
 }
 
 /// Unsent edits, the last sync, and what stands in the way, on every page.
@@ -220,6 +216,33 @@ fn Unsent() -> impl IntoView {
                 }}
             </ul>
         </details>
+    }
+}
+
+/// In WeChat's in-app browser, or any browser with no usable service
+/// worker, the app works online only: say so once, with how to open it in
+/// a real browser, until dismissed.
+#[component]
+fn BrowserNotice(offline_ready: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let shown = RwSignal::new(service_worker::needs_browser_notice(
+        &service_worker::user_agent(),
+        offline_ready,
+        service_worker::notice_dismissed(),
+    ));
+    view! {
+        <Show when=move || shown.get()>
+            <p class="banner warning compact" role="status" data-testid="browser-notice">
+                {move || i18n.t(Key::BrowserNoticeText)}" "
+                <button class="link" data-testid="browser-notice-dismiss"
+                    on:click=move |_| {
+                        service_worker::dismiss_notice();
+                        shown.set(false);
+                    }>
+                    {move || i18n.t(Key::BrowserNoticeDismiss)}
+                </button>
+            </p>
+        </Show>
     }
 }
 

@@ -14,6 +14,7 @@ pub mod lambda;
 pub mod live;
 pub mod posters;
 pub mod public;
+pub mod resident_page;
 pub mod roster;
 pub mod security;
 pub mod static_files;
@@ -68,6 +69,7 @@ pub fn app(state: AppState) -> Router {
     let (dist, cors) = (state.dist.clone(), state.cors_origins.clone());
     let router = Router::new()
         .nest("/api", api::router())
+        .merge(resident_page::routes())
         .fallback_service(static_files::service(&state.dist))
         .with_state(state)
         .layer(CompressionLayer::new());

@@ -20,7 +20,7 @@ use std::{
     time::Duration,
 };
 
-use doorstep_core::{ids::CompoundId, sync::SyncRequest};
+use doorstep_core::{ids::CompoundId, sync::SyncRequest, truck::PublicRuns};
 use tokio::sync::{broadcast, watch};
 
 use crate::{AppState, error::AppError, public};
@@ -40,11 +40,14 @@ pub struct Live {
     origin: Arc<str>,
 }
 
-/// A compound's new public truck status, as SSE-ready JSON.
+/// A compound's new public truck status: as SSE-ready JSON for the
+/// compound's stream, and as data for the resident pages' per-building
+/// streams, which render it themselves.
 #[derive(Clone, Debug)]
 pub struct Update {
     pub compound: CompoundId,
     pub json: Arc<str>,
+    pub runs: Arc<PublicRuns>,
 }
 
 impl Default for Live {
@@ -68,11 +71,12 @@ impl Default for Live {
 }
 
 impl Live {
-    pub fn publish(&self, compound: CompoundId, json: String) {
+    pub fn publish(&self, runs: PublicRuns, json: String) {
         // No subscribers is fine: nobody is watching.
         let _ = self.sender.send(Update {
-            compound,
+            compound: runs.compound.clone(),
             json: json.into(),
+            runs: Arc::new(runs),
         });
     }
 

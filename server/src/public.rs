@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/runs/{compound}", get(runs))
         .route("/runs/{compound}/stream", get(stream))
+        .merge(crate::resident_page::api_routes())
 }
 
 /// The collections whose changes the resident page shows.
@@ -58,11 +59,12 @@ pub async fn publish(state: &AppState, compound: &CompoundId) -> Result<(), AppE
     let runs = public_runs(&state.store, compound).await?;
     let json = serde_json::to_string(&runs)
         .map_err(|e| AppError::from(crate::store::StoreError::Corrupt(e.to_string())))?;
-    state.live.publish(compound.clone(), json);
+    state.live.publish(runs, json);
     Ok(())
 }
 
-async fn known(state: &AppState, compound: &str) -> Result<CompoundId, AppError> {
+/// The compound named in a public URL, if it exists (else 404).
+pub async fn known(state: &AppState, compound: &str) -> Result<CompoundId, AppError> {
     let compound: CompoundId = compound
         .parse()
         .map_err(|_| AppError::not_found("no such compound"))?;

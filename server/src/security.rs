@@ -44,7 +44,7 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-fn base64_sha256(text: &str) -> String {
+pub fn base64_sha256(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
 }

@@ -295,6 +295,8 @@ async fn public_runs_match_the_openapi_document() {
     for path in [
         "/api/public/runs/{compound}",
         "/api/public/runs/{compound}/stream",
+        "/api/public/status/{compound}/{building}",
+        "/api/public/status/{compound}/{building}/stream",
         "/api/compounds/{compound}/posters",
     ] {
         assert!(spec["paths"][path].is_object(), "{path} is documented");
@@ -316,4 +318,173 @@ fn openapi_lists_every_collection() {
         .map(|c| c.name())
         .collect();
     assert_eq!(documented, actual);
+}
+
+/// The resident page is the server's own HTML: the first response names
+/// the building and says where the truck is, with its own strict policy,
+/// and carries nothing personal.
+#[tokio::test]
+async fn the_resident_page_arrives_with_its_status_and_nothing_personal() {
+    let f = Fixture::new().await;
+    f.push("set", "household", "h1", json!({"building": "4", "door": "301室", "head": "王芳", "phone": "13800138000", "notes": "独居老人"})).await;
+    f.seed_run().await;
+    f.tap("e1", "1", "arrived").await;
+
+    let (status, headers, body) = support::send(
+        &f.state,
+        Request::get("/r/c1/4").body(Body::empty()).unwrap(),
+    )
+    .await;
+    let html = String::from_utf8(body).unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(">流动菜摊 · 4号楼</h1>"), "{html}");
+    assert!(html.contains(">还有2栋，约 "), "{html}");
+    assert!(html.contains("老李菜摊"));
+    assert!(!html.contains("doorstep-app"), "not the volunteer app");
+    let staff = ClientId::from_u128(STAFF).to_string();
+    for personal in ["王芳", "13800138000", "301室", "独居老人", staff.as_str()] {
+        assert!(!html.contains(personal), "the page leaks {personal:?}");
+    }
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(headers["cache-control"], "no-cache");
+
+    let (_, english) = f.get("/r/c1/4?lang=en").await;
+    assert!(english.contains("<html lang=\"en\">"));
+    assert!(english.contains("2 buildings away, about "), "{english}");
+
+    let (status, unknown) = f.get("/r/nowhere/4").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(unknown.contains("找不到这个小区"), "{unknown}");
+
+    let (status, headers, worker) = support::send(
+        &f.state,
+        Request::get("/r/sw.js").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(
+        String::from_utf8(worker)
+            .unwrap()
+            .contains("doorstep-resident")
+    );
+}
+
+/// Times are the server's: a status made now carries the server's clock,
+/// and its ETA and stale age are worked out from the server's clock alone
+/// (the request has no clock of the phone's in it), so a phone set ten
+/// minutes wrong reads the same ETA and age as any other.
+#[tokio::test]
+async fn resident_status_times_come_from_the_servers_clock() {
+    let f = Fixture::new().await;
+    let t0 = now_ms() - 90 * 60_000;
+    f.push(
+        "set",
+        "truck",
+        "t1",
+        json!({"name": "豫A·12345", "vendor": "老李菜摊", "phone": "0371-1234567"}),
+    )
+    .await;
+    let stops: Vec<Value> = ["1", "2", "4"]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"building": b, "planned_ms": t0 + i as u64 * 1_200_000, "dwell_min": 15}))
+        .collect();
+    f.push(
+        "set",
+        "run",
+        "r1",
+        json!({"truck": "t1", "date": "2026-11-28", "state": "underway", "stops": stops}),
+    )
+    .await;
+    f.push(
+        "append",
+        "stop_event",
+        "e1",
+        json!({"run": "r1", "building": "1", "kind": "arrived", "at_ms": t0}),
+    )
+    .await;
+
+    let before = now_ms();
+    let (status, body) = f.get("/api/public/status/c1/4").await;
+    let after = now_ms();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let live: Value = serde_json::from_str(&body).unwrap();
+    let server_time = live["server_time_ms"].as_u64().unwrap();
+    assert!((before..=after).contains(&server_time));
+    let html = live["html"].as_str().unwrap();
+    // The truck overstayed at 1 (arrived 90 minutes ago, 15 planned): it
+    // leaves "now" by the server's clock, and building 4 comes 40 minutes
+    // of plan after that.
+    let line = doorstep_core::eta::timeline(
+        doorstep_core::truck::RunState::Underway,
+        &serde_json::from_value::<Vec<doorstep_core::truck::Stop>>(json!(stops)).unwrap(),
+        &[doorstep_core::truck::Tap {
+            building: "1".into(),
+            kind: doorstep_core::truck::EventKind::Arrived,
+            at_ms: t0,
+        }],
+        server_time,
+    );
+    let expected = doorstep_server::resident_page::render::status_line(
+        &line.forecast("4").status,
+        doorstep_server::resident_page::text::Lang::Zh,
+    );
+    assert!(html.contains(&expected), "{expected} in {html}");
+    assert!(
+        html.contains("已有 90 分钟没有收到菜车位置"),
+        "stale age by the server's clock: {html}"
+    );
+    assert_eq!(live["moment"], Value::Null);
+}
+
+/// Each building's stream renders its own status: at once, then after a tap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_resident_stream_follows_taps() {
+    let f = Fixture::new().await;
+    f.seed_run().await;
+    f.tap("e1", "1", "arrived").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(doorstep_server::serve(
+        listener,
+        f.state.clone(),
+        std::future::pending(),
+    ));
+    let (mut stream, mut buffer) =
+        support::sse_open(addr, "/api/public/status/c1/4/stream?lang=en").await;
+    let first: Value =
+        serde_json::from_str(&support::next_event(&mut stream, &mut buffer).await).unwrap();
+    assert!(
+        first["html"].as_str().unwrap().contains("2 buildings away"),
+        "{first}"
+    );
+    f.tap("e2", "1", "left").await;
+    f.tap("e3", "2", "arrived").await;
+    let next = loop {
+        let event: Value =
+            serde_json::from_str(&support::next_event(&mut stream, &mut buffer).await).unwrap();
+        if event["moment"] == "next" {
+            break event;
+        }
+    };
+    assert!(
+        next["html"]
+            .as_str()
+            .unwrap()
+            .contains("Your building is next"),
+        "{next}"
+    );
+    assert_eq!(
+        f.get("/api/public/status/nowhere/4/stream").await.0,
+        StatusCode::NOT_FOUND
+    );
+    server.abort();
 }

@@ -223,6 +223,12 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Closes the database under the running server: pages still load,
+    /// but nothing can be read (a database that is down).
+    pub async fn close_database(&self) {
+        self.store.close().await;
+    }
+
     /// Stops accepting connections and closes the database, like a crash
     /// of the machine's network from the phones' side.
     pub async fn stop(&mut self) {

@@ -7,6 +7,15 @@
 //!   set through chromedriver's CDP bridge: from navigation until the home
 //!   page is usable (its sign-in form is on screen), cold and again once the
 //!   service worker has the shell. The baseline is the cold load unthrottled.
+//! - `resident`: the resident page (`/r/{compound}/{building}`), cold in a
+//!   fresh profile on the same Slow 3G and 4× slower CPU: the bytes
+//!   transferred (as Chromium's resource timing counts them, headers
+//!   included) until its status line shows real data, and the time from
+//!   navigation until then. The baseline is the same page unthrottled.
+//! - `lighthouse`: Lighthouse 12.2.3 (npm, `DOORSTEP_LIGHTHOUSE`), mobile
+//!   preset (simulated slow 4G, 4× CPU), on Debian's Chromium
+//!   (`CHROME_PATH`): performance, accessibility and best-practices scores
+//!   of `/` and of a resident page with a live run.
 //! - `initial`: the first sync of a compound of 5,000 households (45,000
 //!   records) into a fresh profile, from signing in until every record is in
 //!   IndexedDB and the household list shows. The baseline is the server's
@@ -89,6 +98,206 @@ async fn load() {
         "baseline": null, "conditions": conditions,
         "summary": format!("repeat {:.2} s from the service worker", repeat_ms / 1000.0)}),
     );
+}
+
+/// Runs before the page's own scripts: notes when the status line first
+/// holds real data (the server rendered it: `#live` carries its time),
+/// checked every frame, so the figure is the frame that shows it.
+const STATUS_WATCH: &str = r#"(() => {
+  const look = () => {
+    if (document.querySelector('#live[data-t] [data-testid="resident-status"]')) {
+      window.__statusAt = performance.now();
+      return;
+    }
+    requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
+})();"#;
+
+/// Milliseconds from navigation until the status line showed real data, and
+/// the bytes of every response finished by then.
+async fn status_shown(browser: &Browser) -> (f64, f64, Value) {
+    let found = browser
+        .eval_async(
+            r#"const wait = () => {
+                 if (window.__statusAt === undefined) { setTimeout(wait, 20); return; }
+                 const at = window.__statusAt;
+                 const entries = [...performance.getEntriesByType("navigation"),
+                                  ...performance.getEntriesByType("resource")]
+                   .filter(e => e.responseEnd > 0 && e.responseEnd <= at);
+                 done({at, bytes: entries.reduce((sum, e) => sum + e.transferSize, 0),
+                       files: entries.map(e => ({name: e.name, transfer: e.transferSize,
+                                                 encoded: e.encodedBodySize, decoded: e.decodedBodySize}))});
+               };
+               wait();"#,
+        )
+        .await;
+    (
+        found["at"].as_f64().expect("a time"),
+        found["bytes"].as_f64().expect("bytes"),
+        found["files"].clone(),
+    )
+}
+
+async fn resident_run(server: &TestServer) -> String {
+    let now = doorstep_server::now_ms();
+    server.create_compound("c1", "永安社区").await;
+    let m = |kind: &str, collection: &str, id: &str, fields: Value| -> Mutation {
+        serde_json::from_value(json!({"kind": kind, "args": {
+            "collection": collection, "id": id, "compound": "c1", "fields": fields}}))
+        .unwrap()
+    };
+    let stops: Vec<Value> = (1..=12)
+        .map(|b| json!({"building": b.to_string(), "planned_ms": now + (b - 1) * 600_000, "dwell_min": 8}))
+        .collect();
+    server
+        .push(vec![
+            m(
+                "set",
+                "truck",
+                "t1",
+                json!({"name": "豫A·12345", "vendor": "老李菜摊",
+                "phone": "0371-1234567", "order_link": "https://example.org/order"}),
+            ),
+            m(
+                "set",
+                "run",
+                "r1",
+                json!({"truck": "t1", "date": "2026-11-28", "state": "underway", "stops": stops}),
+            ),
+            m(
+                "append",
+                "stop_event",
+                "e1",
+                json!({"run": "r1", "building": "1", "kind": "arrived", "at_ms": now}),
+            ),
+        ])
+        .await;
+    format!("{}/r/c1/8", server.url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: cargo xtask bench resident"]
+async fn resident() {
+    let server = TestServer::start().await;
+    let url = resident_run(&server).await;
+
+    let plain = Browser::start().await;
+    plain
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": STATUS_WATCH}),
+        )
+        .await;
+    plain.open(&url).await;
+    let (unthrottled_ms, _, _) = status_shown(&plain).await;
+    plain.close().await;
+
+    let phone = Browser::start().await;
+    phone
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": STATUS_WATCH}),
+        )
+        .await;
+    throttle(&phone).await;
+    phone.open(&url).await;
+    let (cold_ms, bytes, files) = status_shown(&phone).await;
+    phone.screenshot("bench-resident").await;
+    phone.close().await;
+
+    let conditions = "Slow 3G (400 kbit/s, 400 ms RTT), CPU 4x slower, cold";
+    let kb = (bytes / 100.0).round() / 10.0;
+    report(
+        json!({"bench": "resident.bytes", "unit": "KB", "value": kb, "baseline": null,
+        "conditions": conditions, "files": files,
+        "summary": format!("{kb} KB transferred (headers included) before the status line showed real data")}),
+    );
+    report(
+        json!({"bench": "resident.time", "unit": "s", "value": cold_ms / 1000.0,
+        "baseline": unthrottled_ms / 1000.0, "conditions": conditions,
+        "summary": format!("status line with real data {:.2} s after navigation throttled, {:.2} s unthrottled",
+            cold_ms / 1000.0, unthrottled_ms / 1000.0)}),
+    );
+}
+
+/// One Lighthouse run (mobile preset) of `url`: the parsed JSON report.
+async fn lighthouse_report(url: &str) -> Value {
+    let program = std::env::var("DOORSTEP_LIGHTHOUSE").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tools/node_modules/.bin/lighthouse"
+        )
+        .to_owned()
+    });
+    let output = tokio::process::Command::new(&program)
+        .args([
+            url,
+            "--quiet",
+            "--output=json",
+            "--output-path=stdout",
+            "--only-categories=performance,accessibility,best-practices",
+            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --lang=zh-CN",
+        ])
+        .env(
+            "CHROME_PATH",
+            std::env::var("CHROME_PATH").unwrap_or_else(|_| "/usr/bin/chromium".into()),
+        )
+        .output()
+        .await
+        .unwrap_or_else(|err| panic!("{program}: {err} (cargo xtask bench lighthouse installs it)"));
+    assert!(
+        output.status.success(),
+        "lighthouse failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("lighthouse's JSON report")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: cargo xtask bench lighthouse"]
+async fn lighthouse() {
+    let server = TestServer::start().await;
+    let resident = resident_run(&server).await;
+    for (page, url) in [("home", format!("{}/", server.url)), ("resident", resident)] {
+        let lh = lighthouse_report(&url).await;
+        let audit = |id: &str| {
+            lh["audits"][id]["numericValue"]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+        };
+        let failing: Vec<String> = lh["audits"]
+            .as_object()
+            .map(|audits| {
+                audits
+                    .iter()
+                    .filter(|(_, a)| a["scoreDisplayMode"] == "binary" && a["score"] == json!(0))
+                    .map(|(id, _)| id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let metrics = json!({"lcp_s": audit("largest-contentful-paint") / 1000.0,
+            "fcp_s": audit("first-contentful-paint") / 1000.0,
+            "tti_s": audit("interactive") / 1000.0,
+            "tbt_ms": audit("total-blocking-time"), "cls": audit("cumulative-layout-shift"),
+            "failing_audits": failing});
+        for (category, key) in [
+            ("performance", "performance"),
+            ("accessibility", "accessibility"),
+            ("best-practices", "best_practices"),
+        ] {
+            let score =
+                (lh["categories"][category]["score"].as_f64().unwrap_or(0.0) * 100.0).round();
+            report(
+                json!({"bench": format!("lighthouse.{page}.{key}"), "unit": "score",
+                "value": score, "baseline": null, "url": url, "metrics": metrics,
+                "summary": format!("{page} {category} {score}: LCP {:.1} s, FCP {:.1} s, TBT {:.0} ms{}",
+                    audit("largest-contentful-paint") / 1000.0, audit("first-contentful-paint") / 1000.0,
+                    audit("total-blocking-time"),
+                    if failing.is_empty() { String::new() } else { format!("; failing: {}", failing.join(", ")) })}),
+            );
+        }
+    }
 }
 
 const HOUSEHOLDS: usize = 5_000;

@@ -108,13 +108,30 @@ async fn every_page_reads_in_chinese() {
         ("/dashboard", "coverage-chart", "dashboard"),
         ("/accounts", "invite-form", "accounts"),
         ("/accounts/refused", "page-title", "refused"),
-        ("/r/yongan/1", "resident-title", "resident"),
     ];
     for (path, ready, name) in pages {
         phone.open(&url(path)).await;
         phone.find(ready).await;
         check_page(&phone, name).await;
     }
+    // The resident page is the server's own: its language is a link.
+    phone.open(&url("/r/yongan/1")).await;
+    phone.find("resident-title").await;
+    let english = phone.latin_sentences(ALLOWED).await;
+    assert!(
+        english.is_empty(),
+        "resident: English in Chinese: {english:?}"
+    );
+    phone.screenshot("walk-resident-zh").await;
+    phone.tap("resident-lang").await;
+    phone
+        .expect_text_starting("resident-title", "Vegetable truck")
+        .await;
+    phone.screenshot("walk-resident-en").await;
+    phone.tap("resident-lang").await;
+    phone
+        .expect_text_starting("resident-title", "流动菜摊")
+        .await;
 
     // The need page: what, whose door (with phone and link), who raised it,
     // the building's team, and only the step its state allows.

@@ -44,6 +44,22 @@ pub const METRICS: &[Metric] = &[
         run: load,
     },
     Metric {
+        name: "resident",
+        about: "the resident page cold, Slow 3G and a 4x slower CPU: bytes and time until \
+                its status line shows real data",
+        needs_browser: true,
+        needs_postgres: false,
+        run: resident,
+    },
+    Metric {
+        name: "lighthouse",
+        about: "Lighthouse 12.2.3 mobile scores (performance, accessibility, best practices) \
+                of / and the resident page",
+        needs_browser: true,
+        needs_postgres: false,
+        run: lighthouse,
+    },
+    Metric {
         name: "sync",
         about: "server ingest and client pull apply, each next to a raw batched write",
         needs_browser: true,
@@ -105,7 +121,18 @@ pub const METRICS: &[Metric] = &[
 
 /// The names `cargo xtask bench` accepts.
 pub const NAMES: &[&str] = &[
-    "size", "load", "sync", "initial", "truck", "edit", "live", "store", "roster", "district",
+    "size",
+    "load",
+    "resident",
+    "lighthouse",
+    "sync",
+    "initial",
+    "truck",
+    "edit",
+    "live",
+    "store",
+    "roster",
+    "district",
 ];
 
 pub struct Metric {
@@ -129,6 +156,8 @@ pub enum Goal {
     /// `value` at most `max`, in `unit` (a latency: lower is better). The
     /// baseline is shown for scale but does not count.
     AtMost { max: f64, unit: &'static str },
+    /// `value` at least `min`, in `unit` (a score: higher is better).
+    AtLeast { min: f64, unit: &'static str },
     /// No goal: a capacity figure (`store`), recorded for docs/SCALE.md and
     /// judged by the plan that reads it. Its `met` is `null`.
     Recorded,
@@ -141,6 +170,7 @@ impl Goal {
         match self {
             Goal::RatioAtLeast(min) => baseline.is_some_and(|b| ratio(value, b) >= min),
             Goal::AtMost { max, .. } => value <= max,
+            Goal::AtLeast { min, .. } => value >= min,
             Goal::Recorded => true,
         }
     }
@@ -154,6 +184,7 @@ impl Goal {
         match self {
             Goal::RatioAtLeast(min) => format!("ratio >= {min}"),
             Goal::AtMost { max, unit } => format!("<= {max} {unit}"),
+            Goal::AtLeast { min, unit } => format!(">= {min} {unit}"),
             Goal::Recorded => "none (recorded)".to_owned(),
         }
     }
@@ -297,9 +328,16 @@ pub fn bench(names: &[String], budget: Duration) -> anyhow::Result<()> {
         )?;
         entries.extend(found);
     }
-    if names.is_empty() {
-        write_json(&out_dir.join("report.json"), &report_json(&entries))?;
-    }
+    // A full run writes the report afresh; a partial one updates its figures.
+    let report_path = out_dir.join("report.json");
+    let previous = if names.is_empty() {
+        None
+    } else {
+        std::fs::read_to_string(&report_path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+    };
+    write_json(&report_path, &merged_report(previous, &entries))?;
 
     println!("\n{}", render_table(&entries));
     for line in summaries(&entries) {
@@ -384,6 +422,19 @@ pub fn report_json(entries: &[Entry]) -> Value {
             .map(|e| (e.key.clone(), e.to_json()))
             .collect(),
     )
+}
+
+/// `report.json` after a run: `previous` (a partial run's earlier report)
+/// with this run's figures put in or replaced.
+pub fn merged_report(previous: Option<Value>, entries: &[Entry]) -> Value {
+    let mut report = match previous {
+        Some(Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    if let Value::Object(fresh) = report_json(entries) {
+        report.extend(fresh);
+    }
+    Value::Object(report)
 }
 
 /// The `doorstep-bench:` results in a step's output, by their `bench` name.
@@ -712,6 +763,79 @@ fn load(deadline: Instant) -> Vec<Entry> {
         ),
     ];
     match browser_bench("load") {
+        Ok(command) => steps(&figures, command, deadline),
+        Err(err) => figures
+            .iter()
+            .map(|(key, goal, _)| Entry::new(key, *goal, Status::Failed(err.to_string())))
+            .collect(),
+    }
+}
+
+/// `resident`: the resident page cold on Slow 3G and a 4x slower CPU: what
+/// was transferred (KB) and how long it took (s) until the status line
+/// showed real data.
+fn resident(deadline: Instant) -> Vec<Entry> {
+    let figures = [
+        (
+            "resident.bytes",
+            Goal::AtMost {
+                max: 60.0,
+                unit: "KB",
+            },
+            "resident.bytes",
+        ),
+        (
+            "resident.time",
+            Goal::AtMost {
+                max: 2.5,
+                unit: "s",
+            },
+            "resident.time",
+        ),
+    ];
+    match browser_bench("resident") {
+        Ok(command) => steps(&figures, command, deadline),
+        Err(err) => figures
+            .iter()
+            .map(|(key, goal, _)| Entry::new(key, *goal, Status::Failed(err.to_string())))
+            .collect(),
+    }
+}
+
+/// The Lighthouse figures: each page's three category scores, 0-100.
+fn lighthouse_figures() -> Vec<(String, Goal)> {
+    let mut figures = Vec::new();
+    for page in ["home", "resident"] {
+        for (category, min) in [
+            ("performance", 95.0),
+            ("accessibility", 100.0),
+            ("best_practices", 100.0),
+        ] {
+            figures.push((
+                format!("lighthouse.{page}.{category}"),
+                Goal::AtLeast { min, unit: "score" },
+            ));
+        }
+    }
+    figures
+}
+
+/// `lighthouse`: npm's lighthouse (installed into tools/) against Debian's
+/// Chromium, mobile preset, for `/` and the resident page.
+fn lighthouse(deadline: Instant) -> Vec<Entry> {
+    let owned = lighthouse_figures();
+    let figures: Vec<(&str, Goal, &str)> = owned
+        .iter()
+        .map(|(key, goal)| (key.as_str(), *goal, key.as_str()))
+        .collect();
+    let command = tools::ensure_lighthouse().and_then(|program| {
+        let mut command = browser_bench("lighthouse")?;
+        command
+            .env("DOORSTEP_LIGHTHOUSE", program)
+            .env("CHROME_PATH", "/usr/bin/chromium");
+        Ok(command)
+    });
+    match command {
         Ok(command) => steps(&figures, command, deadline),
         Err(err) => figures
             .iter()
@@ -1137,6 +1261,40 @@ test pull_apply_rate ... ok";
             .map(|m| m.name)
             .collect();
         assert_eq!(postgres, ["store", "district"]);
+    }
+
+    #[test]
+    fn a_score_goal_is_a_lower_bound() {
+        let goal = Goal::AtLeast {
+            min: 95.0,
+            unit: "score",
+        };
+        assert!(goal.met(95.0, None) && goal.met(100.0, None));
+        assert!(!goal.met(94.0, None));
+        assert_eq!(goal.describe(), ">= 95 score");
+        let keys: Vec<String> = lighthouse_figures().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys.len(), 6);
+        assert!(keys.contains(&"lighthouse.resident.best_practices".to_owned()));
+    }
+
+    #[test]
+    fn a_partial_run_updates_the_report_and_keeps_the_rest() {
+        let previous = json!({"size": {"value": 535.0}, "resident.time": {"value": 9.0}});
+        let goal = Goal::AtMost {
+            max: 2.5,
+            unit: "s",
+        };
+        let report = merged_report(
+            Some(previous),
+            &[Entry::new("resident.time", goal, measured(1.2, 0.3))],
+        );
+        assert_eq!(report["size"]["value"], 535.0);
+        assert_eq!(report["resident.time"]["value"], 1.2);
+        let fresh = merged_report(
+            None,
+            &[Entry::new("resident.time", goal, measured(1.2, 0.3))],
+        );
+        assert_eq!(fresh.as_object().unwrap().len(), 1);
     }
 
     #[test]

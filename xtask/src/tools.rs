@@ -13,6 +13,8 @@ const WASM_TARGET: &str = "wasm32-unknown-unknown";
 const TRUNK_VERSION: &str = "0.21.14";
 /// Debian's binaryen 108 produces modules that Chromium rejects (`Table.set`).
 const BINARYEN_VERSION: &str = "132";
+/// Lighthouse 13 refuses Node 20; 12.2.3 is the last that runs on it.
+const LIGHTHOUSE_VERSION: &str = "12.2.3";
 /// `cargo xtask soak` fuzzes the sync decoder with it (fuzz/, nightly Rust).
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// Debian packages the browser tests need; the fonts make Chinese text render.
@@ -125,6 +127,27 @@ fn ensure_wasm_opt() -> anyhow::Result<()> {
             "--no-fund",
             &format!("binaryen@{BINARYEN_VERSION}"),
         ]))
+}
+
+/// npm's lighthouse CLI in tools/ (for `cargo xtask bench lighthouse`);
+/// returns its path.
+pub fn ensure_lighthouse() -> anyhow::Result<std::path::PathBuf> {
+    let lighthouse = tools_dir().join("node_modules/.bin/lighthouse");
+    let current =
+        output(cmd(lighthouse.to_str().context("tools path is not UTF-8")?).arg("--version"));
+    if current.as_deref().map(str::trim) == Some(LIGHTHOUSE_VERSION) {
+        return Ok(lighthouse);
+    }
+    std::fs::create_dir_all(tools_dir())?;
+    run(cmd("npm")
+        .args(["install", "--prefix"])
+        .arg(tools_dir())
+        .args([
+            "--no-audit",
+            "--no-fund",
+            &format!("lighthouse@{LIGHTHOUSE_VERSION}"),
+        ]))?;
+    Ok(lighthouse)
 }
 
 /// A PostgreSQL server on 127.0.0.1:5432 that the current user reaches

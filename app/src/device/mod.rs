@@ -1,8 +1,7 @@
 //! What the phone's browser can tell us or do for us, outside our own data:
-//! connectivity, local time, alerts, confirm dialogs, storage persistence,
+//! connectivity, local time, confirm dialogs, storage persistence,
 //! the offline service worker, files saved and picked.
 
-pub mod alert;
 pub mod connectivity;
 pub mod dialog;
 pub mod files;

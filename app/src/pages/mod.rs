@@ -15,7 +15,6 @@ pub mod ledgers;
 pub mod need;
 pub mod not_found;
 pub mod refused;
-pub mod resident;
 pub mod roster;
 pub mod truck;
 pub mod visits;

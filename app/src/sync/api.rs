@@ -184,11 +184,6 @@ async fn refusal(response: reqwest::Response) -> ApiFailure {
     ApiFailure::Refused { status, error }
 }
 
-/// The public truck status of a compound (no login).
-pub async fn public_runs(compound: &str) -> Result<doorstep_core::truck::PublicRuns, ApiFailure> {
-    read(reqwest::get(format!("{}/api/public/runs/{compound}", origin())).await).await
-}
-
 /// Uploads a roster file for a dry run or the real (all-or-nothing) import.
 /// `map` lists extra header mappings, `列名=field,…`.
 pub async fn import_roster(
