@@ -167,7 +167,8 @@ pub struct Measured {
     pub details: Value,
 }
 
-/// The median of a set of figures and their range.
+/// The median of a set of paired ratios and their range, as a benchmark
+/// reported them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Spread {
     pub median: f64,
@@ -176,27 +177,6 @@ pub struct Spread {
 }
 
 impl Spread {
-    /// The median (the mean of the middle two for an even count) and the
-    /// range of `xs`; `None` for no figures.
-    pub fn of(xs: &[f64]) -> Option<Self> {
-        let mut sorted: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
-        if sorted.is_empty() {
-            return None;
-        }
-        sorted.sort_by(f64::total_cmp);
-        let n = sorted.len();
-        let median = if n % 2 == 1 {
-            sorted[n / 2]
-        } else {
-            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-        };
-        Some(Self {
-            median,
-            min: sorted[0],
-            max: sorted[n - 1],
-        })
-    }
-
     fn parse(v: &Value) -> Option<Self> {
         Some(Self {
             median: v.get("median")?.as_f64()?,
@@ -1015,15 +995,6 @@ test pull_apply_rate ... ok";
         assert_eq!(report["sync.server"]["ratio"], 1.21);
         assert_eq!(report["sync.server"]["ratio_spread"], json!([0.19, 1.3]));
         assert!(render_table(&[entry]).contains("1.21 (0.19-1.30)"));
-    }
-
-    #[test]
-    fn a_spread_has_the_middle_and_both_ends() {
-        let s = Spread::of(&[3.0, 1.0, 2.0]).unwrap();
-        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
-        let even = Spread::of(&[4.0, 1.0, 2.0, 3.0]).unwrap();
-        assert_eq!((even.median, even.min, even.max), (2.5, 1.0, 4.0));
-        assert_eq!(Spread::of(&[]), None);
     }
 
     #[test]
