@@ -329,6 +329,8 @@ async fn bad_input_is_refused_and_changes_nothing() {
         ("clock ahead", good(ahead).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "clock_ahead"),
         ("stamped by another client", good(foreign).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         ("unsupported schema", json!({"client_id": client(1), "schema_version": 99}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
+        // An app from before compact pages: asked to reload, never answered with a page it would misread.
+        ("an app of schema 1", json!({"client_id": client(1), "schema_version": 1, "pull": {"compound": "c1", "cursor": 0}}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
         ("101 mutations", push(1, too_many).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "too_many_mutations"),
         ("body over 256 KB", good(set_household(2, 1, "h2", json!({"notes": huge_notes}))).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "body_rejected"),
         ("pull of another compound", json!({"client_id": client(1), "schema_version": 2, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::FORBIDDEN, "forbidden"),
