@@ -116,6 +116,8 @@ pub fn sync_refused(code: &str) -> Key {
         "busy" | "store_unavailable" => Key::ErrorSyncBusy,
         "forbidden" => Key::ErrorSyncForbidden,
         "not_found" => Key::ErrorSyncNotFound,
+        // The server speaks a newer sync format: this build must reload.
+        "unsupported_schema" => Key::ErrorSyncOutdated,
         _ => Key::ErrorSyncInvalid,
     }
 }
@@ -202,7 +204,14 @@ mod tests {
         ] {
             all.push(truck_form(locale, name));
         }
-        for code in ["busy", "forbidden", "not_found", "invalid", "mid_gap"] {
+        for code in [
+            "busy",
+            "forbidden",
+            "not_found",
+            "invalid",
+            "mid_gap",
+            "unsupported_schema",
+        ] {
             all.push(locale.text(sync_refused(code)).to_owned());
             all.push(locale.text(refusal(code)).to_owned());
         }

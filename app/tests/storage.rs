@@ -306,6 +306,103 @@ async fn a_reset_page_replaces_records_and_replays_the_outbox() {
     );
 }
 
+/// A page of households, each with one field stamped at `wall_ms`.
+fn field_page(seq: u64, fields: &[(&str, &str, &str)], wall_ms: u64, reset: bool) -> PullPage {
+    let changes = fields
+        .iter()
+        .map(|(id, field, value)| {
+            let hlc = Hlc {
+                wall_ms,
+                counter: 0,
+                node: ClientId::from_u128(99),
+            };
+            let (record, _) = set(id, json!({ *field: value })).apply(None, &hlc).unwrap();
+            Change { seq, record }
+        })
+        .collect();
+    PullPage {
+        compound: "c1".parse().unwrap(),
+        changes,
+        cursor: seq,
+        more: true,
+        remaining: 1,
+        scope: "s".into(),
+        reset,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_fresh_pull_reads_only_what_it_stored_and_an_edit_ends_that() {
+    use doorstep_app::storage::PullRound;
+
+    let db = Db::open(&fresh_name()).await.unwrap();
+    db.device().await.unwrap();
+    let mut round = PullRound::default();
+    let first = field_page(
+        1,
+        &[("h1", "head", "甲"), ("h2", "head", "乙")],
+        1_000,
+        true,
+    );
+    db.apply_pull_page_in(&mut round, &first, 5_000, || Ok(()))
+        .await
+        .unwrap();
+    assert!(db.device().await.unwrap().fresh_pull);
+    // h1 changed again during the pull: it comes again and merges with
+    // what the first page stored; its other field stays.
+    db.apply_pull_page_in(
+        &mut round,
+        &field_page(
+            2,
+            &[("h1", "door", "101"), ("h3", "head", "丁")],
+            2_000,
+            false,
+        ),
+        5_000,
+        || Ok(()),
+    )
+    .await
+    .unwrap();
+    // An edit between pages (another tab's, say) ends the fresh pull: the
+    // next page reads every record it touches, so the edit is merged with,
+    // not written over.
+    db.commit_edit(&set("h4", json!({"door": "404"})), 3_000)
+        .await
+        .unwrap();
+    assert!(!db.device().await.unwrap().fresh_pull);
+    db.apply_pull_page_in(
+        &mut round,
+        &field_page(3, &[("h4", "head", "戊")], 2_500, false),
+        5_000,
+        || Ok(()),
+    )
+    .await
+    .unwrap();
+    let mut stored: Vec<(String, Option<serde_json::Value>, Option<serde_json::Value>)> = db
+        .records()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| {
+            (
+                r.id.to_string(),
+                r.value("head").cloned(),
+                r.value("door").cloned(),
+            )
+        })
+        .collect();
+    stored.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        stored,
+        [
+            ("h1".into(), Some(json!("甲")), Some(json!("101"))),
+            ("h2".into(), Some(json!("乙")), None),
+            ("h3".into(), Some(json!("丁")), None),
+            ("h4".into(), Some(json!("戊")), Some(json!("404"))),
+        ]
+    );
+}
+
 #[wasm_bindgen_test]
 async fn deleting_the_database_elsewhere_closes_it_here_and_says_so() {
     use std::{cell::Cell, rc::Rc};

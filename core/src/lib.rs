@@ -18,6 +18,7 @@ pub mod ids;
 pub mod invite;
 pub mod mutation;
 pub mod need;
+mod page;
 pub mod record;
 pub mod roster;
 pub mod schema;

@@ -15,10 +15,13 @@ use crate::{
     record::Record,
 };
 
-/// The mutation format this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
-/// The formats this build's server accepts.
-pub const SUPPORTED_SCHEMA: RangeInclusive<u32> = 1..=1;
+/// The wire format this build speaks: its requests' mutations and the pull
+/// pages it reads. 2: compact pages (`page.rs`), no echo of a push.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The formats this build's server accepts. An older app is refused as a
+/// whole (`unsupported_schema`, 422) and asked to reload, so it never reads
+/// a page it would misunderstand.
+pub const SUPPORTED_SCHEMA: RangeInclusive<u32> = 2..=2;
 /// Most mutations in one push; the client sends its outbox in batches.
 pub const MAX_PUSH_MUTATIONS: usize = 100;
 /// Largest request body the server reads; larger gets 413.
@@ -91,7 +94,9 @@ pub struct Rejection {
     pub refusal: Refusal,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One page of a compound's changes. On the wire it is compact (see
+/// `page.rs`: each client id, collection and field name once per page).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PullPage {
     pub compound: CompoundId,
     /// Records changed after the request's cursor, in commit order, as their
@@ -104,11 +109,9 @@ pub struct PullPage {
     /// How many changes wait beyond this page: drives the progress bar.
     pub remaining: u64,
     /// Fingerprint of what this device may see; send it back with the next pull.
-    #[serde(default)]
     pub scope: String,
     /// The scope changed: this page starts from 0, and the phone drops every
     /// record it holds before storing it (what it may no longer see goes).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reset: bool,
 }
 
@@ -117,6 +120,31 @@ pub struct Change {
     /// The compound's change sequence number of this record's latest change.
     pub seq: u64,
     pub record: Record,
+}
+
+impl PullPage {
+    /// Leaves out what the request's own `pushed` mutations wrote: the
+    /// phone applied each of them when it was made, so a field or delete
+    /// carrying one of their stamps is already on it. Records left with
+    /// nothing go. A reset page is left whole: the phone drops every record
+    /// before storing it.
+    pub fn without_echo(mut self, pushed: &[PushedMutation]) -> Self {
+        if self.reset || pushed.is_empty() {
+            return self;
+        }
+        let own: std::collections::HashSet<&Hlc> = pushed.iter().map(|p| &p.hlc).collect();
+        self.changes.retain_mut(|change| {
+            let record = &mut change.record;
+            record
+                .fields
+                .retain(|_, stamped| !own.contains(&stamped.hlc));
+            if record.deleted.as_ref().is_some_and(|d| own.contains(d)) {
+                record.deleted = None;
+            }
+            !record.fields.is_empty() || record.deleted.is_some()
+        });
+        self
+    }
 }
 
 /// Why a sync request is refused as a whole; nothing of it is stored.
@@ -176,7 +204,8 @@ impl RequestError {
             RequestError::Malformed { field, message } => (message.clone(), field.clone()),
             RequestError::UnsupportedSchema { version } => (
                 format!(
-                    "schema version {version} is not supported; this server takes {}..={}: update the app",
+                    "schema version {version} is not supported; this server takes {}..={}: \
+                     reload the app to update it",
                     SUPPORTED_SCHEMA.start(),
                     SUPPORTED_SCHEMA.end()
                 ),
@@ -264,5 +293,101 @@ impl SyncRequest {
                 })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::{record::Stamped, schema::Collection};
+
+    fn stamp(wall_ms: u64, node: u128) -> Hlc {
+        Hlc {
+            wall_ms,
+            counter: 0,
+            node: ClientId::from_u128(node),
+        }
+    }
+
+    fn pushed(mid: u64, hlc: Hlc) -> PushedMutation {
+        PushedMutation {
+            mid,
+            hlc,
+            mutation: serde_json::from_value(json!({"kind": "set", "args": {
+                "collection": "household", "id": "h1", "compound": "c1",
+                "fields": {"door": "101"}}}))
+            .unwrap(),
+        }
+    }
+
+    fn change(seq: u64, id: &str, fields: &[(&str, Hlc)], deleted: Option<Hlc>) -> Change {
+        let mut record = Record::new(
+            Collection::Household,
+            id.parse().unwrap(),
+            "c1".parse().unwrap(),
+        );
+        for (name, hlc) in fields {
+            record.fields.insert(
+                (*name).to_owned(),
+                Stamped {
+                    value: json!("x"),
+                    hlc: hlc.clone(),
+                },
+            );
+        }
+        record.deleted = deleted;
+        Change { seq, record }
+    }
+
+    fn page(changes: Vec<Change>, reset: bool) -> PullPage {
+        PullPage {
+            compound: "c1".parse().unwrap(),
+            changes,
+            cursor: 3,
+            more: false,
+            remaining: 0,
+            scope: String::new(),
+            reset,
+        }
+    }
+
+    #[test]
+    fn a_push_answer_leaves_out_what_the_push_wrote() {
+        let (mine, also_mine, theirs) = (stamp(10, 1), stamp(11, 1), stamp(12, 2));
+        let push = [pushed(1, mine.clone()), pushed(2, also_mine.clone())];
+        let changes = vec![
+            // Only this push wrote it: nothing to send.
+            change(1, "h1", &[("door", mine.clone())], None),
+            // Another phone wrote a field too: that field alone comes back.
+            change(
+                2,
+                "h2",
+                &[("door", also_mine.clone()), ("head", theirs.clone())],
+                None,
+            ),
+            // Deleted by this push, a field written elsewhere stays.
+            change(3, "h3", &[("head", theirs.clone())], Some(mine.clone())),
+        ];
+        let answered = page(changes.clone(), false).without_echo(&push);
+        assert_eq!(
+            answered.changes,
+            [
+                change(2, "h2", &[("head", theirs.clone())], None),
+                change(3, "h3", &[("head", theirs)], None),
+            ]
+        );
+        // An earlier edit of this phone that is not in this push comes back.
+        let older = [pushed(1, stamp(9, 1))];
+        assert_eq!(
+            page(changes.clone(), false).without_echo(&older).changes,
+            changes
+        );
+        // A reset page is stored in place of everything: it stays whole.
+        assert_eq!(
+            page(changes.clone(), true).without_echo(&push).changes,
+            changes
+        );
     }
 }

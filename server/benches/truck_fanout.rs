@@ -158,7 +158,7 @@ impl Server {
             node: ClientId::from_u128(STAFF),
         };
         let body = json!({
-            "client_id": ClientId::from_u128(STAFF), "schema_version": 1,
+            "client_id": ClientId::from_u128(STAFF), "schema_version": 2,
             "mutations": [{"mid": mid, "hlc": hlc.to_string(), "kind": kind,
                            "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}}]
         });

@@ -1,6 +1,7 @@
 //! `POST /api/sync`: one request pushes a batch of outbox entries and pulls
-//! one page of changes. Decoding and checks happen before the store is touched,
-//! so bad input changes nothing.
+//! one page of changes, without the push's own edits (the phone has them).
+//! Decoding and checks happen before the store is touched, so bad input
+//! changes nothing.
 
 use axum::{
     Json,
@@ -37,11 +38,13 @@ async fn sync(
     crate::live::after_push(&state, &device.compound, &request).await?;
     let pull = match &request.pull {
         // The scope again: the push may have changed it (an assignment).
+        // What this push wrote is on the phone already: not sent back.
         Some(pull) => Some(
             state
                 .store
                 .pull(&state.store.scope_of(&device).await?, pull)
-                .await?,
+                .await?
+                .without_echo(&request.mutations),
         ),
         None => None,
     };

@@ -78,7 +78,7 @@ fn push(client: u128, mutations: &[Value]) -> Value {
             m
         })
         .collect();
-    json!({"client_id": node, "schema_version": 1, "mutations": stamped})
+    json!({"client_id": node, "schema_version": 2, "mutations": stamped})
 }
 
 impl Fixture {
@@ -360,7 +360,7 @@ fn endpoint_cases() -> Vec<Case> {
             name: "pull c1",
             allowed: "...YYYY..",
             request: |_, a| {
-                post("/api/sync", a, json!({"client_id": ClientId::from_u128(50), "schema_version": 1, "pull": {"compound": "c1", "cursor": 0}}).to_string())
+                post("/api/sync", a, json!({"client_id": ClientId::from_u128(50), "schema_version": 2, "pull": {"compound": "c1", "cursor": 0}}).to_string())
             },
         },
         Case {

@@ -18,6 +18,8 @@ use doorstep_core::{
     api::{InviteRequest, NewInvite, Redeemed, RefusedEdit},
     hlc::Hlc,
     ids::ClientId,
+    schema::Collection,
+    sync::PullPage,
 };
 use doorstep_server::{AppState, accounts::Throttle, now_ms};
 use serde_json::{Value, json};
@@ -67,7 +69,7 @@ async fn sync(state: &AppState, auth: &str, body: Value) -> (StatusCode, Value, 
 }
 
 fn pull(client: u128, cursor: u64, scope: Option<&str>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 1,
+    json!({"client_id": ClientId::from_u128(client), "schema_version": 2,
            "pull": {"compound": "c1", "cursor": cursor, "scope": scope}})
 }
 
@@ -76,7 +78,7 @@ fn pull(client: u128, cursor: u64, scope: Option<&str>) -> Value {
 async fn seeded(dir: &TempDir) -> (support::TestDatabase, AppState, String) {
     let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
     let coordinator = support::coordinator(&state, "c1").await;
-    let seed = json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+    let seed = json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
         mutation(1, 1, "set", "team", "T1", json!({"name": "一队"})),
         mutation(2, 1, "set", "assignment", "A1", json!({"building": "1", "team": "T1"})),
         mutation(3, 1, "set", "household", "h1", json!({"building": "1", "door": "101"})),
@@ -158,11 +160,10 @@ async fn losing_a_building_resets_the_pull_without_it() {
     let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
     let (_, first, _) = sync(&state, &volunteer, pull(2, 0, None)).await;
     let ids = |response: &Value| -> Vec<String> {
-        response["pull"]["changes"]
-            .as_array()
-            .unwrap()
+        page(response)
+            .changes
             .iter()
-            .map(|c| c["record"]["id"].as_str().unwrap().to_owned())
+            .map(|c| c.record.id.to_string())
             .collect()
     };
     assert_eq!(
@@ -184,7 +185,7 @@ async fn losing_a_building_resets_the_pull_without_it() {
     );
 
     // The team's building moves from 1 to 2.
-    let reassign = json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+    let reassign = json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
         mutation(6, 1, "set", "assignment", "A1", json!({"building": "2"})),
     ]});
     sync(&state, &coordinator, reassign).await;
@@ -201,7 +202,7 @@ async fn losing_a_building_resets_the_pull_without_it() {
 /// h1: the door made 1 ms before `moment`, the head 1 ms after. Returns the
 /// server's refusals as (mid, code).
 async fn edits_around(state: &AppState, volunteer: &str, moment: u64) -> Vec<(u64, String)> {
-    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 1, "mutations": [
+    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 2, "mutations": [
         mutation_at(moment - 1, 1, 2, "set", "household", "h1", json!({"door": "998"})),
         mutation_at(moment + 1, 2, 2, "set", "household", "h1", json!({"head": "李娜"})),
     ]});
@@ -223,13 +224,18 @@ async fn edits_around(state: &AppState, volunteer: &str, moment: u64) -> Vec<(u6
 /// h1's fields as the server holds them, pulled by the coordinator.
 async fn h1_fields(state: &AppState, coordinator: &str) -> Value {
     let (_, whole, _) = sync(state, coordinator, pull(1, 0, None)).await;
-    whole["pull"]["changes"]
-        .as_array()
+    let h1 = page(&whole)
+        .changes
+        .into_iter()
+        .find(|c| c.record.id.as_str() == "h1")
         .unwrap()
-        .iter()
-        .find(|c| c["record"]["id"] == "h1")
-        .unwrap()["record"]["fields"]
-        .clone()
+        .record;
+    serde_json::to_value(h1.fields).unwrap()
+}
+
+/// The pull page of a response, decoded from its compact wire form.
+fn page(response: &Value) -> PullPage {
+    serde_json::from_value(response["pull"].clone()).unwrap()
 }
 
 #[tokio::test]
@@ -237,7 +243,7 @@ async fn ending_a_round_takes_its_buildings_from_volunteers_but_not_their_earlie
     let dir = TempDir::new().unwrap();
     let (_db, state, coordinator) = seeded(&dir).await;
     let plan = |mid: u64, closed_ms: Value| {
-        json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+        json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
             mutation(mid, 1, "set", "round", "R1", json!({"name": "第一轮", "closed_ms": closed_ms})),
             mutation(mid + 1, 1, "set", "assignment", "A1", json!({"round": "R1"})),
         ]})
@@ -245,12 +251,11 @@ async fn ending_a_round_takes_its_buildings_from_volunteers_but_not_their_earlie
     sync(&state, &coordinator, plan(6, Value::Null)).await;
     let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
     let households = |response: &Value| -> Vec<String> {
-        response["pull"]["changes"]
-            .as_array()
-            .unwrap()
+        page(response)
+            .changes
             .iter()
-            .filter(|c| c["record"]["collection"] == "household")
-            .map(|c| c["record"]["id"].as_str().unwrap().to_owned())
+            .filter(|c| c.record.collection == Collection::Household)
+            .map(|c| c.record.id.to_string())
             .collect()
     };
     let (_, open, _) = sync(&state, &volunteer, pull(2, 0, None)).await;
@@ -297,7 +302,7 @@ async fn moving_a_building_to_another_team_keeps_the_old_teams_earlier_edits() {
     let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
     // Building 1 goes to team 2 mid-round; team 1's phone was offline.
     let moved = now_ms();
-    let move_it = json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+    let move_it = json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
         mutation(6, 1, "set", "team", "T2", json!({"name": "二队"})),
         mutation_at(moved, 7, 1, "set", "assignment", "A1", json!({"team": "T2"})),
     ]});
@@ -339,7 +344,7 @@ async fn moving_a_building_to_another_team_keeps_the_old_teams_earlier_edits() {
         ),
         ("h1", "forbidden", Some("volunteer"), moved + 1, false),
     );
-    let adopt = json!({"client_id": ClientId::from_u128(1), "schema_version": 1, "mutations": [
+    let adopt = json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
         {"mid": 8, "hlc": Hlc { wall_ms: now_ms(), counter: 0, node: ClientId::from_u128(1) }.to_string(),
          "kind": "set", "args": serde_json::to_value(&edit.mutation).unwrap()["args"]},
     ]});

@@ -16,6 +16,7 @@ use doorstep_core::{
     ids::{ClientId, CompoundId},
     record::Record,
     schema::Collection,
+    sync::PullPage,
 };
 use doorstep_server::{AppState, now_ms, store::REFUSED_PER_DEVICE};
 use serde_json::{Value, json};
@@ -48,11 +49,11 @@ fn m(mid: u64, client: u128, kind: &str, collection: &str, id: &str, fields: Val
 }
 
 fn push(client: u128, mutations: Vec<Value>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 1, "mutations": mutations})
+    json!({"client_id": ClientId::from_u128(client), "schema_version": 2, "mutations": mutations})
 }
 
 fn pull(client: u128, cursor: u64, scope: Option<&str>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 1,
+    json!({"client_id": ClientId::from_u128(client), "schema_version": 2,
            "pull": {"compound": "c1", "cursor": cursor, "scope": scope}})
 }
 
@@ -85,12 +86,16 @@ fn rejected(response: &Value) -> Vec<(u64, String)> {
 }
 
 fn ids(response: &Value) -> Vec<String> {
-    response["pull"]["changes"]
-        .as_array()
-        .unwrap()
+    page(response)
+        .changes
         .iter()
-        .map(|c| c["record"]["id"].as_str().unwrap().to_owned())
+        .map(|c| c.record.id.to_string())
         .collect()
+}
+
+/// The pull page of a response, decoded from its compact wire form.
+fn page(response: &Value) -> PullPage {
+    serde_json::from_value(response["pull"].clone()).unwrap()
 }
 
 fn c1() -> CompoundId {
@@ -319,6 +324,29 @@ async fn a_retried_mid_with_another_edit_is_refused_and_changes_nothing() {
     assert_eq!(
         (status, response["last_mid"].as_u64()),
         (StatusCode::OK, Some(11))
+    );
+
+    // The same edit written out differently (keys in another order, spaces,
+    // escapes): the digest is of the decoded mutation, so still the same.
+    let reworded = format!(
+        r#"{{ "mutations": [ {{ "args": {{ "fields": {{ "door": "\u0032\u0030\u0032" }},
+              "compound": "c1", "id": "h2", "collection": "household" }},
+              "kind": "set", "hlc": {hlc}, "mid": 11 }} ],
+           "schema_version": 2, "client_id": "{client}" }}"#,
+        hlc = first["hlc"],
+        client = ClientId::from_u128(1),
+    );
+    let request = Request::post("/api/sync")
+        .header("content-type", "application/json")
+        .header("authorization", &coordinator)
+        .body(Body::from(reworded))
+        .unwrap();
+    let (status, _, bytes) = support::send(&state, request).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes)
     );
 
     // Another edit under mid 11, alone or before a new mid: refused whole.

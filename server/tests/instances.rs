@@ -88,7 +88,7 @@ fn mutation(mid: u64, kind: &str, collection: &str, id: &str, fields: Value) -> 
 }
 
 fn push(mutations: Vec<Value>) -> Value {
-    json!({"client_id": ClientId::from_u128(STAFF), "schema_version": 1, "mutations": mutations})
+    json!({"client_id": ClientId::from_u128(STAFF), "schema_version": 2, "mutations": mutations})
 }
 
 /// A fresh database with compound c1, and the `Authorization` header of a
@@ -121,7 +121,7 @@ async fn two_processes_share_pushes_and_live_truck_taps() {
     assert_eq!(pushed.last_mid, 1);
     let pulled = b
         .sync(
-            &json!({"client_id": ClientId::from_u128(9), "schema_version": 1,
+            &json!({"client_id": ClientId::from_u128(9), "schema_version": 2,
                       "pull": {"compound": "c1", "cursor": 0}}),
         )
         .await

@@ -484,7 +484,7 @@ impl Phone {
     }
 
     fn body(&self, pull: bool) -> String {
-        let mut body = json!({"client_id": self.client, "schema_version": 1,
+        let mut body = json!({"client_id": self.client, "schema_version": 2,
                               "mutations": self.pending});
         if pull {
             body["pull"] = json!({"compound": self.compound, "cursor": self.cursor,

@@ -89,7 +89,7 @@ fn set_household(mid: u64, client_n: u128, id: &str, fields: Value) -> Value {
 }
 
 fn push(client_n: u128, mutations: Vec<Value>) -> Value {
-    json!({"client_id": client(client_n), "schema_version": 1, "mutations": mutations})
+    json!({"client_id": client(client_n), "schema_version": 2, "mutations": mutations})
 }
 
 /// `after` is the page pulled last (its cursor and scope), if any.
@@ -140,6 +140,56 @@ async fn a_push_is_pulled_back_in_commit_order() {
         again.pull.unwrap().changes.is_empty(),
         "nothing after the cursor"
     );
+}
+
+#[tokio::test]
+async fn a_push_answer_leaves_out_what_the_push_wrote() {
+    let f = Fixture::new().await;
+    // A first pull starts from 0 (`reset`) and comes whole, own edit and all.
+    let first = f
+        .sync(push_and_pull(
+            1,
+            vec![set_household(1, 1, "h1", json!({"door": "101"}))],
+            None,
+        ))
+        .await
+        .pull
+        .unwrap();
+    assert!(first.reset);
+    assert_eq!(first.changes.len(), 1);
+    f.sync(push(
+        2,
+        vec![
+            set_household(1, 2, "h1", json!({"head": "王芳"})),
+            set_household(2, 2, "h2", json!({"door": "102"})),
+        ],
+    ))
+    .await;
+    let answer = f
+        .sync(push_and_pull(
+            1,
+            vec![
+                set_household(2, 1, "h1", json!({"phone": "13800000000"})),
+                set_household(3, 1, "h3", json!({"door": "103"})),
+            ],
+            Some(&first),
+        ))
+        .await;
+    assert_eq!(answer.last_mid, 3);
+    let page = answer.pull.unwrap();
+    assert!(!page.reset);
+    let ids: Vec<&str> = page.changes.iter().map(|c| c.record.id.as_str()).collect();
+    assert_eq!(ids, ["h2", "h1"], "h3 is only this push's: not sent back");
+    let h1 = &page.changes[1].record;
+    assert_eq!(
+        h1.fields.keys().collect::<Vec<_>>(),
+        ["door", "head"],
+        "the phone's earlier door and the other phone's head; not the phone it just sent"
+    );
+    assert_eq!(page.cursor, 5);
+    // Another phone gets everything.
+    let other = f.sync(push_and_pull(3, vec![], None)).await.pull.unwrap();
+    assert_eq!(other.changes.len(), 3);
 }
 
 #[tokio::test]
@@ -269,8 +319,8 @@ async fn bad_input_is_refused_and_changes_nothing() {
 
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
         ("malformed JSON", b"{\"client_id\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed"),
-        ("missing client_id", json!({"schema_version": 1}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
-        ("unknown top-level field", json!({"client_id": client(1), "schema_version": 1, "x": 1}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
+        ("missing client_id", json!({"schema_version": 2}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
+        ("unknown top-level field", json!({"client_id": client(1), "schema_version": 2, "x": 1}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
         ("unknown kind", good(unknown_kind).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
         ("wrong type", good(set_household(2, 1, "h2", json!({"members": "three"}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         ("out of range", good(set_household(2, 1, "h2", json!({"members": 120}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
@@ -279,9 +329,11 @@ async fn bad_input_is_refused_and_changes_nothing() {
         ("clock ahead", good(ahead).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "clock_ahead"),
         ("stamped by another client", good(foreign).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         ("unsupported schema", json!({"client_id": client(1), "schema_version": 99}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
+        // An app from before compact pages: asked to reload, never answered with a page it would misread.
+        ("an app of schema 1", json!({"client_id": client(1), "schema_version": 1, "pull": {"compound": "c1", "cursor": 0}}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
         ("101 mutations", push(1, too_many).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "too_many_mutations"),
         ("body over 256 KB", good(set_household(2, 1, "h2", json!({"notes": huge_notes}))).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "body_rejected"),
-        ("pull of another compound", json!({"client_id": client(1), "schema_version": 1, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::FORBIDDEN, "forbidden"),
+        ("pull of another compound", json!({"client_id": client(1), "schema_version": 2, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::FORBIDDEN, "forbidden"),
     ];
     let before = f.database_bytes().await;
     for (name, body, status, code) in cases {
@@ -314,7 +366,7 @@ async fn errors_name_the_offending_field() {
     assert_eq!(error["field"], "mutations[0].args.fields.members");
     let (_, error) = f
         .post_raw(
-            json!({"client_id": "nope", "schema_version": 1})
+            json!({"client_id": "nope", "schema_version": 2})
                 .to_string()
                 .into_bytes(),
         )

@@ -381,23 +381,29 @@ async fn initial() {
     let phone_s = started.elapsed().as_secs_f64();
     // Where the time went: waiting on /api/sync (request sent until the
     // response's last byte), the rest being the phone's own work.
-    let waits = phone
+    // And the bytes: each response's body as sent (compressed) and decoded.
+    let timings = phone
         .eval_async(
             r#"done(performance.getEntriesByType("resource")
                  .filter(e => e.name.endsWith("/api/sync"))
-                 .map(e => e.responseEnd - e.startTime));"#,
+                 .map(e => [e.responseEnd - e.startTime, e.encodedBodySize, e.decodedBodySize]));"#,
         )
         .await;
-    let waits: Vec<f64> = serde_json::from_value(waits).expect("resource timings");
+    let timings: Vec<(f64, f64, f64)> = serde_json::from_value(timings).expect("resource timings");
+    let waits: Vec<f64> = timings.iter().map(|t| t.0).collect();
     let waiting_s = waits.iter().sum::<f64>() / 1000.0;
+    let body_bytes = timings.iter().map(|t| t.1).sum::<f64>();
+    let decoded_bytes = timings.iter().map(|t| t.2).sum::<f64>();
     phone.screenshot("bench-initial").await;
     phone.close().await;
     report(
         json!({"bench": "initial", "unit": "s", "value": phone_s, "baseline": server_s,
         "records": stored, "households": HOUSEHOLDS, "sync_requests": waits.len(),
         "waiting_on_server_s": waiting_s,
+        "response_body_bytes": body_bytes, "decoded_body_bytes": decoded_bytes,
         "summary": format!("{stored} records on the phone and the list shown in {phone_s:.1} s, \
-            {waiting_s:.1} s of it waiting on {} sync responses (the server stored them in {server_s:.1} s)", waits.len())}),
+            {waiting_s:.1} s of it waiting on {} sync responses of {:.0} KB ({:.0} KB decoded); \
+            the server stored them in {server_s:.1} s", waits.len(), body_bytes / 1000.0, decoded_bytes / 1000.0)}),
     );
 }
 

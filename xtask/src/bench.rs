@@ -164,13 +164,14 @@ pub enum Goal {
 }
 
 impl Goal {
-    /// Whether `value` (next to `baseline`, if the benchmark measured one)
-    /// reaches the goal; a figure with no goal has nothing to miss.
-    pub fn met(self, value: f64, baseline: Option<f64>) -> bool {
+    /// Whether a measured figure reaches the goal: a ratio goal judges the
+    /// figure's [`Measured::ratio`] (the median of paired rounds when the
+    /// benchmark reported one); a figure with no goal has nothing to miss.
+    pub fn met(self, measured: &Measured) -> bool {
         match self {
-            Goal::RatioAtLeast(min) => baseline.is_some_and(|b| ratio(value, b) >= min),
-            Goal::AtMost { max, .. } => value <= max,
-            Goal::AtLeast { min, .. } => value >= min,
+            Goal::RatioAtLeast(min) => measured.ratio().is_some_and(|r| r >= min),
+            Goal::AtMost { max, .. } => measured.value <= max,
+            Goal::AtLeast { min, .. } => measured.value >= min,
             Goal::Recorded => true,
         }
     }
@@ -205,8 +206,51 @@ pub struct Measured {
     pub value: f64,
     /// `None` when the benchmark has no raw floor (it printed `null`).
     pub baseline: Option<f64>,
+    /// Ours over the baseline per round, when both ran in the same rounds
+    /// (the benchmark printed `paired_ratio`): the figure a ratio goal judges.
+    pub paired: Option<Spread>,
     /// Everything else the benchmark reported (sizes, per-round times).
     pub details: Value,
+}
+
+/// The median of a set of paired ratios and their range, as a benchmark
+/// reported them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    fn parse(v: &Value) -> Option<Self> {
+        Some(Self {
+            median: v.get("median")?.as_f64()?,
+            min: v.get("min")?.as_f64()?,
+            max: v.get("max")?.as_f64()?,
+        })
+    }
+}
+
+impl Measured {
+    /// Ours over the baseline: the median of the paired rounds when there
+    /// were some, else the two figures' quotient; `None` without a baseline.
+    pub fn ratio(&self) -> Option<f64> {
+        match (&self.paired, self.baseline) {
+            (Some(paired), _) => Some(paired.median),
+            (None, Some(b)) => Some(ratio(self.value, b)),
+            (None, None) => None,
+        }
+    }
+
+    /// The ratio as the table shows it, with its spread when paired.
+    fn ratio_text(&self) -> String {
+        match (&self.paired, self.ratio()) {
+            (Some(p), _) => format!("{:.2} ({:.2}-{:.2})", p.median, p.min, p.max),
+            (None, Some(r)) => format!("{r:.2}"),
+            (None, None) => "-".to_owned(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -239,7 +283,7 @@ impl Entry {
     /// Whether the figure was measured and met its goal (a figure with no
     /// goal passes once measured).
     pub fn passed(&self) -> bool {
-        matches!(&self.status, Status::Measured(m) if self.goal.met(m.value, m.baseline))
+        matches!(&self.status, Status::Measured(m) if self.goal.met(m))
     }
 
     /// The report entry: value and baseline first, then how it was judged.
@@ -250,7 +294,8 @@ impl Entry {
                 "value": round(m.value, 1),
                 "baseline": m.baseline.map(|b| round(b, 1)),
                 "unit": m.unit,
-                "ratio": m.baseline.map(|b| round(ratio(m.value, b), 3)),
+                "ratio": m.ratio().map(|r| round(r, 3)),
+                "ratio_spread": m.paired.map(|p| [round(p.min, 3), round(p.max, 3)]),
                 "goal": goal,
                 "met": self.goal.judged().then(|| self.passed()),
                 "status": "measured",
@@ -455,10 +500,11 @@ pub fn parse_results(output: &str) -> BTreeMap<String, Measured> {
                 unit: v.get("unit")?.as_str()?.to_owned(),
                 value: v.get("value")?.as_f64()?,
                 baseline,
+                paired: v.get("paired_ratio").and_then(Spread::parse),
                 details: Value::Null,
             };
             let obj = v.as_object_mut()?;
-            for key in ["bench", "unit", "value", "baseline"] {
+            for key in ["bench", "unit", "value", "baseline", "paired_ratio"] {
                 obj.remove(key);
             }
             Some((
@@ -499,8 +545,7 @@ pub fn render_table(entries: &[Entry]) -> String {
                 format!("{} {}", amount(m.value), m.unit),
                 m.baseline
                     .map_or("-".to_owned(), |b| format!("{} {}", amount(b), m.unit)),
-                m.baseline
-                    .map_or("-".to_owned(), |b| format!("{:.2}", ratio(m.value, b))),
+                m.ratio_text(),
                 e.goal.describe(),
                 if !e.goal.judged() {
                     "recorded"
@@ -1050,6 +1095,7 @@ mod tests {
             unit: "records/s".into(),
             value,
             baseline: Some(baseline),
+            paired: None,
             details: json!({"records": 5000}),
         })
     }
@@ -1084,13 +1130,50 @@ test pull_apply_rate ... ok";
     #[test]
     fn goals_compare_the_ratio_to_the_raw_baseline() {
         let goal = Goal::RatioAtLeast(0.5);
-        assert!(goal.met(50.0, Some(100.0)));
-        assert!(!goal.met(49.9, Some(100.0)));
-        assert!(!goal.met(10.0, Some(0.0)), "no baseline, no pass");
-        assert!(!goal.met(10.0, None), "no baseline, no pass");
+        let m = |value, baseline| Measured {
+            unit: "x".into(),
+            value,
+            baseline,
+            paired: None,
+            details: Value::Null,
+        };
+        assert!(goal.met(&m(50.0, Some(100.0))));
+        assert!(!goal.met(&m(49.9, Some(100.0))));
+        assert!(!goal.met(&m(10.0, Some(0.0))), "no baseline, no pass");
+        assert!(!goal.met(&m(10.0, None)), "no baseline, no pass");
         assert_eq!(goal.describe(), "ratio >= 0.5");
         assert!(Entry::new("a.b", goal, measured(3.0, 4.0)).passed());
         assert!(!Entry::new("a.b", goal, Status::CutShort).passed());
+    }
+
+    #[test]
+    fn a_paired_ratio_is_judged_by_its_median_and_shown_with_its_spread() {
+        // The 189 ms outlier of one raw round would have made "fastest of"
+        // read 0.2; paired rounds keep it to one round's ratio.
+        let output = "doorstep-bench: {\"bench\":\"sync.server\",\"unit\":\"mutations/s\",\
+            \"value\":20000,\"baseline\":17000,\"paired_ratio\":{\"median\":1.21,\"min\":0.19,\
+            \"max\":1.3},\"rounds\":7}";
+        let server = parse_results(output).remove("sync.server").unwrap();
+        assert_eq!(
+            server.paired,
+            Some(Spread {
+                median: 1.21,
+                min: 0.19,
+                max: 1.3
+            })
+        );
+        assert!(server.details.get("paired_ratio").is_none());
+        assert_eq!(server.ratio(), Some(1.21));
+        let entry = Entry::new(
+            "sync.server",
+            Goal::RatioAtLeast(1.2),
+            Status::Measured(server),
+        );
+        assert!(entry.passed());
+        let report = report_json(std::slice::from_ref(&entry));
+        assert_eq!(report["sync.server"]["ratio"], 1.21);
+        assert_eq!(report["sync.server"]["ratio_spread"], json!([0.19, 1.3]));
+        assert!(render_table(&[entry]).contains("1.21 (0.19-1.30)"));
     }
 
     #[test]
@@ -1169,10 +1252,17 @@ test pull_apply_rate ... ok";
     #[test]
     fn a_latency_goal_is_an_upper_bound_on_the_value_alone() {
         let goal = truck_goal();
-        assert!(goal.met(41.7, Some(8.0)));
-        assert!(goal.met(500.0, Some(8.0)));
-        assert!(!goal.met(500.1, Some(8.0)));
-        assert!(goal.met(41.7, None), "the baseline is only for scale");
+        let m = |value, baseline| Measured {
+            unit: "ms".into(),
+            value,
+            baseline,
+            paired: None,
+            details: Value::Null,
+        };
+        assert!(goal.met(&m(41.7, Some(8.0))));
+        assert!(goal.met(&m(500.0, Some(8.0))));
+        assert!(!goal.met(&m(500.1, Some(8.0))));
+        assert!(goal.met(&m(41.7, None)), "the baseline is only for scale");
         assert_eq!(goal.describe(), "<= 500 ms");
     }
 
@@ -1424,7 +1514,14 @@ test pull_apply_rate ... ok";
         let goal = Goal::Recorded;
         assert!(!goal.judged());
         assert!(Goal::RatioAtLeast(0.3).judged() && truck_goal().judged());
-        assert!(goal.met(0.0, None), "nothing to miss");
+        let nothing = Measured {
+            unit: "x".into(),
+            value: 0.0,
+            baseline: None,
+            paired: None,
+            details: Value::Null,
+        };
+        assert!(goal.met(&nothing), "nothing to miss");
         assert_eq!(goal.describe(), "none (recorded)");
         let mut found = parse_results(&format!("{STORE_SQLITE}\n{STORE_SSE}"));
         let entries = [

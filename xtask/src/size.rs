@@ -59,6 +59,7 @@ pub fn measure(dist: &Path) -> anyhow::Result<Measured> {
     Ok(Measured {
         unit: "KB".into(),
         value: kb(brotli),
+        paired: None,
         baseline: Some(kb(raw)),
         details: json!({
             "raw_kb": kb(raw), "gzip_kb": kb(gzip), "brotli_kb": kb(brotli), "files": per_file,

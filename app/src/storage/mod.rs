@@ -85,6 +85,11 @@ pub struct Device {
     /// has no compound, so it never syncs records.
     #[serde(default)]
     pub district: Option<DistrictSummary>,
+    /// Storage holds only what pages have brought since a reset page (and
+    /// the outbox replayed onto it): no edit was committed since. While it
+    /// holds, a [`PullRound`] knows every stored key and reads no others.
+    #[serde(default)]
+    pub fresh_pull: bool,
 }
 
 impl Device {
@@ -101,6 +106,7 @@ impl Device {
             pulled_scope: None,
             revoked: false,
             district: None,
+            fresh_pull: false,
         }
     }
 
@@ -120,6 +126,16 @@ pub struct Applied {
     pub conflicts: Vec<Conflict>,
     /// The device's scope changed: every stored record was replaced.
     pub reset: bool,
+}
+
+/// One sync round's pull, across its pages: after a reset page, the keys
+/// the round has stored, so later pages read only those (a record that
+/// changed again during the pull comes twice) and skip the reads of ids the
+/// phone never held. Only valid while [`Device::fresh_pull`] holds, which
+/// any edit committed meanwhile (in any tab) clears.
+#[derive(Debug, Default)]
+pub struct PullRound {
+    held: Option<std::collections::HashSet<String>>,
 }
 
 pub fn record_key(collection: Collection, id: &str) -> String {
@@ -397,6 +413,8 @@ impl Db {
             tx.object_store(META)?,
         );
         let mut device = expect_device(&meta).await?;
+        // Storage now holds more than the pages brought.
+        device.fresh_pull = false;
         let mut committed = Vec::with_capacity(mutations.len());
         for mutation in mutations {
             let hlc = device.clock.tick(now_ms);
@@ -532,6 +550,7 @@ impl Db {
                 // still holds: pull everything again to get it back (rare:
                 // refusals mean a permission problem).
                 device.cursor = 0;
+                device.fresh_pull = false;
             }
             put(&meta, DEVICE_KEY, &device).await?;
         }
@@ -551,6 +570,21 @@ impl Db {
         now_ms: u64,
         before_commit: impl FnOnce() -> Result<(), StorageError>,
     ) -> Result<Applied, StorageError> {
+        self.apply_pull_page_in(&mut PullRound::default(), page, now_ms, before_commit)
+            .await
+    }
+
+    /// [`Db::apply_pull_page`] as one page of `round`: a record is read
+    /// only if storage may hold it. A reset page reads nothing (the store
+    /// was just emptied); the pages after it in the same round read only
+    /// the keys the round stored, as long as no edit was committed since.
+    pub async fn apply_pull_page_in(
+        &self,
+        round: &mut PullRound,
+        page: &PullPage,
+        now_ms: u64,
+        before_commit: impl FnOnce() -> Result<(), StorageError>,
+    ) -> Result<Applied, StorageError> {
         let tx = self
             .db
             .transaction([RECORDS, CONFLICTS, META, OUTBOX])
@@ -565,19 +599,31 @@ impl Db {
         if page.reset {
             records.clear()?.await?;
             conflicts.clear()?.await?;
+            round.held = Some(Default::default());
+            device.fresh_pull = true;
+        } else if !device.fresh_pull {
+            round.held = None;
         }
         // Every read is issued before the first is awaited, and no write is
         // awaited at all: IndexedDB serves a transaction's requests in order,
         // so waking this task between them only adds round trips. A failed
         // write aborts the transaction, and the commit below reports it.
+        // A reset page is stored into the emptied store: nothing to read.
         let keys: Vec<String> = page
             .changes
             .iter()
             .map(|c| record_key(c.record.collection, c.record.id.as_str()))
             .collect();
+        let held = round.held.as_ref();
         let reads = keys
             .iter()
-            .map(|key| records.get::<String, _, _>(key.as_str()).primitive())
+            .map(|key| match held {
+                Some(held) if !held.contains(key) => Ok(None),
+                _ => records
+                    .get::<String, _, _>(key.as_str())
+                    .primitive()
+                    .map(Some),
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut applied = Applied {
             reset: page.reset,
@@ -587,7 +633,10 @@ impl Db {
         let mut merged_here: std::collections::HashMap<String, usize> = Default::default();
         for ((change, key), read) in page.changes.iter().zip(&keys).zip(reads) {
             let pulled = &change.record;
-            let stored = read.await?;
+            let stored = match read {
+                Some(read) => read.await?,
+                None => None,
+            };
             let local = match merged_here.get(key) {
                 Some(&earlier) => Some(applied.records[earlier].clone()),
                 None => stored.map(|text| serde_json::from_str(&text)).transpose()?,
@@ -634,6 +683,9 @@ impl Db {
         put(&meta, DEVICE_KEY, &device).await?;
         before_commit()?;
         tx.commit().await?;
+        if let Some(held) = &mut round.held {
+            held.extend(merged_here.into_keys());
+        }
         Ok(applied)
     }
 

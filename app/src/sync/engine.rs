@@ -1,12 +1,14 @@
 //! One sync round: push the outbox in batches, pull the compound's changes
-//! page by page, committing each to IndexedDB before the cursor moves.
+//! page by page, committing each to IndexedDB before the cursor moves. Each
+//! request carries a push batch and the pull after it, so a phone with fewer
+//! edits than a batch and one page to pull syncs in one request.
 
 use doorstep_core::sync::{
     MAX_PUSH_MUTATIONS, PullRequest, RequestError, SCHEMA_VERSION, SyncRequest,
 };
 
 use super::api::{self, ApiFailure};
-use crate::storage::{Applied, Db, StorageError};
+use crate::storage::{Applied, Db, PullRound, StorageError};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -66,6 +68,7 @@ pub async fn sync_once(
     let mut outcome = Outcome::default();
     let mut pulled = 0u64;
     let mut expected = None;
+    let mut round = PullRound::default();
     loop {
         let device = db.device().await?;
         if device.revoked {
@@ -111,7 +114,9 @@ pub async fn sync_once(
             continue;
         }
         let Some(page) = response.pull else { break };
-        let applied = db.apply_pull_page(&page, now_ms(), || Ok(())).await?;
+        let applied = db
+            .apply_pull_page_in(&mut round, &page, now_ms(), || Ok(()))
+            .await?;
         if applied.reset {
             // What this device may reach changed: learn how, for the pages.
             let session = api::session(&credentials.token).await?;
@@ -128,7 +133,10 @@ pub async fn sync_once(
         on_progress((pulled, total.max(pulled)));
         outcome.applied.records.extend(applied.records);
         outcome.applied.conflicts.extend(applied.conflicts);
-        if batch.is_empty() && !page.more {
+        // One request did both: the push and the pull after it. Another
+        // goes only for a full outbox batch (more may wait) or a next page;
+        // an edit made meanwhile is the next round's (the runner kicks it).
+        if batch.len() < MAX_PUSH_MUTATIONS && !page.more {
             break;
         }
     }
