@@ -766,17 +766,17 @@ mod tests {
         let official = scope(Role::Official, true);
         for collection in Collection::ALL {
             assert_eq!(official.reach(collection), Reach::None, "{collection:?}");
-            assert!(!official.may_read(collection, Some("1")));
-            assert!(!official.may_read(collection, None));
+            assert!(!may_read(&official, collection, Some("1")));
+            assert!(!may_read(&official, collection, None));
         }
-        let refusal = official
-            .may_write(
-                &set(Collection::Household, json!({"door": "1"})),
-                None,
-                &[Some("1")],
-                0,
-            )
-            .unwrap_err();
+        let refusal = may_write(
+            &official,
+            &set(Collection::Household, json!({"door": "1"})),
+            None,
+            &[Some("1")],
+            0,
+        )
+        .unwrap_err();
         assert_eq!(refusal.code, "forbidden");
         assert!(!Role::Official.in_compound());
         assert!(!Role::IN_COMPOUND.contains(&Role::Official));

@@ -19,7 +19,6 @@ use doorstep_core::{
     hlc::Hlc,
     ids::ClientId,
     schema::Collection,
-    sync::PullPage,
 };
 use doorstep_server::{AppState, accounts::Throttle, now_ms};
 use serde_json::{Value, json};
@@ -160,7 +159,7 @@ async fn losing_a_building_resets_the_pull_without_it() {
     let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
     let (_, first, _) = sync(&state, &volunteer, pull(2, 0, None)).await;
     let ids = |response: &Value| -> Vec<String> {
-        page(response)
+        support::pull_page(response)
             .changes
             .iter()
             .map(|c| c.record.id.to_string())
@@ -224,18 +223,13 @@ async fn edits_around(state: &AppState, volunteer: &str, moment: u64) -> Vec<(u6
 /// h1's fields as the server holds them, pulled by the coordinator.
 async fn h1_fields(state: &AppState, coordinator: &str) -> Value {
     let (_, whole, _) = sync(state, coordinator, pull(1, 0, None)).await;
-    let h1 = page(&whole)
+    let h1 = support::pull_page(&whole)
         .changes
         .into_iter()
         .find(|c| c.record.id.as_str() == "h1")
         .unwrap()
         .record;
     serde_json::to_value(h1.fields).unwrap()
-}
-
-/// The pull page of a response, decoded from its compact wire form.
-fn page(response: &Value) -> PullPage {
-    serde_json::from_value(response["pull"].clone()).unwrap()
 }
 
 #[tokio::test]
@@ -251,7 +245,7 @@ async fn ending_a_round_takes_its_buildings_from_volunteers_but_not_their_earlie
     sync(&state, &coordinator, plan(6, Value::Null)).await;
     let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
     let households = |response: &Value| -> Vec<String> {
-        page(response)
+        support::pull_page(response)
             .changes
             .iter()
             .filter(|c| c.record.collection == Collection::Household)

@@ -44,7 +44,7 @@ fn household_push(compound: &str, id: &str) -> String {
         counter: 0,
         node: ClientId::from_u128(7),
     };
-    json!({"client_id": ClientId::from_u128(7), "schema_version": 1, "mutations": [
+    json!({"client_id": ClientId::from_u128(7), "schema_version": 2, "mutations": [
         {"mid": 1, "hlc": hlc.to_string(), "kind": "set",
          "args": {"collection": "household", "id": id, "compound": compound,
                   "fields": {"building": "3", "door": "101"}}}]})

@@ -16,7 +16,6 @@ use doorstep_core::{
     ids::{ClientId, CompoundId},
     record::Record,
     schema::Collection,
-    sync::PullPage,
 };
 use doorstep_server::{AppState, now_ms, store::REFUSED_PER_DEVICE};
 use serde_json::{Value, json};
@@ -86,16 +85,11 @@ fn rejected(response: &Value) -> Vec<(u64, String)> {
 }
 
 fn ids(response: &Value) -> Vec<String> {
-    page(response)
+    support::pull_page(response)
         .changes
         .iter()
         .map(|c| c.record.id.to_string())
         .collect()
-}
-
-/// The pull page of a response, decoded from its compact wire form.
-fn page(response: &Value) -> PullPage {
-    serde_json::from_value(response["pull"].clone()).unwrap()
 }
 
 fn c1() -> CompoundId {

@@ -36,11 +36,11 @@ fn m(mid: u64, client: u128, collection: &str, id: &str, fields: Value) -> Value
 }
 
 fn push(client: u128, mutations: Vec<Value>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 1, "mutations": mutations})
+    json!({"client_id": ClientId::from_u128(client), "schema_version": 2, "mutations": mutations})
 }
 
 fn pull(client: u128, scope: Option<&str>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 1,
+    json!({"client_id": ClientId::from_u128(client), "schema_version": 2,
            "pull": {"compound": "c1", "cursor": 0, "scope": scope}})
 }
 
@@ -70,14 +70,11 @@ fn forbidden(response: &Value) -> Vec<u64> {
 
 /// The ids of the household-area records a pull returned, sorted.
 fn pulled(response: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = response["pull"]["changes"]
-        .as_array()
-        .unwrap()
+    let mut ids: Vec<String> = support::pull_page(response)
+        .changes
         .iter()
-        .filter(|c| {
-            !["team", "round", "assignment"].contains(&c["record"]["collection"].as_str().unwrap())
-        })
-        .map(|c| c["record"]["id"].as_str().unwrap().to_owned())
+        .filter(|c| !["team", "round", "assignment"].contains(&c.record.collection.name()))
+        .map(|c| c.record.id.to_string())
         .collect();
     ids.sort();
     ids

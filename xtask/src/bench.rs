@@ -1359,8 +1359,15 @@ test pull_apply_rate ... ok";
             min: 95.0,
             unit: "score",
         };
-        assert!(goal.met(95.0, None) && goal.met(100.0, None));
-        assert!(!goal.met(94.0, None));
+        let score = |value: f64| Measured {
+            unit: "score".into(),
+            value,
+            baseline: None,
+            paired: None,
+            details: Value::Null,
+        };
+        assert!(goal.met(&score(95.0)) && goal.met(&score(100.0)));
+        assert!(!goal.met(&score(94.0)));
         assert_eq!(goal.describe(), ">= 95 score");
         let keys: Vec<String> = lighthouse_figures().into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys.len(), 6);

@@ -474,3 +474,8 @@ fn parse_response(reply: &[u8]) -> Result<(u16, String), String> {
 pub fn find_bytes(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
+
+/// The pull page of a `/api/sync` answer, decoded from its compact wire form.
+pub fn pull_page(response: &serde_json::Value) -> doorstep_core::sync::PullPage {
+    serde_json::from_value(response["pull"].clone()).unwrap()
+}
