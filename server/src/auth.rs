@@ -26,13 +26,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        Caller::from_token(state, token).await
+        Caller::from_token(state, bearer(parts)).await
     }
 }
 
@@ -50,13 +44,7 @@ impl Caller {
     }
 
     async fn from_token(state: &AppState, token: &str) -> Result<Self, AppError> {
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(unauthorized(
-                "unauthorized",
-                "sign in with an invite code first",
-            ));
-        }
+        let token = given(token)?;
         let Some(device) = state.store.device_by_token(token).await? else {
             if state.store.official_by_token(token).await?.is_some() {
                 return Err(AppError::forbidden(
@@ -110,13 +98,7 @@ impl FromRequestParts<AppState> for DistrictCaller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .unwrap_or_default();
-        DistrictCaller::from_token(state, token).await
+        DistrictCaller::from_token(state, bearer(parts)).await
     }
 }
 
@@ -126,13 +108,7 @@ impl DistrictCaller {
     }
 
     async fn from_token(state: &AppState, token: &str) -> Result<Self, AppError> {
-        let token = token.trim();
-        if token.is_empty() {
-            return Err(unauthorized(
-                "unauthorized",
-                "sign in with an invite code first",
-            ));
-        }
+        let token = given(token)?;
         let Some(official) = state.store.official_by_token(token).await? else {
             if state.store.device_by_token(token).await?.is_some() {
                 return Err(AppError::forbidden(
@@ -164,6 +140,28 @@ impl DistrictCaller {
         }
         Ok(self.0.district.clone())
     }
+}
+
+/// The token of an `Authorization: Bearer` header ("" if none).
+fn bearer(parts: &Parts) -> &str {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default()
+}
+
+/// A token as sent, trimmed; none at all is refused before any lookup.
+fn given(token: &str) -> Result<&str, AppError> {
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(unauthorized(
+            "unauthorized",
+            "sign in with an invite code first",
+        ));
+    }
+    Ok(token)
 }
 
 fn unauthorized(code: &str, message: &str) -> AppError {

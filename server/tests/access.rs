@@ -353,7 +353,7 @@ fn endpoint_cases() -> Vec<Case> {
         },
         Case {
             name: "live stream ticket",
-            allowed: "...YYYYY",
+            allowed: "...YYYYY.",
             request: |_, a| post("/api/events/ticket", a, ""),
         },
         Case {
