@@ -397,6 +397,11 @@ impl FieldSpec {
                 if chars > max_chars {
                     return Err(format!("is {chars} characters; at most {max_chars}"));
                 }
+                // Nobody types one, and PostgreSQL cannot store it in a
+                // column (a unit or building is one).
+                if text.contains('\0') {
+                    return Err("may not contain a NUL character".into());
+                }
                 if self.required && text.trim().is_empty() {
                     return Err("is required".into());
                 }
@@ -466,6 +471,7 @@ mod tests {
             (items, json!("  "), false),
             (items, json!(null), false),
             (items, json!("x".repeat(501)), false),
+            (items, json!("米\u{0}"), false),
             (household, json!("h-1"), true),
             (household, json!("h 1"), false),
         ] {
