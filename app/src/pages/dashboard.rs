@@ -26,41 +26,22 @@ pub fn DashboardPage() -> impl IntoView {
     let figures = Memo::new(move |_| data.replica.with(|r| totals(&all_records(r))));
     let cards = move || {
         let t = figures.get();
-        [
-            (Key::DashboardTeams, t.teams, "teams"),
-            (
-                Key::DashboardHouseholdsVisited,
-                t.households_visited,
-                "households_visited",
-            ),
-            (
-                Key::DashboardNeedsCollected,
-                t.needs_collected,
-                "needs_collected",
-            ),
-            (
-                Key::DashboardNeedsResolved,
-                t.needs_resolved,
-                "needs_resolved",
-            ),
-            (Key::DashboardHomeTests, t.home_tests, "home_tests"),
-            (Key::DashboardPurchases, t.purchases, "purchases"),
-            (
+        super::district::figures(&t)
+            .into_iter()
+            .chain([(
                 Key::DashboardSpecialPopulations,
                 t.special_populations,
                 "special_populations",
-            ),
-        ]
-        .into_iter()
-        .map(|(label, value, id)| {
-            view! {
-                <div class="stat">
-                    <span class="stat-value" data-testid=format!("total-{id}")>{value}</span>
-                    <span class="stat-label">{i18n.t(label)}</span>
-                </div>
-            }
-        })
-        .collect_view()
+            )])
+            .map(|(label, value, id)| {
+                view! {
+                    <div class="stat">
+                        <span class="stat-value" data-testid=format!("total-{id}")>{value}</span>
+                        <span class="stat-label">{i18n.t(label)}</span>
+                    </div>
+                }
+            })
+            .collect_view()
     };
     let freshness = move || {
         let last = data

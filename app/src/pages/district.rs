@@ -20,8 +20,9 @@ use crate::{
     },
 };
 
-/// The six figures of the issue, in the dashboard's words and order.
-fn figures(t: &Totals) -> [(Key, usize, &'static str); 6] {
+/// The six headline figures, in the dashboard's words and order (the
+/// dashboard shows them too, then its own).
+pub(crate) fn figures(t: &Totals) -> [(Key, usize, &'static str); 6] {
     [
         (Key::DashboardTeams, t.teams, "teams"),
         (
