@@ -16,6 +16,7 @@ pub mod eta;
 pub mod hlc;
 pub mod ids;
 pub mod invite;
+pub mod labels;
 pub mod mutation;
 pub mod need;
 mod page;
