@@ -32,7 +32,7 @@ fn main() {
                 !text.trim().is_empty(),
                 "locales/{locale}.json: {key} is empty"
             );
-            let (ours, zh) = (placeholders(text), placeholders(&catalogs[0][*key]));
+            let (ours, zh) = (placeholders(text), placeholders(&catalogs[0][key]));
             assert_eq!(
                 ours, zh,
                 "locales/{locale}.json: {key} has the placeholders {ours:?}, locales/zh.json {zh:?}"

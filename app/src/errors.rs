@@ -129,6 +129,8 @@ pub fn server(status: u16) -> Key {
 
 #[cfg(test)]
 mod tests {
+    use doorstep_core::need::Status;
+
     use super::*;
 
     /// Two or more Latin words in a row: an English sentence.

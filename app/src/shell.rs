@@ -13,7 +13,7 @@ use leptos_router::{
 use crate::{
     backup_panel::BackupPanel,
     device::{connectivity, local_time::clock_time, persistence, service_worker},
-    i18n::{Key, provide_i18n, use_i18n},
+    i18n::{Key, Msg, provide_i18n, use_i18n},
     pages,
     state::{provide_app_data, sync_status::SyncProblem, use_app_data},
     storage::StorageError,

@@ -69,7 +69,7 @@ pub fn column_text(locale: Locale, header: &str, used_as: &ColumnUse) -> String 
         ColumnUse::Care(care) => format!(
             "{}{}",
             locale.text(Key::RosterColumnCare),
-            locale.text(crate::pages::household_ledgers::care_key(care))
+            labels::choice(Collection::Person, "care", care, locale).unwrap_or(care)
         ),
         ColumnUse::IdNumber => locale.text(Key::RosterColumnId).to_owned(),
         ColumnUse::Index => locale.text(Key::RosterColumnIndex).to_owned(),

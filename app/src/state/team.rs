@@ -14,7 +14,6 @@ use doorstep_core::{
 use serde_json::{Value, json};
 
 use super::household::FormError;
-use crate::i18n::Key;
 
 /// The form's fields, in screen order (core's `labels` names them).
 pub const MEMBER_FIELDS: [&str; 4] = [
@@ -45,7 +44,7 @@ impl TeamMembers {
         Self {
             values: MEMBER_FIELDS
                 .iter()
-                .filter_map(|(name, _)| Some((name.to_string(), text(name)?)))
+                .filter_map(|name| Some((name.to_string(), text(name)?)))
                 .collect(),
             recorded_before: text("members"),
         }
