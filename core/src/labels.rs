@@ -63,7 +63,7 @@ pub fn collection(collection: Collection, locale: Locale) -> &'static str {
 
 /// A field's name as people read it ("户主"); a field the schema does not
 /// know is shown as it is written.
-pub fn field<'a>(collection: Collection, field: &'a str, locale: Locale) -> &'a str {
+pub fn field(collection: Collection, field: &str, locale: Locale) -> &str {
     lookup(&format!("field.{}.{field}", collection.name()), locale).unwrap_or(field)
 }
 
