@@ -4,6 +4,7 @@
 //! went wrong and what to do next. Core's English `Display` stays for logs.
 
 use doorstep_core::{
+    api::ErrorCode,
     labels,
     need::StepError,
     schema::{Collection, FieldType},
@@ -92,25 +93,25 @@ pub fn truck_form(locale: Locale, field: &str) -> String {
 }
 
 /// A sync the server refused as a whole, by its error code.
-pub fn sync_refused(code: &str) -> Key {
+pub fn sync_refused(code: ErrorCode) -> Key {
     match code {
-        "busy" | "store_unavailable" => Key::ErrorSyncBusy,
-        "forbidden" => Key::ErrorSyncForbidden,
-        "not_found" => Key::ErrorSyncNotFound,
+        ErrorCode::Busy | ErrorCode::StoreUnavailable => Key::ErrorSyncBusy,
+        ErrorCode::Forbidden => Key::ErrorSyncForbidden,
+        ErrorCode::NotFound => Key::ErrorSyncNotFound,
         // The server speaks a newer sync format: this build must reload.
-        "unsupported_schema" => Key::ErrorSyncOutdated,
+        ErrorCode::UnsupportedSchema => Key::ErrorSyncOutdated,
         _ => Key::ErrorSyncInvalid,
     }
 }
 
 /// One edit the server refused for good (`Refusal::code`).
-pub fn refusal(code: &str) -> Key {
+pub fn refusal(code: ErrorCode) -> Key {
     match code {
-        "forbidden" => Key::ErrorRefusalForbidden,
-        "entry_exists" => Key::ErrorRefusalEntryExists,
+        ErrorCode::Forbidden => Key::ErrorRefusalForbidden,
+        ErrorCode::EntryExists => Key::ErrorRefusalEntryExists,
         // The record broke a checklist or lifecycle rule.
-        doorstep_core::domain::INVALID => Key::ErrorRefusalInvalid,
-        "wrong_compound" => Key::ErrorRefusalWrongCompound,
+        ErrorCode::Invalid => Key::ErrorRefusalInvalid,
+        ErrorCode::WrongCompound => Key::ErrorRefusalWrongCompound,
         _ => Key::ErrorRefusalOther,
     }
 }
@@ -188,12 +189,12 @@ mod tests {
             all.push(truck_form(locale, name));
         }
         for code in [
-            "busy",
-            "forbidden",
-            "not_found",
-            "invalid",
-            "mid_gap",
-            "unsupported_schema",
+            ErrorCode::Busy,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::Invalid,
+            ErrorCode::MidGap,
+            ErrorCode::UnsupportedSchema,
         ] {
             all.push(locale.text(sync_refused(code)).to_owned());
             all.push(locale.text(refusal(code)).to_owned());

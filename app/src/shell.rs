@@ -109,7 +109,7 @@ fn SyncBar() -> impl IntoView {
             Some(SyncProblem::SignedOut) => Some(i18n.t(Key::SyncSignedOut).to_owned()),
             Some(SyncProblem::MidReused) => Some(i18n.t(Key::SyncMidReused).to_owned()),
             Some(SyncProblem::Refused(code)) => {
-                Some(i18n.t(crate::errors::sync_refused(code)).to_owned())
+                Some(i18n.t(crate::errors::sync_refused(*code)).to_owned())
             }
             // The browser's own words go to the console, not the screen.
             Some(SyncProblem::Storage(StorageError::Closed)) if data.storage_closed.get() => None,

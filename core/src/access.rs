@@ -555,7 +555,7 @@ pub fn holds_restricted(record: &Record) -> bool {
 
 fn forbidden(message: String) -> Refusal {
     Refusal {
-        code: "forbidden".into(),
+        code: crate::api::ErrorCode::Forbidden,
         message,
     }
 }
@@ -565,7 +565,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::hlc::Hlc;
+    use crate::{api::ErrorCode, hlc::Hlc};
 
     fn scope(role: Role, key_persons: bool) -> Scope {
         Scope {
@@ -755,7 +755,7 @@ mod tests {
         };
         for role in Role::ALL {
             let refusal = may_write(&scope(role, true), &mutation, None, &[], 0).unwrap_err();
-            assert_eq!(refusal.code, "forbidden");
+            assert_eq!(refusal.code, ErrorCode::Forbidden);
         }
     }
 
@@ -777,7 +777,7 @@ mod tests {
             0,
         )
         .unwrap_err();
-        assert_eq!(refusal.code, "forbidden");
+        assert_eq!(refusal.code, ErrorCode::Forbidden);
         assert!(!Role::Official.in_compound());
         assert!(!Role::IN_COMPOUND.contains(&Role::Official));
     }
@@ -1083,7 +1083,7 @@ mod tests {
         let edit = set(Collection::Household, json!({"door": "1"}));
         assert!(may_write(&volunteer, &edit, None, &[Some("2")], 100).is_ok());
         let late = may_write(&volunteer, &edit, None, &[Some("2")], 101).unwrap_err();
-        assert_eq!(late.code, "forbidden");
+        assert_eq!(late.code, ErrorCode::Forbidden);
         assert!(may_write(&volunteer, &edit, None, &[Some("3")], 0).is_err());
         assert!(!may_read(&volunteer, Collection::Household, Some("2")));
     }

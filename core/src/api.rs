@@ -140,11 +140,133 @@ pub struct DeviceUpdate {
     pub key_persons: Option<bool>,
 }
 
+/// Every machine-readable code the server answers with, in an error body
+/// or on a refused mutation: one list, so the server and the phone compare
+/// variants, never strings. On the wire, snake_case (`not_found`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request could not be read (400).
+    Malformed,
+    /// The body was refused before it was read: too large, or not JSON.
+    BodyRejected,
+    /// No such route or record (404).
+    NotFound,
+    MethodNotAllowed,
+    UnsupportedMediaType,
+    /// A value breaks the schema or a domain rule (422; also a refusal).
+    Invalid,
+    /// The phone speaks an older sync format and must reload.
+    UnsupportedSchema,
+    TooManyMutations,
+    /// The phone's clock is too far ahead of the server's.
+    ClockAhead,
+    /// A push skips mids the server has not seen.
+    MidGap,
+    /// A mid acknowledged before arrives with another edit.
+    MidReused,
+    /// No or an unknown token.
+    Unauthorized,
+    /// The device was signed out by a coordinator.
+    DeviceRevoked,
+    /// An invite code that is wrong, used up, expired or revoked.
+    InvalidCode,
+    /// A live-stream ticket that is forged, tampered with or expired.
+    InvalidTicket,
+    /// Too many tries from one address; wait.
+    TooManyAttempts,
+    /// The caller's role or buildings do not reach it (403; also a refusal).
+    Forbidden,
+    /// The record is already there (409).
+    Exists,
+    /// A roster whose rows cannot all be imported.
+    BadRows,
+    /// A roster file with no rows.
+    RosterEmpty,
+    /// A roster sheet without a door-number column.
+    RosterNoDoorColumn,
+    /// No header row in a roster's first rows.
+    RosterNoHeader,
+    /// A WPS .et roster, to be saved as .xlsx first.
+    RosterWpsEt,
+    /// A roster file that is not a spreadsheet this server reads.
+    RosterUnreadable,
+    /// A spreadsheet that could not be written.
+    ExportFailed,
+    /// The store is locked by other writers for now; retry (503).
+    Busy,
+    /// The database did not answer (503).
+    StoreUnavailable,
+    /// The store holds data the server cannot read (500).
+    Corrupt,
+    /// A refused mutation: an entry under this id exists with other content.
+    EntryExists,
+    /// A refused mutation: the record belongs to another compound.
+    WrongCompound,
+    /// Any other HTTP failure.
+    HttpError,
+    /// A code this build does not know (a newer server's).
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// The code as the wire writes it (`not_found`), for logs and storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Malformed => "malformed",
+            ErrorCode::BodyRejected => "body_rejected",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::UnsupportedMediaType => "unsupported_media_type",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::UnsupportedSchema => "unsupported_schema",
+            ErrorCode::TooManyMutations => "too_many_mutations",
+            ErrorCode::ClockAhead => "clock_ahead",
+            ErrorCode::MidGap => "mid_gap",
+            ErrorCode::MidReused => "mid_reused",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::DeviceRevoked => "device_revoked",
+            ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::InvalidTicket => "invalid_ticket",
+            ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Exists => "exists",
+            ErrorCode::BadRows => "bad_rows",
+            ErrorCode::RosterEmpty => "roster_empty",
+            ErrorCode::RosterNoDoorColumn => "roster_no_door_column",
+            ErrorCode::RosterNoHeader => "roster_no_header",
+            ErrorCode::RosterWpsEt => "roster_wps_et",
+            ErrorCode::RosterUnreadable => "roster_unreadable",
+            ErrorCode::ExportFailed => "export_failed",
+            ErrorCode::Busy => "busy",
+            ErrorCode::StoreUnavailable => "store_unavailable",
+            ErrorCode::Corrupt => "corrupt",
+            ErrorCode::EntryExists => "entry_exists",
+            ErrorCode::WrongCompound => "wrong_compound",
+            ErrorCode::HttpError => "http_error",
+            ErrorCode::Unknown => "unknown",
+        }
+    }
+
+    /// A code read back from storage or a log; unknown words are `Unknown`.
+    pub fn parse(code: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(code.to_owned()))
+            .unwrap_or(ErrorCode::Unknown)
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The one error shape of the API: `{code, message, field?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
-    /// Stable, machine-readable code such as `not_found`.
-    pub code: String,
+    /// Stable, machine-readable code.
+    pub code: ErrorCode,
     /// Human-readable explanation.
     pub message: String,
     /// The offending input field, when one is to blame.
@@ -170,7 +292,7 @@ mod tests {
     #[test]
     fn api_error_omits_absent_field() {
         let err = ApiError {
-            code: "not_found".into(),
+            code: ErrorCode::NotFound,
             message: "no such route".into(),
             field: None,
         };
@@ -178,6 +300,53 @@ mod tests {
             serde_json::to_string(&err).unwrap(),
             r#"{"code":"not_found","message":"no such route"}"#
         );
+    }
+
+    /// `as_str` is the wire's word, and a newer server's code still reads.
+    #[test]
+    fn error_codes_read_as_they_are_written() {
+        use ErrorCode::*;
+        let all = [
+            Malformed,
+            BodyRejected,
+            NotFound,
+            MethodNotAllowed,
+            UnsupportedMediaType,
+            Invalid,
+            UnsupportedSchema,
+            TooManyMutations,
+            ClockAhead,
+            MidGap,
+            MidReused,
+            Unauthorized,
+            DeviceRevoked,
+            InvalidCode,
+            InvalidTicket,
+            TooManyAttempts,
+            Forbidden,
+            Exists,
+            BadRows,
+            RosterEmpty,
+            RosterNoDoorColumn,
+            RosterNoHeader,
+            RosterWpsEt,
+            RosterUnreadable,
+            ExportFailed,
+            Busy,
+            StoreUnavailable,
+            Corrupt,
+            EntryExists,
+            WrongCompound,
+            HttpError,
+        ];
+        for code in all {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(ErrorCode::parse(code.as_str()), code);
+        }
+        assert_eq!(ErrorCode::parse("from_the_future"), Unknown);
+        let read: ApiError =
+            serde_json::from_str(r#"{"code":"from_the_future","message":"m"}"#).unwrap();
+        assert_eq!(read.code, Unknown);
     }
 }
 
@@ -216,7 +385,7 @@ pub struct HistoryChange {
     pub received_at_ms: u64,
     /// Why the server refused it, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rejected: Option<String>,
+    pub rejected: Option<ErrorCode>,
 }
 
 /// `POST /api/events/ticket`: lets this device open its live stream,

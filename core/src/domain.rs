@@ -13,15 +13,12 @@ use crate::{
     visit::Checklist,
 };
 
-/// The refusal code of a mutation whose result breaks a domain rule.
-pub const INVALID: &str = "invalid";
-
 /// Checks `record` (a state a mutation produced). For a need event,
 /// `need_events` are the other events of its need as this replica holds
 /// them; other collections ignore it.
 pub fn check(record: &Record, need_events: &[Record]) -> Result<(), Refusal> {
     let invalid = |message: String| Refusal {
-        code: INVALID.into(),
+        code: crate::api::ErrorCode::Invalid,
         message,
     };
     if record.is_deleted() {
@@ -164,7 +161,7 @@ mod tests {
             let got = check(&record, &events);
             assert_eq!(got.is_err(), refused, "{record:?}: {got:?}");
             if let Err(refusal) = got {
-                assert_eq!(refusal.code, INVALID);
+                assert_eq!(refusal.code, crate::api::ErrorCode::Invalid);
             }
         }
     }

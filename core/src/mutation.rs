@@ -51,7 +51,7 @@ pub struct Invalid {
 /// server records it and moves the client past it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
-    pub code: String,
+    pub code: crate::api::ErrorCode,
     pub message: String,
 }
 
@@ -206,7 +206,7 @@ impl Mutation {
         };
         if existing.compound != delta.compound {
             return Err(Refusal {
-                code: "wrong_compound".into(),
+                code: crate::api::ErrorCode::WrongCompound,
                 message: format!(
                     "{} {} belongs to compound {}, not {}",
                     delta.collection.name(),
@@ -222,7 +222,7 @@ impl Mutation {
                 Ok((existing.clone(), Vec::new()))
             } else {
                 Err(Refusal {
-                    code: "entry_exists".into(),
+                    code: crate::api::ErrorCode::EntryExists,
                     message: format!(
                         "{} {} already exists; entries never change",
                         delta.collection.name(),
@@ -357,7 +357,7 @@ mod tests {
         let (replayed, _) = purchase("米").apply(Some(&entry), &hlc(10, 1)).unwrap();
         assert_eq!(replayed, entry);
         let refusal = purchase("面").apply(Some(&entry), &hlc(11, 1)).unwrap_err();
-        assert_eq!(refusal.code, "entry_exists");
+        assert_eq!(refusal.code, crate::api::ErrorCode::EntryExists);
     }
 
     #[test]
@@ -369,7 +369,7 @@ mod tests {
         }
         assert_eq!(
             elsewhere.apply(Some(&record), &hlc(2, 1)).unwrap_err().code,
-            "wrong_compound"
+            crate::api::ErrorCode::WrongCompound
         );
     }
 

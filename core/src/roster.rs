@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
+    api::ErrorCode,
     schema::{Collection, FieldType},
     spreadsheet::looks_like_formula,
 };
@@ -218,13 +219,13 @@ pub enum RosterFileProblem {
 }
 
 impl RosterFileProblem {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            RosterFileProblem::Empty => "roster_empty",
-            RosterFileProblem::NoDoorColumn { .. } => "roster_no_door_column",
-            RosterFileProblem::NoHeader => "roster_no_header",
-            RosterFileProblem::WpsEt => "roster_wps_et",
-            RosterFileProblem::Unreadable { .. } => "roster_unreadable",
+            RosterFileProblem::Empty => ErrorCode::RosterEmpty,
+            RosterFileProblem::NoDoorColumn { .. } => ErrorCode::RosterNoDoorColumn,
+            RosterFileProblem::NoHeader => ErrorCode::RosterNoHeader,
+            RosterFileProblem::WpsEt => ErrorCode::RosterWpsEt,
+            RosterFileProblem::Unreadable { .. } => ErrorCode::RosterUnreadable,
         }
     }
 
@@ -1092,7 +1093,7 @@ mod tests {
             &BTreeMap::new(),
             &[],
         );
-        assert_eq!(no_door.unwrap_err().code(), "roster_no_door_column");
+        assert_eq!(no_door.unwrap_err().code(), ErrorCode::RosterNoDoorColumn);
         assert_eq!(
             plan(&[sheet("x", &[&[""]])], &BTreeMap::new(), &[]).unwrap_err(),
             RosterFileProblem::Empty

@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    api::ApiError,
+    api::{ApiError, ErrorCode},
     hlc::Hlc,
     ids::{ClientId, CompoundId},
     mutation::{Mutation, Refusal},
@@ -184,18 +184,15 @@ pub enum RequestError {
 }
 
 impl RequestError {
-    /// The code of [`RequestError::MidReused`], which the app tells apart.
-    pub const MID_REUSED: &'static str = "mid_reused";
-
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            RequestError::Malformed { .. } => "malformed",
-            RequestError::UnsupportedSchema { .. } => "unsupported_schema",
-            RequestError::TooManyMutations { .. } => "too_many_mutations",
-            RequestError::Invalid { .. } => "invalid",
-            RequestError::ClockAhead { .. } => "clock_ahead",
-            RequestError::MidGap { .. } => "mid_gap",
-            RequestError::MidReused { .. } => Self::MID_REUSED,
+            RequestError::Malformed { .. } => ErrorCode::Malformed,
+            RequestError::UnsupportedSchema { .. } => ErrorCode::UnsupportedSchema,
+            RequestError::TooManyMutations { .. } => ErrorCode::TooManyMutations,
+            RequestError::Invalid { .. } => ErrorCode::Invalid,
+            RequestError::ClockAhead { .. } => ErrorCode::ClockAhead,
+            RequestError::MidGap { .. } => ErrorCode::MidGap,
+            RequestError::MidReused { .. } => ErrorCode::MidReused,
         }
     }
 
@@ -236,7 +233,7 @@ impl RequestError {
             ),
         };
         ApiError {
-            code: self.code().to_owned(),
+            code: self.code(),
             message,
             field,
         }

@@ -11,6 +11,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use doorstep_core::api::ErrorCode;
 use doorstep_core::{
     access::Role,
     api::{
@@ -67,7 +68,11 @@ pub async fn new_invite(
     now_ms: u64,
 ) -> Result<NewInvite, AppError> {
     let invalid = |field: &str, message: &str| {
-        let mut err = AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message);
+        let mut err = AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::Invalid,
+            message,
+        );
         err.body.field = Some(field.to_owned());
         err
     };
@@ -120,8 +125,11 @@ pub async fn redeem(
     body: Bytes,
 ) -> Result<Json<Redeemed>, Response> {
     let request: RedeemRequest = serde_json::from_slice(&body).map_err(|err| {
-        AppError::bad_request("malformed", format!("expected {{code, label}}: {err}"))
-            .into_response()
+        AppError::bad_request(
+            ErrorCode::Malformed,
+            format!("expected {{code, label}}: {err}"),
+        )
+        .into_response()
     })?;
     let now = now_ms();
     let throttle = state.throttle;
@@ -200,7 +208,7 @@ pub async fn redeem(
             );
             Err(AppError::new(
                 StatusCode::UNAUTHORIZED,
-                "invalid_code",
+                ErrorCode::InvalidCode,
                 "this code is wrong, used up, expired or revoked",
             )
             .into_response())
@@ -214,7 +222,7 @@ fn too_many(throttle: Throttle, now: u64) -> Response {
     let wait_s = (window - now % window).div_ceil(1000);
     let mut response = AppError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
+        ErrorCode::TooManyAttempts,
         format!("too many attempts; try again in {wait_s} s"),
     )
     .into_response();
@@ -294,7 +302,7 @@ pub async fn create_invite(
 ) -> Result<Json<NewInvite>, AppError> {
     let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
     let request: InviteRequest = serde_json::from_slice(&body)
-        .map_err(|err| AppError::bad_request("malformed", err.to_string()))?;
+        .map_err(|err| AppError::bad_request(ErrorCode::Malformed, err.to_string()))?;
     let base = crate::posters::base_url(&state, &headers);
     Ok(Json(
         new_invite(&state.store, &compound, &request, &base, now_ms()).await?,
@@ -350,7 +358,7 @@ pub async fn update_device(
 ) -> Result<Json<DeviceInfo>, AppError> {
     let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
     let update: DeviceUpdate = serde_json::from_slice(&body)
-        .map_err(|err| AppError::bad_request("malformed", err.to_string()))?;
+        .map_err(|err| AppError::bad_request(ErrorCode::Malformed, err.to_string()))?;
     let current = state
         .store
         .devices(&compound)
@@ -362,14 +370,14 @@ pub async fn update_device(
         // Signing oneself out for good needs another coordinator's phone.
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
+            ErrorCode::Invalid,
             "a coordinator cannot revoke the device they are using",
         ));
     }
     if update.key_persons == Some(true) && current.role != Role::Volunteer {
         return Err(AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
+            ErrorCode::Invalid,
             "only a volunteer's key-persons access is granted",
         ));
     }

@@ -79,7 +79,7 @@ pub async fn history(
                     .collect(),
                 made_at_ms: logged.hlc.wall_ms,
                 received_at_ms: logged.received_at_ms,
-                rejected: logged.rejection.as_ref().map(|r| r.code.clone()),
+                rejected: logged.rejection.as_ref().map(|r| r.code),
             };
             if concerns && !changes.contains(&change) {
                 changes.push(change);

@@ -8,6 +8,7 @@ use axum::{
     extract::FromRequestParts,
     http::{StatusCode, header, request::Parts},
 };
+use doorstep_core::api::ErrorCode;
 use doorstep_core::{
     access::Role,
     ids::{CompoundId, DistrictId},
@@ -52,7 +53,7 @@ impl Caller {
                 ));
             }
             return Err(unauthorized(
-                "unauthorized",
+                ErrorCode::Unauthorized,
                 "this device's sign-in is not valid",
             ));
         };
@@ -64,7 +65,7 @@ impl Caller {
     pub fn check_active(device: &Device) -> Result<(), AppError> {
         if device.revoked {
             return Err(unauthorized(
-                "device_revoked",
+                ErrorCode::DeviceRevoked,
                 "a coordinator has revoked this device; unsent records stay on the phone",
             ));
         }
@@ -116,13 +117,13 @@ impl DistrictCaller {
                 ));
             }
             return Err(unauthorized(
-                "unauthorized",
+                ErrorCode::Unauthorized,
                 "this device's sign-in is not valid",
             ));
         };
         if official.revoked {
             return Err(unauthorized(
-                "device_revoked",
+                ErrorCode::DeviceRevoked,
                 "this official's device has been revoked",
             ));
         }
@@ -157,13 +158,13 @@ fn given(token: &str) -> Result<&str, AppError> {
     let token = token.trim();
     if token.is_empty() {
         return Err(unauthorized(
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "sign in with an invite code first",
         ));
     }
     Ok(token)
 }
 
-fn unauthorized(code: &str, message: &str) -> AppError {
+fn unauthorized(code: ErrorCode, message: &str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }

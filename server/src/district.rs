@@ -10,6 +10,7 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
+use doorstep_core::api::ErrorCode;
 use doorstep_core::{calendar::ChinaTime, dashboard::Totals, district::DistrictTotals};
 
 use crate::{
@@ -125,7 +126,7 @@ pub async fn xlsx(
     let bytes = workbook(&sheets(&page)).map_err(|e| {
         AppError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "export_failed",
+            ErrorCode::ExportFailed,
             e.to_string(),
         )
     })?;

@@ -7,7 +7,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use doorstep_core::{api::ApiError, sync::RequestError};
+use doorstep_core::{
+    api::{ApiError, ErrorCode},
+    sync::RequestError,
+};
 
 use crate::store::StoreError;
 
@@ -18,11 +21,11 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             body: ApiError {
-                code: code.to_owned(),
+                code,
                 message: message.into(),
                 field: None,
             },
@@ -30,14 +33,14 @@ impl AppError {
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 }
@@ -49,7 +52,7 @@ impl From<sqlx::Error> for AppError {
         tracing::error!(error = %err, "store failure");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
+            ErrorCode::StoreUnavailable,
             "the server's database did not answer",
         )
     }
@@ -77,16 +80,18 @@ impl From<StoreError> for AppError {
         match err {
             StoreError::Request(err) => err.into(),
             StoreError::Db(err) => err.into(),
-            StoreError::Exists(message) => Self::new(StatusCode::CONFLICT, "exists", message),
+            StoreError::Exists(message) => {
+                Self::new(StatusCode::CONFLICT, ErrorCode::Exists, message)
+            }
             StoreError::Forbidden(message) => Self::forbidden(message),
             StoreError::Busy(message) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy, message)
             }
             StoreError::Corrupt(detail) => {
                 tracing::error!(%detail, "corrupt stored data");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "corrupt",
+                    ErrorCode::Corrupt,
                     "the server holds data it cannot read",
                 )
             }
@@ -101,15 +106,15 @@ impl IntoResponse for AppError {
 }
 
 /// The code of an error that axum itself answered, by its status.
-fn code_of(status: StatusCode) -> &'static str {
+fn code_of(status: StatusCode) -> ErrorCode {
     match status {
-        StatusCode::BAD_REQUEST => "malformed",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::PAYLOAD_TOO_LARGE => "body_rejected",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "invalid",
-        _ => "http_error",
+        StatusCode::BAD_REQUEST => ErrorCode::Malformed,
+        StatusCode::NOT_FOUND => ErrorCode::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::BodyRejected,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+        StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::Invalid,
+        _ => ErrorCode::HttpError,
     }
 }
 

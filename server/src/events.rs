@@ -21,6 +21,7 @@ use axum::{
         sse::{Event, KeepAlive, Sse},
     },
 };
+use doorstep_core::api::ErrorCode;
 use doorstep_core::api::{EVENT_POKE, EVENT_READY, EventTicket};
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
@@ -95,7 +96,7 @@ async fn holder(
     let invalid = || {
         AppError::new(
             StatusCode::UNAUTHORIZED,
-            "invalid_ticket",
+            ErrorCode::InvalidTicket,
             "this stream ticket is not valid (expired or not from this server); ask for a new one",
         )
     };

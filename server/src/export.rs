@@ -11,6 +11,7 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
+use doorstep_core::api::ErrorCode;
 use doorstep_core::{
     access::Role,
     calendar::{CHINA_UTC_OFFSET_MS, ChinaTime},
@@ -521,7 +522,7 @@ pub async fn xlsx(
     let bytes = workbook(&ledgers).map_err(|e| {
         AppError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "export_failed",
+            ErrorCode::ExportFailed,
             e.to_string(),
         )
     })?;

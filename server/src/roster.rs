@@ -396,7 +396,7 @@ pub mod http {
         extract::{Path, Query, State},
         http::StatusCode,
     };
-    use doorstep_core::access::Role;
+    use doorstep_core::{access::Role, api::ErrorCode};
     use serde::Deserialize;
 
     use super::{Import, RosterError, RosterReport, import, parse_mapping};
@@ -425,7 +425,11 @@ pub mod http {
     ) -> Result<Json<RosterReport>, AppError> {
         caller.in_compound(&compound, &[Role::Coordinator])?;
         let mapping = parse_mapping(query.map.split(',')).map_err(|message| {
-            AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::Invalid,
+                message,
+            )
         })?;
         let how = Import {
             dry_run: query.dry_run,
@@ -449,13 +453,13 @@ pub mod http {
                 problem.message(),
             ),
             RosterError::NoCompound(_) => {
-                AppError::new(StatusCode::NOT_FOUND, "not_found", err.to_string())
+                AppError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, err.to_string())
             }
         })?;
         if !query.dry_run && !report.errors.is_empty() {
             return Err(AppError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "bad_rows",
+                ErrorCode::BadRows,
                 format!(
                     "有 {n} 行出错，未导入任何一行，请先检查 / {n} bad rows (first: {} row {}): \
                      nothing imported; run a dry run to see them all",

@@ -9,6 +9,7 @@ use axum::{
     extract::{DefaultBodyLimit, State, rejection::BytesRejection},
     routing::{MethodRouter, post},
 };
+use doorstep_core::api::ErrorCode;
 use doorstep_core::sync::{MAX_BODY_BYTES, RequestError, SyncRequest, SyncResponse};
 
 use crate::{AppState, auth::Caller, error::AppError, now_ms};
@@ -23,7 +24,11 @@ async fn sync(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SyncResponse>, AppError> {
     let body = body.map_err(|rejection| {
-        AppError::new(rejection.status(), "body_rejected", rejection.body_text())
+        AppError::new(
+            rejection.status(),
+            ErrorCode::BodyRejected,
+            rejection.body_text(),
+        )
     })?;
     let request = decode(&body)?;
     let now = now_ms();

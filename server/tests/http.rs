@@ -277,7 +277,7 @@ async fn unknown_api_path_is_a_json_404_not_the_app() {
     let response = get(&state, "/api/nope", None).await;
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
     let error: ApiError = serde_json::from_slice(&body_bytes(response).await).unwrap();
-    assert_eq!(error.code, "not_found");
+    assert_eq!(error.code, doorstep_core::api::ErrorCode::NotFound);
 }
 
 #[tokio::test]
@@ -555,7 +555,10 @@ async fn every_sync_error_code_is_documented_under_its_status() {
         .into_iter()
         .map(|err| {
             let app_error = AppError::from(err);
-            (app_error.status.as_u16(), app_error.body.code)
+            (
+                app_error.status.as_u16(),
+                app_error.body.code.as_str().to_owned(),
+            )
         })
         .collect();
     // Errors that come from the body limit and the store, not the request's content.

@@ -256,7 +256,10 @@ async fn a_mutation_that_can_never_apply_is_rejected_and_passed() {
     assert_eq!(response.last_mid, 3, "the client moves past the rejection");
     assert_eq!(response.rejected.len(), 1);
     assert_eq!(response.rejected[0].mid, 2);
-    assert_eq!(response.rejected[0].refusal.code, "entry_exists");
+    assert_eq!(
+        response.rejected[0].refusal.code,
+        doorstep_core::api::ErrorCode::EntryExists
+    );
     // A lost response: the retry learns of the same rejection.
     assert_eq!(f.sync(batch).await.rejected, response.rejected);
 }

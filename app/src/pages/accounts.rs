@@ -563,7 +563,12 @@ fn Devices(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> impl In
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::{api::ApiError, hlc::Hlc, ids::ClientId, mutation::Mutation};
+    use doorstep_core::{
+        api::{ApiError, ErrorCode},
+        hlc::Hlc,
+        ids::ClientId,
+        mutation::Mutation,
+    };
     use serde_json::json;
 
     use super::*;
@@ -639,7 +644,7 @@ mod tests {
         let refused = |status: u16, field: Option<&str>, message: &str| ApiFailure::Refused {
             status,
             error: ApiError {
-                code: "invalid".into(),
+                code: ErrorCode::Invalid,
                 message: message.into(),
                 field: field.map(str::to_owned),
             },

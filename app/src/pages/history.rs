@@ -47,7 +47,7 @@ pub fn RecordHistory(collection: Collection, id: RecordId) -> impl IntoView {
                                 format!("{} {}", i18n.t(Key::HistoryDevice), &change.device[..8.min(change.device.len())])
                             };
                             let fields = labels::fields(collection, &change.fields, i18n.locale());
-                            let refused = change.rejected.map(|code| format!(" ✗ {}", i18n.t(errors::refusal(&code))));
+                            let refused = change.rejected.map(|code| format!(" ✗ {}", i18n.t(errors::refusal(code))));
                             view! {
                                 <li class="row history-row">
                                     <span class="row-title">{clock_time(change.made_at_ms)}" · "{device}</span>

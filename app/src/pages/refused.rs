@@ -5,7 +5,12 @@
 //! edit as their own, so what a volunteer entered is not lost. Reads the
 //! server; nothing is kept on the phone but adopted edits, which sync as any.
 
-use doorstep_core::{access::Role, api::RefusedEdit, labels, schema::Collection};
+use doorstep_core::{
+    access::Role,
+    api::{ErrorCode, RefusedEdit},
+    labels,
+    schema::Collection,
+};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::components::A;
 
@@ -19,7 +24,7 @@ use crate::{
 /// Whether the coordinator's own edit would carry it: refused only for
 /// being outside the device's buildings, and not since made again.
 pub fn adoptable(edit: &RefusedEdit) -> bool {
-    !edit.reflected && edit.refusal.code == "forbidden"
+    !edit.reflected && edit.refusal.code == ErrorCode::Forbidden
 }
 
 #[component]
@@ -94,7 +99,7 @@ fn RefusedRow(edit: RefusedEdit) -> impl IntoView {
             })
         }
     };
-    let reason = i18n.t(crate::errors::refusal(&edit.refusal.code));
+    let reason = i18n.t(crate::errors::refusal(edit.refusal.code));
     let adopt = move |_| {
         if !confirmed(i18n.t(Key::RefusedAdoptConfirm)) {
             return;
@@ -148,7 +153,7 @@ mod tests {
 
     #[test]
     fn only_edits_outside_the_buildings_and_not_made_again_are_adopted() {
-        let edit = |code: &str, reflected: bool| RefusedEdit {
+        let edit = |code: ErrorCode, reflected: bool| RefusedEdit {
             device: "d".into(),
             device_label: None,
             mid: 1,
@@ -158,14 +163,14 @@ mod tests {
             made_at_ms: 1,
             received_at_ms: 2,
             refusal: Refusal {
-                code: code.into(),
+                code,
                 message: String::new(),
             },
             reflected,
         };
-        assert!(adoptable(&edit("forbidden", false)));
-        assert!(!adoptable(&edit("forbidden", true)));
-        assert!(!adoptable(&edit("entry_exists", false)));
-        assert!(!adoptable(&edit("wrong_compound", false)));
+        assert!(adoptable(&edit(ErrorCode::Forbidden, false)));
+        assert!(!adoptable(&edit(ErrorCode::Forbidden, true)));
+        assert!(!adoptable(&edit(ErrorCode::EntryExists, false)));
+        assert!(!adoptable(&edit(ErrorCode::WrongCompound, false)));
     }
 }

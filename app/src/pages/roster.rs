@@ -82,7 +82,7 @@ pub fn RosterPage() -> impl IntoView {
                     }
                 }
                 Err(ApiFailure::Refused { status, error: e }) => {
-                    error.set(Some(file_error_key(&e.code, status)))
+                    error.set(Some(file_error_key(e.code, status)))
                 }
                 Err(ApiFailure::Unreachable(_)) => error.set(Some(Key::SyncUnreachable)),
             }

@@ -16,7 +16,7 @@ pub enum LoadProblem {
     /// The server refuses this phone's sign-in (revoked or unknown).
     SignedOut,
     /// The server answered with another error code.
-    Refused(String),
+    Refused(doorstep_core::api::ErrorCode),
     /// This phone's storage failed.
     Storage,
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use doorstep_core::roster::{ColumnUse, RosterProblem, SkipReason};
 use serde_json::Value;
 
-use doorstep_core::{labels, schema::Collection};
+use doorstep_core::{api::ErrorCode, labels, schema::Collection};
 
 use crate::i18n::{Key, Locale, Texts};
 
@@ -79,15 +79,15 @@ pub fn column_text(locale: Locale, header: &str, used_as: &ColumnUse) -> String 
 }
 
 /// An API error code of the roster upload, in the user's language.
-pub fn file_error_key(code: &str, status: u16) -> Key {
+pub fn file_error_key(code: ErrorCode, status: u16) -> Key {
     match code {
-        "roster_empty" => Key::RosterFileEmpty,
-        "roster_no_door_column" => Key::RosterFileNoDoor,
-        "roster_no_header" => Key::RosterFileNoHeader,
-        "roster_wps_et" => Key::RosterFileEt,
-        "roster_unreadable" => Key::RosterFileUnreadable,
-        "bad_rows" => Key::RosterFileBadRows,
-        "invalid" => Key::RosterFileMapping,
+        ErrorCode::RosterEmpty => Key::RosterFileEmpty,
+        ErrorCode::RosterNoDoorColumn => Key::RosterFileNoDoor,
+        ErrorCode::RosterNoHeader => Key::RosterFileNoHeader,
+        ErrorCode::RosterWpsEt => Key::RosterFileEt,
+        ErrorCode::RosterUnreadable => Key::RosterFileUnreadable,
+        ErrorCode::BadRows => Key::RosterFileBadRows,
+        ErrorCode::Invalid => Key::RosterFileMapping,
         _ => crate::errors::server(status),
     }
 }
@@ -135,18 +135,18 @@ mod tests {
         };
         assert!(problem_text(Locale::Zh, &number).starts_with("人数“三”"));
         for code in [
-            "roster_empty",
-            "roster_no_door_column",
-            "roster_no_header",
-            "roster_wps_et",
-            "roster_unreadable",
-            "bad_rows",
+            ErrorCode::RosterEmpty,
+            ErrorCode::RosterNoDoorColumn,
+            ErrorCode::RosterNoHeader,
+            ErrorCode::RosterWpsEt,
+            ErrorCode::RosterUnreadable,
+            ErrorCode::BadRows,
         ] {
             assert_ne!(file_error_key(code, 422), Key::ErrorServerFailed, "{code}");
         }
-        assert_eq!(file_error_key("busy", 503), Key::ErrorServerFailed);
+        assert_eq!(file_error_key(ErrorCode::Busy, 503), Key::ErrorServerFailed);
         assert_eq!(
-            file_error_key("body_rejected", 413),
+            file_error_key(ErrorCode::BodyRejected, 413),
             Key::ErrorServerTooLarge
         );
     }

@@ -18,7 +18,7 @@ pub enum SyncProblem {
     Unreachable,
     ClockAhead,
     /// The server's error code.
-    Refused(String),
+    Refused(doorstep_core::api::ErrorCode),
     /// The outbox reuses a mid the server acknowledged with another edit:
     /// its edits stay on the phone until someone looks (issue 15).
     MidReused,

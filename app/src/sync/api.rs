@@ -3,8 +3,8 @@
 
 use doorstep_core::{
     api::{
-        ApiError, DeviceInfo, DeviceUpdate, EventTicket, HistoryChange, Invite, InviteRequest,
-        NewInvite, RedeemRequest, Redeemed, RefusedEdit, Session,
+        ApiError, DeviceInfo, DeviceUpdate, ErrorCode, EventTicket, HistoryChange, Invite,
+        InviteRequest, NewInvite, RedeemRequest, Redeemed, RefusedEdit, Session,
     },
     district::DistrictTotals,
     ids::{CompoundId, DistrictId},
@@ -177,7 +177,7 @@ async fn refusal(response: reqwest::Response) -> ApiFailure {
         .json::<ApiError>()
         .await
         .unwrap_or_else(|_| ApiError {
-            code: "http".into(),
+            code: ErrorCode::HttpError,
             message: format!("HTTP {status}"),
             field: None,
         });

@@ -3,9 +3,8 @@
 //! request carries a push batch and the pull after it, so a phone with fewer
 //! edits than a batch and one page to pull syncs in one request.
 
-use doorstep_core::sync::{
-    MAX_PUSH_MUTATIONS, PullRequest, RequestError, SCHEMA_VERSION, SyncRequest,
-};
+use doorstep_core::api::ErrorCode;
+use doorstep_core::sync::{MAX_PUSH_MUTATIONS, PullRequest, SCHEMA_VERSION, SyncRequest};
 
 use super::api::{self, ApiFailure};
 use crate::storage::{Applied, Db, PullRound, StorageError};
@@ -24,13 +23,13 @@ pub enum SyncError {
     /// The device clock is ahead of the server's: edits wait until it is fixed.
     ClockAhead(String),
     /// Refused as a whole: the server's error code.
-    Refused(String),
+    Refused(ErrorCode),
     /// The server already acknowledged one of the outbox's mids with other
     /// content: retrying cannot help, and the person must know.
     MidReused(String),
     /// The server no longer accepts this device's token (revoked, or never
     /// valid): it must sign in again; its outbox stays.
-    SignedOut(String),
+    SignedOut(ErrorCode),
     Storage(StorageError),
 }
 
@@ -44,10 +43,10 @@ impl From<ApiFailure> for SyncError {
     fn from(failure: ApiFailure) -> Self {
         match failure {
             ApiFailure::Unreachable(detail) => SyncError::Unreachable(detail),
-            ApiFailure::Refused { error, .. } if error.code == "clock_ahead" => {
+            ApiFailure::Refused { error, .. } if error.code == ErrorCode::ClockAhead => {
                 SyncError::ClockAhead(error.message)
             }
-            ApiFailure::Refused { error, .. } if error.code == RequestError::MID_REUSED => {
+            ApiFailure::Refused { error, .. } if error.code == ErrorCode::MidReused => {
                 SyncError::MidReused(error.message)
             }
             ApiFailure::Refused { status: 401, error } => SyncError::SignedOut(error.code),
@@ -73,7 +72,7 @@ pub async fn sync_once(
         let device = db.device().await?;
         if device.revoked {
             // Nothing is sent until the phone signs in again; the outbox stays.
-            return Err(SyncError::SignedOut("device_revoked".into()));
+            return Err(SyncError::SignedOut(ErrorCode::DeviceRevoked));
         }
         let Some(credentials) = device.credentials() else {
             return Ok(outcome);
@@ -100,7 +99,7 @@ pub async fn sync_once(
             && response.last_mid < last.pushed.mid
         {
             // The server skipped some of the batch: a gap it cannot fill.
-            return Err(SyncError::Refused("mid_gap".into()));
+            return Err(SyncError::Refused(ErrorCode::MidGap));
         }
         let undone = db
             .acknowledge(response.last_mid, &response.rejected)
@@ -145,7 +144,7 @@ pub async fn sync_once(
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::api::ApiError;
+    use doorstep_core::{api::ApiError, sync::RequestError};
 
     use super::*;
 
@@ -157,7 +156,7 @@ mod tests {
         let gap = ApiFailure::Refused {
             status: 409,
             error: ApiError {
-                code: "mid_gap".into(),
+                code: ErrorCode::MidGap,
                 message: "gap".into(),
                 field: None,
             },

@@ -2,6 +2,7 @@
 //! audit trail, freshness and the refused edits: the synced change log, not
 //! a second copy.
 
+use doorstep_core::api::ErrorCode;
 use doorstep_core::{
     hlc::Hlc,
     ids::CompoundId,
@@ -135,7 +136,7 @@ fn logged_of(
         hlc: hlc.parse().map_err(corrupt)?,
         received_at_ms: received_at_ms as u64,
         rejection: code.map(|code| Refusal {
-            code,
+            code: ErrorCode::parse(&code),
             message: message.unwrap_or_default(),
         }),
         device_label,

@@ -19,6 +19,7 @@
 
 use std::future::Future;
 
+use doorstep_core::api::ErrorCode;
 use doorstep_core::{
     access::{Place, Release},
     domain,
@@ -430,7 +431,7 @@ async fn record_mutations(
                 .bind(wire["args"].to_string())
                 .bind(pushed.hlc.to_string())
                 .bind(now_ms as i64)
-                .bind(refusal.as_ref().map(|r| r.code.clone()))
+                .bind(refusal.as_ref().map(|r| r.code.as_str()))
                 .bind(refusal.as_ref().map(|r| r.message.clone()))
                 .bind(digest_of(pushed));
         }
@@ -460,7 +461,7 @@ async fn earlier_outcome(
     let rejection = code.map(|code| Rejection {
         mid,
         refusal: Refusal {
-            code,
+            code: ErrorCode::parse(&code),
             message: message.unwrap_or_default(),
         },
     });
