@@ -48,6 +48,7 @@ pub fn status(status: Option<Status>) -> Key {
         Some(Status::Resolved) => Key::StatusResolved,
         Some(Status::Closed) => Key::StatusClosed,
         Some(Status::Reopened) => Key::StatusReopened,
+        Some(Status::CalledBack) => Key::StatusCalledBack,
     }
 }
 

@@ -233,3 +233,11 @@ pub struct EventTicket {
 /// connected, then `poke` whenever its compound has new changes to pull.
 pub const EVENT_READY: &str = "ready";
 pub const EVENT_POKE: &str = "poke";
+
+/// `GET` and `PUT /api/compounds/{compound}/help`: whether the compound's
+/// building pages take residents' help requests (求助); off until a
+/// coordinator turns it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelpSwitch {
+    pub enabled: bool,
+}

@@ -90,6 +90,7 @@ fn label(word: &str) -> &str {
         "garbage" => "垃圾清运",
         "home_test" => "上门核酸",
         "shuttle" => "接送检测",
+        "care" => "老弱病残照护",
         "other" => "其他",
         "elderly_alone" => "独居老人",
         "disabled" => "残疾人",
@@ -148,6 +149,7 @@ fn status_label(status: Option<Status>) -> &'static str {
         Some(Status::Resolved) => "已解决",
         Some(Status::Closed) => "已销号",
         Some(Status::Reopened) => "已重新打开",
+        Some(Status::CalledBack) => "已回电",
     }
 }
 
@@ -290,7 +292,9 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
             "处理记录",
         ],
         rows: in_order(
+            // Spam a coordinator marked stays in the record's history only.
             live(Collection::Need)
+                .filter(|n| !doorstep_core::help::is_spam(n))
                 .map(|n| {
                     let state = NeedState::fold(steps.get(&n.id).cloned().unwrap_or_default());
                     let mut row = vec![Cell::Text(n.id.to_string())];
