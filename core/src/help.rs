@@ -151,7 +151,9 @@ impl HelpForm {
             if required && value.is_empty() {
                 return Err(HelpProblem::Missing(field));
             }
-            if field.spec().check(&json!(value)).is_err() {
+            // The text's length limits; a category is checked below.
+            let text = matches!(field.spec().ty, crate::schema::FieldType::Text { .. });
+            if text && field.spec().check(&json!(value)).is_err() {
                 return Err(HelpProblem::TooLong(field));
             }
             Ok(value)
@@ -437,6 +439,7 @@ mod tests {
             (|f| f.phone = "call 13800138000".into(), Some(HelpProblem::BadPhone)),
             (|f| f.phone = "+86 (138) 0013-8000".into(), None),
             (|f| f.category = "utilities".into(), Some(HelpProblem::UnknownCategory)),
+            (|f| f.category = "<x>".into(), Some(HelpProblem::UnknownCategory)),
             (|f| f.category = String::new(), Some(HelpProblem::Missing(HelpField::Category))),
             (
                 |f| f.description = "字".repeat(501),

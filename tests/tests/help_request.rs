@@ -22,11 +22,18 @@ async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
 
     // The coordinator turns requests on, then watches the ledger.
     let coordinator = Browser::start().await;
-    coordinator.open(&format!("{}/accounts", server.url)).await;
+    coordinator.open(&format!("{}/", server.url)).await;
     coordinator
         .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
         .await;
-    coordinator.open(&format!("{}/accounts", server.url)).await;
+    coordinator.tap("area-accounts").await;
+    // The box is enabled once the switch has been read from the server.
+    let mut tries = 0;
+    while !coordinator.find("help-switch").await.is_enabled().await.unwrap() {
+        tries += 1;
+        assert!(tries < 100, "the switch never loaded");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     coordinator.tap("help-switch").await;
     let resident = Browser::start().await;
     let building = format!("{}/r/yongan/3", server.url);
@@ -41,7 +48,9 @@ async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
         assert!(tries < 50, "the building page never offered the form");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    coordinator.open(&format!("{}/ledgers", server.url)).await;
+    // The ledger, reached in the app (no reload from here on).
+    coordinator.tap("app-name").await;
+    coordinator.tap("area-ledgers").await;
     coordinator.tap("sync-now").await;
     coordinator.find("needs-empty").await;
 
@@ -95,7 +104,8 @@ async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
     coordinator.expect_text("need-status", "已解决").await;
     coordinator.sync_everything().await;
     assert!(!coordinator.shows("help-waiting").await, "nobody waits now");
-    coordinator.open(&format!("{}/dashboard", server.url)).await;
+    coordinator.tap("app-name").await;
+    coordinator.tap("area-dashboard").await;
     coordinator.find("call-back-median").await;
     coordinator.expect_text("call-back-waiting", "0").await;
 

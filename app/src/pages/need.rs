@@ -138,7 +138,7 @@ fn Need(row: NeedRow) -> impl IntoView {
 
     let spam = {
         let (id, marked) = (row.id.clone(), row.spam);
-        move |_| {
+        move |_: leptos::ev::MouseEvent| {
             if let Some(compound) = data
                 .device
                 .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()))
@@ -148,16 +148,22 @@ fn Need(row: NeedRow) -> impl IntoView {
         }
     };
     let (is_spam, is_request) = (row.spam, row.request.is_some());
+    let called_back = row.state.called_back_ms();
     let request = row.request.clone().map(|r| {
-        let phone = r.phone.clone();
+        let (phone, name) = (r.phone.clone(), r.name.clone());
+        let waited = r.requested_ms.zip(called_back).map(|(asked, called)| {
+            i18n.t(Key::DurationMinutes)
+                .replace("{n}", &(called.saturating_sub(asked) / 60_000).to_string())
+        });
         view! {
             <dt>{i18n.t(Key::NeedsFromResident)}</dt>
             <dd data-testid="need-request">{r.requested_ms.map(day_time)}</dd>
             <dt>{i18n.t(Key::NeedsRequester)}</dt>
             <dd><a class="link" href=format!("tel:{phone}") data-testid="need-request-phone">{r.phone}</a></dd>
-            <Show when={let n = r.name.clone(); move || !n.is_empty()}>
-                <dt>{i18n.t(Key::NeedsRequesterName)}</dt><dd data-testid="need-request-name">{r.name.clone()}</dd>
-            </Show>
+            {(!name.is_empty()).then(|| view! {
+                <dt>{i18n.t(Key::NeedsRequesterName)}</dt><dd data-testid="need-request-name">{name.clone()}</dd>
+            })}
+            {waited.map(|w| view! { <dt>{i18n.t(Key::NeedsCallBackAfter)}</dt><dd data-testid="need-call-back-after">{w}</dd> })}
         }
     });
     let household = row.household.clone();
