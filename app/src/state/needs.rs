@@ -57,10 +57,17 @@ impl NeedRow {
 
     /// The steps its page offers: those the lifecycle allows from its state,
     /// as `step` and the server check them (collecting is the visit's, never
-    /// a button, so a need whose first step has not arrived offers none).
+    /// a button, so a need whose first step has not arrived offers none;
+    /// calling back is for residents' requests).
     pub fn actions(&self) -> Vec<Status> {
         let mut steps = next_steps(self.state.status);
-        steps.retain(|to| *to != Status::Collected);
+        // A call back is to someone who asked: a need seen at the door has
+        // its household's phone and a visit already.
+        steps.retain(|to| match to {
+            Status::Collected => false,
+            Status::CalledBack => self.request.is_some(),
+            _ => true,
+        });
         steps
     }
 
