@@ -294,11 +294,7 @@ pub struct TicketView {
 
 /// The ticket view of `need`, from its steps among `events`.
 pub fn ticket_view(need: &Record, events: &[Record]) -> TicketView {
-    let state = NeedState::fold(
-        steps_by_need(events)
-            .remove(&need.id)
-            .unwrap_or_default(),
-    );
+    let state = NeedState::fold(steps_by_need(events).remove(&need.id).unwrap_or_default());
     TicketView {
         category: need
             .value("category")
@@ -431,22 +427,49 @@ mod tests {
     #[test]
     fn the_form_is_checked_field_by_field() {
         let request = form().check().unwrap();
-        assert_eq!((request.unit.as_str(), request.door.as_str()), ("2单元", "701"));
+        assert_eq!(
+            (request.unit.as_str(), request.door.as_str()),
+            ("2单元", "701")
+        );
         let cases: Vec<(fn(&mut HelpForm), Option<HelpProblem>)> = vec![
-            (|f| f.door = "  ".into(), Some(HelpProblem::Missing(HelpField::Door))),
-            (|f| f.phone = String::new(), Some(HelpProblem::Missing(HelpField::Phone))),
+            (
+                |f| f.door = "  ".into(),
+                Some(HelpProblem::Missing(HelpField::Door)),
+            ),
+            (
+                |f| f.phone = String::new(),
+                Some(HelpProblem::Missing(HelpField::Phone)),
+            ),
             (|f| f.phone = "123".into(), Some(HelpProblem::BadPhone)),
-            (|f| f.phone = "call 13800138000".into(), Some(HelpProblem::BadPhone)),
+            (
+                |f| f.phone = "call 13800138000".into(),
+                Some(HelpProblem::BadPhone),
+            ),
             (|f| f.phone = "+86 (138) 0013-8000".into(), None),
-            (|f| f.category = "utilities".into(), Some(HelpProblem::UnknownCategory)),
-            (|f| f.category = "<x>".into(), Some(HelpProblem::UnknownCategory)),
-            (|f| f.category = String::new(), Some(HelpProblem::Missing(HelpField::Category))),
+            (
+                |f| f.category = "utilities".into(),
+                Some(HelpProblem::UnknownCategory),
+            ),
+            (
+                |f| f.category = "<x>".into(),
+                Some(HelpProblem::UnknownCategory),
+            ),
+            (
+                |f| f.category = String::new(),
+                Some(HelpProblem::Missing(HelpField::Category)),
+            ),
             (
                 |f| f.description = "字".repeat(501),
                 Some(HelpProblem::TooLong(HelpField::Description)),
             ),
-            (|f| f.name = "名".repeat(65), Some(HelpProblem::TooLong(HelpField::Name))),
-            (|f| f.door = "1".repeat(17), Some(HelpProblem::TooLong(HelpField::Door))),
+            (
+                |f| f.name = "名".repeat(65),
+                Some(HelpProblem::TooLong(HelpField::Name)),
+            ),
+            (
+                |f| f.door = "1".repeat(17),
+                Some(HelpProblem::TooLong(HelpField::Door)),
+            ),
             (|f| f.unit = String::new(), None),
             (|f| f.name = "王阿姨".into(), None),
         ];
@@ -470,25 +493,26 @@ mod tests {
     fn a_request_joins_its_household_or_makes_one() {
         let compound: CompoundId = "c1".parse().unwrap();
         let households = apply(
-            vec![
-                Mutation::Set {
-                    collection: Collection::Household,
-                    id: "old".parse().unwrap(),
-                    compound: compound.clone(),
-                    fields: BTreeMap::from([
-                        ("building".into(), json!("3")),
-                        ("unit".into(), json!("2")),
-                        ("door".into(), json!("701")),
-                        ("head".into(), json!("李")),
-                    ]),
-                },
-            ],
+            vec![Mutation::Set {
+                collection: Collection::Household,
+                id: "old".parse().unwrap(),
+                compound: compound.clone(),
+                fields: BTreeMap::from([
+                    ("building".into(), json!("3")),
+                    ("unit".into(), json!("2")),
+                    ("door".into(), json!("701")),
+                    ("head".into(), json!("李")),
+                ]),
+            }],
             1,
         );
         let request = form().check().unwrap();
         let found = find_household(&households, "3", &request.unit, &request.door);
         assert_eq!(found.as_ref().map(RecordId::as_str), Some("old"));
-        assert_eq!(find_household(&households, "4", &request.unit, &request.door), None);
+        assert_eq!(
+            find_household(&households, "4", &request.unit, &request.door),
+            None
+        );
         assert_eq!(find_household(&households, "3", "1", &request.door), None);
 
         let joined = apply(request.mutations(&compound, "3", found, ids(1), 100), 100);
@@ -564,7 +588,11 @@ mod tests {
         records.push(step("n2", "c3", "called_back", 15 * MIN));
         records.push(step("n3", "c4", "called_back", 30 * MIN));
         records.push(step("n3", "c5", "called_back", 50 * MIN));
-        let mut spam = records.iter().find(|r| r.id.as_str() == "n5").unwrap().clone();
+        let mut spam = records
+            .iter()
+            .find(|r| r.id.as_str() == "n5")
+            .unwrap()
+            .clone();
         spam.fields.insert(
             "spam".into(),
             crate::record::Stamped {

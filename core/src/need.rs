@@ -348,7 +348,10 @@ mod tests {
         let cases = [
             (None, vec![Collected]),
             (Some(Collected), vec![Assigned, CalledBack]),
-            (Some(Assigned), vec![Assigned, InProgress, Resolved, CalledBack]),
+            (
+                Some(Assigned),
+                vec![Assigned, InProgress, Resolved, CalledBack],
+            ),
             (Some(InProgress), vec![Assigned, Resolved]),
             (Some(Resolved), vec![Closed, Reopened]),
             (Some(Closed), vec![Reopened]),
@@ -471,7 +474,11 @@ mod tests {
         assert_eq!(first.called_back_ms(), Some(2));
         assert_eq!(first.updated_ms(), Some(5));
 
-        let later = NeedState::fold(vec![step(Collected, 1), step(Assigned, 2), step(CalledBack, 3)]);
+        let later = NeedState::fold(vec![
+            step(Collected, 1),
+            step(Assigned, 2),
+            step(CalledBack, 3),
+        ]);
         assert_eq!(later.status, Some(CalledBack));
         assert_eq!(later.called_back_ms(), Some(3));
         // Still assigned, so still due at 1 000.
@@ -479,7 +486,10 @@ mod tests {
         assert!(!later.is_overdue(999));
         let never = NeedState::fold(vec![step(Collected, 1), step(CalledBack, 2)]);
         assert!(!never.is_overdue(u64::MAX));
-        assert_eq!(NeedState::fold(vec![step(Collected, 1)]).called_back_ms(), None);
+        assert_eq!(
+            NeedState::fold(vec![step(Collected, 1)]).called_back_ms(),
+            None
+        );
         // Closed needs are not called back; a call back is no resolution.
         assert!(check_transition(Some(Closed), &step(CalledBack, 9)).is_err());
         assert!(check_transition(Some(CalledBack), &step(Closed, 9)).is_err());

@@ -275,7 +275,10 @@ impl Fixture {
             "{:?}",
             store.invites(&c1(), now_ms()).await.unwrap()
         ));
-        out.push(format!("help requests {:?}", store.help_requests(&c1()).await.unwrap()));
+        out.push(format!(
+            "help requests {:?}",
+            store.help_requests(&c1()).await.unwrap()
+        ));
         out
     }
 }

@@ -125,7 +125,10 @@ fn ticket_of(headers: &axum::http::HeaderMap) -> String {
 /// Nothing a resident or a passer-by can open names who asked.
 fn assert_public(page: &str) {
     for private in [PHONE, NAME, "701", "膝盖"] {
-        assert!(!page.contains(private), "{private} on a public page: {page}");
+        assert!(
+            !page.contains(private),
+            "{private} on a public page: {page}"
+        );
     }
 }
 
@@ -136,14 +139,23 @@ async fn the_switch_is_off_until_a_coordinator_turns_it_on() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("data-testid=\"help-closed\""), "{page}");
     assert!(!page.contains("help-form"));
-    let (status, headers, answer) = f.ask("c1", "3", &form("701", "home_test"), "10.0.0.1").await;
+    let (status, headers, answer) = f
+        .ask("c1", "3", &form("701", "home_test"), "10.0.0.1")
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(headers["x-doorstep-code"], "help_closed");
     assert!(answer.contains("暂未开通网上求助"), "{answer}");
     assert!(f.records("c1", Collection::Need).await.is_empty());
 
     // Only c1's coordinator may switch c1.
-    let stall = support::bearer(&f.state, "c1", doorstep_core::access::Role::Stall, None, false).await;
+    let stall = support::bearer(
+        &f.state,
+        "c1",
+        doorstep_core::access::Role::Stall,
+        None,
+        false,
+    )
+    .await;
     let other = support::coordinator(&f.state, "c2").await;
     assert_eq!(f.switch("c1", &stall, true).await, StatusCode::FORBIDDEN);
     assert_eq!(f.switch("c1", &other, true).await, StatusCode::FORBIDDEN);
@@ -156,7 +168,10 @@ async fn the_switch_is_off_until_a_coordinator_turns_it_on() {
             .unwrap(),
     )
     .await;
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), json!({"enabled": true}));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap(),
+        json!({"enabled": true})
+    );
     let (_, page) = f.page("/r/c1/3").await;
     assert!(page.contains("data-testid=\"help-form\""), "{page}");
     assert!(page.contains("action=\"/api/public/help/c1/3\""));
@@ -164,10 +179,17 @@ async fn the_switch_is_off_until_a_coordinator_turns_it_on() {
     assert!(page.contains("help-closed"), "c2 is still off");
 
     assert_eq!(f.switch("c1", &f.coordinator, false).await, StatusCode::OK);
-    let (status, _, _) = f.ask("c1", "3", &form("701", "home_test"), "10.0.0.1").await;
+    let (status, _, _) = f
+        .ask("c1", "3", &form("701", "home_test"), "10.0.0.1")
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, headers, _) = f.ask("nowhere", "3", &form("701", "home_test"), "10.0.0.1").await;
-    assert_eq!((status, &headers["x-doorstep-code"]), (StatusCode::NOT_FOUND, &"not_found".parse().unwrap()));
+    let (status, headers, _) = f
+        .ask("nowhere", "3", &form("701", "home_test"), "10.0.0.1")
+        .await;
+    assert_eq!(
+        (status, &headers["x-doorstep-code"]),
+        (StatusCode::NOT_FOUND, &"not_found".parse().unwrap())
+    );
 }
 
 #[tokio::test]
@@ -192,14 +214,20 @@ async fn a_request_becomes_a_need_under_its_household() {
     assert_eq!(status, StatusCode::OK);
 
     let before = now_ms();
-    let (status, headers, _) = f.ask("c1", "3", &form("701", "home_test"), "10.0.0.1").await;
+    let (status, headers, _) = f
+        .ask("c1", "3", &form("701", "home_test"), "10.0.0.1")
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(ticket_of(&headers).starts_with("/h/"));
     let needs = f.records("c1", Collection::Need).await;
     assert_eq!(needs.len(), 1);
     let need = &needs[0];
     assert!(is_request(need));
-    assert_eq!(need.value("household"), Some(&json!("h701")), "2单元 is unit 2");
+    assert_eq!(
+        need.value("household"),
+        Some(&json!("h701")),
+        "2单元 is unit 2"
+    );
     assert_eq!(need.value("category"), Some(&json!("home_test")));
     assert_eq!(need.value("phone"), Some(&json!(PHONE)));
     assert_eq!(need.value("name"), Some(&json!(NAME)));
@@ -278,13 +306,20 @@ async fn requests_are_limited_per_address_and_per_building() {
     assert_eq!(ask("101", "10.0.0.1", "3").await.0, StatusCode::SEE_OTHER);
     assert_eq!(ask("102", "10.0.0.1", "3").await.0, StatusCode::SEE_OTHER);
     let (status, headers, answer) = ask("103", "10.0.0.1", "3").await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "third from one address");
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "third from one address"
+    );
     assert_eq!(headers["x-doorstep-code"], "too_many_requests");
     assert!(headers.contains_key(header::RETRY_AFTER));
     assert!(answer.contains("提交太频繁"), "{answer}");
     // Another address in the same building: one more, then the building is full.
     assert_eq!(ask("104", "10.0.0.2", "3").await.0, StatusCode::SEE_OTHER);
-    assert_eq!(ask("105", "10.0.0.3", "3").await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        ask("105", "10.0.0.3", "3").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // Another building still takes requests.
     assert_eq!(ask("201", "10.0.0.3", "4").await.0, StatusCode::SEE_OTHER);
     assert_eq!(f.records("c1", Collection::Need).await.len(), 4);
@@ -311,10 +346,16 @@ async fn spam_leaves_the_ledger_and_the_figures_but_stays_in_the_history() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["rejected"], json!([]));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["rejected"],
+        json!([])
+    );
     let mut records = f.records("c1", Collection::Need).await;
     records.extend(f.records("c1", Collection::NeedEvent).await);
-    assert_eq!(doorstep_core::dashboard::totals(&records).needs_collected, 0);
+    assert_eq!(
+        doorstep_core::dashboard::totals(&records).needs_collected,
+        0
+    );
     let (status, _, xlsx) = support::send(
         &f.state,
         Request::get("/api/compounds/c1/ledgers/needs.csv")
@@ -324,7 +365,10 @@ async fn spam_leaves_the_ledger_and_the_figures_but_stays_in_the_history() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!String::from_utf8_lossy(&xlsx).contains(need.id.as_str()), "not in the ledger");
+    assert!(
+        !String::from_utf8_lossy(&xlsx).contains(need.id.as_str()),
+        "not in the ledger"
+    );
     // The history keeps both the request and the mark.
     let (status, _, body) = support::send(
         &f.state,
@@ -336,7 +380,10 @@ async fn spam_leaves_the_ledger_and_the_figures_but_stays_in_the_history() {
     .await;
     assert_eq!(status, StatusCode::OK);
     let history = String::from_utf8(body).unwrap();
-    assert!(history.contains("spam") && history.contains(PHONE), "{history}");
+    assert!(
+        history.contains("spam") && history.contains(PHONE),
+        "{history}"
+    );
 }
 
 #[tokio::test]
@@ -345,7 +392,9 @@ async fn a_ticket_shows_its_own_request_and_nothing_else() {
     f.switch("c1", &f.coordinator, true).await;
     let c2 = support::coordinator(&f.state, "c2").await;
     f.switch("c2", &c2, true).await;
-    let (_, first, _) = f.ask("c1", "3", &form("701", "home_test"), "10.0.0.1").await;
+    let (_, first, _) = f
+        .ask("c1", "3", &form("701", "home_test"), "10.0.0.1")
+        .await;
     let (_, second, _) = f.ask("c2", "3", &form("701", "medicine"), "10.0.0.2").await;
     let (first, second) = (ticket_of(&first), ticket_of(&second));
     assert_ne!(first, second);
@@ -354,11 +403,17 @@ async fn a_ticket_shows_its_own_request_and_nothing_else() {
 
     let (status, page) = f.page(&first).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("上门核酸检测") && page.contains("已收到，等待社区回电"), "{page}");
+    assert!(
+        page.contains("上门核酸检测") && page.contains("已收到，等待社区回电"),
+        "{page}"
+    );
     assert_public(&page);
     let (status, page) = f.page(&second).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("买药") && !page.contains("上门核酸检测"), "{page}");
+    assert!(
+        page.contains("买药") && !page.contains("上门核酸检测"),
+        "{page}"
+    );
     assert_public(&page);
     let (_, english) = f.page(&format!("{first}?lang=en")).await;
     assert!(english.contains("Home test"), "{english}");
@@ -395,7 +450,9 @@ async fn a_ticket_shows_its_own_request_and_nothing_else() {
 async fn a_ticket_follows_the_need_through_its_lifecycle() {
     let f = Fixture::new().await;
     f.switch("c1", &f.coordinator, true).await;
-    let (_, headers, _) = f.ask("c1", "3", &form("701", "home_test"), "10.0.0.1").await;
+    let (_, headers, _) = f
+        .ask("c1", "3", &form("701", "home_test"), "10.0.0.1")
+        .await;
     let ticket = ticket_of(&headers);
     let need = f.records("c1", Collection::Need).await.remove(0);
     let node = ClientId::from_u128(11);
@@ -428,9 +485,15 @@ async fn a_ticket_follows_the_need_through_its_lifecycle() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap()["rejected"], json!([]));
+    assert_eq!(
+        serde_json::from_slice::<Value>(&body).unwrap()["rejected"],
+        json!([])
+    );
     let (_, page) = f.page(&ticket).await;
     assert!(page.contains("data-status=\"resolved\""), "{page}");
-    assert!(!page.contains("已上门采样"), "the resolution note stays inside");
+    assert!(
+        !page.contains("已上门采样"),
+        "the resolution note stays inside"
+    );
     assert_public(&page);
 }

@@ -29,7 +29,13 @@ async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
     coordinator.tap("area-accounts").await;
     // The box is enabled once the switch has been read from the server.
     let mut tries = 0;
-    while !coordinator.find("help-switch").await.is_enabled().await.unwrap() {
+    while !coordinator
+        .find("help-switch")
+        .await
+        .is_enabled()
+        .await
+        .unwrap()
+    {
         tries += 1;
         assert!(tries < 100, "the switch never loaded");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -75,7 +81,9 @@ async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
     resident
         .expect_text("ticket-status", "已收到，等待社区回电")
         .await;
-    resident.expect_text("ticket-category", "上门核酸检测").await;
+    resident
+        .expect_text("ticket-category", "上门核酸检测")
+        .await;
     let ticket = resident.path().await;
     assert!(ticket.starts_with("/h/"), "{ticket}");
     resident.screenshot("help-ticket-zh").await;

@@ -368,7 +368,11 @@ mod tests {
         let mut replica = Replica::new(
             vec![
                 household("h1", "3", "701"),
-                record("need", "a_door", json!({"household": "h1", "category": "food"})),
+                record(
+                    "need",
+                    "a_door",
+                    json!({"household": "h1", "category": "food"}),
+                ),
                 record(
                     "need",
                     "b_asked",
@@ -386,7 +390,10 @@ mod tests {
         );
         let mut clock = 10;
         let mut walk = |replica: &mut Replica, id: &str, to: Status| {
-            let row = needs(replica, 0).into_iter().find(|r| r.id.as_str() == id).unwrap();
+            let row = needs(replica, 0)
+                .into_iter()
+                .find(|r| r.id.as_str() == id)
+                .unwrap();
             let m = step(&compound, &row, to, None, None, "", 60_000 * clock).unwrap();
             clock += 1;
             replica.upsert(m.apply(None, &stamp(clock)).unwrap().0);
@@ -404,9 +411,15 @@ mod tests {
         assert_eq!(ids, ["b_asked", "a_door"]);
         let asked = &rows[0];
         assert!(asked.awaits_call);
-        assert_eq!(asked.request.as_ref().map(|r| r.phone.as_str()), Some("13800138000"));
+        assert_eq!(
+            asked.request.as_ref().map(|r| r.phone.as_str()),
+            Some("13800138000")
+        );
         assert!(rows[1].request.is_none() && !rows[1].awaits_call);
-        assert!(needs(&replica, 0).iter().any(|r| r.spam), "its page still finds it");
+        assert!(
+            needs(&replica, 0).iter().any(|r| r.spam),
+            "its page still finds it"
+        );
         assert!(asked.actions().contains(&Status::CalledBack));
         assert_eq!(call_back_figures(&replica, 100_000).waiting, 1);
 

@@ -194,7 +194,11 @@ pub fn form(
     let options: String = CATEGORIES
         .iter()
         .map(|c| {
-            let selected = if *c == filled.category { " selected" } else { "" };
+            let selected = if *c == filled.category {
+                " selected"
+            } else {
+                ""
+            };
             format!(
                 "<option value=\"{c}\"{selected}>{}</option>",
                 t(category_text(c))
@@ -330,7 +334,10 @@ pub async fn post(
     let title = super::render::title(&building, lang);
     let refuse = |status: StatusCode, code: &'static str, notice: Notice| {
         let body = if status == StatusCode::NOT_FOUND {
-            format!("<p class=\"headline\">{}</p>", escape(Text::Unknown.get(lang)))
+            format!(
+                "<p class=\"headline\">{}</p>",
+                escape(Text::Unknown.get(lang))
+            )
         } else {
             let back = match lang {
                 Lang::Zh => String::new(),
@@ -377,7 +384,10 @@ pub async fn post(
         Some(Extension(ClientAddr(ip))) => Some(ip),
         None => connect.map(|Extension(ConnectInfo(peer))| peer.ip()),
     };
-    let address_key = format!("help-ip:{}", throttle_address(client_ip(&state, peer, &headers)));
+    let address_key = format!(
+        "help-ip:{}",
+        throttle_address(client_ip(&state, peer, &headers))
+    );
     let building_key = format!("help-building:{compound_id}/{building}");
     let counted = store
         .throttle_take(
@@ -541,8 +551,9 @@ pub async fn set_switch(
     body: axum::body::Bytes,
 ) -> Result<Json<HelpSwitch>, AppError> {
     let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
-    let wanted: HelpSwitch = serde_json::from_slice(&body)
-        .map_err(|err| AppError::bad_request("malformed", format!("expected {{enabled}}: {err}")))?;
+    let wanted: HelpSwitch = serde_json::from_slice(&body).map_err(|err| {
+        AppError::bad_request("malformed", format!("expected {{enabled}}: {err}"))
+    })?;
     if !state
         .store
         .set_help_requests(&compound, wanted.enabled)

@@ -46,10 +46,11 @@ fn new_id() -> RecordId {
 impl Store {
     /// Whether `compound` takes requests (`None`: no such compound).
     pub async fn help_requests(&self, compound: &CompoundId) -> Result<Option<bool>, StoreError> {
-        let row: Option<(i64,)> = sqlx::query_as("SELECT help_requests FROM compound WHERE id = $1")
-            .bind(compound.as_str())
-            .fetch_optional(&self.reader)
-            .await?;
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT help_requests FROM compound WHERE id = $1")
+                .bind(compound.as_str())
+                .fetch_optional(&self.reader)
+                .await?;
         Ok(row.map(|(on,)| on != 0))
     }
 
