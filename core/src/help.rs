@@ -431,7 +431,8 @@ mod tests {
             (request.unit.as_str(), request.door.as_str()),
             ("2单元", "701")
         );
-        let cases: Vec<(fn(&mut HelpForm), Option<HelpProblem>)> = vec![
+        type Change = fn(&mut HelpForm);
+        let cases: Vec<(Change, Option<HelpProblem>)> = vec![
             (
                 |f| f.door = "  ".into(),
                 Some(HelpProblem::Missing(HelpField::Door)),
