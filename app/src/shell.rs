@@ -29,6 +29,7 @@ pub fn App() -> impl IntoView {
             // Connectivity and unsent work stay in view while scrolling.
             <div class="sticky-top">
                 <Header/>
+                <HelpWaiting/>
                 <SyncingDeviceOnly>
                     <SyncBar/>
                 </SyncingDeviceOnly>
@@ -83,6 +84,32 @@ fn Header() -> impl IntoView {
                 {move || i18n.t(Key::LocaleToggle)}
             </button>
         </header>
+    }
+}
+
+/// The residents' requests nobody has called back yet, on every page of a
+/// device that works the needs ledger: a link to it.
+#[component]
+fn HelpWaiting() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let waiting = Memo::new(move |_| {
+        let works_needs = data
+            .role()
+            .is_some_and(|role| crate::areas::Area::Ledgers.reached_by(role));
+        if !works_needs {
+            return 0;
+        }
+        data.replica
+            .with(|r| crate::state::needs::call_back_figures(r, crate::state::now_ms()).waiting)
+    });
+    view! {
+        <Show when=move || { waiting.get() > 0 }>
+            <A href="/ledgers" attr:class="banner help-waiting" attr:data-testid="help-waiting"
+                attr:data-count=move || waiting.get().to_string()>
+                {move || i18n.msg(Msg::NavHelpWaiting { n: &waiting.get() })}
+            </A>
+        </Show>
     }
 }
 

@@ -175,6 +175,10 @@ pub enum ErrorCode {
     InvalidTicket,
     /// Too many tries from one address; wait.
     TooManyAttempts,
+    /// Too many help requests from one address or building this hour.
+    TooManyRequests,
+    /// The compound does not take help requests (its switch is off).
+    HelpClosed,
     /// The caller's role or buildings do not reach it (403; also a refusal).
     Forbidden,
     /// The record is already there (409).
@@ -230,6 +234,8 @@ impl ErrorCode {
             ErrorCode::InvalidCode => "invalid_code",
             ErrorCode::InvalidTicket => "invalid_ticket",
             ErrorCode::TooManyAttempts => "too_many_attempts",
+            ErrorCode::TooManyRequests => "too_many_requests",
+            ErrorCode::HelpClosed => "help_closed",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::Exists => "exists",
             ErrorCode::BadRows => "bad_rows",
@@ -323,6 +329,8 @@ mod tests {
             InvalidCode,
             InvalidTicket,
             TooManyAttempts,
+            TooManyRequests,
+            HelpClosed,
             Forbidden,
             Exists,
             BadRows,
@@ -402,3 +410,11 @@ pub struct EventTicket {
 /// connected, then `poke` whenever its compound has new changes to pull.
 pub const EVENT_READY: &str = "ready";
 pub const EVENT_POKE: &str = "poke";
+
+/// `GET` and `PUT /api/compounds/{compound}/help`: whether the compound's
+/// building pages take residents' help requests (求助); off until a
+/// coordinator turns it on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelpSwitch {
+    pub enabled: bool,
+}

@@ -52,7 +52,10 @@ pub fn totals(records: &[Record]) -> Totals {
         .filter_map(|v| text(v, "household"))
         .collect();
     let steps = crate::need::steps_by_need(records);
-    let needs: Vec<&Record> = live(Collection::Need).collect();
+    // Spam a coordinator marked is no need (its history keeps it).
+    let needs: Vec<&Record> = live(Collection::Need)
+        .filter(|n| !crate::help::is_spam(n))
+        .collect();
     Totals {
         teams: live(Collection::Team).count(),
         households_visited: visited.len(),
@@ -236,6 +239,13 @@ mod tests {
             step("e2", "n1", "assigned", json!({"team": "t1", "due_ms": 5})),
             step("e3", "n1", "resolved", json!({"note": "送菜"})),
             step("e4", "n2", "collected", json!({})),
+            record(
+                "set",
+                "need",
+                "n3",
+                json!({"household": "h3", "category": "other", "source": "resident", "spam": true}),
+            ),
+            step("e5", "n3", "collected", json!({})),
             record(
                 "append",
                 "purchase",

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod district;
 pub mod domain;
 pub mod eta;
+pub mod help;
 pub mod hlc;
 pub mod ids;
 pub mod invite;

@@ -2,7 +2,9 @@
 //! append-only steps, so the full history shows who did what and when.
 //!
 //! collected → assigned → in progress → resolved → closed (销号), and a
-//! resolved or closed need can be reopened with a reason.
+//! resolved or closed need can be reopened with a reason. A resident's
+//! request (求助) is also called back (回电): from collected, reopened or
+//! assigned, after which it is assigned or resolved.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,8 @@ pub const CATEGORIES: &[&str] = &[
     "garbage",
     "home_test",
     "shuttle",
+    // Elderly or disabled care (老弱病残照护), as residents ask for it.
+    "care",
     "other",
 ];
 pub const STEPS: &[&str] = &[
@@ -27,7 +31,12 @@ pub const STEPS: &[&str] = &[
     "resolved",
     "closed",
     "reopened",
+    "called_back",
 ];
+
+/// Who recorded a need: a volunteer at the door (also when the field is
+/// absent), or a resident from the building page (`help.rs`).
+pub const SOURCES: &[&str] = &["door", "resident"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,6 +47,8 @@ pub enum Status {
     Resolved,
     Closed,
     Reopened,
+    /// Someone phoned the resident who asked (回电).
+    CalledBack,
 }
 
 /// One lifecycle entry as recorded.
@@ -91,13 +102,14 @@ pub fn steps_by_need(records: &[Record]) -> BTreeMap<RecordId, Vec<Step>> {
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Collected,
         Status::Assigned,
         Status::InProgress,
         Status::Resolved,
         Status::Closed,
         Status::Reopened,
+        Status::CalledBack,
     ];
 
     /// The step's word as stored (`need::STEPS`).
@@ -109,6 +121,7 @@ impl Status {
             Status::Resolved => "resolved",
             Status::Closed => "closed",
             Status::Reopened => "reopened",
+            Status::CalledBack => "called_back",
         }
     }
 }
@@ -148,11 +161,15 @@ fn allowed(from: Option<Status>, to: Status) -> bool {
     matches!(
         (from, to),
         (None, Collected)
-            | (Some(Collected | Reopened | Assigned | InProgress), Assigned)
+            | (
+                Some(Collected | Reopened | Assigned | InProgress | CalledBack),
+                Assigned
+            )
             | (Some(Assigned), InProgress)
-            | (Some(Assigned | InProgress), Resolved)
+            | (Some(Assigned | InProgress | CalledBack), Resolved)
             | (Some(Resolved), Closed)
             | (Some(Resolved | Closed), Reopened)
+            | (Some(Collected | Reopened | Assigned), CalledBack)
     )
 }
 
@@ -237,13 +254,33 @@ impl NeedState {
         state
     }
 
+    /// When it was first called back (回电), if it was.
+    pub fn called_back_ms(&self) -> Option<u64> {
+        self.history
+            .iter()
+            .find(|s| s.to == Status::CalledBack)
+            .map(|s| s.at_ms)
+    }
+
+    /// When its latest step was recorded.
+    pub fn updated_ms(&self) -> Option<u64> {
+        self.history.iter().map(|s| s.at_ms).max()
+    }
+
     pub fn is_resolved(&self) -> bool {
         matches!(self.status, Some(Status::Resolved | Status::Closed))
     }
 
-    /// Assigned or in progress, and past its due time.
+    /// Assigned or in progress (and perhaps called back since), and past
+    /// its due time.
     pub fn is_overdue(&self, now_ms: u64) -> bool {
-        matches!(self.status, Some(Status::Assigned | Status::InProgress))
+        let working = self
+            .history
+            .iter()
+            .rev()
+            .map(|s| s.to)
+            .find(|to| *to != Status::CalledBack);
+        matches!(working, Some(Status::Assigned | Status::InProgress))
             && self.due_ms.is_some_and(|due| now_ms > due)
     }
 }
@@ -287,19 +324,24 @@ mod tests {
     #[test]
     fn every_illegal_transition_is_refused() {
         use Status::*;
-        let all = [Collected, Assigned, InProgress, Resolved, Closed, Reopened];
+        let all = Status::ALL;
         let allowed = [
             (None, Collected),
             (Some(Collected), Assigned),
             (Some(Reopened), Assigned),
             (Some(Assigned), Assigned),
             (Some(InProgress), Assigned),
+            (Some(CalledBack), Assigned),
             (Some(Assigned), InProgress),
             (Some(Assigned), Resolved),
             (Some(InProgress), Resolved),
+            (Some(CalledBack), Resolved),
             (Some(Resolved), Closed),
             (Some(Resolved), Reopened),
             (Some(Closed), Reopened),
+            (Some(Collected), CalledBack),
+            (Some(Reopened), CalledBack),
+            (Some(Assigned), CalledBack),
         ];
         for from in std::iter::once(None).chain(all.map(Some)) {
             for to in all {
@@ -327,12 +369,16 @@ mod tests {
         use Status::*;
         let cases = [
             (None, vec![Collected]),
-            (Some(Collected), vec![Assigned]),
-            (Some(Assigned), vec![Assigned, InProgress, Resolved]),
+            (Some(Collected), vec![Assigned, CalledBack]),
+            (
+                Some(Assigned),
+                vec![Assigned, InProgress, Resolved, CalledBack],
+            ),
             (Some(InProgress), vec![Assigned, Resolved]),
             (Some(Resolved), vec![Closed, Reopened]),
             (Some(Closed), vec![Reopened]),
-            (Some(Reopened), vec![Assigned]),
+            (Some(Reopened), vec![Assigned, CalledBack]),
+            (Some(CalledBack), vec![Assigned, Resolved]),
         ];
         for (from, steps) in cases {
             assert_eq!(next_steps(from), steps, "{from:?}");
@@ -430,5 +476,44 @@ mod tests {
             step(Status::Resolved, 3),
         ]);
         assert!(!resolved.is_overdue(9_999));
+    }
+
+    /// A resident's request: called back first, then assigned and resolved;
+    /// or assigned, called back (still due), resolved. The first call back
+    /// is when the resident heard from someone.
+    #[test]
+    fn a_request_is_called_back_before_or_after_it_is_assigned() {
+        use Status::*;
+        let first = NeedState::fold(vec![
+            step(Collected, 1),
+            step(CalledBack, 2),
+            step(Assigned, 3),
+            step(CalledBack, 4),
+            step(Resolved, 5),
+        ]);
+        assert!(first.ignored.is_empty(), "{:?}", first.ignored);
+        assert_eq!(first.status, Some(Resolved));
+        assert_eq!(first.called_back_ms(), Some(2));
+        assert_eq!(first.updated_ms(), Some(5));
+
+        let later = NeedState::fold(vec![
+            step(Collected, 1),
+            step(Assigned, 2),
+            step(CalledBack, 3),
+        ]);
+        assert_eq!(later.status, Some(CalledBack));
+        assert_eq!(later.called_back_ms(), Some(3));
+        // Still assigned, so still due at 1 000.
+        assert!(later.is_overdue(1_001));
+        assert!(!later.is_overdue(999));
+        let never = NeedState::fold(vec![step(Collected, 1), step(CalledBack, 2)]);
+        assert!(!never.is_overdue(u64::MAX));
+        assert_eq!(
+            NeedState::fold(vec![step(Collected, 1)]).called_back_ms(),
+            None
+        );
+        // Closed needs are not called back; a call back is no resolution.
+        assert!(check_transition(Some(Closed), &step(CalledBack, 9)).is_err());
+        assert!(check_transition(Some(CalledBack), &step(Closed, 9)).is_err());
     }
 }

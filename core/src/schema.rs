@@ -200,6 +200,22 @@ const NEED: &[FieldSpec] = &[
     ),
     field("description", text(500), false),
     field("visit", FieldType::Ref(Collection::Visit), false),
+    // Absent: raised at the door. "resident": asked for from the building
+    // page (求助), with who to call back and when it was asked.
+    field("source", FieldType::Choice(crate::need::SOURCES), false),
+    field("phone", text(32), false),
+    field("name", text(64), false),
+    field(
+        "requested_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+    // Set by a coordinator: hidden from the ledger and the figures, kept
+    // in the record's history.
+    field("spam", FieldType::Bool, false),
 ];
 
 const NEED_EVENT: &[FieldSpec] = &[

@@ -242,7 +242,11 @@ pub struct ClientAddr(pub IpAddr);
 /// The address a request came from: the platform's, else the socket's peer,
 /// or, behind a trusted proxy, the last address it appended to
 /// `X-Forwarded-For`.
-fn client_ip(state: &AppState, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+pub(crate) fn client_ip(
+    state: &AppState,
+    peer: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
     let forwarded = state
         .trust_forwarded_for
         .then(|| headers.get("x-forwarded-for")?.to_str().ok())

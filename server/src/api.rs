@@ -49,6 +49,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/compounds/{compound}/refused", get(crate::audit::refused))
         .route(
+            "/compounds/{compound}/help",
+            get(crate::resident_page::help::switch).put(crate::resident_page::help::set_switch),
+        )
+        .route(
             "/compounds/{compound}/posters",
             get(crate::posters::posters).post(crate::posters::posters_form),
         )

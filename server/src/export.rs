@@ -249,7 +249,9 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
             "处理记录",
         ],
         rows: in_order(
+            // Spam a coordinator marked stays in the record's history only.
             live(Collection::Need)
+                .filter(|n| !doorstep_core::help::is_spam(n))
                 .map(|n| {
                     let state = NeedState::fold(steps.get(&n.id).cloned().unwrap_or_default());
                     let mut row = vec![Cell::Text(n.id.to_string())];

@@ -42,6 +42,8 @@ pub struct AppState {
     pub public_url: Option<String>,
     /// Limits on redeeming invite codes.
     pub throttle: accounts::Throttle,
+    /// Limits on residents' help requests.
+    pub help_limits: resident_page::help::HelpLimits,
     /// Take the client's address from `X-Forwarded-For` (only behind a
     /// proxy that sets it), for the redemption throttle.
     pub trust_forwarded_for: bool,
@@ -57,6 +59,7 @@ impl AppState {
             live: live::Live::default(),
             public_url: None,
             throttle: accounts::Throttle::default(),
+            help_limits: Default::default(),
             trust_forwarded_for: false,
             cors_origins: Vec::new(),
         }

@@ -141,6 +141,17 @@ pub async fn after_push(
         Some(first) if first || touched.any(|public| public) => Kind::Public,
         Some(_) => Kind::Poke,
     };
+    announce(state, compound, kind).await
+}
+
+/// Pokes `compound`'s phones after the server itself wrote records there
+/// that residents do not see (a resident's help request).
+pub async fn after_server_write(state: &AppState, compound: &CompoundId) -> Result<(), AppError> {
+    announce(state, compound, Kind::Poke).await
+}
+
+/// Tells this instance's streams, then the other instances.
+async fn announce(state: &AppState, compound: &CompoundId, kind: Kind) -> Result<(), AppError> {
     deliver(state, compound, kind).await?;
     let announcement = format!("{} {} {compound}", state.live.origin, kind.as_str());
     if let Err(err) = state.store.notify(&announcement).await {

@@ -275,6 +275,10 @@ impl Fixture {
             "{:?}",
             store.invites(&c1(), now_ms()).await.unwrap()
         ));
+        out.push(format!(
+            "help requests {:?}",
+            store.help_requests(&c1()).await.unwrap()
+        ));
         out
     }
 }
@@ -440,6 +444,33 @@ fn endpoint_cases() -> Vec<Case> {
                 )
                 .body(Body::empty())
                 .unwrap()
+            },
+        },
+        Case {
+            name: "help requests switch",
+            allowed: "...Y.....",
+            request: |_, a| get("/api/compounds/c1/help", a),
+        },
+        Case {
+            name: "turn help requests on",
+            allowed: "...Y.....",
+            request: |_, a| {
+                with_auth(Request::put("/api/compounds/c1/help"), a)
+                    .header("content-type", "application/json")
+                    .body(Body::from(json!({"enabled": true}).to_string()))
+                    .unwrap()
+            },
+        },
+        Case {
+            // Public, but the switch is off in c1 until its coordinator
+            // turns it on: refused whoever asks, and nothing stored.
+            name: "resident help request while requests are off",
+            allowed: ".........",
+            request: |_, a| {
+                with_auth(Request::post("/api/public/help/c1/1"), a)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from("door=101&category=food&phone=13800138000"))
+                    .unwrap()
             },
         },
         Case {

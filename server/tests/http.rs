@@ -779,6 +779,13 @@ async fn real_wire_shapes_match_the_document() {
             String::new(),
             "RefusedEdit",
         ),
+        (
+            "PUT",
+            "/api/compounds/c1/help",
+            json!({"enabled": true}).to_string(),
+            "HelpSwitch",
+        ),
+        ("GET", "/api/compounds/c1/help", String::new(), "HelpSwitch"),
     ] {
         let response = app(state.clone())
             .oneshot(

@@ -392,6 +392,11 @@ impl Browser {
         top.as_f64().unwrap_or(f64::MAX)
     }
 
+    /// The page's HTML as the browser holds it now.
+    pub async fn page_source(&self) -> String {
+        self.client.source().await.unwrap()
+    }
+
     /// Saves a PNG of the viewport under `target/screenshots/`.
     pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let png = self.client.screenshot().await.unwrap();

@@ -131,6 +131,17 @@ impl TestServer {
         code
     }
 
+    /// Turns residents' help requests on or off in `compound`, as its
+    /// coordinator does under 账号.
+    pub async fn set_help_requests(&self, compound: &str, on: bool) {
+        assert!(
+            self.store
+                .set_help_requests(&compound.parse().unwrap(), on)
+                .await
+                .unwrap()
+        );
+    }
+
     /// Records edits as one phone would push them (a fixed test client, as
     /// the operator: a coordinator of the edits' compound).
     pub async fn push(&self, mutations: Vec<doorstep_core::mutation::Mutation>) {

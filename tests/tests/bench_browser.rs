@@ -142,6 +142,8 @@ async fn status_shown(browser: &Browser) -> (f64, f64, Value) {
 async fn resident_run(server: &TestServer) -> String {
     let now = doorstep_server::now_ms();
     server.create_compound("c1", "永安社区").await;
+    // The page as residents see it where requests are taken: with the form.
+    server.set_help_requests("c1", true).await;
     let m = |kind: &str, collection: &str, id: &str, fields: Value| -> Mutation {
         serde_json::from_value(json!({"kind": kind, "args": {
             "collection": collection, "id": id, "compound": "c1", "fields": fields}}))

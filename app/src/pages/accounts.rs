@@ -1,4 +1,5 @@
-//! `/accounts` (账号与设备): the coordinator's invite codes and devices.
+//! `/accounts` (账号与设备): the coordinator's invite codes and devices,
+//! and the switch for residents' help requests (求助, off by default).
 //! The coordinator creates an invite (role, team, uses, hours, key-persons
 //! grant) and shows its code and QR code to the new volunteer once; below,
 //! the open invites, each with a button that cancels it, and every
@@ -12,7 +13,7 @@
 
 use doorstep_core::{
     access::Role,
-    api::{DeviceInfo, DeviceUpdate, InviteRequest, NewInvite},
+    api::{DeviceInfo, DeviceUpdate, HelpSwitch, InviteRequest, NewInvite},
     ids::RecordId,
     invite::{MAX_HOURS, MAX_USES},
     schema::Collection,
@@ -234,6 +235,7 @@ pub fn AccountsPage() -> impl IntoView {
             <p class="banner warning" role="alert" data-testid="accounts-error" hidden=move || problem.with(Option::is_none)>
                 {move || problem.get().map(|p| p.text(i18n))}
             </p>
+            <HelpRequestsSwitch problem/>
             <NewInviteForm reload problem/>
             <div class="section-head">
                 <h2>{move || i18n.t(Key::AccountsOpenInvites)}</h2>
@@ -250,6 +252,60 @@ pub fn AccountsPage() -> impl IntoView {
             </div>
             <Devices reload problem/>
         </Show>
+    }
+}
+
+/// Whether the building pages take residents' help requests: read from
+/// the server, and turned on or off there.
+#[component]
+fn HelpRequestsSwitch(problem: RwSignal<Option<Problem>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let reload = RwSignal::new(0_u32);
+    let switch = LocalResource::new(move || {
+        let credentials = data.credentials();
+        reload.track();
+        async move {
+            match credentials {
+                Some(c) => api::help_switch(&c).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    });
+    let enabled = move || {
+        switch
+            .get()
+            .and_then(|s| s.ok().flatten())
+            .is_some_and(|s| s.enabled)
+    };
+    let toggle = move |on: bool| {
+        let Some(credentials) = data.credentials_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            match api::set_help_switch(&credentials, HelpSwitch { enabled: on }).await {
+                Ok(_) => problem.set(None),
+                Err(failure) => problem.set(Some(problem_of(&failure))),
+            }
+            reload.update(|n| *n += 1);
+        });
+    };
+    view! {
+        <h2>{move || i18n.t(Key::HelpSwitchTitle)}</h2>
+        <label class="check">
+            <input type="checkbox" data-testid="help-switch"
+                prop:checked=enabled
+                disabled=move || !matches!(switch.get(), Some(Ok(Some(_))))
+                on:change=move |ev| toggle(event_target_checked(&ev))/>
+            <span>{move || i18n.t(Key::HelpSwitchLabel)}</span>
+        </label>
+        <p class="notice">{move || i18n.t(Key::HelpSwitchExplain)}</p>
+        {move || match switch.get() {
+            Some(Err(failure)) => Some(view! {
+                <p class="banner warning">{problem_of(&failure).text(i18n)}</p>
+            }),
+            _ => None,
+        }}
     }
 }
 

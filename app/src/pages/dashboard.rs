@@ -1,17 +1,19 @@
 //! `/dashboard`: the coordinator's totals (统计) from the data on this phone,
-//! with their freshness, and this round's coverage per building and per
-//! unit (单元) as SVG.
+//! with their freshness, how fast residents who asked for help are called
+//! back, and this round's coverage per building and per unit (单元) as SVG.
 
 use std::collections::BTreeMap;
 
 use doorstep_core::{access::Place, dashboard::totals};
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 use crate::{
     areas::Area,
     device::local_time::clock_time,
-    i18n::{Key, use_i18n},
+    i18n::{Key, Msg, use_i18n},
     state::{
+        needs::call_back_figures,
         now_ms,
         replica::Replica,
         use_app_data,
@@ -58,12 +60,46 @@ pub fn DashboardPage() -> impl IntoView {
         <Show when=move || data.sync.with(|s| s.pending > 0)>
             <p class="banner warning">{move || i18n.t(Key::DashboardUnsent)}</p>
         </Show>
+        <h2>{move || i18n.t(Key::DashboardCallBacks)}</h2>
+        <CallBacks/>
         <h2>{move || i18n.t(Key::DashboardCoverage)}</h2>
         <Coverage/>
         <h2>{move || i18n.t(Key::DashboardTeamsCoverage)}</h2>
         <TeamCoverage/>
         <h2>{move || i18n.t(Key::DashboardTeamFreshness)}</h2>
         <TeamFreshness/>
+    }
+}
+
+/// Residents' requests: the median time to the first call back, how many
+/// wait, and the one that has waited longest (a link to it).
+#[component]
+fn CallBacks() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let figures = Memo::new(move |_| data.replica.with(|r| call_back_figures(r, now_ms())));
+    let minutes = move |ms: u64| i18n.msg(Msg::DurationMinutes { n: &(ms / 60_000) });
+    view! {
+        <div class="stats">
+            <div class="stat">
+                <span class="stat-value" data-testid="call-back-median">
+                    {move || figures.get().median_ms.map_or_else(|| i18n.t(Key::DashboardNever).to_owned(), minutes)}
+                </span>
+                <span class="stat-label">{move || i18n.t(Key::DashboardCallBackMedian)}</span>
+            </div>
+            <div class="stat">
+                <span class="stat-value" data-testid="call-back-waiting">{move || figures.get().waiting}</span>
+                <span class="stat-label">{move || i18n.t(Key::DashboardWaiting)}</span>
+            </div>
+        </div>
+        {move || figures.get().slowest_open.map(|w| view! {
+            <p>
+                {i18n.t(Key::DashboardSlowestOpen)}": "
+                <A href=format!("/ledgers/needs/{}", w.need) attr:class="link" attr:data-testid="call-back-slowest">
+                    {minutes(w.waited_ms)}
+                </A>
+            </p>
+        })}
     }
 }
 

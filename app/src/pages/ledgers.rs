@@ -1,4 +1,5 @@
-//! `/ledgers`: the needs ledger (困难问题台账), open and overdue needs first;
+//! `/ledgers`: the needs ledger (困难问题台账), residents' requests awaiting
+//! a call back first, then open and overdue needs (spam left out);
 //! the care, key-persons and purchase ledgers; export and print links.
 
 use doorstep_core::{access::Role, schema::Collection};
@@ -11,7 +12,7 @@ use crate::{
     pages::{download::Download, household_ledgers::yuan},
     state::{
         members::{people, purchases},
-        needs::needs,
+        needs::ledger,
         now_ms, use_app_data,
     },
 };
@@ -20,7 +21,7 @@ use crate::{
 pub fn LedgersPage() -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let rows = Memo::new(move |_| data.replica.with(|r| needs(r, now_ms())));
+    let rows = Memo::new(move |_| data.replica.with(|r| ledger(r, now_ms())));
     view! {
         <h1 data-testid="page-title">{move || i18n.t(Area::Ledgers.title())}</h1>
         <h2>{move || i18n.t(Key::NeedsTitle)}</h2>
@@ -29,6 +30,7 @@ pub fn LedgersPage() -> impl IntoView {
             <ul class="rows">
                 {move || rows.get().into_iter().map(|row| {
                     let overdue = row.state.is_overdue(now_ms());
+                    let (resident, awaits_call) = (row.request.is_some(), row.awaits_call);
                     let status = row.state.status;
                     let category = row.category.clone();
                     let place = row.household.as_ref().map(|h| format!("{} {}", h.address(), h.value("head"))).unwrap_or_default();
@@ -39,6 +41,8 @@ pub fn LedgersPage() -> impl IntoView {
                                 <span class="row-detail">
                                     <span class="badge" data-testid="need-status">{move || i18n.status(status)}</span>
                                     <Show when=move || overdue><span class="badge refused">{move || i18n.t(Key::NeedsOverdue)}</span></Show>
+                                    <Show when=move || resident><span class="badge" data-testid="need-resident">{move || i18n.t(Key::NeedsFromResident)}</span></Show>
+                                    <Show when=move || awaits_call><span class="badge refused" data-testid="need-awaits-call">{move || i18n.t(Key::NeedsWaitingCall)}</span></Show>
                                 </span>
                             </A>
                         </li>

@@ -1,18 +1,20 @@
 //! `/ledgers/needs/:id`: one need: what it is, the household (phone and a
-//! link to it), who raised it and when, its history, and only the next
-//! steps its state allows (assign, start, resolve, close 销号, reopen).
+//! link to it), who raised it and when (for a resident's request, the
+//! number to call back), its history, and only the next steps its state
+//! allows (call back, assign, start, resolve, close 销号, reopen); a
+//! coordinator may mark it as spam.
 
-use doorstep_core::{ids::RecordId, need::Status, schema::Collection};
+use doorstep_core::{access::Role, ids::RecordId, need::Status, schema::Collection};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
 use crate::{
     device::local_time::{clock_time, day_time},
     errors,
-    i18n::{Key, use_i18n},
+    i18n::{Key, Msg, use_i18n},
     pages::history::RecordHistory,
     state::{
-        needs::{NeedRow, needs, step},
+        needs::{NeedRow, mark_spam, needs, step},
         now_ms, use_app_data,
     },
 };
@@ -23,6 +25,7 @@ fn action(to: Status) -> (Key, &'static str) {
         Status::InProgress => (Key::ActionStart, "need-start"),
         Status::Resolved => (Key::ActionResolve, "need-resolve"),
         Status::Closed => (Key::ActionClose, "need-close"),
+        Status::CalledBack => (Key::ActionCallBack, "need-call-back"),
         Status::Collected | Status::Reopened => (Key::ActionReopen, "need-reopen"),
     }
 }
@@ -119,6 +122,37 @@ fn Need(row: NeedRow) -> impl IntoView {
         }
     };
 
+    let spam = {
+        let (id, marked) = (row.id.clone(), row.spam);
+        move |_: leptos::ev::MouseEvent| {
+            if let Some(compound) = data
+                .device
+                .with_untracked(|d| d.as_ref().and_then(|d| d.compound.clone()))
+            {
+                data.save(vec![mark_spam(&compound.id, &id, !marked)]);
+            }
+        }
+    };
+    let (is_spam, is_request) = (row.spam, row.request.is_some());
+    let called_back = row.state.called_back_ms();
+    let request = row.request.clone().map(|r| {
+        let (phone, name) = (r.phone.clone(), r.name.clone());
+        let waited = r.requested_ms.zip(called_back).map(|(asked, called)| {
+            i18n.msg(Msg::DurationMinutes {
+                n: &(called.saturating_sub(asked) / 60_000),
+            })
+        });
+        view! {
+            <dt>{i18n.t(Key::NeedsFromResident)}</dt>
+            <dd data-testid="need-request">{r.requested_ms.map(day_time)}</dd>
+            <dt>{i18n.t(Key::NeedsRequester)}</dt>
+            <dd><a class="link" href=format!("tel:{phone}") data-testid="need-request-phone">{r.phone}</a></dd>
+            {(!name.is_empty()).then(|| view! {
+                <dt>{i18n.t(Key::NeedsRequesterName)}</dt><dd data-testid="need-request-name">{name.clone()}</dd>
+            })}
+            {waited.map(|w| view! { <dt>{i18n.t(Key::NeedsCallBackAfter)}</dt><dd data-testid="need-call-back-after">{w}</dd> })}
+        }
+    });
     let household = row.household.clone();
     let place = household
         .as_ref()
@@ -168,8 +202,15 @@ fn Need(row: NeedRow) -> impl IntoView {
 
     view! {
         <h1 data-testid="need-title">{i18n.choice(Collection::Need, "category", &row.category)}" · "{place}</h1>
-        <p><span class="badge" data-testid="need-status">{i18n.status(row.state.status)}</span></p>
+        <p>
+            <span class="badge" data-testid="need-status">{i18n.status(row.state.status)}</span>
+            {row.awaits_call.then(|| view! { " "<span class="badge refused" data-testid="need-awaits-call">{i18n.t(Key::NeedsWaitingCall)}</span> })}
+        </p>
+        <Show when=move || is_spam>
+            <p class="banner warning" data-testid="need-spam-notice">{i18n.t(Key::NeedsSpam)}</p>
+        </Show>
         <dl class="facts">
+            {request}
             <Show when={let d = description.clone(); move || !d.is_empty()}>
                 <dt>{i18n.t(Key::NeedDescription)}</dt><dd data-testid="need-description">{description.clone()}</dd>
             </Show>
@@ -212,6 +253,11 @@ fn Need(row: NeedRow) -> impl IntoView {
             <p class="banner warning" data-testid="need-error" hidden=move || error.with(Option::is_none)>{move || error.get()}</p>
             <div class="button-row wrap" data-testid="need-actions">{buttons}</div>
         </section>
+        <Show when=move || data.role() == Some(Role::Coordinator) && is_request>
+            <p><button class="button secondary" data-testid="need-spam" on:click=spam.clone()>
+                {move || i18n.t(if is_spam { Key::NeedsUnmarkSpam } else { Key::NeedsMarkSpam })}
+            </button></p>
+        </Show>
         <h2>{i18n.t(Key::NeedsHistory)}</h2>
         <ol class="rows" data-testid="need-history">{history}</ol>
         <Show when=move || { ignored > 0 }>

@@ -1,9 +1,12 @@
 //! The needs ledger in plain types: each need with its folded state, who
-//! raised it, the actions its state allows, the team it defaults to, and
-//! the lifecycle step a coordinator or volunteer records next.
+//! raised it (a visit's team, or a resident's request with the number to
+//! call back), the actions its state allows, the team it defaults to, the
+//! lifecycle step a coordinator or volunteer records next, marking spam,
+//! and the call-back figures (core's `help::call_backs`).
 
 use doorstep_core::{
     access::Place,
+    help::{CallBacks, awaits_call, call_backs, is_request, is_spam},
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     need::{NeedState, Status, Step, StepError, check_transition, next_steps, steps_by_need},
@@ -26,6 +29,20 @@ pub struct NeedRow {
     pub state: NeedState,
     /// The team of the visit that raised it, if a visit did.
     pub raised_by: Option<RecordId>,
+    /// A resident asked for it from the building page.
+    pub request: Option<Request>,
+    /// Marked as spam: hidden from the ledger, kept in its history.
+    pub spam: bool,
+    /// A request nobody has called back yet.
+    pub awaits_call: bool,
+}
+
+/// Who asked, and how to call them back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub phone: String,
+    pub name: String,
+    pub requested_ms: Option<u64>,
 }
 
 impl NeedRow {
@@ -40,10 +57,17 @@ impl NeedRow {
 
     /// The steps its page offers: those the lifecycle allows from its state,
     /// as `step` and the server check them (collecting is the visit's, never
-    /// a button, so a need whose first step has not arrived offers none).
+    /// a button, so a need whose first step has not arrived offers none;
+    /// calling back is for residents' requests).
     pub fn actions(&self) -> Vec<Status> {
         let mut steps = next_steps(self.state.status);
-        steps.retain(|to| *to != Status::Collected);
+        // A call back is to someone who asked: a need seen at the door has
+        // its household's phone and a visit already.
+        steps.retain(|to| match to {
+            Status::Collected => false,
+            Status::CalledBack => self.request.is_some(),
+            _ => true,
+        });
         steps
     }
 
@@ -89,9 +113,17 @@ pub fn needs(replica: &Replica, now_ms: u64) -> Vec<NeedRow> {
                 .ok()
                 .and_then(|id| replica.record(Collection::Visit, &id))
                 .and_then(|v| v.value("team")?.as_str()?.parse().ok());
+            let state = NeedState::fold(steps.get(&need.id).cloned().unwrap_or_default());
             NeedRow {
                 raised_by,
-                state: NeedState::fold(steps.get(&need.id).cloned().unwrap_or_default()),
+                request: is_request(&need).then(|| Request {
+                    phone: text("phone"),
+                    name: text("name"),
+                    requested_ms: need.value("requested_ms").and_then(|v| v.as_u64()),
+                }),
+                spam: is_spam(&need),
+                awaits_call: awaits_call(&need, &state),
+                state,
                 category: text("category"),
                 description: text("description"),
                 household,
@@ -102,11 +134,36 @@ pub fn needs(replica: &Replica, now_ms: u64) -> Vec<NeedRow> {
     rows.sort_by_key(|row| {
         (
             row.state.is_resolved(),
+            !row.awaits_call,
             !row.state.is_overdue(now_ms),
             row.id.clone(),
         )
     });
     rows
+}
+
+/// The needs the ledger lists: all but spam.
+pub fn ledger(replica: &Replica, now_ms: u64) -> Vec<NeedRow> {
+    let mut rows = needs(replica, now_ms);
+    rows.retain(|row| !row.spam);
+    rows
+}
+
+/// How fast residents who asked are called back, from this phone's copy.
+pub fn call_back_figures(replica: &Replica, now_ms: u64) -> CallBacks {
+    let mut records = replica.all(Collection::Need);
+    records.extend(replica.all(Collection::NeedEvent));
+    call_backs(&records, now_ms)
+}
+
+/// Marks a need as spam, or takes the mark back.
+pub fn mark_spam(compound: &CompoundId, need: &RecordId, spam: bool) -> Mutation {
+    Mutation::Set {
+        collection: Collection::Need,
+        id: need.clone(),
+        compound: compound.clone(),
+        fields: [("spam".to_owned(), json!(spam))].into(),
+    }
 }
 
 /// The `need_event` entry for a step, if the lifecycle allows it now.
@@ -301,5 +358,76 @@ mod tests {
         let row = needs(&replica, 0).remove(0);
         assert_eq!(row.state.status, Some(Status::Closed));
         assert_eq!(row.state.history.len(), 4);
+    }
+
+    /// A resident's request awaits a call back at the top of the ledger
+    /// until someone calls; spam leaves the ledger (its page still opens).
+    #[test]
+    fn requests_awaiting_a_call_come_first_and_spam_leaves_the_ledger() {
+        let compound: CompoundId = "c1".parse().unwrap();
+        let mut replica = Replica::new(
+            vec![
+                household("h1", "3", "701"),
+                record(
+                    "need",
+                    "a_door",
+                    json!({"household": "h1", "category": "food"}),
+                ),
+                record(
+                    "need",
+                    "b_asked",
+                    json!({"household": "h1", "category": "home_test", "source": "resident",
+                           "phone": "13800138000", "name": "王", "requested_ms": 1_000}),
+                ),
+                record(
+                    "need",
+                    "c_spam",
+                    json!({"household": "h1", "category": "other", "source": "resident",
+                           "phone": "13800138001", "requested_ms": 1_000}),
+                ),
+            ],
+            vec![],
+        );
+        let mut clock = 10;
+        let mut walk = |replica: &mut Replica, id: &str, to: Status| {
+            let row = needs(replica, 0)
+                .into_iter()
+                .find(|r| r.id.as_str() == id)
+                .unwrap();
+            let m = step(&compound, &row, to, None, None, "", 60_000 * clock).unwrap();
+            clock += 1;
+            replica.upsert(m.apply(None, &stamp(clock)).unwrap().0);
+        };
+        for id in ["a_door", "b_asked", "c_spam"] {
+            walk(&mut replica, id, Status::Collected);
+        }
+        let spam = mark_spam(&compound, &"c_spam".parse().unwrap(), true);
+        let before = replica
+            .record(Collection::Need, &"c_spam".parse().unwrap())
+            .cloned();
+        replica.upsert(spam.apply(before.as_ref(), &stamp(99)).unwrap().0);
+        let rows = ledger(&replica, 0);
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["b_asked", "a_door"]);
+        let asked = &rows[0];
+        assert!(asked.awaits_call);
+        assert_eq!(
+            asked.request.as_ref().map(|r| r.phone.as_str()),
+            Some("13800138000")
+        );
+        assert!(rows[1].request.is_none() && !rows[1].awaits_call);
+        assert!(
+            needs(&replica, 0).iter().any(|r| r.spam),
+            "its page still finds it"
+        );
+        assert!(asked.actions().contains(&Status::CalledBack));
+        assert_eq!(call_back_figures(&replica, 100_000).waiting, 1);
+
+        walk(&mut replica, "b_asked", Status::CalledBack);
+        let rows = ledger(&replica, 0);
+        assert!(!rows.iter().any(|r| r.awaits_call));
+        let figures = call_back_figures(&replica, 100_000);
+        assert_eq!(figures.waiting, 0);
+        assert_eq!(figures.median_ms, Some(60_000 * 13 - 1_000));
     }
 }

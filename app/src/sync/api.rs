@@ -3,8 +3,8 @@
 
 use doorstep_core::{
     api::{
-        ApiError, DeviceInfo, DeviceUpdate, ErrorCode, EventTicket, HistoryChange, Invite,
-        InviteRequest, NewInvite, RedeemRequest, Redeemed, RefusedEdit, Session,
+        ApiError, DeviceInfo, DeviceUpdate, ErrorCode, EventTicket, HelpSwitch, HistoryChange,
+        Invite, InviteRequest, NewInvite, RedeemRequest, Redeemed, RefusedEdit, Session,
     },
     district::DistrictTotals,
     ids::{CompoundId, DistrictId},
@@ -231,4 +231,23 @@ pub async fn freshness(
     credentials: &Credentials,
 ) -> Result<std::collections::BTreeMap<String, u64>, ApiFailure> {
     get(credentials.url("freshness"), &credentials.token).await
+}
+
+/// Whether the compound's building pages take residents' help requests.
+pub async fn help_switch(credentials: &Credentials) -> Result<HelpSwitch, ApiFailure> {
+    get(credentials.url("help"), &credentials.token).await
+}
+
+/// Turns residents' help requests on or off.
+pub async fn set_help_switch(
+    credentials: &Credentials,
+    switch: HelpSwitch,
+) -> Result<HelpSwitch, ApiFailure> {
+    let response = reqwest::Client::new()
+        .put(credentials.url("help"))
+        .bearer_auth(&credentials.token)
+        .json(&switch)
+        .send()
+        .await;
+    read(response).await
 }

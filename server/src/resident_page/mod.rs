@@ -6,7 +6,10 @@
 //! truck is next. It is not the volunteer app: no login, no sync, no
 //! personal data (only what `PublicRuns` carries), and its own tiny service
 //! worker (`/r/sw.js`, scope `/r/`) keeps a copy of the page for offline use.
+//! Below the status, the help form (求助, `help.rs`) posts to the server;
+//! its ticket page `/h/{ticket}` has the same worker at `/h/sw.js`.
 
+pub mod help;
 pub mod render;
 pub mod text;
 
@@ -24,7 +27,7 @@ use axum::{
         Html, IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
     },
-    routing::get,
+    routing::{get, post},
 };
 use doorstep_core::truck::PublicRuns;
 use serde::Deserialize;
@@ -55,17 +58,20 @@ static PAGE_CSP: LazyLock<String> = LazyLock::new(|| {
     format!(
         "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; img-src data:; \
          connect-src 'self'; worker-src 'self'; base-uri 'none'; frame-ancestors 'none'; \
-         form-action 'none'",
+         form-action 'self'",
         base64_sha256(SCRIPT),
         base64_sha256(STYLE)
     )
 });
 
-/// `/r/…`: the page and its worker.
+/// `/r/…`: the page and its worker; `/h/…`: a request's ticket and the
+/// same worker for it.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/r/sw.js", get(worker))
         .route("/r/{compound}/{building}", get(page))
+        .route("/h/sw.js", get(worker))
+        .route("/h/{ticket}", get(help::ticket))
 }
 
 /// `/api/public/status/…`: the live part, once or as a stream.
@@ -73,6 +79,7 @@ pub fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/status/{compound}/{building}", get(status))
         .route("/status/{compound}/{building}/stream", get(stream))
+        .route("/help/{compound}/{building}", post(help::post))
 }
 
 #[derive(Deserialize)]
@@ -88,12 +95,29 @@ async fn page(
     let lang = Lang::from_query(query.lang.as_deref());
     let now = now_ms();
     let rendered = match known(&state, &compound).await {
-        Ok(id) => match public_runs(&state.store, &id).await {
-            Ok(runs) => {
+        Ok(id) => match (
+            public_runs(&state.store, &id).await,
+            state.store.help_requests(&id).await,
+        ) {
+            (Ok(runs), Ok(open)) => {
                 let live = render::live(&runs, &building, now, lang);
-                Ok(render_page(&compound, &building, lang, First::Live(&live)))
+                let notice = match open {
+                    Some(true) => help::Notice::None,
+                    _ => help::Notice::Closed,
+                };
+                let form = help::form(&compound, &building, lang, &Default::default(), &notice);
+                Ok(render::page(
+                    &compound,
+                    &building,
+                    lang,
+                    First::Live(&live),
+                    &form,
+                    STYLE,
+                    SCRIPT,
+                ))
             }
-            Err(err) => Err(err),
+            (Err(err), _) => Err(err),
+            (_, Err(err)) => Err(err.into()),
         },
         Err(err) => Err(err),
     };
@@ -126,7 +150,7 @@ async fn page(
 }
 
 fn render_page(compound: &str, building: &str, lang: Lang, first: First<'_>) -> String {
-    render::page(compound, building, lang, first, STYLE, SCRIPT)
+    render::page(compound, building, lang, first, "", STYLE, SCRIPT)
 }
 
 async fn worker() -> Response {

@@ -230,12 +230,14 @@ pub enum First<'a> {
 }
 
 /// The whole page. `script` and `style` are inlined (their hashes are in
-/// the page's Content-Security-Policy).
+/// the page's Content-Security-Policy); `help` (the help form, or the line
+/// saying requests are not taken) follows the status.
 pub fn page(
     compound: &str,
     building: &str,
     lang: Lang,
     first: First<'_>,
+    help: &str,
     style: &str,
     script: &str,
 ) -> String {
@@ -280,7 +282,7 @@ pub fn page(
          <button class=\"button wide\" id=\"alerts\" type=\"button\" data-testid=\"resident-alerts\" \
          data-title=\"{app}\" data-next=\"{alert_next}\" data-here=\"{alert_here}\">{alerts_on}</button>\
          <p class=\"notice\" id=\"alerts-on\" data-testid=\"resident-alerts-enabled\" hidden>{alerts_enabled}</p>\
-         </main>{script}</body></html>",
+         {help}</main>{script}</body></html>",
         html_lang = lang.html_tag(),
         compound = escape(compound),
         building = escape(building),
@@ -414,7 +416,7 @@ mod tests {
     fn the_page_holds_the_building_and_its_state_in_the_first_bytes() {
         let data = runs(RunState::Planned, vec![], T0);
         let now = live(&data, "4", T0, Lang::Zh);
-        let html = page("c1", "4", Lang::Zh, First::Live(&now), "", "x()");
+        let html = page("c1", "4", Lang::Zh, First::Live(&now), "", "", "x()");
         assert!(html.contains("<html lang=\"zh-CN\">"));
         assert!(html.contains(">流动菜摊 · 4号楼</h1>"), "{html}");
         assert!(html.contains("菜车还未出发"));
@@ -422,7 +424,7 @@ mod tests {
         assert!(html.contains("href=\"?lang=en\""));
         assert!(html.contains("<script>x()</script>"));
 
-        let loading = page("c1", "1号楼", Lang::En, First::Loading, "", "x()");
+        let loading = page("c1", "1号楼", Lang::En, First::Loading, "", "", "x()");
         assert!(
             loading.contains(">Vegetable truck · Building 1</h1>"),
             "{loading}"
@@ -433,7 +435,7 @@ mod tests {
         );
         assert!(!loading.contains("data-t="));
 
-        let unknown = page("c1", "<b>", Lang::Zh, First::Unknown, "", "x()");
+        let unknown = page("c1", "<b>", Lang::Zh, First::Unknown, "", "", "x()");
         assert!(unknown.contains("找不到这个小区"));
         assert!(
             !unknown.contains("<script>"),

@@ -1,4 +1,4 @@
-// The resident page's service worker (scope /r/): each page from the
+// The resident pages' service worker (scope /r/, and /h/ for tickets): each page from the
 // network, and the last copy of it when there is none. It caches nothing
 // of the volunteer app.
 const CACHE = "doorstep-resident";

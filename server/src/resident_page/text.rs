@@ -42,7 +42,8 @@ impl Lang {
     }
 }
 
-/// One sentence of the page; `{b}`, `{n}` and `{time}` are filled in.
+/// One sentence of the page; `{b}`, `{n}`, `{time}` and `{field}` are
+/// filled in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Text {
     AppName,
@@ -72,10 +73,44 @@ pub enum Text {
     /// The link to the other language, written in that language.
     OtherLanguage,
     Stops,
+    HelpSummary,
+    HelpIntro,
+    HelpUnit,
+    HelpDoor,
+    HelpWhat,
+    HelpWords,
+    HelpPhone,
+    HelpName,
+    HelpSend,
+    HelpPrivacy,
+    HelpClosed,
+    HelpThrottled,
+    HelpMissing,
+    HelpTooLong,
+    HelpBadPhone,
+    HelpBadCategory,
+    CategoryHomeTest,
+    CategoryMedicine,
+    CategoryFood,
+    CategoryCare,
+    CategoryMedicalVisit,
+    CategoryOther,
+    TicketTitle,
+    TicketUpdated,
+    TicketKeep,
+    TicketOffline,
+    TicketUnknown,
+    StatusCollected,
+    StatusCalledBack,
+    StatusAssigned,
+    StatusInProgress,
+    StatusResolved,
+    StatusClosed,
+    StatusReopened,
 }
 
 impl Text {
-    pub const ALL: [Text; 26] = [
+    pub const ALL: [Text; 60] = [
         Text::AppName,
         Text::Title,
         Text::BuildingLabel,
@@ -102,6 +137,40 @@ impl Text {
         Text::AlertHere,
         Text::OtherLanguage,
         Text::Stops,
+        Text::HelpSummary,
+        Text::HelpIntro,
+        Text::HelpUnit,
+        Text::HelpDoor,
+        Text::HelpWhat,
+        Text::HelpWords,
+        Text::HelpPhone,
+        Text::HelpName,
+        Text::HelpSend,
+        Text::HelpPrivacy,
+        Text::HelpClosed,
+        Text::HelpThrottled,
+        Text::HelpMissing,
+        Text::HelpTooLong,
+        Text::HelpBadPhone,
+        Text::HelpBadCategory,
+        Text::CategoryHomeTest,
+        Text::CategoryMedicine,
+        Text::CategoryFood,
+        Text::CategoryCare,
+        Text::CategoryMedicalVisit,
+        Text::CategoryOther,
+        Text::TicketTitle,
+        Text::TicketUpdated,
+        Text::TicketKeep,
+        Text::TicketOffline,
+        Text::TicketUnknown,
+        Text::StatusCollected,
+        Text::StatusCalledBack,
+        Text::StatusAssigned,
+        Text::StatusInProgress,
+        Text::StatusResolved,
+        Text::StatusClosed,
+        Text::StatusReopened,
     ];
 
     pub fn get(self, lang: Lang) -> &'static str {
@@ -170,6 +239,67 @@ impl Text {
             Text::AlertHere => ("菜车已到您楼下", "The truck is at your building"),
             Text::OtherLanguage => ("English", "中文"),
             Text::Stops => ("菜车路线", "The truck's stops"),
+            Text::HelpSummary => ("需要帮助？向社区求助", "Need help? Ask the community"),
+            Text::HelpIntro => (
+                "社区工作人员会打电话给您。急症请拨打 120。",
+                "Community staff will call you back. In an emergency, call 120.",
+            ),
+            Text::HelpUnit => ("单元", "Unit"),
+            Text::HelpDoor => ("门牌号", "Door"),
+            Text::HelpWhat => ("需要什么帮助", "What you need"),
+            Text::HelpWords => ("简单说明（选填）", "A few words (optional)"),
+            Text::HelpPhone => ("回电号码", "Phone number to call you back"),
+            Text::HelpName => ("称呼（选填）", "Your name (optional)"),
+            Text::HelpSend => ("提交求助", "Send"),
+            Text::HelpPrivacy => (
+                "您的电话和称呼只给社区工作人员看，不会显示在本页。",
+                "Only community staff see your phone and name; this page never shows them.",
+            ),
+            Text::HelpClosed => (
+                "本小区暂未开通网上求助，请拨打社区电话。",
+                "This compound does not take requests here yet; please call the community office.",
+            ),
+            Text::HelpThrottled => (
+                "提交太频繁，请 {n} 分钟后再试，或拨打社区电话。",
+                "Too many requests; try again in {n} min, or call the community office.",
+            ),
+            Text::HelpMissing => ("请填写：{field}", "Please fill in: {field}"),
+            Text::HelpTooLong => ("太长了：{field}", "Too long: {field}"),
+            Text::HelpBadPhone => (
+                "请填写能打通的电话号码",
+                "Please give a phone number we can call",
+            ),
+            Text::HelpBadCategory => ("请选择需要什么帮助", "Please choose what you need"),
+            Text::CategoryHomeTest => ("上门核酸检测", "Home test"),
+            Text::CategoryMedicine => ("买药", "Medicine"),
+            Text::CategoryFood => ("食品和生活用品", "Food and daily goods"),
+            Text::CategoryCare => ("老人或残疾人照护", "Elderly or disabled care"),
+            Text::CategoryMedicalVisit => ("就医", "Medical visit"),
+            Text::CategoryOther => ("其他", "Other"),
+            Text::TicketTitle => ("求助进度", "Your request"),
+            Text::TicketUpdated => ("最后更新 {time}", "Last update {time}"),
+            Text::TicketKeep => (
+                "请收藏本页链接，随时查看进度。",
+                "Bookmark this page to check on your request.",
+            ),
+            Text::TicketOffline => (
+                "当前离线，显示的是上次的进度",
+                "Offline: showing the last known status",
+            ),
+            Text::TicketUnknown => (
+                "找不到这个求助。请检查链接是否完整。",
+                "This request was not found. Check that the link is complete.",
+            ),
+            Text::StatusCollected => (
+                "已收到，等待社区回电",
+                "Received; the community will call you",
+            ),
+            Text::StatusCalledBack => ("社区已回电", "The community has called you"),
+            Text::StatusAssigned => ("已安排专人处理", "Someone is assigned to help"),
+            Text::StatusInProgress => ("正在处理", "Being handled"),
+            Text::StatusResolved => ("已解决", "Resolved"),
+            Text::StatusClosed => ("已办结", "Closed"),
+            Text::StatusReopened => ("已重新处理", "Reopened"),
         }
     }
 }
@@ -184,7 +314,7 @@ mod tests {
         for text in Text::ALL {
             let (zh, en) = text.both();
             assert!(!zh.trim().is_empty() && !en.trim().is_empty(), "{text:?}");
-            for blank in ["{b}", "{n}", "{time}"] {
+            for blank in ["{b}", "{n}", "{time}", "{field}"] {
                 assert_eq!(zh.contains(blank), en.contains(blank), "{text:?} {blank}");
             }
         }

@@ -16,6 +16,7 @@ mod accounts;
 mod batch;
 mod compounds;
 mod districts;
+mod help;
 mod log;
 mod notify;
 mod records;
@@ -37,6 +38,7 @@ use sqlx::{
 pub use accounts::{Device, RedeemError};
 pub use compounds::Compound;
 pub use districts::{Official, Placement};
+pub use help::{Filed, RESIDENT_DEVICE, TicketRecords};
 pub use log::{Logged, REFUSED_PER_DEVICE};
 pub use notify::Notifications;
 pub use scope::DeviceScope;

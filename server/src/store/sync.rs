@@ -79,76 +79,10 @@ impl Store {
         before_commit: impl Future<Output = ()>,
     ) -> Result<PushOutcome, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let client = request.client_id.to_string();
-        let mut previous = stored_last_mid(&mut tx, &client, device).await?;
-        let new_work = request.mutations.iter().any(|m| m.mid > previous);
-        if new_work {
-            // Something new to write: lock, and read the mid again under the lock.
-            previous = lock_client(&mut tx, &client, device).await?;
-        }
-        if let Some(first) = request.mutations.first()
-            && first.mid > previous + 1
-        {
-            return Err(RequestError::MidGap {
-                expected: previous + 1,
-                got: first.mid,
-            }
-            .into());
-        }
-        // The device's compound, the only one it may write: locked now.
-        let mut writing = if new_work {
-            let new = request.mutations.iter().filter(|m| m.mid > previous);
-            Some(Writing {
-                sequence: Sequence::lock(&mut tx, device.compound.as_str()).await?,
-                batch: Batch::read(&mut tx, new.map(|m| &m.mutation)).await?,
-            })
-        } else {
-            None
-        };
-
-        let mut rejected = Vec::new();
-        let mut audit = Vec::new();
-        for pushed in &request.mutations {
-            if pushed.mid <= previous {
-                // A retry: the outcome was decided the first time, for the
-                // same edit only.
-                let (digest, rejection) = earlier_outcome(&mut tx, &client, pushed.mid).await?;
-                if digest.is_some_and(|d| d != digest_of(pushed)) {
-                    return Err(RequestError::MidReused { mid: pushed.mid }.into());
-                }
-                rejected.extend(rejection);
-                continue;
-            }
-            let writing = writing.as_mut().expect("new work began writing");
-            let refusal = apply(&mut tx, &scope.scope, pushed, writing).await?;
-            audit.push((pushed, refusal.clone()));
-            if let Some(refusal) = refusal {
-                rejected.push(Rejection {
-                    mid: pushed.mid,
-                    refusal,
-                });
-            }
-        }
-        record_mutations(&mut tx, &client, &audit, now_ms).await?;
-        if let Some(writing) = writing {
-            writing.batch.write(&mut tx).await?;
-            writing.sequence.store(&mut tx, now_ms).await?;
-        }
-
-        let last_mid = request
-            .mutations
-            .last()
-            .map_or(previous, |m| m.mid.max(previous));
-        if last_mid > previous {
-            sqlx::query("UPDATE client SET last_mid = $1 WHERE client_id = $2")
-                .bind(last_mid as i64)
-                .bind(&client)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let outcome = push_in(&mut tx, device, scope, request, now_ms).await?;
         before_commit.await;
         tx.commit().await?;
-        Ok(PushOutcome { last_mid, rejected })
+        Ok(outcome)
     }
 
     /// One page of the changes after `cursor` that `scope` may see, in
@@ -237,6 +171,86 @@ impl Store {
                 .await?;
         Ok(row.map_or(0, |(mid,)| mid as u64))
     }
+}
+
+/// [`Store::push`]'s work inside `tx`, which the caller commits: so a
+/// server-side write (a resident's help request) is one transaction with
+/// what it writes besides records.
+pub(super) async fn push_in(
+    tx: &mut Tx,
+    device: &Device,
+    scope: &DeviceScope,
+    request: &SyncRequest,
+    now_ms: u64,
+) -> Result<PushOutcome, StoreError> {
+    let client = request.client_id.to_string();
+    let mut previous = stored_last_mid(tx, &client, device).await?;
+    let new_work = request.mutations.iter().any(|m| m.mid > previous);
+    if new_work {
+        // Something new to write: lock, and read the mid again under the lock.
+        previous = lock_client(tx, &client, device).await?;
+    }
+    if let Some(first) = request.mutations.first()
+        && first.mid > previous + 1
+    {
+        return Err(RequestError::MidGap {
+            expected: previous + 1,
+            got: first.mid,
+        }
+        .into());
+    }
+    // The device's compound, the only one it may write: locked now.
+    let mut writing = if new_work {
+        let new = request.mutations.iter().filter(|m| m.mid > previous);
+        Some(Writing {
+            sequence: Sequence::lock(&mut *tx, device.compound.as_str()).await?,
+            batch: Batch::read(&mut *tx, new.map(|m| &m.mutation)).await?,
+        })
+    } else {
+        None
+    };
+
+    let mut rejected = Vec::new();
+    let mut audit = Vec::new();
+    for pushed in &request.mutations {
+        if pushed.mid <= previous {
+            // A retry: the outcome was decided the first time, for the
+            // same edit only.
+            let (digest, rejection) = earlier_outcome(&mut *tx, &client, pushed.mid).await?;
+            if digest.is_some_and(|d| d != digest_of(pushed)) {
+                return Err(RequestError::MidReused { mid: pushed.mid }.into());
+            }
+            rejected.extend(rejection);
+            continue;
+        }
+        let writing = writing.as_mut().expect("new work began writing");
+        let refusal = apply(&mut *tx, &scope.scope, pushed, writing).await?;
+        audit.push((pushed, refusal.clone()));
+        if let Some(refusal) = refusal {
+            rejected.push(Rejection {
+                mid: pushed.mid,
+                refusal,
+            });
+        }
+    }
+    record_mutations(&mut *tx, &client, &audit, now_ms).await?;
+    if let Some(writing) = writing {
+        writing.batch.write(&mut *tx).await?;
+        writing.sequence.store(&mut *tx, now_ms).await?;
+    }
+
+    let last_mid = request
+        .mutations
+        .last()
+        .map_or(previous, |m| m.mid.max(previous));
+    if last_mid > previous {
+        sqlx::query("UPDATE client SET last_mid = $1 WHERE client_id = $2")
+            .bind(last_mid as i64)
+            .bind(&client)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(PushOutcome { last_mid, rejected })
 }
 
 /// The client's last mid, refusing a client id that another device pushed as.
