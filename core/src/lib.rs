@@ -14,6 +14,7 @@ pub mod district;
 pub mod domain;
 pub mod eta;
 pub mod hlc;
+pub mod home_visit;
 pub mod ids;
 pub mod invite;
 pub mod mutation;
