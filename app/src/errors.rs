@@ -4,6 +4,7 @@
 //! went wrong and what to do next. Core's English `Display` stays for logs.
 
 use doorstep_core::{
+    home_visit::ResultError,
     need::{Status, StepError},
     schema::{Collection, FieldType},
     visit::ChecklistRule,
@@ -23,6 +24,12 @@ pub fn checklist(rule: ChecklistRule) -> Key {
         ChecklistRule::SwabNeedsTube => Key::ErrorCheckSwabTube,
         ChecklistRule::NeedsTest => Key::ErrorCheckNeedsTest,
         ChecklistRule::ListSymptoms => Key::ErrorCheckListSymptoms,
+    }
+}
+
+pub fn home_visit(err: ResultError) -> Key {
+    match err {
+        ResultError::TestedNeedsTube => Key::HomeVisitsTubeNeeded,
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod backup;
 pub mod district;
+pub mod home_visits;
 #[cfg(test)]
 mod fixtures;
 pub mod household;
