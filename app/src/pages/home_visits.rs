@@ -207,7 +207,7 @@ fn TeamList() -> impl IntoView {
         <Show when=move || rows.with(|r| r.as_ref().is_some_and(|r| !r.is_empty()))
             fallback=move || view! { <p class="notice" data-testid="home-visits-empty">{move || i18n.t(Key::HomeVisitsNoneForTeam)}</p> }>
             <ul class="rows" data-testid="home-visit-list">
-                {move || rows.get().unwrap_or_default().into_iter().map(|row| view! { <TeamRow row/> }).collect_view()}
+                {move || rows.get().unwrap_or_default().into_iter().map(|row| view! { <TeamRow row=row/> }).collect_view()}
             </ul>
         </Show>
     }
@@ -251,7 +251,7 @@ fn TeamRow(row: Row) -> impl IntoView {
                 </span>
             })}
             <div class="inline-form">
-                <input data-testid="tube-no" inputmode="text" placeholder=move || i18n.t(Key::HomeVisitsTube)
+                <input data-testid="tube-no" maxlength="32" placeholder=move || i18n.t(Key::HomeVisitsTube)
                     prop:value=move || tube.get() on:input=move |ev| tube.set(event_target_value(&ev))/>
                 {button(Outcome::Tested, "button", "result-tested")}
             </div>

@@ -4,6 +4,8 @@
 //! dispatch, flag a team, and record a result. Who is on the list, and the
 //! order, are core's rules (`doorstep_core::home_visit`).
 
+use std::collections::BTreeMap;
+
 use doorstep_core::{
     home_visit::{self, Entry, Outcome, ResultError, Subject},
     ids::{CompoundId, RecordId},
@@ -176,7 +178,7 @@ pub fn dispatch(
         return None;
     }
     let team = team.map_or(Value::Null, |t| json!(t));
-    let fields = match row.dispatched() {
+    let fields: BTreeMap<String, Value> = match row.dispatched() {
         Some(_) => [("team".to_owned(), team)].into(),
         None => {
             let (field, id) = row.entry.subject.field();
