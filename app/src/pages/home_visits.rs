@@ -131,8 +131,16 @@ fn DispatchList() -> impl IntoView {
             data.save(vec![mutation]);
         }
     };
+    let round_name = move || {
+        let round = round()?;
+        data.rounds
+            .with(|r| r.iter().find(|r| r.id == round).map(|r| r.name.clone()))
+    };
     view! {
         <p class="notice">{move || i18n.t(Key::HomeVisitsIntro)}</p>
+        {move || round_name().map(|name| view! {
+            <p class="row-detail" data-testid="dispatch-round">{i18n.t(Key::WorkRound)}" · "{name}</p>
+        })}
         <Show when=move || rows.with(Option::is_some)
             fallback=move || view! { <p class="notice" data-testid="dispatch-no-round">{move || i18n.t(Key::HomeVisitsPickRound)}</p> }>
             <Show when=move || rows.with(|r| r.as_ref().is_some_and(|r| !r.is_empty()))
