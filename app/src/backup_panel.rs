@@ -8,7 +8,7 @@ use wasm_bindgen::JsCast;
 
 use crate::{
     device::{files, local_time::file_stamp},
-    i18n::{Key, Locale, use_i18n},
+    i18n::{Key, Locale, Msg, Texts, use_i18n},
     state::{RestoreError, Restored, backup::BackupError, use_app_data},
 };
 
@@ -141,23 +141,19 @@ fn lost_message(locale: Locale, unsent: u32) -> String {
     if unsent == 0 {
         locale.text(Key::StorageLostNone).to_owned()
     } else {
-        locale
-            .text(Key::StorageLostUnsent)
-            .replace("{n}", &unsent.to_string())
+        locale.msg(Msg::StorageLostUnsent { n: &unsent })
     }
 }
 
 fn restored_message(locale: Locale, restored: &Restored) -> String {
-    let mut text = locale
-        .text(Key::BackupRestored)
-        .replace("{n}", &restored.restored.to_string());
+    let mut text = locale.msg(Msg::BackupRestored {
+        n: &restored.restored,
+    });
     if restored.skipped > 0 {
         text.push(' ');
-        text.push_str(
-            &locale
-                .text(Key::BackupSkipped)
-                .replace("{n}", &restored.skipped.to_string()),
-        );
+        text.push_str(&locale.msg(Msg::BackupSkipped {
+            n: &restored.skipped,
+        }));
     }
     text
 }

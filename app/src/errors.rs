@@ -5,13 +5,14 @@
 
 use doorstep_core::{
     home_visit::ResultError,
-    need::{Status, StepError},
+    labels,
+    need::StepError,
     schema::{Collection, FieldType},
     visit::ChecklistRule,
 };
 
 use crate::{
-    i18n::{Key, Locale},
+    i18n::{Key, Locale, Msg, Texts},
     storage::StorageError,
 };
 
@@ -46,24 +47,12 @@ pub fn storage(err: &StorageError) -> Key {
     }
 }
 
-/// A need's state as its badge names it (`None`: not recorded yet).
-pub fn status(status: Option<Status>) -> Key {
-    match status {
-        None | Some(Status::Collected) => Key::StatusCollected,
-        Some(Status::Assigned) => Key::StatusAssigned,
-        Some(Status::InProgress) => Key::StatusInProgress,
-        Some(Status::Resolved) => Key::StatusResolved,
-        Some(Status::Closed) => Key::StatusClosed,
-        Some(Status::Reopened) => Key::StatusReopened,
-    }
-}
-
 pub fn step(locale: Locale, error: &StepError) -> String {
     match error {
-        StepError::NotAllowed { from, to } => locale
-            .text(Key::ErrorStepNotAllowed)
-            .replace("{from}", locale.text(status(*from)))
-            .replace("{to}", locale.text(status(Some(*to)))),
+        StepError::NotAllowed { from, to } => locale.msg(Msg::ErrorStepNotAllowed {
+            from: &labels::status(*from, locale),
+            to: &labels::status(Some(*to), locale),
+        }),
         StepError::AssignNeedsTeamAndDue => locale.text(Key::ErrorStepAssign).to_owned(),
         StepError::ResolveNeedsNote => locale.text(Key::ErrorStepResolve).to_owned(),
         StepError::ReopenNeedsNote => locale.text(Key::ErrorStepReopen).to_owned(),
@@ -76,27 +65,19 @@ pub fn field(locale: Locale, collection: Collection, name: &str) -> String {
     let Some(spec) = collection.field(name) else {
         return locale.text(Key::ErrorFieldInvalid).to_owned();
     };
-    let range = |key: Key, min: String, max: String| {
-        locale
-            .text(key)
-            .replace("{min}", &min)
-            .replace("{max}", &max)
-    };
     match spec.ty {
-        FieldType::Int { min, max } => {
-            range(Key::ErrorFieldWholeNumber, min.to_string(), max.to_string())
+        FieldType::Int { min, max } => locale.msg(Msg::ErrorFieldWholeNumber {
+            min: &min,
+            max: &max,
+        }),
+        FieldType::Decimal { min, max } => locale.msg(Msg::ErrorFieldNumber {
+            min: &min,
+            max: &max,
+        }),
+        FieldType::Text { max_chars } if spec.required => {
+            locale.msg(Msg::ErrorFieldRequiredText { max: &max_chars })
         }
-        FieldType::Decimal { min, max } => {
-            range(Key::ErrorFieldNumber, min.to_string(), max.to_string())
-        }
-        FieldType::Text { max_chars } if spec.required => range(
-            Key::ErrorFieldRequiredText,
-            String::new(),
-            max_chars.to_string(),
-        ),
-        FieldType::Text { max_chars } => {
-            range(Key::ErrorFieldText, String::new(), max_chars.to_string())
-        }
+        FieldType::Text { max_chars } => locale.msg(Msg::ErrorFieldText { max: &max_chars }),
         FieldType::Choice(_) => locale.text(Key::ErrorFieldChoice).to_owned(),
         _ => locale.text(Key::ErrorFieldInvalid).to_owned(),
     }
@@ -155,6 +136,8 @@ pub fn server(status: u16) -> Key {
 
 #[cfg(test)]
 mod tests {
+    use doorstep_core::need::Status;
+
     use super::*;
 
     /// Two or more Latin words in a row: an English sentence.

@@ -1,43 +1,34 @@
 //! The UI language: Chinese by default, English one tap away, remembered on
-//! this device. Every visible string is a [`Key`] into `locales/*.json`.
+//! this device. Every visible string is a [`Key`] or [`Msg`] into
+//! `locales/*.json`, or one of core's words for the schema's names and
+//! vocabularies (`doorstep_core::labels`).
 
+use doorstep_core::{labels, need::Status, schema::Collection};
 use leptos::prelude::*;
 
 include!(concat!(env!("OUT_DIR"), "/i18n_keys.rs"));
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Locale {
-    #[default]
-    Zh,
-    En,
+pub use doorstep_core::labels::Locale;
+
+/// The app's texts in a language: plain ones by [`Key`], ones with
+/// arguments by [`Msg`] (both generated from `locales/*.json`).
+pub trait Texts {
+    fn text(self, key: Key) -> &'static str;
+    fn msg(self, msg: Msg) -> String;
 }
 
-impl Locale {
-    /// BCP 47 tag, used for `<html lang>` and for the stored preference.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Locale::Zh => "zh-CN",
-            Locale::En => "en",
-        }
-    }
-
-    pub fn from_tag(tag: &str) -> Option<Self> {
-        [Locale::Zh, Locale::En]
-            .into_iter()
-            .find(|l| l.tag() == tag)
-    }
-
-    pub fn other(self) -> Self {
-        match self {
-            Locale::Zh => Locale::En,
-            Locale::En => Locale::Zh,
-        }
-    }
-
-    pub fn text(self, key: Key) -> &'static str {
+impl Texts for Locale {
+    fn text(self, key: Key) -> &'static str {
         match self {
             Locale::Zh => key.zh(),
             Locale::En => key.en(),
+        }
+    }
+
+    fn msg(self, msg: Msg) -> String {
+        match self {
+            Locale::Zh => msg.zh(),
+            Locale::En => msg.en(),
         }
     }
 }
@@ -61,15 +52,46 @@ impl I18n {
         self.locale.get().text(key)
     }
 
+    /// A text with its arguments filled, in the current language; reactive.
+    pub fn msg(&self, msg: Msg) -> String {
+        self.locale.get().msg(msg)
+    }
+
     /// A building's name as people read it ("1" and "1号楼" both read
     /// "1号楼"; core's one rule); reactive.
     pub fn building(&self, name: &str) -> String {
-        doorstep_core::building::building_label(name, self.t(Key::BuildingLabel))
+        let locale = self.locale.get();
+        doorstep_core::building::building_label(name, |b| locale.msg(Msg::BuildingLabel { b: &b }))
     }
 
     /// A unit (单元) as people read it: "1" reads "1单元"; reactive.
     pub fn unit(&self, unit: &str) -> String {
-        self.t(Key::UnitLabel).replace("{u}", unit)
+        self.msg(Msg::UnitLabel { u: &unit })
+    }
+
+    /// A field's name as people read it (core's table); reactive.
+    pub fn field<'a>(&self, collection: Collection, field: &'a str) -> &'a str {
+        labels::field(collection, field, self.locale.get())
+    }
+
+    /// A door's outcome ("已走访"), or "未走访" for a door not yet knocked
+    /// (`DoorState::word`'s "pending"); reactive.
+    pub fn outcome(&self, word: &str) -> String {
+        labels::choice(Collection::Visit, "outcome", word, self.locale.get())
+            .unwrap_or_else(|| self.t(Key::OutcomePending))
+            .to_owned()
+    }
+
+    /// A need's state as its badge names it; reactive.
+    pub fn status(&self, status: Option<Status>) -> &'static str {
+        labels::status(status, self.locale.get())
+    }
+
+    /// One value of a fixed vocabulary as people read it (core's table),
+    /// the stored word itself if the vocabulary lacks it; reactive.
+    pub fn choice(&self, collection: Collection, field: &str, value: &str) -> String {
+        labels::choice(collection, field, value, self.locale.get())
+            .map_or_else(|| value.to_owned(), str::to_owned)
     }
 
     pub fn toggle(&self) {

@@ -13,7 +13,7 @@ use leptos_router::{
 use crate::{
     backup_panel::BackupPanel,
     device::{connectivity, local_time::clock_time, persistence, service_worker},
-    i18n::{Key, provide_i18n, use_i18n},
+    i18n::{Key, Msg, provide_i18n, use_i18n},
     pages,
     state::{provide_app_data, sync_status::SyncProblem, use_app_data},
     storage::StorageError,
@@ -157,17 +157,16 @@ fn SyncBar() -> impl IntoView {
                 data-refused=move || status.with(|s| s.rejections).to_string()>
                 {move || {
                     let refused = status.with(|s| s.rejections);
-                    let line = if pending() == 0 {
-                        i18n.t(if refused == 0 { Key::SyncAllSent } else { Key::SyncSentRefused }).to_owned()
-                    } else {
-                        format!("{} {}", i18n.t(Key::SyncPending), pending())
+                    let line = match (pending(), refused) {
+                        (0, 0) => i18n.t(Key::SyncAllSent).to_owned(),
+                        (0, n) => i18n.msg(Msg::SyncSentRefused { n: &n }),
+                        (waiting, _) => format!("{} {waiting}", i18n.t(Key::SyncPending)),
                     };
                     if refused > 0 && pending() > 0 {
-                        format!("{line}{}", i18n.t(Key::SyncAlsoRefused))
+                        format!("{line}{}", i18n.msg(Msg::SyncAlsoRefused { n: &refused }))
                     } else {
                         line
                     }
-                    .replace("{n}", &refused.to_string())
                 }}
             </span>
             <span class="sync-last" data-testid="sync-last">

@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
+    home_visit::{Dispatched, RESULT_FIELDS},
     ids::{CompoundId, RecordId},
     mutation::{Mutation, Refusal},
     record::Record,
-    home_visit::{Dispatched, RESULT_FIELDS},
     roster,
     schema::Collection,
 };

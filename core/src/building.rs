@@ -3,10 +3,10 @@
 //! "1号楼" is never shown as "1号楼号楼".
 
 /// The label of building `name`: a bare number or code ("1", "1号楼",
-/// "12号", "B") goes into `numbered`, the language's pattern with `{b}`
+/// "12号", "B") is named by `numbered`, the language's pattern
 /// ("{b}号楼", "Building {b}"); a name that says what it is ("综合楼",
 /// "3栋", "A座") is shown as it is.
-pub fn building_label(name: &str, numbered: &str) -> String {
+pub fn building_label(name: &str, numbered: impl FnOnce(&str) -> String) -> String {
     let name = name.trim();
     let bare = name
         .strip_suffix("号楼")
@@ -19,7 +19,7 @@ pub fn building_label(name: &str, numbered: &str) -> String {
             .chars()
             .any(|c| c.is_ascii_digit() || bare.chars().count() <= 2);
     if is_code {
-        numbered.replace("{b}", bare)
+        numbered(bare)
     } else {
         name.to_owned()
     }
@@ -45,8 +45,12 @@ mod tests {
             ("North", "North", "North"),
         ];
         for (name, zh, en) in cases {
-            assert_eq!(building_label(name, "{b}号楼"), zh, "{name}");
-            assert_eq!(building_label(name, "Building {b}"), en, "{name}");
+            assert_eq!(building_label(name, |b| format!("{b}号楼")), zh, "{name}");
+            assert_eq!(
+                building_label(name, |b| format!("Building {b}")),
+                en,
+                "{name}"
+            );
         }
     }
 }

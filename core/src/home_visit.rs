@@ -204,7 +204,7 @@ fn natural(text: &str) -> (u64, String) {
 
 /// The order a team walks in: building, unit, floor (doors without one
 /// last), door. Households with no building come last.
-pub fn walk_key(place: Option<&Place>, door: Option<&str>) -> impl Ord {
+pub fn walk_key(place: Option<&Place>, door: Option<&str>) -> impl Ord + use<> {
     let door = door.unwrap_or_default();
     let floor = floor(door);
     (
@@ -232,8 +232,10 @@ fn round_dispatches(records: &[Record], round: &RecordId) -> BTreeMap<Subject, D
     let mut latest: BTreeMap<Subject, (&Record, Dispatch)> = BTreeMap::new();
     for record in live(records, Collection::HomeVisit) {
         let dispatch = Dispatch::of(record);
-        let (Some(subject), true) = (dispatch.subject.clone(), dispatch.round.as_ref() == Some(round))
-        else {
+        let (Some(subject), true) = (
+            dispatch.subject.clone(),
+            dispatch.round.as_ref() == Some(round),
+        ) else {
             continue;
         };
         let newer = latest.get(&subject).is_none_or(|(kept, _)| {
@@ -651,7 +653,12 @@ mod tests {
             record("need_event", id, all, at)
         };
         let records = vec![
-            record("household", "h1", json!({"building": "3", "door": "702"}), 1),
+            record(
+                "household",
+                "h1",
+                json!({"building": "3", "door": "702"}),
+                1,
+            ),
             record(
                 "need",
                 "n1",
@@ -659,7 +666,11 @@ mod tests {
                 1,
             ),
             step("e1", json!({"step": "collected"}), 1),
-            step("e2", json!({"step": "assigned", "team": "t1", "due_ms": 9}), 2),
+            step(
+                "e2",
+                json!({"step": "assigned", "team": "t1", "due_ms": 9}),
+                2,
+            ),
             step("e3", json!({"step": "resolved", "note": "测了"}), 3),
             record(
                 "home_visit",
@@ -703,10 +714,7 @@ mod tests {
         ];
         let list = round_list(&records, &id("r1"));
         assert_eq!(list.len(), 1);
-        assert_eq!(
-            list[0].dispatch.as_ref().map(|d| d.id.as_str()),
-            Some("va")
-        );
+        assert_eq!(list[0].dispatch.as_ref().map(|d| d.id.as_str()), Some("va"));
     }
 
     /// A team's phone holds the entries sent to it in rounds under way;
@@ -741,8 +749,18 @@ mod tests {
                 json!({"round": "r9", "household": "h4", "need": "n4", "team": "t1"}),
                 2,
             ),
-            record("household", "h1", json!({"building": "1", "door": "501"}), 1),
-            record("household", "h4", json!({"building": "1", "door": "201"}), 1),
+            record(
+                "household",
+                "h1",
+                json!({"building": "1", "door": "501"}),
+                1,
+            ),
+            record(
+                "household",
+                "h4",
+                json!({"building": "1", "door": "201"}),
+                1,
+            ),
         ];
         let got = dispatched_to(&id("t1"), &records);
         assert_eq!(

@@ -17,6 +17,7 @@ pub mod hlc;
 pub mod home_visit;
 pub mod ids;
 pub mod invite;
+pub mod labels;
 pub mod mutation;
 pub mod need;
 mod page;

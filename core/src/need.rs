@@ -99,6 +99,18 @@ impl Status {
         Status::Closed,
         Status::Reopened,
     ];
+
+    /// The step's word as stored (`need::STEPS`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Collected => "collected",
+            Status::Assigned => "assigned",
+            Status::InProgress => "in_progress",
+            Status::Resolved => "resolved",
+            Status::Closed => "closed",
+            Status::Reopened => "reopened",
+        }
+    }
 }
 
 /// Why a step cannot be recorded, typed so that screens can say it in the
@@ -240,6 +252,15 @@ impl NeedState {
 mod tests {
     use super::*;
     use crate::ids::ClientId;
+
+    #[test]
+    fn a_status_is_named_as_its_step_is_stored() {
+        let names: Vec<_> = Status::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names, STEPS);
+        for status in Status::ALL {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.name());
+        }
+    }
 
     fn step(to: Status, order: u64) -> Step {
         let (team, due_ms, note) = match to {

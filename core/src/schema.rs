@@ -416,6 +416,15 @@ impl Collection {
     pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
         self.fields().iter().find(|f| f.name == name)
     }
+
+    /// The words a choice field takes, in the schema's order; none for
+    /// another field.
+    pub fn choices(self, name: &str) -> &'static [&'static str] {
+        match self.field(name).map(|f| f.ty) {
+            Some(FieldType::Choice(words)) => words,
+            _ => &[],
+        }
+    }
 }
 
 impl FieldSpec {

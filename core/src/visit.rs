@@ -15,6 +15,9 @@ pub const HEALTH: &[&str] = &["normal", "symptoms"];
 pub const CARE_GROUPS: &[&str] = &["elderly_alone", "disabled", "chronic", "pregnant", "child"];
 /// 重点人员台账 statuses (restricted fields).
 pub const KEY_STATUSES: &[&str] = &["confirmed", "central_quarantine", "home_isolation"];
+/// The descriptions a checklist writes on the needs it raises
+/// ([`Checklist::needs`]); `labels::description` words them.
+pub const RAISED: &[&str] = &["needs_doctor", "clothes", "bedding", "food"];
 /// From this temperature on, a visit is flagged as fever.
 pub const FEVER_C: f64 = 37.3;
 

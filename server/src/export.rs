@@ -15,7 +15,8 @@ use doorstep_core::{
     access::Role,
     calendar::{CHINA_UTC_OFFSET_MS, ChinaTime},
     ids::CompoundId,
-    need::{NeedState, Status, steps_by_need},
+    labels::{self, Locale},
+    need::{NeedState, steps_by_need},
     record::Record,
     schema::Collection,
     spreadsheet::neutralise_formula,
@@ -74,45 +75,13 @@ fn time(record: &Record, field: &str) -> Cell {
         .map_or(Cell::Empty, Cell::Time)
 }
 
-/// Chinese labels for stored words.
-fn label(word: &str) -> &str {
-    match word {
-        "visited" => "已走访",
-        "no_answer" => "无人应答",
-        "refused" => "拒绝",
-        "revisit" => "需回访",
-        "normal" => "正常",
-        "symptoms" => "有症状",
-        "medical_visit" => "就医",
-        "medicine" => "买药",
-        "food" => "食品/生活物资",
-        "utilities" => "燃气/电费充值",
-        "garbage" => "垃圾清运",
-        "home_test" => "上门核酸",
-        "shuttle" => "接送检测",
-        "other" => "其他",
-        "elderly_alone" => "独居老人",
-        "disabled" => "残疾人",
-        "chronic" => "慢性病",
-        "pregnant" => "孕妇",
-        "child" => "婴幼儿/儿童",
-        "confirmed" => "确诊病例",
-        "central_quarantine" => "集中隔离",
-        "home_isolation" => "居家隔离",
-        other => other,
-    }
-}
-
-/// Chinese for the descriptions a door checklist writes on the needs it
-/// raises (`Checklist::needs`); other descriptions are people's own words.
-fn description_label(description: &str) -> &str {
-    match description {
-        "needs_doctor" => "需要医生上门或就医",
-        "clothes" => "衣物不够保暖",
-        "bedding" => "被褥不够保暖",
-        "food" => "家里缺少食物",
-        other => other,
-    }
+/// A vocabulary field's word in Chinese (core's `labels`), or the stored
+/// text where it is none.
+fn word(record: &Record, field: &str) -> Cell {
+    let stored = text(record, field);
+    Cell::Text(
+        labels::choice(record.collection, field, &stored, Locale::Zh).map_or(stored, str::to_owned),
+    )
 }
 
 /// Orders a part of an address as people count: "2" before "10".
@@ -138,17 +107,6 @@ fn in_order(mut rows: Vec<(u64, Vec<Cell>)>, address_at: usize) -> Vec<Vec<Cell>
         (place, *date)
     });
     rows.into_iter().map(|(_, row)| row).collect()
-}
-
-fn status_label(status: Option<Status>) -> &'static str {
-    match status {
-        None | Some(Status::Collected) => "已收集",
-        Some(Status::Assigned) => "已分派",
-        Some(Status::InProgress) => "处理中",
-        Some(Status::Resolved) => "已解决",
-        Some(Status::Closed) => "已销号",
-        Some(Status::Reopened) => "已重新打开",
-    }
 }
 
 pub fn format_time(ms: u64) -> String {
@@ -234,7 +192,7 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                         name_of(&teams, text(v, "team")),
                     ];
                     row.extend(address(v, "household"));
-                    row.push(Cell::Text(label(&text(v, "outcome")).to_owned()));
+                    row.push(word(v, "outcome"));
                     row.extend(
                         ["swab", "tube_no", "temperature_c"]
                             .iter()
@@ -245,7 +203,7 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                         .and_then(Value::as_f64)
                         .is_some_and(|t| t >= doorstep_core::visit::FEVER_C);
                     row.push(Cell::Text(if fever { "是" } else { "" }.into()));
-                    row.push(Cell::Text(label(&text(v, "health")).to_owned()));
+                    row.push(word(v, "health"));
                     // Only an answered door was asked; elsewhere 需就医 is blank.
                     let asked = text(v, "outcome") == "visited";
                     row.extend(
@@ -295,11 +253,13 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                     let state = NeedState::fold(steps.get(&n.id).cloned().unwrap_or_default());
                     let mut row = vec![Cell::Text(n.id.to_string())];
                     row.extend(address(n, "household"));
-                    row.push(Cell::Text(label(&text(n, "category")).to_owned()));
+                    row.push(word(n, "category"));
                     row.push(Cell::Text(
-                        description_label(&text(n, "description")).to_owned(),
+                        labels::description(&text(n, "description"), Locale::Zh).to_owned(),
                     ));
-                    row.push(Cell::Text(status_label(state.status).to_owned()));
+                    row.push(Cell::Text(
+                        labels::status(state.status, Locale::Zh).to_owned(),
+                    ));
                     row.push(
                         state
                             .team
@@ -323,7 +283,7 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                             format!(
                                 "{} {}{note}",
                                 format_time(s.at_ms),
-                                status_label(Some(s.to))
+                                labels::status(Some(s.to), Locale::Zh)
                             )
                         })
                         .collect();
@@ -362,7 +322,7 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                 let mut row = address(p, "household");
                 row.push(cell(p, "name"));
                 row.extend(fields.iter().map(|f| match *f {
-                    "care" | "key_status" => Cell::Text(label(&text(p, f)).to_owned()),
+                    "care" | "key_status" => word(p, f),
                     "key_since_ms" | "key_until_ms" => time(p, f),
                     other => cell(p, other),
                 }));

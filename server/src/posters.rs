@@ -85,7 +85,7 @@ fn poster(compound: &str, building: &str, url: &str) -> String {
          <p class=\"how\">微信或手机相机扫码，查看流动菜摊几点到本楼。<br>菜车快到时，页面会响铃提醒。</p>\
          <div class=\"url\">{u}</div></section>",
         b = escape(building),
-        l = escape(&building_label(building, "{b}号楼")),
+        l = escape(&building_label(building, |b| format!("{b}号楼"))),
         c = escape(compound),
         u = escape(url)
     )

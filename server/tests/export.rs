@@ -170,7 +170,7 @@ async fn each_ledger_is_also_a_csv_with_a_bom() {
         text.starts_with("楼栋,单元,门牌号,户主,姓名,类别,私人订制方案\n"),
         "{text}"
     );
-    assert!(text.contains("独居老人,每日电话问候"), "{text}");
+    assert!(text.contains("独居/80岁以上老人,每日电话问候"), "{text}");
     assert_eq!(
         get(&state, "/api/compounds/c1/ledgers/nope.csv").await.0,
         StatusCode::NOT_FOUND

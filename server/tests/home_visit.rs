@@ -128,7 +128,13 @@ async fn seeded(dir: &TempDir) -> (support::TestDatabase, AppState, String) {
         vec![
             m(1, 1, "round", "R1", json!({"name": "第一轮"})),
             m(2, 1, "team", "T1", json!({"name": "一队"})),
-            m(3, 1, "team", "H", json!({"name": "上门专班", "home_visit": true})),
+            m(
+                3,
+                1,
+                "team",
+                "H",
+                json!({"name": "上门专班", "home_visit": true}),
+            ),
             m(
                 4,
                 1,
@@ -281,13 +287,19 @@ async fn a_home_visit_team_records_results_only_for_its_own_entries() {
     let (_, response) = sync(
         &state,
         &door_knock,
-        push(3, vec![m(1, 3, "home_visit", "hv1", json!({"result": "refused"}))]),
+        push(
+            3,
+            vec![m(1, 3, "home_visit", "hv1", json!({"result": "refused"}))],
+        ),
     )
     .await;
     assert_eq!(refused(&response), [(1, "forbidden".to_owned())]);
 
     // The coordinator sends hv1 elsewhere: the team no longer reads h1.
-    let moved = push(1, vec![m(15, 1, "home_visit", "hv1", json!({"team": "T1"}))]);
+    let moved = push(
+        1,
+        vec![m(15, 1, "home_visit", "hv1", json!({"team": "T1"}))],
+    );
     assert_eq!(sync(&state, &coordinator, moved).await.0, StatusCode::OK);
     let (_, again) = sync(&state, &home, pull(2)).await;
     assert_eq!(pulled(&again), ["e2", "h2", "hv2", "n2"], "{again}");

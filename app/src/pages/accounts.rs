@@ -25,7 +25,7 @@ use crate::{
         dialog::confirmed,
         local_time::{clock_time, today},
     },
-    i18n::{I18n, Key, use_i18n},
+    i18n::{I18n, Key, Locale, Msg, Texts, use_i18n},
     state::use_app_data,
     sync::api::{self, ApiFailure},
 };
@@ -197,14 +197,14 @@ pub fn day_of(ms: u64, midnight_ms: u64) -> Day {
     }
 }
 
-/// The day in words, in the language `text` speaks.
-pub fn day_words(day: Day, text: impl Fn(Key) -> &'static str) -> String {
+/// The day in words, in `locale`.
+pub fn day_words(day: Day, locale: Locale) -> String {
     match day {
-        Day::Today => text(Key::AccountsToday).to_owned(),
-        Day::Tomorrow => text(Key::AccountsTomorrow).to_owned(),
-        Day::Yesterday => text(Key::AccountsYesterday).to_owned(),
-        Day::Later(n) => text(Key::AccountsDaysLater).replace("{n}", &n.to_string()),
-        Day::Ago(n) => text(Key::AccountsDaysAgo).replace("{n}", &n.to_string()),
+        Day::Today => locale.text(Key::AccountsToday).to_owned(),
+        Day::Tomorrow => locale.text(Key::AccountsTomorrow).to_owned(),
+        Day::Yesterday => locale.text(Key::AccountsYesterday).to_owned(),
+        Day::Later(n) => locale.msg(Msg::AccountsDaysLater { n: &n }),
+        Day::Ago(n) => locale.msg(Msg::AccountsDaysAgo { n: &n }),
     }
 }
 
@@ -213,7 +213,7 @@ fn when(i18n: I18n, ms: u64) -> String {
     let (midnight, _) = today();
     format!(
         "{} {}",
-        day_words(day_of(ms, midnight), |key| i18n.t(key)),
+        day_words(day_of(ms, midnight), i18n.locale()),
         clock_time(ms)
     )
 }
@@ -567,7 +567,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{i18n::Locale, state::replica::Replica};
+    use crate::state::replica::Replica;
 
     fn form(role: Role, team: &str, uses: &str, hours: &str, key_persons: bool) -> InviteForm {
         InviteForm {
@@ -751,8 +751,7 @@ mod tests {
 
     #[test]
     fn days_read_naturally_in_both_languages() {
-        let zh = |key| Locale::Zh.text(key);
-        let en = |key| Locale::En.text(key);
+        let (zh, en) = (Locale::Zh, Locale::En);
         assert_eq!(day_words(Day::Today, zh), "今天");
         assert_eq!(day_words(Day::Later(3), zh), "3天后");
         assert_eq!(day_words(Day::Ago(2), zh), "2天前");

@@ -80,12 +80,12 @@ fn all_records(replica: &Replica) -> Vec<doorstep_core::record::Record> {
 fn Coverage() -> impl IntoView {
     let data = use_app_data();
     let i18n = use_i18n();
-    const SEGMENTS: [(&str, &str, Key); 5] = [
-        ("visited", "#1e7a3c", Key::OutcomeVisited),
-        ("no_answer", "#e0a100", Key::OutcomeNoAnswer),
-        ("refused", "#b3261e", Key::OutcomeRefused),
-        ("revisit", "#6a4fb3", Key::OutcomeRevisit),
-        ("pending", "#d9d0cc", Key::OutcomePending),
+    const SEGMENTS: [(&str, &str); 5] = [
+        ("visited", "#1e7a3c"),
+        ("no_answer", "#e0a100"),
+        ("refused", "#b3261e"),
+        ("revisit", "#6a4fb3"),
+        ("pending", "#d9d0cc"),
     ];
     let bars = move || {
         let round = data.work.with(|w| w.round.clone());
@@ -112,10 +112,10 @@ fn Coverage() -> impl IntoView {
                 let mut x = 60.0;
                 let rects = SEGMENTS
                     .iter()
-                    .map(|(outcome, colour, _)| {
-                        let count = doors.iter().filter(|d| d.state.word() == *outcome).count();
+                    .map(|&(outcome, colour)| {
+                        let count = doors.iter().filter(|d| d.state.word() == outcome).count();
                         let width = 280.0 * count as f64 / total;
-                        let rect = view! { <rect x=x y=y width=width height="20" fill=*colour><title>{format!("{outcome}: {count}")}</title></rect> };
+                        let rect = view! { <rect x=x y=y width=width height="20" fill=colour><title>{format!("{outcome}: {count}")}</title></rect> };
                         x += width;
                         rect
                     })
@@ -140,8 +140,8 @@ fn Coverage() -> impl IntoView {
     view! {
         {bars}
         <p class="legend">
-            {SEGMENTS.iter().map(|(_, colour, key)| view! {
-                <span class="legend-item"><svg class="swatch" viewBox="0 0 1 1"><rect width="1" height="1" fill=*colour/></svg>{move || i18n.t(*key)}</span>
+            {SEGMENTS.iter().map(|&(outcome, colour)| view! {
+                <span class="legend-item"><svg class="swatch" viewBox="0 0 1 1"><rect width="1" height="1" fill=colour/></svg>{move || i18n.outcome(outcome)}</span>
             }).collect_view()}
         </p>
     }
@@ -181,9 +181,9 @@ fn TeamCoverage() -> impl IntoView {
                 <li class="row" data-testid="team-coverage-row" data-visited=c.visited.to_string() data-doors=c.doors.to_string()>
                     <span class="row-title">{team}</span>
                     <span class="row-detail">
-                        {places.join("、")}" · "{i18n.t(Key::OutcomeVisited)}" "{c.visited}"/"{c.doors}
+                        {places.join("、")}" · "{i18n.outcome("visited")}" "{c.visited}"/"{c.doors}
                         {(c.to_go_back() > 0).then(|| format!(" · {} {}", i18n.t(Key::VisitsGoBack), c.to_go_back()))}
-                        {(c.refused > 0).then(|| format!(" · {} {}", i18n.t(Key::OutcomeRefused), c.refused))}
+                        {(c.refused > 0).then(|| format!(" · {} {}", i18n.outcome("refused"), c.refused))}
                     </span>
                 </li>
             }).collect_view()}

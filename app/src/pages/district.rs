@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 use crate::{
     device::local_time::day_time,
-    i18n::{I18n, Key, use_i18n},
+    i18n::{I18n, Key, Msg, use_i18n},
     state::{
         district::{Chart, DistrictLoad, Freshness, LoadProblem},
         now_ms, use_app_data,
@@ -46,13 +46,12 @@ pub(crate) fn figures(t: &Totals) -> [(Key, usize, &'static str); 6] {
 }
 
 fn freshness_text(i18n: I18n, freshness: Freshness) -> String {
-    let (key, n) = match freshness {
-        Freshness::Never => (Key::DistrictFreshNever, 0),
-        Freshness::Minutes(n) => (Key::DistrictFreshMinutes, n),
-        Freshness::Hours(n) => (Key::DistrictFreshHours, n),
-        Freshness::Days(n) => (Key::DistrictFreshDays, n),
-    };
-    i18n.t(key).replace("{n}", &n.to_string())
+    match freshness {
+        Freshness::Never => i18n.t(Key::DistrictFreshNever).to_owned(),
+        Freshness::Minutes(n) => i18n.msg(Msg::DistrictFreshMinutes { n: &n }),
+        Freshness::Hours(n) => i18n.msg(Msg::DistrictFreshHours { n: &n }),
+        Freshness::Days(n) => i18n.msg(Msg::DistrictFreshDays { n: &n }),
+    }
 }
 
 fn problem_text(i18n: I18n, problem: &LoadProblem, kept: bool) -> &'static str {
@@ -145,13 +144,13 @@ fn DistrictFigures(totals: DistrictTotals) -> impl IntoView {
                 .filter(|r| r.street == street)
                 .cloned()
                 .collect();
-            let n = rows.len().to_string();
+            let n = rows.len();
             let name = street.clone();
             view! {
                 <details class="district-street" open=true>
                     <summary>
                         <span class="row-title">{move || name.clone().unwrap_or_else(|| i18n.t(Key::DistrictNoStreet).to_owned())}</span>
-                        " · "{move || i18n.t(Key::DistrictCompounds).replace("{n}", &n)}
+                        " · "{move || i18n.msg(Msg::DistrictCompounds { n: &n })}
                         <MiniFigures totals=subtotal/>
                     </summary>
                     <ul class="rows">
@@ -183,7 +182,7 @@ fn DistrictFigures(totals: DistrictTotals) -> impl IntoView {
         }
     });
     view! {
-        <h2>{move || i18n.t(Key::DistrictSum)}" · "{move || i18n.t(Key::DistrictCompounds).replace("{n}", &count.to_string())}</h2>
+        <h2>{move || i18n.t(Key::DistrictSum)}" · "{move || i18n.msg(Msg::DistrictCompounds { n: &count })}</h2>
         <div class="stats">{sum_cards}</div>
         <p class="updated" data-testid="district-counted-at">{move || i18n.t(Key::DistrictCountedAt)}" "{day_time(totals.computed_at_ms)}</p>
         {export}

@@ -45,11 +45,10 @@ pub fn DoorPage() -> impl IntoView {
 
 /// A row of large buttons, one per choice; the chosen one is highlighted.
 fn choices<T: Clone + PartialEq + Send + Sync + 'static>(
-    options: Vec<(T, Key, String)>,
+    options: Vec<(T, Signal<String>, String)>,
     current: impl Fn() -> T + Copy + Send + Sync + 'static,
     set: impl Fn(T) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let i18n = use_i18n();
     view! {
         <div class="choices">
             {options
@@ -62,7 +61,7 @@ fn choices<T: Clone + PartialEq + Send + Sync + 'static>(
                     view! {
                         <button type="button" class="choice" class:chosen=chosen data-testid=test_id
                             on:click=move |_| set(value.clone())>
-                            {move || i18n.t(label)}
+                            {label}
                         </button>
                     }
                 })
@@ -71,11 +70,38 @@ fn choices<T: Clone + PartialEq + Send + Sync + 'static>(
     }
 }
 
-fn yes_no(prefix: &str, yes: Key, no: Key) -> Vec<(Option<bool>, Key, String)> {
+fn yes_no(prefix: &str, yes: Key, no: Key) -> Vec<(Option<bool>, Signal<String>, String)> {
+    let i18n = use_i18n();
     vec![
-        (Some(true), yes, format!("{prefix}-yes")),
-        (Some(false), no, format!("{prefix}-no")),
+        (
+            Some(true),
+            Signal::derive(move || i18n.t(yes).to_owned()),
+            format!("{prefix}-yes"),
+        ),
+        (
+            Some(false),
+            Signal::derive(move || i18n.t(no).to_owned()),
+            format!("{prefix}-no"),
+        ),
     ]
+}
+
+/// A visit field's vocabulary as buttons, in the schema's order, each named
+/// by core's words (`labels`).
+fn vocabulary(field: &'static str) -> Vec<(Option<String>, Signal<String>, String)> {
+    let i18n = use_i18n();
+    Collection::Visit
+        .choices(field)
+        .iter()
+        .map(|&word| {
+            let label = Signal::derive(move || i18n.choice(Collection::Visit, field, word));
+            (
+                Some(word.to_owned()),
+                label,
+                format!("{}-{word}", field.replace('_', "-")),
+            )
+        })
+        .collect()
 }
 
 /// The open checklist's draft: restored when the page opens (unless the
@@ -319,15 +345,6 @@ fn Door(household: RecordId) -> impl IntoView {
                 .is_ok_and(|t| t >= doorstep_core::visit::FEVER_C)
         })
     };
-    let outcomes: Vec<(Option<String>, Key, String)> = [
-        ("visited", Key::OutcomeVisited),
-        ("no_answer", Key::OutcomeNoAnswer),
-        ("refused", Key::OutcomeRefused),
-        ("revisit", Key::OutcomeRevisit),
-    ]
-    .into_iter()
-    .map(|(v, k)| (Some(v.to_owned()), k, format!("outcome-{v}")))
-    .collect();
     let text_input = move |test_id: &'static str,
                            label: Key,
                            get: fn(&Checklist) -> String,
@@ -347,7 +364,7 @@ fn Door(household: RecordId) -> impl IntoView {
         // is a link below the checklist.
         <section class="check-section">
             <h2>{move || i18n.t(Key::DoorDoor)}</h2>
-            {choices(outcomes, outcome, move |v| form.update(|f| f.outcome = v))}
+            {choices(vocabulary("outcome"), outcome, move |v| form.update(|f| f.outcome = v))}
             <Show when=move || outcome().as_deref() == Some("revisit")>
                 <label class="field">
                     <span>{move || i18n.t(Key::CheckRevisitAt)}</span>
@@ -379,10 +396,7 @@ fn Door(household: RecordId) -> impl IntoView {
                 <h2>{move || i18n.t(Key::DoorQuestions)}</h2>
                 <p class="check-label">{move || i18n.t(Key::CheckHealth)}</p>
                 {choices(
-                    vec![
-                        (Some("normal".to_owned()), Key::CheckNormal, "health-normal".to_owned()),
-                        (Some("symptoms".to_owned()), Key::CheckSymptoms, "health-symptoms".to_owned()),
-                    ],
+                    vocabulary("health"),
                     move || form.with(|f| f.health.clone()),
                     move |v| form.update(|f| f.health = v),
                 )}

@@ -1,32 +1,16 @@
 //! A record's history (修改记录): who changed which field, when, from which
 //! device, read from the server's change log on request (needs a network).
 
-use std::collections::BTreeMap;
-
-use doorstep_core::{api::HistoryChange, ids::RecordId, schema::Collection};
+use doorstep_core::{api::HistoryChange, ids::RecordId, labels, schema::Collection};
 use leptos::{prelude::*, task::spawn_local};
-use serde_json::Value;
 
 use crate::{
     device::local_time::clock_time,
+    errors,
     i18n::{Key, use_i18n},
     state::use_app_data,
     sync::api,
 };
-
-/// An edit's fields as `name=value`, text without its quotes.
-pub fn fields_text(fields: &BTreeMap<String, Value>) -> String {
-    fields
-        .iter()
-        .map(|(name, value)| {
-            let value = value
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_owned);
-            format!("{name}={value}")
-        })
-        .collect::<Vec<_>>()
-        .join("，")
-}
 
 #[component]
 pub fn RecordHistory(collection: Collection, id: RecordId) -> impl IntoView {
@@ -62,11 +46,12 @@ pub fn RecordHistory(collection: Collection, id: RecordId) -> impl IntoView {
                             } else {
                                 format!("{} {}", i18n.t(Key::HistoryDevice), &change.device[..8.min(change.device.len())])
                             };
-                            let fields = fields_text(&change.fields);
+                            let fields = labels::fields(collection, &change.fields, i18n.locale());
+                            let refused = change.rejected.map(|code| format!(" ✗ {}", i18n.t(errors::refusal(&code))));
                             view! {
                                 <li class="row history-row">
                                     <span class="row-title">{clock_time(change.made_at_ms)}" · "{device}</span>
-                                    <span class="row-detail">{fields}{change.rejected.map(|r| format!(" ✗{r}"))}</span>
+                                    <span class="row-detail">{fields}{refused}</span>
                                 </li>
                             }
                         }).collect_view()}

@@ -8,13 +8,13 @@ use doorstep_core::{
     access::Role,
     home_visit::{Outcome, ResultError},
     ids::{CompoundId, RecordId},
+    schema::Collection,
 };
 use leptos::prelude::*;
 
 use crate::{
     areas::Area,
-    i18n::{I18n, Key, use_i18n},
-    pages::{household_ledgers::care_key, ledgers::category_key},
+    i18n::{I18n, Key, Msg, use_i18n},
     state::{
         AppData,
         home_visits::{
@@ -32,12 +32,9 @@ fn compound_of(data: &AppData) -> Option<CompoundId> {
     })
 }
 
-pub fn outcome_key(outcome: Outcome) -> Key {
-    match outcome {
-        Outcome::Tested => Key::HomeVisitsTested,
-        Outcome::NotHome => Key::HomeVisitsNotHome,
-        Outcome::Refused => Key::HomeVisitsRefused,
-    }
+/// A result as people read it (core's words for the schema's choice).
+fn outcome_word(i18n: I18n, outcome: Outcome) -> String {
+    i18n.choice(Collection::HomeVisit, "result", outcome.name())
 }
 
 fn badge_class(outcome: Outcome) -> &'static str {
@@ -61,7 +58,7 @@ fn address(i18n: I18n, row: &Row) -> String {
     let mut text = parts.join(" ");
     if let Some(floor) = row.entry.floor() {
         text.push_str(" · ");
-        text.push_str(&i18n.t(Key::HomeVisitsFloor).replace("{n}", &floor.to_string()));
+        text.push_str(&i18n.msg(Msg::HomeVisitsFloor { n: &floor }));
     }
     text
 }
@@ -70,7 +67,10 @@ fn address(i18n: I18n, row: &Row) -> String {
 fn why(i18n: I18n, row: &Row) -> String {
     match &row.why {
         Why::Person { name, care } => {
-            let care = care.as_deref().map(|c| i18n.t(care_key(c))).unwrap_or_default();
+            let care = care
+                .as_deref()
+                .map(|c| i18n.choice(Collection::Person, "care", c))
+                .unwrap_or_default();
             format!("{name} · {care} · {}", i18n.t(Key::HomeVisitsHomebound))
         }
         Why::Need {
@@ -82,7 +82,8 @@ fn why(i18n: I18n, row: &Row) -> String {
             } else {
                 format!("{} · ", row.head)
             };
-            format!("{head}{} {description}", i18n.t(category_key(category)))
+            let category = i18n.choice(Collection::Need, "category", category);
+            format!("{head}{category} {description}")
         }
     }
 }
@@ -168,7 +169,7 @@ fn DispatchList() -> impl IntoView {
                                     </select>
                                     {result.map(|o| view! {
                                         <span class=badge_class(o) data-testid="dispatch-result">
-                                            {i18n.t(outcome_key(o))}{tube.clone().map(|t| format!(" {t}"))}
+                                            {outcome_word(i18n, o)}{tube.clone().map(|t| format!(" {t}"))}
                                         </span>
                                     })}
                                 </span>
@@ -244,7 +245,7 @@ fn TeamRow(row: Row) -> impl IntoView {
     let button = move |outcome: Outcome, class: &'static str, test_id: &'static str| {
         let record = record.clone();
         view! {
-            <button class=class data-testid=test_id on:click=move |_| record(outcome)>{move || i18n.t(outcome_key(outcome))}</button>
+            <button class=class data-testid=test_id on:click=move |_| record(outcome)>{move || outcome_word(i18n, outcome)}</button>
         }
     };
     view! {
@@ -254,7 +255,7 @@ fn TeamRow(row: Row) -> impl IntoView {
             {result.map(|o| view! {
                 <span class="row-detail">
                     <span class=badge_class(o) data-testid="home-visit-result">
-                        {i18n.t(outcome_key(o))}{row.tube_no().map(|t| format!(" {t}"))}
+                        {outcome_word(i18n, o)}{row.tube_no().map(|t| format!(" {t}"))}
                     </span>
                 </span>
             })}

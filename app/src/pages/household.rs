@@ -81,7 +81,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
         match form.with_untracked(|f| f.changes(&baseline, &compound.id)) {
             Err(err) => error.set(Some(format!(
                 "{}：{}",
-                i18n.t(label_of(&err.field)),
+                i18n.field(Collection::Household, &err.field),
                 crate::errors::field(i18n.locale(), Collection::Household, &err.field)
             ))),
             Ok(None) => status.set(SaveState::Unchanged),
@@ -105,7 +105,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
         <form class="form" on:submit=|ev| ev.prevent_default()>
             {FIELDS
                 .into_iter()
-                .map(|(name, label)| {
+                .map(|name| {
                     let value = move || form.with(|f| f.value(name).to_owned());
                     let on_input = move |ev| {
                         let text = event_target_value(&ev);
@@ -131,7 +131,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
                     };
                     view! {
                         <label class="field">
-                            <span>{move || i18n.t(label)}</span>
+                            <span>{move || i18n.field(Collection::Household, name)}</span>
                             {input}
                         </label>
                         // Beside the field it concerns, so the volunteer sees both values.
@@ -170,12 +170,13 @@ fn ConflictNotice(conflict: doorstep_core::conflict::Conflict) -> impl IntoView 
         serde_json::Value::Null => "—".into(),
         other => other.to_string(),
     };
-    let label = label_of(&conflict.field);
+    let field = conflict.field.clone();
+    let label = move || i18n.field(Collection::Household, &field).to_owned();
     let test_id = format!("conflict-{}", conflict.field);
     let (theirs, mine) = (text(&conflict.theirs.value), text(&conflict.mine.value));
     view! {
         <div class="banner conflict" role="status" data-testid=test_id>
-            <strong>{move || i18n.t(Key::ConflictTitle)}" · "{move || i18n.t(label)}</strong>
+            <strong>{move || i18n.t(Key::ConflictTitle)}" · "{label}</strong>
             <p>{move || i18n.t(Key::ConflictTheirs)}" 「"{theirs.clone()}"」"</p>
             <p>{move || i18n.t(Key::ConflictMine)}" 「"<span data-testid="conflict-mine">{mine.clone()}</span>"」"</p>
             <button class="link" on:click=move |_| {
@@ -188,13 +189,6 @@ fn ConflictNotice(conflict: doorstep_core::conflict::Conflict) -> impl IntoView 
             }>{move || i18n.t(Key::ConflictDismiss)}</button>
         </div>
     }
-}
-
-fn label_of(field: &str) -> Key {
-    FIELDS
-        .iter()
-        .find(|(name, _)| *name == field)
-        .map_or(Key::HouseholdEditTitle, |(_, key)| *key)
 }
 
 /// The path of a new household's page: its id is made now, on the phone.

@@ -1,7 +1,7 @@
 //! The household page's ledger sections: its people on the care and
 //! key-persons ledgers, and purchases made on its behalf.
 
-use doorstep_core::ids::RecordId;
+use doorstep_core::{ids::RecordId, schema::Collection};
 use leptos::prelude::*;
 
 use crate::{
@@ -12,24 +12,6 @@ use crate::{
         now_ms, use_app_data,
     },
 };
-
-pub fn care_key(care: &str) -> Key {
-    match care {
-        "elderly_alone" => Key::CareElderlyAlone,
-        "disabled" => Key::CareDisabled,
-        "chronic" => Key::CareChronic,
-        "pregnant" => Key::CarePregnant,
-        _ => Key::CareChild,
-    }
-}
-
-pub fn key_status_key(status: &str) -> Key {
-    match status {
-        "confirmed" => Key::KeyConfirmed,
-        "central_quarantine" => Key::KeyCentralQuarantine,
-        _ => Key::KeyHomeIsolation,
-    }
-}
 
 pub fn yuan(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
@@ -134,13 +116,14 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
             }
         }
     };
-    let select = move |signal: RwSignal<String>,
-                       options: Vec<(&'static str, Key)>,
-                       test_id: &'static str| {
+    // A person's vocabulary field, its options in the schema's order.
+    let select = move |signal: RwSignal<String>, field: &'static str, test_id: &'static str| {
         view! {
             <select data-testid=test_id prop:value=move || signal.get() on:change=move |ev| signal.set(event_target_value(&ev))>
                 <option value="">{move || i18n.t(Key::WorkNone)}</option>
-                {options.into_iter().map(|(value, label)| view! { <option value=value>{move || i18n.t(label)}</option> }).collect_view()}
+                {Collection::Person.choices(field).iter().map(|&value| view! {
+                    <option value=value>{move || i18n.choice(Collection::Person, field, value)}</option>
+                }).collect_view()}
             </select>
         }
     };
@@ -164,8 +147,8 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                         <li class="row" data-testid="member-row">
                             <span class="row-title">{p.name.clone()}</span>
                             <span class="row-detail">
-                                {p.care.as_deref().map(|c| i18n.t(care_key(c)))}" "
-                                {p.key_status.as_deref().map(|k| i18n.t(key_status_key(k)))}
+                                {p.care.as_deref().map(|c| i18n.choice(Collection::Person, "care", c))}" "
+                                {p.key_status.as_deref().map(|k| i18n.choice(Collection::Person, "key_status", k))}
                                 {homebound.then(|| view! { <span class="badge no_answer" data-testid="member-homebound-badge">{i18n.t(Key::MembersHomebound)}</span> })}
                             </span>
                             {p.care.is_some().then(|| view! {
@@ -179,13 +162,13 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
             </ul>
             <div class="work">
                 {input(name, Key::MembersName, "member-name")}
-                {select(care, vec![("elderly_alone", Key::CareElderlyAlone), ("disabled", Key::CareDisabled), ("chronic", Key::CareChronic), ("pregnant", Key::CarePregnant), ("child", Key::CareChild)], "member-care")}
+                {select(care, "care", "member-care")}
                 {input(plan, Key::MembersCarePlan, "member-plan")}
                 // Key-persons fields are restricted: a device without the
                 // grant is not offered them (the server would refuse them).
                 <Show when=move || data.access().is_some_and(|s| s.sees_restricted())>
                     <label class="field"><span>{move || i18n.t(Key::MembersKeyStatus)}</span>
-                        {select(key, vec![("confirmed", Key::KeyConfirmed), ("central_quarantine", Key::KeyCentralQuarantine), ("home_isolation", Key::KeyHomeIsolation)], "member-key")}
+                        {select(key, "key_status", "member-key")}
                     </label>
                 </Show>
                 <Show when=move || key.with(|k| !k.is_empty())>

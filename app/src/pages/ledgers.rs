@@ -1,48 +1,20 @@
 //! `/ledgers`: the needs ledger (困难问题台账), open and overdue needs first;
 //! the care, key-persons and purchase ledgers; export and print links.
 
-use doorstep_core::access::Role;
+use doorstep_core::{access::Role, schema::Collection};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::{
     areas::Area,
     i18n::{Key, use_i18n},
-    pages::{
-        download::Download,
-        household_ledgers::{care_key, key_status_key, yuan},
-    },
+    pages::{download::Download, household_ledgers::yuan},
     state::{
         members::{people, purchases},
         needs::needs,
         now_ms, use_app_data,
     },
 };
-
-pub fn status_key(status: Option<doorstep_core::need::Status>) -> Key {
-    use doorstep_core::need::Status::*;
-    match status {
-        None | Some(Collected) => Key::StatusCollected,
-        Some(Assigned) => Key::StatusAssigned,
-        Some(InProgress) => Key::StatusInProgress,
-        Some(Resolved) => Key::StatusResolved,
-        Some(Closed) => Key::StatusClosed,
-        Some(Reopened) => Key::StatusReopened,
-    }
-}
-
-pub fn category_key(category: &str) -> Key {
-    match category {
-        "medical_visit" => Key::CategoryMedicalVisit,
-        "medicine" => Key::CategoryMedicine,
-        "food" => Key::CategoryFood,
-        "utilities" => Key::CategoryUtilities,
-        "garbage" => Key::CategoryGarbage,
-        "home_test" => Key::CategoryHomeTest,
-        "shuttle" => Key::CategoryShuttle,
-        _ => Key::CategoryOther,
-    }
-}
 
 #[component]
 pub fn LedgersPage() -> impl IntoView {
@@ -57,15 +29,15 @@ pub fn LedgersPage() -> impl IntoView {
             <ul class="rows">
                 {move || rows.get().into_iter().map(|row| {
                     let overdue = row.state.is_overdue(now_ms());
-                    let status = status_key(row.state.status);
-                    let category = category_key(&row.category);
+                    let status = row.state.status;
+                    let category = row.category.clone();
                     let place = row.household.as_ref().map(|h| format!("{} {}", h.address(), h.value("head"))).unwrap_or_default();
                     view! {
                         <li>
                             <A href=format!("/ledgers/needs/{}", row.id) attr:class="row" attr:data-testid="need-row">
-                                <span class="row-title">{move || i18n.t(category)}" · "{place.clone()}</span>
+                                <span class="row-title">{move || i18n.choice(Collection::Need, "category", &category)}" · "{place.clone()}</span>
                                 <span class="row-detail">
-                                    <span class="badge" data-testid="need-status">{move || i18n.t(status)}</span>
+                                    <span class="badge" data-testid="need-status">{move || i18n.status(status)}</span>
                                     <Show when=move || overdue><span class="badge refused">{move || i18n.t(Key::NeedsOverdue)}</span></Show>
                                 </span>
                             </A>
@@ -117,7 +89,7 @@ fn PeopleAndPurchases() -> impl IntoView {
             {move || everyone.get().into_iter().filter(|p| p.care.is_some()).map(|p| view! {
                 <li><A href=link(&p.household) attr:class="row">
                     <span class="row-title">{address(&p.household)}" "{p.name.clone()}</span>
-                    <span class="row-detail">{i18n.t(care_key(p.care.as_deref().unwrap_or_default()))}" · "{p.care_plan.clone()}</span>
+                    <span class="row-detail">{i18n.choice(Collection::Person, "care", p.care.as_deref().unwrap_or_default())}" · "{p.care_plan.clone()}</span>
                 </A></li>
             }).collect_view()}
         </ul>
@@ -126,7 +98,7 @@ fn PeopleAndPurchases() -> impl IntoView {
             {move || everyone.get().into_iter().filter(|p| p.key_status.is_some()).map(|p| view! {
                 <li><A href=link(&p.household) attr:class="row">
                     <span class="row-title">{address(&p.household)}" "{p.name.clone()}</span>
-                    <span class="badge refused">{i18n.t(key_status_key(p.key_status.as_deref().unwrap_or_default()))}</span>
+                    <span class="badge refused">{i18n.choice(Collection::Person, "key_status", p.key_status.as_deref().unwrap_or_default())}</span>
                 </A></li>
             }).collect_view()}
         </ul>

@@ -10,26 +10,12 @@ use crate::{
     device::local_time::{clock_time, day_time},
     errors,
     i18n::{Key, use_i18n},
-    pages::{
-        history::RecordHistory,
-        ledgers::{category_key, status_key},
-    },
+    pages::history::RecordHistory,
     state::{
         needs::{NeedRow, needs, step},
         now_ms, use_app_data,
     },
 };
-
-/// The words a checklist writes as a need's description, as people read them.
-pub fn description_key(description: &str) -> Option<Key> {
-    match description {
-        "needs_doctor" => Some(Key::NeedWhatDoctor),
-        "clothes" => Some(Key::NeedWhatClothes),
-        "bedding" => Some(Key::NeedWhatBedding),
-        "food" => Some(Key::NeedWhatFood),
-        _ => None,
-    }
-}
 
 fn action(to: Status) -> (Key, &'static str) {
     match to {
@@ -142,10 +128,8 @@ fn Need(row: NeedRow) -> impl IntoView {
         .as_ref()
         .map(|h| h.value("phone").to_owned())
         .filter(|p| !p.is_empty());
-    let description = match description_key(&row.description) {
-        Some(key) => i18n.t(key).to_owned(),
-        None => row.description.clone(),
-    };
+    let description =
+        doorstep_core::labels::description(&row.description, i18n.locale()).to_owned();
     let raised = {
         let by = row.raised_by.as_ref().and_then(team_name);
         let at = row.raised_at_ms().map(day_time);
@@ -169,8 +153,7 @@ fn Need(row: NeedRow) -> impl IntoView {
         .history
         .iter()
         .map(|s| {
-            let status = status_key(Some(s.to));
-            view! { <li class="row"><span>{clock_time(s.at_ms)}" "{i18n.t(status)}</span><span class="row-detail">{s.note.clone()}</span></li> }
+            view! { <li class="row"><span>{clock_time(s.at_ms)}" "{i18n.status(Some(s.to))}</span><span class="row-detail">{s.note.clone()}</span></li> }
         })
         .collect_view();
     let ignored = row.state.ignored.len();
@@ -184,8 +167,8 @@ fn Need(row: NeedRow) -> impl IntoView {
         .collect_view();
 
     view! {
-        <h1 data-testid="need-title">{i18n.t(category_key(&row.category))}" · "{place}</h1>
-        <p><span class="badge" data-testid="need-status">{i18n.t(status_key(row.state.status))}</span></p>
+        <h1 data-testid="need-title">{i18n.choice(Collection::Need, "category", &row.category)}" · "{place}</h1>
+        <p><span class="badge" data-testid="need-status">{i18n.status(row.state.status)}</span></p>
         <dl class="facts">
             <Show when={let d = description.clone(); move || !d.is_empty()}>
                 <dt>{i18n.t(Key::NeedDescription)}</dt><dd data-testid="need-description">{description.clone()}</dd>
@@ -198,11 +181,11 @@ fn Need(row: NeedRow) -> impl IntoView {
                 }
             })}
             {phone.map(|phone| view! {
-                <dt>{i18n.t(Key::HouseholdFieldPhone)}</dt>
+                <dt>{i18n.field(Collection::Household, "phone")}</dt>
                 <dd><a class="link" href=format!("tel:{phone}") data-testid="need-phone">{phone.clone()}</a></dd>
             })}
             {raised.map(|raised| view! { <dt>{i18n.t(Key::NeedRaisedTitle)}</dt><dd data-testid="need-raised">{raised}</dd> })}
-            {assigned.map(|a| view! { <dt>{i18n.t(Key::StatusAssigned)}</dt><dd data-testid="need-assigned">{a}</dd> })}
+            {assigned.map(|a| view! { <dt>{i18n.status(Some(Status::Assigned))}</dt><dd data-testid="need-assigned">{a}</dd> })}
         </dl>
         <p data-testid="need-resolution">{row.state.resolution.clone()}</p>
         <section class="check-section">

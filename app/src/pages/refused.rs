@@ -5,14 +5,13 @@
 //! edit as their own, so what a volunteer entered is not lost. Reads the
 //! server; nothing is kept on the phone but adopted edits, which sync as any.
 
-use doorstep_core::{access::Role, api::RefusedEdit, schema::Collection};
+use doorstep_core::{access::Role, api::RefusedEdit, labels, schema::Collection};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::components::A;
 
 use crate::{
     device::{dialog::confirmed, local_time::clock_time},
     i18n::{Key, use_i18n},
-    pages::history::fields_text,
     state::{household::Household, use_app_data},
     sync::api,
 };
@@ -76,12 +75,25 @@ fn RefusedRow(edit: RefusedEdit) -> impl IntoView {
         let record = r.record(Collection::Household, &id)?;
         Some(Household::from_record(record))
     });
-    // What the edit was about: its household as volunteers name it, or the
-    // record's own name when it belongs to none.
-    let about = household.as_ref().map_or_else(
-        || format!("{} {}", mutation.collection().name(), mutation.id()),
-        |h| format!("{} {}", h.address(), h.value("head")),
-    );
+    // What the edit was about: its household as volunteers name it, or
+    // what the record is (and its name, if it has one) when it belongs to none.
+    let collection = mutation.collection();
+    let about = match &household {
+        Some(h) => Signal::derive({
+            let about = format!("{} {}", h.address(), h.value("head"));
+            move || about.clone()
+        }),
+        None => {
+            let name = data.replica.with_untracked(|r| {
+                r.record(collection, mutation.id())
+                    .and_then(|record| record.value("name")?.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            });
+            Signal::derive(move || {
+                format!("{} {name}", labels::collection(collection, i18n.locale()))
+            })
+        }
+    };
     let reason = i18n.t(crate::errors::refusal(&edit.refusal.code));
     let adopt = move |_| {
         if !confirmed(i18n.t(Key::RefusedAdoptConfirm)) {
@@ -97,7 +109,8 @@ fn RefusedRow(edit: RefusedEdit) -> impl IntoView {
     };
     let can_adopt = adoptable(&edit);
     let reflected = edit.reflected;
-    let fields = edit.mutation.fields().map(fields_text).unwrap_or_default();
+    let fields = edit.mutation.fields().cloned().unwrap_or_default();
+    let fields = move || labels::fields(collection, &fields, i18n.locale());
     view! {
         <li class="row refused-row" data-testid="refused-row" data-record=edit.mutation.id().to_string()>
             <span class="row-title">{clock_time(edit.made_at_ms)}" · "{device}</span>

@@ -4,14 +4,16 @@
 //! entries), then imports all or none, the care entries when accepted.
 //! Imported households reach this phone with the next sync.
 
-use doorstep_core::roster::{BuildingSource, ColumnUse, RosterReport};
+use doorstep_core::{
+    roster::{BuildingSource, ColumnUse, RosterReport},
+    schema::Collection,
+};
 use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::{
     i18n::{Key, use_i18n},
-    pages::household_ledgers::care_key,
     state::{
         roster::{column_text, file_error_key, problem_text, row_text, skip_key},
         use_app_data,
@@ -160,7 +162,7 @@ pub fn RosterPage() -> impl IntoView {
             <ul class="rows" data-testid="roster-care">
                 {r.care.iter().map(|c| view! {
                     <li class="row"><span class="row-title">{c.door.replace('/', "-")}" "{c.head.clone()}</span>
-                        <span class="row-detail">{i18n.t(care_key(&c.care))}" · "{c.source.clone()}</span></li>
+                        <span class="row-detail">{i18n.choice(Collection::Person, "care", &c.care)}" · "{c.source.clone()}</span></li>
                 }).collect_view()}
             </ul>
             <label class="check" hidden={r.care.is_empty() || r.imported > 0}>

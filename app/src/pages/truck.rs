@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use crate::{
     areas::Area,
     device::local_time::{clock_time, today},
-    i18n::{Key, use_i18n},
+    i18n::{Key, Msg, use_i18n},
     pages::{download::Download, join::JoinCompound},
     state::{
         AppData, now_ms,
@@ -102,7 +102,7 @@ fn RunControl(run: PublicRun) -> impl IntoView {
             let (compound, run_id) = (compound.clone(), run_id.clone());
             let started = run.state == RunState::Underway;
             match action {
-                StaffAction::Arrive(b) => (i18n.t(Key::TruckArrive).replace("{b}", &i18n.building(&b)), {
+                StaffAction::Arrive(b) => (i18n.msg(Msg::TruckArrive { b: &i18n.building(&b) }), {
                     let mut list = vec![tap(&compound, &run_id, &b, EventKind::Arrived, now_ms())];
                     if !started {
                         list.push(set_state(&compound, &run_id, RunState::Underway));
@@ -110,7 +110,7 @@ fn RunControl(run: PublicRun) -> impl IntoView {
                     list
                 }),
                 StaffAction::Leave(b) => {
-                    (i18n.t(Key::TruckLeave).replace("{b}", &i18n.building(&b)), vec![tap(&compound, &run_id, &b, EventKind::Left, now_ms())])
+                    (i18n.msg(Msg::TruckLeave { b: &i18n.building(&b) }), vec![tap(&compound, &run_id, &b, EventKind::Left, now_ms())])
                 }
                 StaffAction::Finish => (i18n.t(Key::TruckFinish).to_owned(), vec![set_state(&compound, &run_id, RunState::Finished)]),
             }
@@ -143,7 +143,7 @@ fn RunControl(run: PublicRun) -> impl IntoView {
                     }
                     record(vec![m]);
                 }>
-                {i18n.t(Key::TruckSkip).replace("{b}", &i18n.building(&b))}
+                {i18n.msg(Msg::TruckSkip { b: &i18n.building(&b) })}
             </button>
         }
     });

@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::{
     areas::Area,
     device::{dialog::confirmed, local_time::day_time},
-    i18n::{Key, use_i18n},
+    i18n::{Key, Msg, use_i18n},
     pages::{household::new_household_path, join::JoinCompound},
     state::{
         AppData, Work, now_ms,
@@ -28,8 +28,7 @@ use crate::{
         use_app_data,
         visits::{
             Door, assign, assignments, coverage, doors_by_building, doors_by_unit, end_round,
-            knocked_by,
-            short_id,
+            knocked_by, short_id,
         },
     },
 };
@@ -90,7 +89,7 @@ fn Registry() -> impl IntoView {
                             <div class="section-head">
                                 <h3 class="building-head" data-testid=format!("building-{building}")
                                     data-visited=counts.visited.to_string() data-back=counts.to_go_back().to_string()>
-                                    {let b = building.clone(); move || i18n.building(&b)}" · "{move || i18n.t(Key::OutcomeVisited)}" "{counts.visited}"/"{counts.doors}
+                                    {let b = building.clone(); move || i18n.building(&b)}" · "{move || i18n.outcome("visited")}" "{counts.visited}"/"{counts.doors}
                                     <Show when=move || { counts.to_go_back() > 0 }>
                                         " · "{move || i18n.t(Key::VisitsGoBack)}" "{counts.to_go_back()}
                                     </Show>
@@ -130,7 +129,7 @@ fn UnitHead(place: Place, doors: Vec<Door>) -> impl IntoView {
         <div class="section-head unit-head">
             <h4 data-testid=test_id
                 data-visited=counts.visited.to_string() data-doors=counts.doors.to_string()>
-                {let u = unit.clone(); move || i18n.unit(&u)}" · "{move || i18n.t(Key::OutcomeVisited)}" "{counts.visited}"/"{counts.doors}
+                {let u = unit.clone(); move || i18n.unit(&u)}" · "{move || i18n.outcome("visited")}" "{counts.visited}"/"{counts.doors}
                 <Show when=move || { counts.to_go_back() > 0 }>
                     " · "{move || i18n.t(Key::VisitsGoBack)}" "{counts.to_go_back()}
                 </Show>
@@ -152,7 +151,6 @@ fn DoorRows(doors: Vec<Door>) -> impl IntoView {
                 .into_iter()
                 .map(|door| {
                     let outcome = door.state.word();
-                    let label = outcome_label(outcome);
                     let when = match door.state {
                         DoorState::Revisit { at_ms: Some(at) } => format!(" {}", day_time(at)),
                         _ => String::new(),
@@ -161,23 +159,13 @@ fn DoorRows(doors: Vec<Door>) -> impl IntoView {
                         <li>
                             <A href=format!("/visits/door/{}", door.household.id) attr:class="row" attr:data-testid="household-row">
                                 <span class="row-title">{door.household.address()}" "{door.household.value("head").to_owned()}</span>
-                                <span class=format!("badge {outcome}") data-testid="door-outcome">{move || i18n.t(label)}{when.clone()}</span>
+                                <span class=format!("badge {outcome}") data-testid="door-outcome">{move || i18n.outcome(outcome)}{when.clone()}</span>
                             </A>
                         </li>
                     }
                 })
                 .collect_view()}
         </ul>
-    }
-}
-
-fn outcome_label(outcome: &str) -> Key {
-    match outcome {
-        "visited" => Key::OutcomeVisited,
-        "no_answer" => Key::OutcomeNoAnswer,
-        "refused" => Key::OutcomeRefused,
-        "revisit" => Key::OutcomeRevisit,
-        _ => Key::OutcomePending,
     }
 }
 
@@ -199,7 +187,7 @@ fn WorkPicker() -> impl IntoView {
                     let name = if r.open {
                         r.name.clone()
                     } else {
-                        i18n.t(Key::WorkRoundEnded).replace("{name}", &r.name)
+                        i18n.msg(Msg::WorkRoundEnded { name: &r.name })
                     };
                     (r.id.clone(), name)
                 })
@@ -231,9 +219,9 @@ fn WorkPicker() -> impl IntoView {
             return;
         };
         let id = short_id("r");
-        let name = i18n
-            .t(Key::WorkRoundName)
-            .replace("{n}", &(rounds.with_untracked(Vec::len) + 1).to_string());
+        let name = i18n.msg(Msg::WorkRoundName {
+            n: &(rounds.with_untracked(Vec::len) + 1),
+        });
         let mutation = Mutation::Set {
             collection: Collection::Round,
             id: id.clone(),
@@ -346,7 +334,7 @@ fn TeamMembersForm() -> impl IntoView {
         match form.with_untracked(|f| f.changes(&saved, &compound, &id)) {
             Err(err) => error.set(Some(format!(
                 "{}：{}",
-                i18n.t(label_of(&err.field)),
+                i18n.field(Collection::Team, &err.field),
                 crate::errors::field(i18n.locale(), Collection::Team, &err.field)
             ))),
             Ok(None) => done.set(true),
@@ -372,12 +360,12 @@ fn TeamMembersForm() -> impl IntoView {
                 <fieldset class="team-members">
                     <legend>{move || i18n.t(Key::TeamMembers)}</legend>
                     {move || saved.get().and_then(|s| s.recorded_before).map(|text| view! {
-                        <p class="row-detail" data-testid="team-recorded-before">{i18n.t(Key::TeamRecordedBefore).replace("{m}", &text)}</p>
+                        <p class="row-detail" data-testid="team-recorded-before">{i18n.msg(Msg::TeamRecordedBefore { m: &text })}</p>
                     })}
-                    {[1u8, 2].into_iter().map(|n| {
-                        let input = move |field: &'static str, key: Key, mode: &'static str| view! {
+                    {MEMBER_FIELDS.chunks(2).map(|pair| {
+                        let input = move |field: &'static str, mode: &'static str| view! {
                             <input data-testid=format!("team-{}", field.replace('_', "-")) inputmode=mode
-                                placeholder=move || i18n.t(key) aria-label=move || i18n.t(key)
+                                placeholder=move || i18n.field(Collection::Team, field) aria-label=move || i18n.field(Collection::Team, field)
                                 prop:value=move || form.with(|f| f.value(field).to_owned())
                                 on:input=move |ev| {
                                     let text = event_target_value(&ev);
@@ -385,12 +373,8 @@ fn TeamMembersForm() -> impl IntoView {
                                     done.set(false);
                                 }/>
                         };
-                        let (name, phone) = if n == 1 {
-                            (input("member1_name", Key::TeamMember1Name, "text"), input("member1_phone", Key::TeamMember1Phone, "tel"))
-                        } else {
-                            (input("member2_name", Key::TeamMember2Name, "text"), input("member2_phone", Key::TeamMember2Phone, "tel"))
-                        };
-                        view! { <div class="inline-form">{name}{phone}</div> }
+                        // Each member's name, then phone (`MEMBER_FIELDS`).
+                        view! { <div class="inline-form">{input(pair[0], "text")}{input(pair[1], "tel")}</div> }
                     }).collect_view()}
                     <div class="inline-form">
                         <button class="button secondary" data-testid="team-save" on:click=save>{move || i18n.t(Key::TeamSave)}</button>
@@ -403,14 +387,6 @@ fn TeamMembersForm() -> impl IntoView {
             </Show>
         </Show>
     }
-}
-
-/// A member field's label, for an error that names it.
-fn label_of(field: &str) -> Key {
-    MEMBER_FIELDS
-        .iter()
-        .find(|(name, _)| *name == field)
-        .map_or(Key::TeamMembers, |(_, key)| *key)
 }
 
 fn compound_of(data: &AppData) -> Option<CompoundId> {

@@ -268,7 +268,11 @@ mod tests {
         Replica::new(
             vec![
                 record("round", "r1", json!({"name": "第一轮"})),
-                record("team", "t1", json!({"name": "上门专班", "home_visit": true})),
+                record(
+                    "team",
+                    "t1",
+                    json!({"name": "上门专班", "home_visit": true}),
+                ),
                 record("team", "t2", json!({"name": "一队"})),
                 household("h1", "3", "702"),
                 household("h2", "3", "201"),
@@ -289,7 +293,9 @@ mod tests {
 
     /// Applies `mutation` to the replica as the phone does.
     fn apply(replica: &mut Replica, mutation: &Mutation, at: u64) {
-        let existing = replica.record(mutation.collection(), mutation.id()).cloned();
+        let existing = replica
+            .record(mutation.collection(), mutation.id())
+            .cloned();
         let (record, _) = mutation.apply(existing.as_ref(), &stamp(at)).unwrap();
         replica.upsert(record);
     }
@@ -297,13 +303,13 @@ mod tests {
     #[test]
     fn the_coordinator_dispatches_and_the_team_records_a_test() {
         let mut replica = replica();
-        assert_eq!(home_visit_teams(&replica), [(id("t1"), "上门专班".to_owned())]);
+        assert_eq!(
+            home_visit_teams(&replica),
+            [(id("t1"), "上门专班".to_owned())]
+        );
         let rows = round_rows(&replica, &id("r1"));
         // Floor 2 before floor 7.
-        assert_eq!(
-            rows.iter().map(Row::key).collect::<Vec<_>>(),
-            ["n1", "p1"]
-        );
+        assert_eq!(rows.iter().map(Row::key).collect::<Vec<_>>(), ["n1", "p1"]);
         assert_eq!(
             rows[1].why,
             Why::Person {
@@ -314,7 +320,15 @@ mod tests {
         let sent = dispatch(&c1(), &id("r1"), &rows[1], Some(&id("t1"))).unwrap();
         assert_eq!(sent.id().as_str(), "hv-r1-p1");
         apply(&mut replica, &sent, 2);
-        assert_eq!(dispatch(&c1(), &id("r1"), &round_rows(&replica, &id("r1"))[1], Some(&id("t1"))), None);
+        assert_eq!(
+            dispatch(
+                &c1(),
+                &id("r1"),
+                &round_rows(&replica, &id("r1"))[1],
+                Some(&id("t1"))
+            ),
+            None
+        );
 
         let team = team_rows(&replica, &id("t1"));
         assert_eq!(team.len(), 1);

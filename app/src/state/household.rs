@@ -12,17 +12,9 @@ use doorstep_core::{
 };
 use serde_json::Value;
 
-use crate::i18n::Key;
-
-/// The form's fields, in screen order, with their labels.
-pub const FIELDS: [(&str, Key); 7] = [
-    ("building", Key::HouseholdFieldBuilding),
-    ("unit", Key::HouseholdFieldUnit),
-    ("door", Key::HouseholdFieldDoor),
-    ("head", Key::HouseholdFieldHead),
-    ("phone", Key::HouseholdFieldPhone),
-    ("members", Key::HouseholdFieldMembers),
-    ("notes", Key::HouseholdFieldNotes),
+/// The form's fields, in screen order (core's `labels` names them).
+pub const FIELDS: [&str; 7] = [
+    "building", "unit", "door", "head", "phone", "members", "notes",
 ];
 
 #[derive(Clone, Debug, PartialEq)]
@@ -81,7 +73,7 @@ impl Household {
         compound: &CompoundId,
     ) -> Result<Option<Mutation>, FormError> {
         let mut fields = BTreeMap::new();
-        for (name, _) in FIELDS {
+        for name in FIELDS {
             let new = self.value(name).trim();
             if new == saved.value(name).trim() {
                 continue;

@@ -5,9 +5,9 @@
 
 pub mod backup;
 pub mod district;
-pub mod home_visits;
 #[cfg(test)]
 mod fixtures;
+pub mod home_visits;
 pub mod household;
 pub mod members;
 pub mod mirror;

@@ -7,15 +7,13 @@ use std::collections::BTreeMap;
 use doorstep_core::roster::{ColumnUse, RosterProblem, SkipReason};
 use serde_json::Value;
 
-use super::household::FIELDS;
-use crate::i18n::{Key, Locale};
+use doorstep_core::{labels, schema::Collection};
+
+use crate::i18n::{Key, Locale, Texts};
 
 /// A household field's label ("门牌号"), or the field's name.
 pub fn field_label(locale: Locale, field: &str) -> String {
-    FIELDS
-        .iter()
-        .find(|(name, _)| *name == field)
-        .map_or_else(|| field.to_owned(), |(_, key)| locale.text(*key).to_owned())
+    labels::field(Collection::Household, field, locale).to_owned()
 }
 
 pub fn problem_text(locale: Locale, problem: &RosterProblem) -> String {
@@ -71,7 +69,7 @@ pub fn column_text(locale: Locale, header: &str, used_as: &ColumnUse) -> String 
         ColumnUse::Care(care) => format!(
             "{}{}",
             locale.text(Key::RosterColumnCare),
-            locale.text(crate::pages::household_ledgers::care_key(care))
+            labels::choice(Collection::Person, "care", care, locale).unwrap_or(care)
         ),
         ColumnUse::IdNumber => locale.text(Key::RosterColumnId).to_owned(),
         ColumnUse::Index => locale.text(Key::RosterColumnIndex).to_owned(),

@@ -14,14 +14,13 @@ use doorstep_core::{
 use serde_json::{Value, json};
 
 use super::household::FormError;
-use crate::i18n::Key;
 
-/// The form's fields, in screen order, with their labels.
-pub const MEMBER_FIELDS: [(&str, Key); 4] = [
-    ("member1_name", Key::TeamMember1Name),
-    ("member1_phone", Key::TeamMember1Phone),
-    ("member2_name", Key::TeamMember2Name),
-    ("member2_phone", Key::TeamMember2Phone),
+/// The form's fields, in screen order (core's `labels` names them).
+pub const MEMBER_FIELDS: [&str; 4] = [
+    "member1_name",
+    "member1_phone",
+    "member2_name",
+    "member2_phone",
 ];
 
 /// A team's members as its form holds them.
@@ -45,7 +44,7 @@ impl TeamMembers {
         Self {
             values: MEMBER_FIELDS
                 .iter()
-                .filter_map(|(name, _)| Some((name.to_string(), text(name)?)))
+                .filter_map(|name| Some((name.to_string(), text(name)?)))
                 .collect(),
             recorded_before: text("members"),
         }
@@ -95,7 +94,7 @@ impl TeamMembers {
             }
         };
         let mut fields = BTreeMap::new();
-        for (name, _) in MEMBER_FIELDS {
+        for name in MEMBER_FIELDS {
             let new = clean(name, self.value(name));
             if new == clean(name, saved.value(name)) {
                 continue;

@@ -61,7 +61,9 @@ pub fn escape(text: &str) -> String {
 }
 
 pub fn label(building: &str, lang: Lang) -> String {
-    building_label(building, Text::BuildingLabel.get(lang))
+    building_label(building, |b| {
+        Text::BuildingLabel.get(lang).replace("{b}", b)
+    })
 }
 
 pub fn title(building: &str, lang: Lang) -> String {
