@@ -154,9 +154,9 @@ fn DispatchList() -> impl IntoView {
                         let tube = row.tube_no().map(str::to_owned);
                         let chosen = row.clone();
                         view! {
-                            <li class="row" data-testid="dispatch-row" data-key=key>
-                                <span class="row-title">{address(i18n, &row)}</span>
-                                <span class="row-detail">{why(i18n, &row)}</span>
+                            <li class="row stacked" data-testid="dispatch-row" data-key=key>
+                                <span class="row-title">{let r = row.clone(); move || address(i18n, &r)}</span>
+                                <span class="row-detail">{let r = row.clone(); move || why(i18n, &r)}</span>
                                 <span class="row-detail">
                                     <select class="assign" data-testid="dispatch-team" aria-label=move || i18n.t(Key::HomeVisitsTeam)
                                         prop:value=current.clone()
@@ -169,7 +169,7 @@ fn DispatchList() -> impl IntoView {
                                     </select>
                                     {result.map(|o| view! {
                                         <span class=badge_class(o) data-testid="dispatch-result">
-                                            {outcome_word(i18n, o)}{tube.clone().map(|t| format!(" {t}"))}
+                                            {move || outcome_word(i18n, o)}{tube.clone().map(|t| format!(" {t}"))}
                                         </span>
                                     })}
                                 </span>
@@ -249,13 +249,13 @@ fn TeamRow(row: Row) -> impl IntoView {
         }
     };
     view! {
-        <li class="row" data-testid="home-visit-row" data-key=row.key()>
-            <span class="row-title">{address(i18n, &row)}</span>
-            <span class="row-detail">{why(i18n, &row)}</span>
+        <li class="row stacked" data-testid="home-visit-row" data-key=row.key()>
+            <span class="row-title">{let r = row.clone(); move || address(i18n, &r)}</span>
+            <span class="row-detail">{let r = row.clone(); move || why(i18n, &r)}</span>
             {result.map(|o| view! {
                 <span class="row-detail">
                     <span class=badge_class(o) data-testid="home-visit-result">
-                        {outcome_word(i18n, o)}{row.tube_no().map(|t| format!(" {t}"))}
+                        {move || outcome_word(i18n, o)}{row.tube_no().map(|t| format!(" {t}"))}
                     </span>
                 </span>
             })}
