@@ -10,6 +10,9 @@ pub enum Area {
     Visits,
     /// 台账: care, key-persons, needs and purchase ledgers.
     Ledgers,
+    /// 上门专班: home-visit dispatch (the coordinator's list, a team's
+    /// doors and results).
+    HomeVisits,
     /// 菜车: the mobile vegetable stall.
     Truck,
     /// 统计: the coordinator's totals.
@@ -21,9 +24,10 @@ pub enum Area {
 }
 
 impl Area {
-    pub const ALL: [Area; 6] = [
+    pub const ALL: [Area; 7] = [
         Area::Visits,
         Area::Ledgers,
+        Area::HomeVisits,
         Area::Truck,
         Area::Dashboard,
         Area::Accounts,
@@ -35,6 +39,7 @@ impl Area {
         match self {
             Area::Visits => "visits",
             Area::Ledgers => "ledgers",
+            Area::HomeVisits => "home-visits",
             Area::Truck => "truck",
             Area::Dashboard => "dashboard",
             Area::Accounts => "accounts",
@@ -47,7 +52,9 @@ impl Area {
     pub fn reached_by(self, role: Role) -> bool {
         use Role::*;
         match self {
-            Area::Visits | Area::Ledgers => matches!(role, Coordinator | Volunteer),
+            Area::Visits | Area::Ledgers | Area::HomeVisits => {
+                matches!(role, Coordinator | Volunteer)
+            }
             Area::Truck => matches!(role, Coordinator | Stall),
             Area::Dashboard | Area::Accounts => role == Coordinator,
             // A compound's devices see their compound's dashboard instead.
@@ -63,6 +70,7 @@ impl Area {
         match self {
             Area::Visits => Key::AreaVisitsTitle,
             Area::Ledgers => Key::AreaLedgersTitle,
+            Area::HomeVisits => Key::AreaHomeVisitsTitle,
             Area::Truck => Key::AreaTruckTitle,
             Area::Dashboard => Key::AreaDashboardTitle,
             Area::Accounts => Key::AreaAccountsTitle,
@@ -74,6 +82,7 @@ impl Area {
         match self {
             Area::Visits => Key::AreaVisitsDescription,
             Area::Ledgers => Key::AreaLedgersDescription,
+            Area::HomeVisits => Key::AreaHomeVisitsDescription,
             Area::Truck => Key::AreaTruckDescription,
             Area::Dashboard => Key::AreaDashboardDescription,
             Area::Accounts => Key::AreaAccountsDescription,

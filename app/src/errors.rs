@@ -5,6 +5,7 @@
 
 use doorstep_core::{
     api::ErrorCode,
+    home_visit::ResultError,
     labels,
     need::StepError,
     schema::{Collection, FieldType},
@@ -25,6 +26,12 @@ pub fn checklist(rule: ChecklistRule) -> Key {
         ChecklistRule::SwabNeedsTube => Key::ErrorCheckSwabTube,
         ChecklistRule::NeedsTest => Key::ErrorCheckNeedsTest,
         ChecklistRule::ListSymptoms => Key::ErrorCheckListSymptoms,
+    }
+}
+
+pub fn home_visit(err: ResultError) -> Key {
+    match err {
+        ResultError::TestedNeedsTube => Key::HomeVisitsTubeNeeded,
     }
 }
 

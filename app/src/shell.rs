@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visits/import") view=pages::roster::RosterPage/>
                     <Route path=path!("/ledgers/needs/:id") view=pages::need::NeedPage/>
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>
+                    <Route path=path!("/home-visits") view=pages::home_visits::HomeVisitsPage/>
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
                     <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
                     <Route path=path!("/district") view=pages::district::DistrictPage/>

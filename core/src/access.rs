@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{
+    home_visit::{Dispatched, RESULT_FIELDS},
     ids::{CompoundId, RecordId},
     mutation::{Mutation, Refusal},
     record::Record,
@@ -93,7 +94,8 @@ impl Area {
             | Collection::NeedEvent
             | Collection::Person
             | Collection::Purchase
-            | Collection::Settlement => Area::Household,
+            | Collection::Settlement
+            | Collection::HomeVisit => Area::Household,
             Collection::Team | Collection::Round | Collection::Assignment => Area::Plan,
             Collection::Truck | Collection::Run | Collection::StopEvent => Area::Stall,
         }
@@ -111,9 +113,11 @@ impl Area {
 /// chain ends at a household, whose `building` places the record.
 pub fn parent(collection: Collection) -> Option<(&'static str, Collection)> {
     match collection {
-        Collection::Visit | Collection::Need | Collection::Person | Collection::Purchase => {
-            Some(("household", Collection::Household))
-        }
+        Collection::Visit
+        | Collection::Need
+        | Collection::Person
+        | Collection::Purchase
+        | Collection::HomeVisit => Some(("household", Collection::Household)),
         Collection::NeedEvent => Some(("need", Collection::Need)),
         Collection::Settlement => Some(("purchase", Collection::Purchase)),
         _ => None,
@@ -316,6 +320,16 @@ pub struct Scope {
     pub ended_units: BTreeMap<String, BTreeMap<String, u64>>,
     /// May read and write key-persons fields (the coordinator always may).
     pub key_persons: bool,
+    /// Home visits dispatched to a volunteer's team in rounds under way
+    /// (see [`crate::home_visit::dispatched_to`]), entry id → household id: the
+    /// team reads those households, their people and needs wherever they
+    /// are, and records the entries' results.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub home_visits: BTreeMap<String, String>,
+    /// Entries dispatched to the team whose round ended, with when: a
+    /// result recorded before then still lands.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub home_visits_ended: BTreeMap<String, u64>,
 }
 
 /// Whether a role reaches a collection at all, and how.
@@ -353,6 +367,52 @@ impl Scope {
     pub fn may_read(&self, collection: Collection, place: Option<&Place>) -> bool {
         self.reach(collection) != Reach::None
             && (!self.by_building(collection) || place.is_some_and(|p| self.covers(p)))
+    }
+
+    /// Takes the home visits dispatched to a team as this scope's.
+    pub fn dispatch(&mut self, dispatched: Dispatched) {
+        self.home_visits = dispatched.current;
+        self.home_visits_ended = dispatched.ended;
+    }
+
+    /// The collections a volunteer reads for a household dispatched to its
+    /// team: the household, its people and needs (with their steps).
+    /// Visits, purchases and other teams' entries stay with the households'
+    /// own teams.
+    pub fn reads_dispatched(collection: Collection) -> bool {
+        matches!(
+            collection,
+            Collection::Household | Collection::Person | Collection::Need | Collection::NeedEvent
+        )
+    }
+
+    /// Whether a volunteer may record this edit of a home-visit entry: only
+    /// the results ([`RESULT_FIELDS`]) of an entry dispatched to its team,
+    /// made while the entry's round was under way. Dispatching is the
+    /// coordinator's.
+    fn may_record_result(&self, mutation: &Mutation, made_at_ms: u64) -> Result<(), Refusal> {
+        let id = mutation.id().as_str();
+        let dispatched = self.home_visits.contains_key(id)
+            || self
+                .home_visits_ended
+                .get(id)
+                .is_some_and(|end| made_at_ms <= *end);
+        if !dispatched {
+            return Err(forbidden(format!(
+                "home visit {id} is not dispatched to this device's team"
+            )));
+        }
+        let Some(fields) = mutation.fields() else {
+            return Err(forbidden(format!(
+                "home visit {id} is the coordinator's to delete"
+            )));
+        };
+        if let Some(name) = fields.keys().find(|f| !RESULT_FIELDS.contains(&f.as_str())) {
+            return Err(forbidden(format!(
+                "home_visit.{name} is the coordinator's dispatch; a team records only its result"
+            )));
+        }
+        Ok(())
     }
 
     /// Takes the places a team holds as this scope's.
@@ -463,6 +523,9 @@ impl Scope {
                 collection.name(),
                 mutation.id()
             )));
+        }
+        if self.role == Role::Volunteer && collection == Collection::HomeVisit {
+            return self.may_record_result(mutation, made_at_ms);
         }
         if self.by_building(collection) {
             let late = places.iter().any(|p| !p.is_some_and(|p| self.covers(p)));
@@ -577,6 +640,8 @@ mod tests {
             ended: Default::default(),
             ended_units: Default::default(),
             key_persons,
+            home_visits: Default::default(),
+            home_visits_ended: Default::default(),
         }
     }
 
@@ -1373,5 +1438,59 @@ mod tests {
                 assert_eq!(at, Collection::Household, "{}", collection.name());
             }
         }
+    }
+
+    /// Issue 16, item 2: a home-visit team records results of the entries
+    /// dispatched to it, and nothing else of them; other volunteers and
+    /// teams record none. (scope's entries, edit, made at, allowed)
+    #[test]
+    fn a_home_visit_team_records_only_its_own_results() {
+        let mut team = scope(Role::Volunteer, false);
+        team.buildings.clear();
+        team.dispatch(Dispatched {
+            current: [("r1".to_owned(), "h9".to_owned())].into(),
+            ended: Default::default(),
+        });
+        let mut late = scope(Role::Volunteer, false);
+        late.dispatch(Dispatched {
+            current: Default::default(),
+            ended: [("r1".to_owned(), 100)].into(),
+        });
+        // `scope` covers building 1: the entry's household is there, yet a
+        // door-knock team may not record it.
+        let door_knock = scope(Role::Volunteer, false);
+        let coordinator = scope(Role::Coordinator, false);
+        let result = set(
+            Collection::HomeVisit,
+            json!({"result": "tested", "tube_no": "A7", "at_ms": 5}),
+        );
+        let retarget = set(Collection::HomeVisit, json!({"team": "t2"}));
+        let rehouse = set(
+            Collection::HomeVisit,
+            json!({"household": "h1", "result": "refused"}),
+        );
+        let delete = Mutation::Delete {
+            collection: Collection::HomeVisit,
+            id: "r1".parse().unwrap(),
+            compound: "c1".parse().unwrap(),
+        };
+        let cases: &[(&Scope, &Mutation, u64, bool)] = &[
+            (&team, &result, 5, true),
+            (&team, &retarget, 5, false),
+            (&team, &rehouse, 5, false),
+            (&team, &delete, 5, false),
+            (&late, &result, 100, true),
+            (&late, &result, 101, false),
+            (&door_knock, &result, 5, false),
+            (&coordinator, &retarget, 5, true),
+            (&coordinator, &delete, 5, true),
+        ];
+        for (scope, mutation, at, allowed) in cases {
+            let got = may_write(scope, mutation, None, &[Some("1")], *at);
+            assert_eq!(got.is_ok(), *allowed, "{mutation:?} at {at}: {got:?}");
+        }
+        assert!(Scope::reads_dispatched(Collection::Person));
+        assert!(!Scope::reads_dispatched(Collection::Visit));
+        assert!(!Scope::reads_dispatched(Collection::HomeVisit));
     }
 }

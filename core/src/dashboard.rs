@@ -17,7 +17,8 @@ pub struct Totals {
     pub needs_collected: usize,
     /// 已解决: resolved or closed.
     pub needs_resolved: usize,
-    /// 上门核酸: swabs taken at the door.
+    /// 上门核酸: swabs taken at the door, by door-knock teams during a
+    /// visit and by home-visit teams (a home visit with result tested).
     pub home_tests: usize,
     /// 代购
     pub purchases: usize,
@@ -71,7 +72,8 @@ pub fn totals(records: &[Record]) -> Totals {
         home_tests: visits
             .iter()
             .filter(|v| v.value("swab").and_then(|s| s.as_bool()) == Some(true))
-            .count(),
+            .count()
+            + crate::home_visit::tests_taken(records).count(),
         purchases: live(Collection::Purchase).count(),
         special_populations: live(Collection::Person)
             .filter(|p| text(p, "care").is_some())
@@ -270,6 +272,20 @@ mod tests {
                 "q3",
                 json!({"household": "h3", "name": "无关爱类别"}),
             ),
+            // A home-visit team's test counts; not finding anyone home
+            // does not.
+            record(
+                "set",
+                "home_visit",
+                "hv1",
+                json!({"household": "h2", "result": "tested", "tube_no": "B1"}),
+            ),
+            record(
+                "set",
+                "home_visit",
+                "hv2",
+                json!({"household": "h2", "result": "not_home"}),
+            ),
         ];
         assert_eq!(
             totals(&records),
@@ -278,7 +294,7 @@ mod tests {
                 households_visited: 2,
                 needs_collected: 2,
                 needs_resolved: 1,
-                home_tests: 2,
+                home_tests: 3,
                 purchases: 1,
                 special_populations: 1,
             }

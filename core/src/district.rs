@@ -33,7 +33,8 @@ pub struct Day {
     pub date: String,
     /// Households whose door was answered that day.
     pub households_visited: usize,
-    /// Swabs taken at the door that day.
+    /// Swabs taken at the door that day: during door visits, and by
+    /// home-visit teams.
     pub home_tests: usize,
 }
 
@@ -53,13 +54,14 @@ pub struct Figures {
 }
 
 /// The collections [`Figures::of`] reads; the others do not change them.
-pub const COUNTED: [Collection; 6] = [
+pub const COUNTED: [Collection; 7] = [
     Collection::Team,
     Collection::Visit,
     Collection::Need,
     Collection::NeedEvent,
     Collection::Purchase,
     Collection::Person,
+    Collection::HomeVisit,
 ];
 
 /// When a visit happened: the time the volunteer recorded, else the time
@@ -95,6 +97,11 @@ impl Figures {
                 day.0.insert(household);
             }
             day.1 += usize::from(swab);
+        }
+        for tested in crate::home_visit::tests_taken(records) {
+            if let Some(at) = crate::home_visit::tested_at(tested) {
+                days.entry(ChinaTime::of(at).date()).or_default().1 += 1;
+            }
         }
         Self {
             totals: totals(records),
@@ -266,6 +273,14 @@ mod tests {
                 APRIL_6,
             ),
             record("team", "t1", json!({"name": "一队"}), APRIL_6),
+            // A home-visit team's test, recorded the next day on a phone
+            // that synced later.
+            record(
+                "home_visit",
+                "hv1",
+                json!({"household": "h4", "result": "tested", "tube_no": "B1", "at_ms": APRIL_6 + DAY_MS}),
+                APRIL_6 + 2 * DAY_MS,
+            ),
         ];
         let figures = Figures::of(&records);
         assert_eq!(
@@ -279,7 +294,7 @@ mod tests {
                 Day {
                     date: "2022-04-07".into(),
                     households_visited: 1,
-                    home_tests: 0
+                    home_tests: 1
                 },
             ]
         );

@@ -1,6 +1,7 @@
 //! The domain rules a record's state must meet beyond its fields' types and
 //! ranges (those are `schema.rs`, checked by `Mutation::validate`): a
-//! visit's checklist (`visit.rs`) and a need's lifecycle (`need.rs`). The
+//! visit's checklist (`visit.rs`), a need's lifecycle (`need.rs`) and a
+//! home visit's result (`home_visit.rs`). The
 //! phone checks them before it saves; the server checks them on the state
 //! every pushed mutation produces (its fields merged onto the record as
 //! stored), so a record no phone could have saved is never stored.
@@ -43,6 +44,8 @@ pub fn check(record: &Record, need_events: &[Record]) -> Result<(), Refusal> {
             let known = steps_by_need(&others).remove(&need).unwrap_or_default();
             need::check_recorded(&step, known).map_err(|e| invalid(format!("need_event.step: {e}")))
         }
+        Collection::HomeVisit => crate::home_visit::check(record)
+            .map_err(|e| invalid(format!("home_visit.tube_no: {e}"))),
         _ => Ok(()),
     }
 }
@@ -156,6 +159,26 @@ mod tests {
                 false,
             ),
             (event("e1", json!({"step": "collected"}), 1), vec![], false),
+            (
+                record("home_visit", "v1", json!({"result": "tested"}), 1),
+                vec![],
+                true,
+            ),
+            (
+                record(
+                    "home_visit",
+                    "v1",
+                    json!({"result": "tested", "tube_no": "A1"}),
+                    1,
+                ),
+                vec![],
+                false,
+            ),
+            (
+                record("home_visit", "v1", json!({"result": "not_home"}), 1),
+                vec![],
+                false,
+            ),
         ];
         for (record, events, refused) in cases {
             let got = check(&record, &events);

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod eta;
 pub mod help;
 pub mod hlc;
+pub mod home_visit;
 pub mod ids;
 pub mod invite;
 pub mod labels;

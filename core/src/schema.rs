@@ -34,6 +34,9 @@ pub enum Collection {
     Settlement,
     /// 分工: which team covers a building, or one unit of it, in a round.
     Assignment,
+    /// 上门专班派单: a household on a round's home-visit list, sent to a
+    /// home-visit team, with what the team found at the door.
+    HomeVisit,
 }
 
 /// How a collection's records evolve.
@@ -246,6 +249,9 @@ const PERSON: &[FieldSpec] = &[
     field("name", text(64), false),
     field("care", FieldType::Choice(crate::visit::CARE_GROUPS), false),
     field("care_plan", text(1000), false),
+    // Cannot go out (bedridden, after surgery, late pregnancy, no lift):
+    // on the home-visit list of every round (`home_visit::candidates`).
+    field("homebound", FieldType::Bool, false),
     restricted("key_status", FieldType::Choice(crate::visit::KEY_STATUSES)),
     restricted(
         "key_since_ms",
@@ -272,6 +278,9 @@ const TEAM: &[FieldSpec] = &[
     field("member1_phone", text(32), false),
     field("member2_name", text(64), false),
     field("member2_phone", text(32), false),
+    // A home-visit team (上门专班): the coordinator dispatches households
+    // to it.
+    field("home_visit", FieldType::Bool, false),
 ];
 
 const ROUND: &[FieldSpec] = &[
@@ -316,8 +325,33 @@ const ASSIGNMENT: &[FieldSpec] = &[
     field("team", FieldType::Ref(Collection::Team), false),
 ];
 
+const HOME_VISIT: &[FieldSpec] = &[
+    field("round", FieldType::Ref(Collection::Round), false),
+    field("household", FieldType::Ref(Collection::Household), false),
+    // What put the household on the list: a homebound person, or a need
+    // asking for a home test or a medical visit.
+    field("person", FieldType::Ref(Collection::Person), false),
+    field("need", FieldType::Ref(Collection::Need), false),
+    field("team", FieldType::Ref(Collection::Team), false),
+    field(
+        "result",
+        FieldType::Choice(crate::home_visit::RESULTS),
+        false,
+    ),
+    field("tube_no", text(32), false),
+    // When the team recorded the result, on its phone's clock.
+    field(
+        "at_ms",
+        FieldType::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+];
+
 impl Collection {
-    pub const ALL: [Collection; 13] = [
+    pub const ALL: [Collection; 14] = [
         Collection::Household,
         Collection::Purchase,
         Collection::Truck,
@@ -331,6 +365,7 @@ impl Collection {
         Collection::Round,
         Collection::Settlement,
         Collection::Assignment,
+        Collection::HomeVisit,
     ];
 
     pub fn name(self) -> &'static str {
@@ -348,6 +383,7 @@ impl Collection {
             Collection::Round => "round",
             Collection::Settlement => "settlement",
             Collection::Assignment => "assignment",
+            Collection::HomeVisit => "home_visit",
         }
     }
 
@@ -365,7 +401,8 @@ impl Collection {
             | Collection::Person
             | Collection::Team
             | Collection::Round
-            | Collection::Assignment => Lifecycle::Mutable,
+            | Collection::Assignment
+            | Collection::HomeVisit => Lifecycle::Mutable,
             Collection::Purchase
             | Collection::StopEvent
             | Collection::NeedEvent
@@ -388,6 +425,7 @@ impl Collection {
             Collection::Round => ROUND,
             Collection::Settlement => SETTLEMENT,
             Collection::Assignment => ASSIGNMENT,
+            Collection::HomeVisit => HOME_VISIT,
         }
     }
 

@@ -172,6 +172,20 @@ impl Fixture {
                 "pu1",
                 json!({"household": "h1", "items": "米", "amount_cents": 100}),
             ),
+            // Home visits (issue 16): h2 (building 2) dispatched to team 1,
+            // h1 (team 1's own building) to team 2.
+            mutation(
+                "set",
+                "home_visit",
+                "hv1",
+                json!({"round": "R1", "household": "h2", "need": "n2", "team": "T1"}),
+            ),
+            mutation(
+                "set",
+                "home_visit",
+                "hv2",
+                json!({"round": "R1", "household": "h1", "need": "n1", "team": "T2"}),
+            ),
             mutation("set", "truck", "t1", json!({"name": "豫A"})),
             mutation(
                 "set",
@@ -512,6 +526,7 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
             mutation("set", "household", "h1", json!({"door": "102"})),
         ),
         (
+            // Dispatched to team 1 for a home visit: read, not written.
             "household in building 2",
             "...Y.....",
             mutation("set", "household", "h2", json!({"door": "202"})),
@@ -615,6 +630,41 @@ fn mutation_cases() -> Vec<(&'static str, &'static str, Value)> {
                 "s1",
                 json!({"purchase": "pu1", "at_ms": 1}),
             ),
+        ),
+        (
+            "result of a home visit dispatched to team 1, in building 2",
+            "...YYY...",
+            mutation(
+                "set",
+                "home_visit",
+                "hv1",
+                json!({"result": "tested", "tube_no": "A1", "at_ms": 1}),
+            ),
+        ),
+        (
+            "result of a home visit dispatched to team 2, in building 1",
+            "...Y.....",
+            mutation("set", "home_visit", "hv2", json!({"result": "not_home"})),
+        ),
+        (
+            "dispatch a home visit to another team",
+            "...Y.....",
+            mutation("set", "home_visit", "hv1", json!({"team": "T2"})),
+        ),
+        (
+            "new home visit in building 1",
+            "...Y.....",
+            mutation(
+                "set",
+                "home_visit",
+                "hv3",
+                json!({"round": "R1", "household": "h1", "person": "p1", "team": "T1"}),
+            ),
+        ),
+        (
+            "delete a home visit dispatched to team 1",
+            "...Y.....",
+            mutation("delete", "home_visit", "hv1", json!(null)),
         ),
         (
             "team",

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::{
     i18n::{Key, use_i18n},
     state::{
+        home_visits::set_homebound,
         members::{add_person, add_purchase, people, purchases, settle},
         now_ms, use_app_data,
     },
@@ -134,14 +135,29 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
         <section class="check-section">
             <h2>{move || i18n.t(Key::MembersTitle)}</h2>
             <ul class="rows">
-                {move || members.get().into_iter().map(|p| view! {
-                    <li class="row" data-testid="member-row">
-                        <span class="row-title">{p.name.clone()}</span>
-                        <span class="row-detail">
-                            {p.care.as_deref().map(|c| i18n.choice(Collection::Person, "care", c))}" "
-                            {p.key_status.as_deref().map(|k| i18n.choice(Collection::Person, "key_status", k))}
-                        </span>
-                    </li>
+                {move || members.get().into_iter().map(|p| {
+                    // Someone on the care ledger who cannot go out goes on
+                    // the home-visit list (上门专班).
+                    let homebound = p.homebound;
+                    let id = p.id.clone();
+                    let toggle = move |_| {
+                        if let Some(compound) = compound() { record(set_homebound(&compound, &id, !homebound)) }
+                    };
+                    view! {
+                        <li class="row" data-testid="member-row">
+                            <span class="row-title">{p.name.clone()}</span>
+                            <span class="row-detail">
+                                {p.care.as_deref().map(|c| i18n.choice(Collection::Person, "care", c))}" "
+                                {p.key_status.as_deref().map(|k| i18n.choice(Collection::Person, "key_status", k))}
+                                {homebound.then(|| view! { <span class="badge no_answer" data-testid="member-homebound-badge">{i18n.t(Key::MembersHomebound)}</span> })}
+                            </span>
+                            {p.care.is_some().then(|| view! {
+                                <button class="link" data-testid="member-homebound" on:click=toggle>
+                                    {i18n.t(if homebound { Key::MembersHomeboundClear } else { Key::MembersHomeboundSet })}
+                                </button>
+                            })}
+                        </li>
+                    }
                 }).collect_view()}
             </ul>
             <div class="work">

@@ -8,6 +8,7 @@ pub mod door;
 pub mod download;
 pub mod history;
 pub mod home;
+pub mod home_visits;
 pub mod household;
 pub mod household_ledgers;
 pub mod join;

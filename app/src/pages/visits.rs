@@ -28,7 +28,7 @@ use crate::{
         use_app_data,
         visits::{
             Door, assign, assignments, coverage, doors_by_building, doors_by_unit, end_round,
-            short_id,
+            knocked_by, short_id,
         },
     },
 };
@@ -58,8 +58,10 @@ fn Registry() -> impl IntoView {
     let data = use_app_data();
     let round = move || data.work.with(|w| w.round.clone());
     let buildings = Memo::new(move |_| {
-        data.replica
-            .with(|r| doors_by_building(r, round().as_ref()))
+        let doors = data
+            .replica
+            .with(|r| doors_by_building(r, round().as_ref()));
+        knocked_by(doors, data.access().as_ref())
     });
     let navigate = use_navigate();
     view! {

@@ -21,6 +21,8 @@ pub struct Person {
     pub care_plan: String,
     /// 重点人员台账 status, if any (restricted).
     pub key_status: Option<String>,
+    /// Cannot go out: on the home-visit list (`home_visits`).
+    pub homebound: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +53,7 @@ pub fn people(replica: &Replica) -> Vec<Person> {
             care: text(&p, "care"),
             care_plan: text(&p, "care_plan").unwrap_or_default(),
             key_status: text(&p, "key_status"),
+            homebound: super::home_visits::is_homebound(Some(&p)),
             id: p.id,
         })
         .collect()

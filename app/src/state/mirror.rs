@@ -134,6 +134,8 @@ mod tests {
             ended: Default::default(),
             ended_units: Default::default(),
             key_persons: true,
+            home_visits: Default::default(),
+            home_visits_ended: Default::default(),
         });
         device
     }

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod district;
 #[cfg(test)]
 mod fixtures;
+pub mod home_visits;
 pub mod household;
 pub mod members;
 pub mod mirror;

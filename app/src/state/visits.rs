@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use doorstep_core::{
-    access::{Place, round_ended_at},
+    access::{Place, Role, Scope, round_ended_at},
     dashboard::Coverage,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
@@ -226,6 +226,25 @@ pub fn doors_by_building(
     buildings
 }
 
+/// The doors a device knocks: a volunteer's, those of its team's buildings
+/// and units (a home-visit team also holds households sent to it, which it
+/// visits from its own list, not here); everyone else's, all of them.
+pub fn knocked_by(
+    buildings: BTreeMap<String, Vec<Door>>,
+    scope: Option<&Scope>,
+) -> BTreeMap<String, Vec<Door>> {
+    let Some(scope) = scope.filter(|s| s.role == Role::Volunteer) else {
+        return buildings;
+    };
+    buildings
+        .into_iter()
+        .filter_map(|(building, mut doors)| {
+            doors.retain(|d| scope.covers(&d.place()));
+            (!doors.is_empty()).then_some((building, doors))
+        })
+        .collect()
+}
+
 /// A building's doors by unit, in door order: doors naming no unit first
 /// (under `None`). A building without units is one `None` group.
 pub fn doors_by_unit(doors: &[Door]) -> BTreeMap<Option<String>, Vec<Door>> {
@@ -335,6 +354,36 @@ pub fn checklist_mutations(
 mod tests {
     use super::*;
     use crate::state::fixtures::{household, record, stamp};
+
+    /// A home-visit team holds households of buildings it does not knock:
+    /// they stay off its door-knock list.
+    #[test]
+    fn a_volunteer_knocks_only_its_teams_buildings() {
+        let replica = Replica::new(
+            vec![household("h1", "3", "101"), household("h2", "5", "702")],
+            Vec::new(),
+        );
+        let mut scope = Scope {
+            compound: "c1".parse().unwrap(),
+            role: Role::Volunteer,
+            team: None,
+            buildings: ["3".to_owned()].into(),
+            units: Default::default(),
+            ended: Default::default(),
+            ended_units: Default::default(),
+            key_persons: false,
+            home_visits: [("hv1".to_owned(), "h2".to_owned())].into(),
+            home_visits_ended: Default::default(),
+        };
+        let buildings = |scope: &Scope| -> Vec<String> {
+            knocked_by(doors_by_building(&replica, None), Some(scope))
+                .into_keys()
+                .collect()
+        };
+        assert_eq!(buildings(&scope), ["3"]);
+        scope.role = Role::Coordinator;
+        assert_eq!(buildings(&scope), ["3", "5"]);
+    }
 
     #[test]
     fn saving_a_door_records_the_visit_and_its_needs_once() {

@@ -7,6 +7,7 @@
 
 use doorstep_core::{
     access::{Area, Hold, Place, Reach, Release, Role, Scope, team_places},
+    home_visit::dispatched_to,
     ids::RecordId,
     schema::Collection,
     sync::PullRequest,
@@ -40,7 +41,7 @@ impl DeviceScope {
 impl Store {
     /// The scope a device has now: for a volunteer, the places (buildings,
     /// units) its team is assigned in the rounds under way, and those it no
-    /// longer holds.
+    /// longer holds, and the home visits dispatched to its team.
     pub async fn scope_of(&self, device: &Device) -> Result<DeviceScope, StoreError> {
         let mut scope = Scope {
             compound: device.compound.clone(),
@@ -51,13 +52,15 @@ impl Store {
             ended: Default::default(),
             ended_units: Default::default(),
             key_persons: device.key_persons,
+            home_visits: Default::default(),
+            home_visits_ended: Default::default(),
         };
         if device.role == Role::Volunteer
             && let Some(team) = &device.team
         {
             let rows: Vec<(String,)> = sqlx::query_as(
                 "SELECT state FROM record WHERE compound = $1 \
-                 AND collection IN ('round', 'assignment')",
+                 AND collection IN ('round', 'assignment', 'home_visit')",
             )
             .bind(device.compound.as_str())
             .fetch_all(&self.reader)
@@ -68,6 +71,7 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             let releases = releases_of(&self.reader, device.compound.as_str(), team).await?;
             scope.hold(team_places(team, &plan, &releases));
+            scope.dispatch(dispatched_to(team, &plan));
         }
         let (epoch,): (i64,) = sqlx::query_as("SELECT scope_epoch FROM compound WHERE id = $1")
             .bind(device.compound.as_str())
@@ -217,6 +221,25 @@ pub(super) fn pull_filter(scope: &Scope, first: usize) -> (String, Vec<String>) 
              WHERE h.compound = record.compound AND h.collection = 'household' AND ({})))",
             quoted(placed),
             places.join(" OR ")
+        ));
+    }
+    // A home-visit team's dispatched households, wherever they are, and
+    // its own entries.
+    if !scope.home_visits.is_empty() {
+        let households: std::collections::BTreeSet<&String> = scope.home_visits.values().collect();
+        let households: Vec<String> = households.into_iter().map(|h| param(h)).collect();
+        let dispatched: Vec<Collection> = Area::Household
+            .collections()
+            .filter(|&c| scope.by_building(c) && Scope::reads_dispatched(c))
+            .collect();
+        let entries: Vec<String> = scope.home_visits.keys().map(|id| param(id)).collect();
+        condition.push_str(&format!(
+            " OR (collection IN ({}) AND household IN ({})) \
+             OR (collection = '{}' AND id IN ({}))",
+            quoted(dispatched),
+            households.join(", "),
+            Collection::HomeVisit.name(),
+            entries.join(", ")
         ));
     }
     condition.push(')');

@@ -1,0 +1,382 @@
+//! Home-visit dispatch (上门专班) as its page shows it: a round's list with
+//! the home-visit team each household is sent to (the coordinator's), a
+//! team's own list in walking order (its phone's), and the edits that
+//! dispatch, flag a team, and record a result. Who is on the list, and the
+//! order, are core's rules (`doorstep_core::home_visit`).
+
+use std::collections::BTreeMap;
+
+use doorstep_core::{
+    home_visit::{self, Entry, Outcome, ResultError, Subject},
+    ids::{CompoundId, RecordId},
+    mutation::Mutation,
+    record::Record,
+    schema::Collection,
+};
+use serde_json::{Value, json};
+
+use super::{replica::Replica, visits::short_id};
+
+/// Why a household is on the list, as a row names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// A homebound person on the care ledger: name and care group.
+    Person { name: String, care: Option<String> },
+    /// A need asking for a home test or medical visit: category and words.
+    Need {
+        category: String,
+        description: String,
+    },
+}
+
+/// One line of a list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub entry: Entry,
+    pub why: Why,
+    /// The household's head, as the registry names them.
+    pub head: String,
+}
+
+impl Row {
+    /// The entry's id, once dispatched.
+    pub fn dispatched(&self) -> Option<&RecordId> {
+        self.entry.dispatch.as_ref().map(|d| &d.id)
+    }
+
+    pub fn team(&self) -> Option<&RecordId> {
+        self.entry.dispatch.as_ref().and_then(|d| d.team.as_ref())
+    }
+
+    pub fn result(&self) -> Option<Outcome> {
+        self.entry.dispatch.as_ref().and_then(|d| d.result)
+    }
+
+    pub fn tube_no(&self) -> Option<&str> {
+        self.entry
+            .dispatch
+            .as_ref()
+            .and_then(|d| d.tube_no.as_deref())
+    }
+
+    /// A stable key for the row (its subject), for tests and the page.
+    pub fn key(&self) -> String {
+        self.entry.subject.field().1.to_string()
+    }
+}
+
+/// The records core's list rules read.
+fn records(replica: &Replica) -> Vec<Record> {
+    [
+        Collection::Household,
+        Collection::Person,
+        Collection::Need,
+        Collection::NeedEvent,
+        Collection::HomeVisit,
+        Collection::Round,
+    ]
+    .into_iter()
+    .flat_map(|c| replica.all(c))
+    .collect()
+}
+
+fn text(record: Option<&Record>, field: &str) -> String {
+    record
+        .and_then(|r| r.value(field))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn row(replica: &Replica, entry: Entry) -> Row {
+    let why = match &entry.subject {
+        Subject::Person(id) => {
+            let person = replica.record(Collection::Person, id);
+            let care = text(person, "care");
+            Why::Person {
+                name: text(person, "name"),
+                care: (!care.is_empty()).then_some(care),
+            }
+        }
+        Subject::Need(id) => {
+            let need = replica.record(Collection::Need, id);
+            Why::Need {
+                category: text(need, "category"),
+                description: text(need, "description"),
+            }
+        }
+    };
+    let head = text(
+        replica.record(Collection::Household, &entry.household),
+        "head",
+    );
+    Row { entry, why, head }
+}
+
+/// A round's list, for the coordinator: everyone who needs a visit, and
+/// every entry already dispatched in the round.
+pub fn round_rows(replica: &Replica, round: &RecordId) -> Vec<Row> {
+    home_visit::round_list(&records(replica), round)
+        .into_iter()
+        .map(|e| row(replica, e))
+        .collect()
+}
+
+/// A home-visit team's list on its phone, in walking order.
+pub fn team_rows(replica: &Replica, team: &RecordId) -> Vec<Row> {
+    home_visit::team_list(&records(replica), team)
+        .into_iter()
+        .map(|e| row(replica, e))
+        .collect()
+}
+
+/// The teams flagged as home-visit teams, as (id, name), oldest first.
+pub fn home_visit_teams(replica: &Replica) -> Vec<(RecordId, String)> {
+    replica
+        .named(Collection::Team)
+        .into_iter()
+        .filter(|(id, _)| is_home_visit_team(replica, id))
+        .collect()
+}
+
+pub fn is_home_visit_team(replica: &Replica, team: &RecordId) -> bool {
+    replica
+        .record(Collection::Team, team)
+        .and_then(|t| t.value("home_visit"))
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
+/// Flags a team as a home-visit team, or not.
+pub fn flag_team(compound: &CompoundId, team: &RecordId, home_visit: bool) -> Mutation {
+    Mutation::Set {
+        collection: Collection::Team,
+        id: team.clone(),
+        compound: compound.clone(),
+        fields: [("home_visit".to_owned(), json!(home_visit))].into(),
+    }
+}
+
+/// The entry id for a subject in a round: one per subject and round, so
+/// two phones dispatching it at once edit one record.
+fn entry_id(round: &RecordId, subject: &Subject) -> RecordId {
+    let (_, id) = subject.field();
+    format!("hv-{round}-{id}")
+        .parse()
+        .unwrap_or_else(|_| short_id("hv"))
+}
+
+/// Sends `row`'s household to `team` in `round` (none: back to nobody), or
+/// `None` when that is already so.
+pub fn dispatch(
+    compound: &CompoundId,
+    round: &RecordId,
+    row: &Row,
+    team: Option<&RecordId>,
+) -> Option<Mutation> {
+    if row.team() == team {
+        return None;
+    }
+    let team = team.map_or(Value::Null, |t| json!(t));
+    let fields: BTreeMap<String, Value> = match row.dispatched() {
+        Some(_) => [("team".to_owned(), team)].into(),
+        None => {
+            let (field, id) = row.entry.subject.field();
+            [
+                ("round".to_owned(), json!(round)),
+                ("household".to_owned(), json!(row.entry.household)),
+                (field.to_owned(), json!(id)),
+                ("team".to_owned(), team),
+            ]
+            .into()
+        }
+    };
+    Some(Mutation::Set {
+        collection: Collection::HomeVisit,
+        id: row
+            .dispatched()
+            .cloned()
+            .unwrap_or_else(|| entry_id(round, &row.entry.subject)),
+        compound: compound.clone(),
+        fields,
+    })
+}
+
+/// What the team found at `entry`'s door, recorded at `now_ms`: a test
+/// needs its tube number; the other outcomes clear any.
+pub fn record_result(
+    compound: &CompoundId,
+    entry: &RecordId,
+    outcome: Outcome,
+    tube_no: &str,
+    now_ms: u64,
+) -> Result<Mutation, ResultError> {
+    let tube = tube_no.trim();
+    let tube = match outcome {
+        Outcome::Tested if tube.is_empty() => return Err(ResultError::TestedNeedsTube),
+        Outcome::Tested => json!(tube),
+        Outcome::NotHome | Outcome::Refused => Value::Null,
+    };
+    Ok(Mutation::Set {
+        collection: Collection::HomeVisit,
+        id: entry.clone(),
+        compound: compound.clone(),
+        fields: [
+            ("result".to_owned(), json!(outcome.name())),
+            ("tube_no".to_owned(), tube),
+            ("at_ms".to_owned(), json!(now_ms)),
+        ]
+        .into(),
+    })
+}
+
+/// Whether this person is homebound (cannot go out).
+pub fn is_homebound(person: Option<&Record>) -> bool {
+    person
+        .and_then(|p| p.value("homebound"))
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
+/// Marks a person homebound, or not.
+pub fn set_homebound(compound: &CompoundId, person: &RecordId, homebound: bool) -> Mutation {
+    Mutation::Set {
+        collection: Collection::Person,
+        id: person.clone(),
+        compound: compound.clone(),
+        fields: [("homebound".to_owned(), json!(homebound))].into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use doorstep_core::access::Scope;
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::fixtures::{household, record, stamp};
+
+    fn id(text: &str) -> RecordId {
+        text.parse().unwrap()
+    }
+
+    fn c1() -> CompoundId {
+        "c1".parse().unwrap()
+    }
+
+    fn replica() -> Replica {
+        Replica::new(
+            vec![
+                record("round", "r1", json!({"name": "第一轮"})),
+                record(
+                    "team",
+                    "t1",
+                    json!({"name": "上门专班", "home_visit": true}),
+                ),
+                record("team", "t2", json!({"name": "一队"})),
+                household("h1", "3", "702"),
+                household("h2", "3", "201"),
+                record(
+                    "person",
+                    "p1",
+                    json!({"household": "h1", "name": "晨沐", "care": "disabled", "homebound": true}),
+                ),
+                record(
+                    "need",
+                    "n1",
+                    json!({"household": "h2", "category": "home_test", "description": "孕妇，7楼无电梯"}),
+                ),
+            ],
+            Vec::new(),
+        )
+    }
+
+    /// Applies `mutation` to the replica as the phone does.
+    fn apply(replica: &mut Replica, mutation: &Mutation, at: u64) {
+        let existing = replica
+            .record(mutation.collection(), mutation.id())
+            .cloned();
+        let (record, _) = mutation.apply(existing.as_ref(), &stamp(at)).unwrap();
+        replica.upsert(record);
+    }
+
+    #[test]
+    fn the_coordinator_dispatches_and_the_team_records_a_test() {
+        let mut replica = replica();
+        assert_eq!(
+            home_visit_teams(&replica),
+            [(id("t1"), "上门专班".to_owned())]
+        );
+        let rows = round_rows(&replica, &id("r1"));
+        // Floor 2 before floor 7.
+        assert_eq!(rows.iter().map(Row::key).collect::<Vec<_>>(), ["n1", "p1"]);
+        assert_eq!(
+            rows[1].why,
+            Why::Person {
+                name: "晨沐".into(),
+                care: Some("disabled".into())
+            }
+        );
+        let sent = dispatch(&c1(), &id("r1"), &rows[1], Some(&id("t1"))).unwrap();
+        assert_eq!(sent.id().as_str(), "hv-r1-p1");
+        apply(&mut replica, &sent, 2);
+        assert_eq!(
+            dispatch(
+                &c1(),
+                &id("r1"),
+                &round_rows(&replica, &id("r1"))[1],
+                Some(&id("t1"))
+            ),
+            None
+        );
+
+        let team = team_rows(&replica, &id("t1"));
+        assert_eq!(team.len(), 1);
+        assert_eq!(
+            record_result(&c1(), &id("hv-r1-p1"), Outcome::Tested, "  ", 5),
+            Err(ResultError::TestedNeedsTube)
+        );
+        let tested = record_result(&c1(), &id("hv-r1-p1"), Outcome::Tested, " A0001 ", 5).unwrap();
+        // The team's scope lets exactly this edit through.
+        let mut scope = Scope {
+            compound: c1(),
+            role: doorstep_core::access::Role::Volunteer,
+            team: Some(id("t1")),
+            buildings: Default::default(),
+            units: Default::default(),
+            ended: Default::default(),
+            ended_units: Default::default(),
+            key_persons: false,
+            home_visits: Default::default(),
+            home_visits_ended: Default::default(),
+        };
+        let all: Vec<Record> = records(&replica);
+        scope.dispatch(home_visit::dispatched_to(&id("t1"), &all));
+        assert!(scope.may_write(&tested, None, &[], 5).is_ok());
+        apply(&mut replica, &tested, 5);
+        let team = team_rows(&replica, &id("t1"));
+        assert_eq!(team[0].result(), Some(Outcome::Tested));
+        assert_eq!(team[0].tube_no(), Some("A0001"));
+        let totals = doorstep_core::dashboard::totals(&records(&replica));
+        assert_eq!(totals.home_tests, 1);
+
+        // Sent back to nobody: off the team's list, still on the round's.
+        let back = dispatch(&c1(), &id("r1"), &round_rows(&replica, &id("r1"))[1], None).unwrap();
+        apply(&mut replica, &back, 6);
+        assert!(team_rows(&replica, &id("t1")).is_empty());
+        assert_eq!(round_rows(&replica, &id("r1")).len(), 2);
+    }
+
+    #[test]
+    fn not_home_clears_the_tube_and_homebound_toggles() {
+        let not_home = record_result(&c1(), &id("hv1"), Outcome::NotHome, "A1", 5).unwrap();
+        assert_eq!(not_home.fields().unwrap()["tube_no"], Value::Null);
+        let mut replica = replica();
+        assert!(is_homebound(replica.record(Collection::Person, &id("p1"))));
+        apply(&mut replica, &set_homebound(&c1(), &id("p1"), false), 3);
+        assert!(!is_homebound(replica.record(Collection::Person, &id("p1"))));
+        assert_eq!(round_rows(&replica, &id("r1")).len(), 1);
+        apply(&mut replica, &flag_team(&c1(), &id("t2"), true), 3);
+        assert_eq!(home_visit_teams(&replica).len(), 2);
+    }
+}
