@@ -6,7 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use doorstep_app::{
-    i18n::Locale,
+    i18n::{Locale, Texts},
     storage::{Db, StorageError},
 };
 use doorstep_core::{

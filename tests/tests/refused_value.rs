@@ -24,8 +24,10 @@ async fn member_rows(phone: &Browser) -> Value {
     phone
         .client
         .execute(
+            // Who and what each row says, not its buttons (无法出门).
             r#"return [...document.querySelectorAll('[data-testid="member-row"]')]
-                 .map(r => r.innerText.replace(/\s+/g, " ").trim()).sort();"#,
+                 .map(r => [...r.querySelectorAll('.row-title, .row-detail')]
+                     .map(s => s.innerText).join(" ").replace(/\s+/g, " ").trim()).sort();"#,
             vec![],
         )
         .await
