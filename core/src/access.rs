@@ -386,6 +386,16 @@ impl Scope {
         )
     }
 
+    /// Whether this device may write `collection` in a household dispatched
+    /// to its team wherever the household is: a home-visit team records the
+    /// steps of its needs (it resolves the home test it came for). Steps
+    /// are appended, never moved, so a late one cannot move anything.
+    pub fn writes_by_dispatch(&self, collection: Collection) -> bool {
+        self.role == Role::Volunteer
+            && collection == Collection::NeedEvent
+            && !self.home_visits.is_empty()
+    }
+
     /// Whether a volunteer may record this edit of a home-visit entry: only
     /// the results ([`RESULT_FIELDS`]) of an entry dispatched to its team,
     /// made while the entry's round was under way. Dispatching is the
@@ -481,11 +491,15 @@ impl Scope {
     /// lives (its building, unit or parent): moving it is refused whatever
     /// its stamp. Deleting a record that holds key-persons data needs the
     /// grant, as writing it does.
+    ///
+    /// `household` is the household the record is under, which the caller
+    /// looks up only where [`Scope::writes_by_dispatch`] says it matters.
     pub fn may_write(
         &self,
         mutation: &Mutation,
         existing: Option<&Record>,
         places: &[Option<&Place>],
+        household: Option<&str>,
         made_at_ms: u64,
     ) -> Result<(), Refusal> {
         let collection = mutation.collection();
@@ -514,6 +528,17 @@ impl Scope {
                 collection.name()
             )));
         }
+        if let Some(fields) = mutation.fields()
+            && self.role != Role::Coordinator
+            && let Some(name) = fields
+                .keys()
+                .find(|name| collection.field(name).is_some_and(|f| f.coordinator_only))
+        {
+            return Err(forbidden(format!(
+                "{}.{name} is the coordinator's to set",
+                collection.name()
+            )));
+        }
         if let (Mutation::Delete { .. }, Some(record)) = (mutation, existing)
             && !self.sees_restricted()
             && holds_restricted(record)
@@ -526,6 +551,11 @@ impl Scope {
         }
         if self.role == Role::Volunteer && collection == Collection::HomeVisit {
             return self.may_record_result(mutation, made_at_ms);
+        }
+        if self.writes_by_dispatch(collection)
+            && household.is_some_and(|h| self.home_visits.values().any(|d| d == h))
+        {
+            return Ok(());
         }
         if self.by_building(collection) {
             let late = places.iter().any(|p| !p.is_some_and(|p| self.covers(p)));
@@ -663,7 +693,7 @@ mod tests {
     ) -> Result<(), Refusal> {
         let places: Vec<Option<Place>> = at.iter().map(|p| p.map(place)).collect();
         let places: Vec<Option<&Place>> = places.iter().map(Option::as_ref).collect();
-        scope.may_write(mutation, existing, &places, made_at_ms)
+        scope.may_write(mutation, existing, &places, None, made_at_ms)
     }
 
     fn may_read(scope: &Scope, collection: Collection, at: Option<&str>) -> bool {
@@ -1492,5 +1522,56 @@ mod tests {
         assert!(Scope::reads_dispatched(Collection::Person));
         assert!(!Scope::reads_dispatched(Collection::Visit));
         assert!(!Scope::reads_dispatched(Collection::HomeVisit));
+    }
+
+    /// A home-visit team resolves the need it came for in a household
+    /// dispatched to it, outside its buildings; other households' needs,
+    /// and other collections there, stay out of reach.
+    #[test]
+    fn a_home_visit_team_steps_the_needs_of_its_households() {
+        let mut team = scope(Role::Volunteer, false);
+        team.buildings.clear();
+        team.dispatch(Dispatched {
+            current: [("hv1".to_owned(), "h9".to_owned())].into(),
+            ended: Default::default(),
+        });
+        let step = Mutation::Append {
+            collection: Collection::NeedEvent,
+            id: "e1".parse().unwrap(),
+            compound: "c1".parse().unwrap(),
+            fields: [("need".to_owned(), json!("n1"))].into(),
+        };
+        let person = set(Collection::Person, json!({"name": "张三"}));
+        let building_5 = [Some(place("5"))];
+        let at = [building_5[0].as_ref()];
+        let cases: &[(&Mutation, Option<&str>, bool)] = &[
+            (&step, Some("h9"), true),
+            (&step, Some("h1"), false),
+            (&step, None, false),
+            (&person, Some("h9"), false),
+        ];
+        for (mutation, household, allowed) in cases {
+            let got = team.may_write(mutation, None, &at, *household, 5);
+            assert_eq!(
+                got.is_ok(),
+                *allowed,
+                "{mutation:?} in {household:?}: {got:?}"
+            );
+        }
+        assert!(team.writes_by_dispatch(Collection::NeedEvent));
+        assert!(!team.writes_by_dispatch(Collection::Person));
+        assert!(!scope(Role::Volunteer, false).writes_by_dispatch(Collection::NeedEvent));
+    }
+
+    /// Marking a request spam is the coordinator's decision.
+    #[test]
+    fn only_a_coordinator_sets_a_coordinators_field() {
+        let spam = set(Collection::Need, json!({"spam": true}));
+        let words = set(Collection::Need, json!({"description": "药"}));
+        let volunteer = scope(Role::Volunteer, true);
+        let refused = may_write(&volunteer, &spam, None, &[Some("1")], 0).unwrap_err();
+        assert!(refused.message.contains("need.spam"), "{refused:?}");
+        assert!(may_write(&volunteer, &words, None, &[Some("1")], 0).is_ok());
+        assert!(may_write(&scope(Role::Coordinator, false), &spam, None, &[], 0).is_ok());
     }
 }

@@ -86,10 +86,20 @@ impl Serialize for Hlc {
 }
 
 impl<'de> Deserialize<'de> for Hlc {
+    /// Parsed from the text as it lies in the input: every field of every
+    /// record carries a stamp, so decoding a compound allocates none.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Hlc;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an HLC (wall.counter.node)")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Hlc, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Text)
     }
 }
 

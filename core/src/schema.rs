@@ -79,6 +79,9 @@ pub struct FieldSpec {
     pub required: bool,
     /// Sensitive (key-persons ledger): only roles granted access may read it.
     pub restricted: bool,
+    /// A coordinator's decision (e.g. marking a request spam): other roles
+    /// read it but may not set it.
+    pub coordinator_only: bool,
 }
 
 const fn field(name: &'static str, ty: FieldType, required: bool) -> FieldSpec {
@@ -87,6 +90,7 @@ const fn field(name: &'static str, ty: FieldType, required: bool) -> FieldSpec {
         ty,
         required,
         restricted: false,
+        coordinator_only: false,
     }
 }
 
@@ -96,6 +100,17 @@ const fn restricted(name: &'static str, ty: FieldType) -> FieldSpec {
         ty,
         required: false,
         restricted: true,
+        coordinator_only: false,
+    }
+}
+
+const fn coordinator_only(name: &'static str, ty: FieldType) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty,
+        required: false,
+        restricted: false,
+        coordinator_only: true,
     }
 }
 
@@ -218,7 +233,7 @@ const NEED: &[FieldSpec] = &[
     ),
     // Set by a coordinator: hidden from the ledger and the figures, kept
     // in the record's history.
-    field("spam", FieldType::Bool, false),
+    coordinator_only("spam", FieldType::Bool),
 ];
 
 const NEED_EVENT: &[FieldSpec] = &[

@@ -305,6 +305,107 @@ async fn a_home_visit_team_records_results_only_for_its_own_entries() {
     assert_eq!(pulled(&again), ["e2", "h2", "hv2", "n2"], "{again}");
 }
 
+/// The test the team came for resolves the request: a home-visit team
+/// steps the needs of a household dispatched to it, outside its buildings,
+/// and of no other; marking a request spam stays the coordinator's.
+#[tokio::test]
+async fn a_home_visit_team_resolves_the_need_it_came_for() {
+    let dir = TempDir::new().unwrap();
+    let (_db, state, coordinator) = seeded(&dir).await;
+    let home = support::bearer(&state, "c1", Role::Volunteer, Some("H"), false).await;
+    let assigned = push(
+        1,
+        vec![m(
+            15,
+            1,
+            "need_event",
+            "e3",
+            json!({"need": "n2", "step": "assigned", "team": "H", "due_ms": now_ms(), "at_ms": 2}),
+        )],
+    );
+    let (_, response) = sync(&state, &coordinator, assigned).await;
+    assert_eq!(response["rejected"], json!([]), "{response}");
+    let (status, response) = sync(
+        &state,
+        &home,
+        push(
+            2,
+            vec![
+                m(
+                    1,
+                    2,
+                    "home_visit",
+                    "hv2",
+                    json!({"result": "tested", "tube_no": "A0001", "at_ms": 3}),
+                ),
+                m(
+                    2,
+                    2,
+                    "need_event",
+                    "e4",
+                    json!({"need": "n2", "step": "resolved", "note": "上门核酸 A0001", "at_ms": 3}),
+                ),
+                // h3 was never sent to the team.
+                m(
+                    3,
+                    2,
+                    "need_event",
+                    "e5",
+                    json!({"need": "n3", "step": "collected", "at_ms": 3}),
+                ),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(
+        refused(&response),
+        [(3, "forbidden".to_owned())],
+        "{response}"
+    );
+    let steps = state
+        .store
+        .records_of(
+            &"c1".parse().unwrap(),
+            doorstep_core::schema::Collection::NeedEvent,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<&str> = steps.iter().map(|r| r.id.as_str()).collect();
+    assert!(ids.contains(&"e4") && !ids.contains(&"e5"), "{ids:?}");
+    // A door-knock team records needs in its building, but not as spam.
+    let door_knock = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
+    let needs = push(
+        3,
+        vec![
+            m(
+                1,
+                3,
+                "need",
+                "n8",
+                json!({"household": "h1", "category": "food"}),
+            ),
+            m(
+                2,
+                3,
+                "need",
+                "n9",
+                json!({"household": "h1", "category": "food", "spam": true}),
+            ),
+        ],
+    );
+    let (_, response) = sync(&state, &door_knock, needs).await;
+    assert_eq!(
+        refused(&response),
+        [(2, "forbidden".to_owned())],
+        "{response}"
+    );
+    // The coordinator may.
+    let spam = push(1, vec![m(16, 1, "need", "n3", json!({"spam": true}))]);
+    let (_, response) = sync(&state, &coordinator, spam).await;
+    assert_eq!(response["rejected"], json!([]), "{response}");
+}
+
 /// The team's phone records a result offline; the coordinator ends the
 /// round before it syncs. The result, made before the end, lands and is
 /// counted as a home test; one made after is refused.

@@ -76,6 +76,7 @@ fn why(i18n: I18n, row: &Row) -> String {
         Why::Need {
             category,
             description,
+            ..
         } => {
             let head = if row.head.is_empty() {
                 String::new()
@@ -128,8 +129,9 @@ fn DispatchList() -> impl IntoView {
         let (Some(compound), Some(round)) = (compound_of(&data), round()) else {
             return;
         };
-        if let Some(mutation) = dispatch(&compound, &round, &row, team.as_ref()) {
-            data.save(vec![mutation]);
+        let edits = dispatch(&compound, &round, &row, team.as_ref(), now_ms());
+        if !edits.is_empty() {
+            data.save(edits);
         }
     };
     let round_name = move || {
@@ -228,18 +230,22 @@ fn TeamRow(row: Row) -> impl IntoView {
     let data = use_app_data();
     let tube = RwSignal::new(row.tube_no().unwrap_or_default().to_owned());
     let error = RwSignal::new(None::<ResultError>);
-    let entry = row.dispatched().cloned();
     let result = row.result();
-    let record = move |outcome: Outcome| {
-        let (Some(compound), Some(entry)) = (compound_of(&data), entry.clone()) else {
-            return;
-        };
-        match record_result(&compound, &entry, outcome, &tube.get_untracked(), now_ms()) {
-            Ok(mutation) => {
-                error.set(None);
-                data.save(vec![mutation]);
+    let record = {
+        let row = row.clone();
+        move |outcome: Outcome| {
+            let Some(compound) = compound_of(&data) else {
+                return;
+            };
+            let tube = tube.get_untracked();
+            let resolution = i18n.msg(Msg::HomeVisitsResolution { tube: &tube.trim() });
+            match record_result(&compound, &row, outcome, &tube, &resolution, now_ms()) {
+                Ok(edits) => {
+                    error.set(None);
+                    data.save(edits);
+                }
+                Err(err) => error.set(Some(err)),
             }
-            Err(err) => error.set(Some(err)),
         }
     };
     let button = move |outcome: Outcome, class: &'static str, test_id: &'static str| {

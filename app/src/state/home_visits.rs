@@ -10,22 +10,29 @@ use doorstep_core::{
     home_visit::{self, Entry, Outcome, ResultError, Subject},
     ids::{CompoundId, RecordId},
     mutation::Mutation,
+    need::{NeedState, Status, Step, steps_by_need},
     record::Record,
     schema::Collection,
 };
 use serde_json::{Value, json};
 
-use super::{replica::Replica, visits::short_id};
+use super::{
+    needs::{draft, step_entry},
+    replica::Replica,
+    visits::short_id,
+};
 
 /// Why a household is on the list, as a row names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Why {
     /// A homebound person on the care ledger: name and care group.
     Person { name: String, care: Option<String> },
-    /// A need asking for a home test or medical visit: category and words.
+    /// A need asking for a home test or medical visit: category, words,
+    /// and where its lifecycle stands.
     Need {
         category: String,
         description: String,
+        status: Option<Status>,
     },
 }
 
@@ -88,7 +95,7 @@ fn text(record: Option<&Record>, field: &str) -> String {
         .to_owned()
 }
 
-fn row(replica: &Replica, entry: Entry) -> Row {
+fn row(replica: &Replica, steps: &BTreeMap<RecordId, Vec<Step>>, entry: Entry) -> Row {
     let why = match &entry.subject {
         Subject::Person(id) => {
             let person = replica.record(Collection::Person, id);
@@ -103,6 +110,7 @@ fn row(replica: &Replica, entry: Entry) -> Row {
             Why::Need {
                 category: text(need, "category"),
                 description: text(need, "description"),
+                status: NeedState::fold(steps.get(id).cloned().unwrap_or_default()).status,
             }
         }
     };
@@ -116,17 +124,21 @@ fn row(replica: &Replica, entry: Entry) -> Row {
 /// A round's list, for the coordinator: everyone who needs a visit, and
 /// every entry already dispatched in the round.
 pub fn round_rows(replica: &Replica, round: &RecordId) -> Vec<Row> {
-    home_visit::round_list(&records(replica), round)
+    let records = records(replica);
+    let steps = steps_by_need(&records);
+    home_visit::round_list(&records, round)
         .into_iter()
-        .map(|e| row(replica, e))
+        .map(|e| row(replica, &steps, e))
         .collect()
 }
 
 /// A home-visit team's list on its phone, in walking order.
 pub fn team_rows(replica: &Replica, team: &RecordId) -> Vec<Row> {
-    home_visit::team_list(&records(replica), team)
+    let records = records(replica);
+    let steps = steps_by_need(&records);
+    home_visit::team_list(&records, team)
         .into_iter()
-        .map(|e| row(replica, e))
+        .map(|e| row(replica, &steps, e))
         .collect()
 }
 
@@ -166,17 +178,37 @@ fn entry_id(round: &RecordId, subject: &Subject) -> RecordId {
         .unwrap_or_else(|_| short_id("hv"))
 }
 
-/// Sends `row`'s household to `team` in `round` (none: back to nobody), or
-/// `None` when that is already so.
+/// How long a home-visit team has for a need sent to it: it comes round
+/// within the day.
+const DUE_AFTER_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// The need a row is for, where its lifecycle stands.
+fn need_of(row: &Row) -> Option<(&RecordId, Option<Status>)> {
+    match (&row.entry.subject, &row.why) {
+        (Subject::Need(id), Why::Need { status, .. }) => Some((id, *status)),
+        _ => None,
+    }
+}
+
+/// Sends `row`'s household to `team` in `round` (none: back to nobody),
+/// at `now_ms`: the entry, and for a need the step assigning it to that
+/// team, so the ledger and the resident's ticket say who is coming. Empty
+/// when that is already so.
 pub fn dispatch(
     compound: &CompoundId,
     round: &RecordId,
     row: &Row,
     team: Option<&RecordId>,
-) -> Option<Mutation> {
+    now_ms: u64,
+) -> Vec<Mutation> {
     if row.team() == team {
-        return None;
+        return Vec::new();
     }
+    let assigned = need_of(row).zip(team).and_then(|((need, from), team)| {
+        let due = now_ms + DUE_AFTER_MS;
+        let draft = draft(Status::Assigned, Some(team.clone()), Some(due), "", now_ms);
+        step_entry(compound, need, from, draft).ok()
+    });
     let team = team.map_or(Value::Null, |t| json!(t));
     let fields: BTreeMap<String, Value> = match row.dispatched() {
         Some(_) => [("team".to_owned(), team)].into(),
@@ -191,7 +223,7 @@ pub fn dispatch(
             .into()
         }
     };
-    Some(Mutation::Set {
+    let entry = Mutation::Set {
         collection: Collection::HomeVisit,
         id: row
             .dispatched()
@@ -199,25 +231,35 @@ pub fn dispatch(
             .unwrap_or_else(|| entry_id(round, &row.entry.subject)),
         compound: compound.clone(),
         fields,
-    })
+    };
+    std::iter::once(entry).chain(assigned).collect()
 }
 
-/// What the team found at `entry`'s door, recorded at `now_ms`: a test
-/// needs its tube number; the other outcomes clear any.
+/// What the team found at `row`'s door, recorded at `now_ms`: a test
+/// needs its tube number; the other outcomes clear any. A test done for a
+/// need resolves it with `resolution` as its note, when its lifecycle
+/// allows (a need resolved or reopened meanwhile is the coordinator's).
+/// Nothing for a row not dispatched.
 pub fn record_result(
     compound: &CompoundId,
-    entry: &RecordId,
+    row: &Row,
     outcome: Outcome,
     tube_no: &str,
+    resolution: &str,
     now_ms: u64,
-) -> Result<Mutation, ResultError> {
+) -> Result<Vec<Mutation>, ResultError> {
+    // A team's rows are its dispatched entries (`team_rows`): a row never
+    // sent anywhere has no result to hold.
+    let Some(entry) = row.dispatched() else {
+        return Ok(Vec::new());
+    };
     let tube = tube_no.trim();
     let tube = match outcome {
         Outcome::Tested if tube.is_empty() => return Err(ResultError::TestedNeedsTube),
         Outcome::Tested => json!(tube),
         Outcome::NotHome | Outcome::Refused => Value::Null,
     };
-    Ok(Mutation::Set {
+    let result = Mutation::Set {
         collection: Collection::HomeVisit,
         id: entry.clone(),
         compound: compound.clone(),
@@ -227,7 +269,14 @@ pub fn record_result(
             ("at_ms".to_owned(), json!(now_ms)),
         ]
         .into(),
-    })
+    };
+    let resolved = need_of(row)
+        .filter(|_| outcome == Outcome::Tested)
+        .and_then(|(need, from)| {
+            let draft = draft(Status::Resolved, None, None, resolution, now_ms);
+            step_entry(compound, need, from, draft).ok()
+        });
+    Ok(std::iter::once(result).chain(resolved).collect())
 }
 
 /// Whether this person is homebound (cannot go out).
@@ -286,6 +335,11 @@ mod tests {
                     "n1",
                     json!({"household": "h2", "category": "home_test", "description": "孕妇，7楼无电梯"}),
                 ),
+                record(
+                    "need_event",
+                    "e0",
+                    json!({"need": "n1", "step": "collected", "at_ms": 1}),
+                ),
             ],
             Vec::new(),
         )
@@ -317,26 +371,22 @@ mod tests {
                 care: Some("disabled".into())
             }
         );
-        let sent = dispatch(&c1(), &id("r1"), &rows[1], Some(&id("t1"))).unwrap();
-        assert_eq!(sent.id().as_str(), "hv-r1-p1");
-        apply(&mut replica, &sent, 2);
-        assert_eq!(
-            dispatch(
-                &c1(),
-                &id("r1"),
-                &round_rows(&replica, &id("r1"))[1],
-                Some(&id("t1"))
-            ),
-            None
-        );
+        let sent = dispatch(&c1(), &id("r1"), &rows[1], Some(&id("t1")), 2);
+        assert_eq!(sent.len(), 1, "a person has no lifecycle to step");
+        assert_eq!(sent[0].id().as_str(), "hv-r1-p1");
+        apply(&mut replica, &sent[0], 2);
+        let again = &round_rows(&replica, &id("r1"))[1];
+        assert!(dispatch(&c1(), &id("r1"), again, Some(&id("t1")), 3).is_empty());
 
         let team = team_rows(&replica, &id("t1"));
         assert_eq!(team.len(), 1);
         assert_eq!(
-            record_result(&c1(), &id("hv-r1-p1"), Outcome::Tested, "  ", 5),
+            record_result(&c1(), &team[0], Outcome::Tested, "  ", "", 5),
             Err(ResultError::TestedNeedsTube)
         );
-        let tested = record_result(&c1(), &id("hv-r1-p1"), Outcome::Tested, " A0001 ", 5).unwrap();
+        let tested = record_result(&c1(), &team[0], Outcome::Tested, " A0001 ", "", 5).unwrap();
+        assert_eq!(tested.len(), 1, "a person has no need to resolve");
+        let tested = &tested[0];
         // The team's scope lets exactly this edit through.
         let mut scope = Scope {
             compound: c1(),
@@ -352,8 +402,8 @@ mod tests {
         };
         let all: Vec<Record> = records(&replica);
         scope.dispatch(home_visit::dispatched_to(&id("t1"), &all));
-        assert!(scope.may_write(&tested, None, &[], 5).is_ok());
-        apply(&mut replica, &tested, 5);
+        assert!(scope.may_write(tested, None, &[], None, 5).is_ok());
+        apply(&mut replica, tested, 5);
         let team = team_rows(&replica, &id("t1"));
         assert_eq!(team[0].result(), Some(Outcome::Tested));
         assert_eq!(team[0].tube_no(), Some("A0001"));
@@ -361,16 +411,95 @@ mod tests {
         assert_eq!(totals.home_tests, 1);
 
         // Sent back to nobody: off the team's list, still on the round's.
-        let back = dispatch(&c1(), &id("r1"), &round_rows(&replica, &id("r1"))[1], None).unwrap();
-        apply(&mut replica, &back, 6);
+        let back = dispatch(
+            &c1(),
+            &id("r1"),
+            &round_rows(&replica, &id("r1"))[1],
+            None,
+            6,
+        );
+        apply(&mut replica, &back[0], 6);
         assert!(team_rows(&replica, &id("t1")).is_empty());
         assert_eq!(round_rows(&replica, &id("r1")).len(), 2);
     }
 
+    /// A resident's request for a home test: sending it to a team assigns
+    /// the need to that team, and the team's test resolves it, from a
+    /// phone whose scope holds the household only through the dispatch.
+    #[test]
+    fn a_test_at_the_door_resolves_the_request_it_was_sent_for() {
+        let mut replica = replica();
+        let row = &round_rows(&replica, &id("r1"))[0];
+        assert_eq!(row.key(), "n1");
+        let sent = dispatch(&c1(), &id("r1"), row, Some(&id("t1")), 10);
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert_eq!(sent[1].collection(), Collection::NeedEvent);
+        let step = sent[1].fields().unwrap();
+        assert_eq!(step["step"], json!("assigned"));
+        assert_eq!(step["team"], json!("t1"));
+        assert_eq!(step["due_ms"], json!(10 + DUE_AFTER_MS));
+        for (at, m) in (10..).zip(&sent) {
+            apply(&mut replica, m, at);
+        }
+        let team = team_rows(&replica, &id("t1"));
+        let Why::Need { status, .. } = &team[0].why else {
+            panic!("{:?}", team[0].why)
+        };
+        assert_eq!(*status, Some(Status::Assigned));
+
+        let not_home =
+            record_result(&c1(), &team[0], Outcome::NotHome, "A1", "上门核酸", 20).unwrap();
+        assert_eq!(not_home.len(), 1, "only a test resolves");
+        assert_eq!(not_home[0].fields().unwrap()["tube_no"], Value::Null);
+        let tested =
+            record_result(&c1(), &team[0], Outcome::Tested, "A2", "上门核酸 A2", 21).unwrap();
+        assert_eq!(tested.len(), 2, "{tested:?}");
+        let mut scope = Scope {
+            compound: c1(),
+            role: doorstep_core::access::Role::Volunteer,
+            team: Some(id("t1")),
+            buildings: Default::default(),
+            units: Default::default(),
+            ended: Default::default(),
+            ended_units: Default::default(),
+            key_persons: false,
+            home_visits: Default::default(),
+            home_visits_ended: Default::default(),
+        };
+        scope.dispatch(home_visit::dispatched_to(&id("t1"), &records(&replica)));
+        for m in &tested {
+            assert!(
+                scope.may_write(m, None, &[None], Some("h2"), 21).is_ok(),
+                "{m:?}"
+            );
+        }
+        for (at, m) in (21..).zip(&tested) {
+            apply(&mut replica, m, at);
+        }
+        let steps = steps_by_need(&records(&replica));
+        let state = NeedState::fold(steps[&id("n1")].clone());
+        assert_eq!(state.status, Some(Status::Resolved));
+        assert_eq!(state.resolution, "上门核酸 A2");
+        // Resolved: no longer a candidate, still on the round's list.
+        assert_eq!(round_rows(&replica, &id("r1"))[0].key(), "n1");
+        assert!(
+            record_result(
+                &c1(),
+                &team_rows(&replica, &id("t1"))[0],
+                Outcome::Tested,
+                "A3",
+                "x",
+                30
+            )
+            .unwrap()
+            .len()
+                == 1,
+            "a resolved need is not resolved twice"
+        );
+    }
+
     #[test]
     fn not_home_clears_the_tube_and_homebound_toggles() {
-        let not_home = record_result(&c1(), &id("hv1"), Outcome::NotHome, "A1", 5).unwrap();
-        assert_eq!(not_home.fields().unwrap()["tube_no"], Value::Null);
         let mut replica = replica();
         assert!(is_homebound(replica.record(Collection::Person, &id("p1"))));
         apply(&mut replica, &set_homebound(&c1(), &id("p1"), false), 3);

@@ -176,26 +176,48 @@ pub fn step(
     note: &str,
     now_ms: u64,
 ) -> Result<Mutation, StepError> {
-    let draft = Step {
+    let draft = draft(to, team, due_ms, note, now_ms);
+    step_entry(compound, &need.id, need.state.status, draft)
+}
+
+/// A step as a phone is about to record it (stamped when saved).
+pub fn draft(
+    to: Status,
+    team: Option<RecordId>,
+    due_ms: Option<u64>,
+    note: &str,
+    now_ms: u64,
+) -> Step {
+    Step {
         to,
-        team: team.clone(),
+        team,
         due_ms,
         note: note.trim().to_owned(),
         at_ms: now_ms,
         hlc: doorstep_core::hlc::Hlc::zero(doorstep_core::ids::ClientId::from_u128(0)),
-    };
-    check_transition(need.state.status, &draft)?;
+    }
+}
+
+/// The `need_event` entry recording `draft` on `need`, now at `from`, if
+/// the lifecycle allows it.
+pub fn step_entry(
+    compound: &CompoundId,
+    need: &RecordId,
+    from: Option<Status>,
+    draft: Step,
+) -> Result<Mutation, StepError> {
+    check_transition(from, &draft)?;
     let mut fields = serde_json::Map::new();
-    fields.insert("need".into(), json!(need.id));
+    fields.insert("need".into(), json!(need));
     fields.insert(
         "step".into(),
-        serde_json::to_value(to).expect("statuses serialise"),
+        serde_json::to_value(draft.to).expect("statuses serialise"),
     );
-    fields.insert("at_ms".into(), json!(now_ms));
-    if let Some(team) = team {
+    fields.insert("at_ms".into(), json!(draft.at_ms));
+    if let Some(team) = draft.team {
         fields.insert("team".into(), json!(team));
     }
-    if let Some(due) = due_ms {
+    if let Some(due) = draft.due_ms {
         fields.insert("due_ms".into(), json!(due));
     }
     if !draft.note.is_empty() {

@@ -230,10 +230,39 @@ impl Batch {
         if record.collection == Collection::Household {
             return Ok(Some(record.id.to_string()));
         }
-        let Some((field, up)) = parent(record.collection) else {
+        self.household_above(tx, record.collection, |field| record.value(field))
+            .await
+    }
+
+    /// The household a record of a collection below households will be
+    /// under after `mutation` to `existing`, before the edit is merged.
+    pub async fn household_after(
+        &self,
+        tx: &mut Tx,
+        mutation: &Mutation,
+        existing: Option<&Record>,
+    ) -> Result<Option<String>, StoreError> {
+        let fields = mutation.fields();
+        self.household_above(tx, mutation.collection(), |field| {
+            fields
+                .and_then(|f| f.get(field))
+                .or_else(|| existing.and_then(|r| r.value(field)))
+        })
+        .await
+    }
+
+    /// The household above a record of `collection` whose fields `value`
+    /// reads: its parent, or its parent's household.
+    async fn household_above<'v>(
+        &self,
+        tx: &mut Tx,
+        collection: Collection,
+        value: impl FnOnce(&str) -> Option<&'v Value>,
+    ) -> Result<Option<String>, StoreError> {
+        let Some((field, up)) = parent(collection) else {
             return Ok(None);
         };
-        let Some(parent_id) = record.value(field).and_then(Value::as_str) else {
+        let Some(parent_id) = value(field).and_then(Value::as_str) else {
             return Ok(None);
         };
         if up == Collection::Household {

@@ -371,8 +371,20 @@ async fn apply(
         Vec::new()
     };
     let places: Vec<Option<&Place>> = places.iter().map(Option::as_ref).collect();
-    if let Err(refusal) = scope.may_write(mutation, existing.as_ref(), &places, pushed.hlc.wall_ms)
-    {
+    let household = if scope.writes_by_dispatch(collection) {
+        batch
+            .household_after(tx, mutation, existing.as_ref())
+            .await?
+    } else {
+        None
+    };
+    if let Err(refusal) = scope.may_write(
+        mutation,
+        existing.as_ref(),
+        &places,
+        household.as_deref(),
+        pushed.hlc.wall_ms,
+    ) {
         return Ok(Some(refusal));
     }
     let record = match mutation.apply(existing.as_ref(), &pushed.hlc) {
