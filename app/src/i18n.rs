@@ -3,7 +3,12 @@
 //! `locales/*.json`, or one of core's words for the schema's names and
 //! vocabularies (`doorstep_core::labels`).
 
-use doorstep_core::{labels, need::Status, schema::Collection};
+use doorstep_core::{
+    labels,
+    need::Status,
+    schema::{Collection, Field, Vocabulary, visit},
+    visit::Outcome,
+};
 use leptos::prelude::*;
 
 include!(concat!(env!("OUT_DIR"), "/i18n_keys.rs"));
@@ -70,14 +75,28 @@ impl I18n {
     }
 
     /// A field's name as people read it (core's table); reactive.
-    pub fn field<'a>(&self, collection: Collection, field: &'a str) -> &'a str {
-        labels::field(collection, field, self.locale.get())
+    pub fn field(&self, field: Field) -> &'static str {
+        labels::field(field.collection, field.name, self.locale.get())
     }
 
-    /// A door's outcome ("已走访"), or "未走访" for a door not yet knocked
-    /// (`DoorState::word`'s "pending"); reactive.
-    pub fn outcome(&self, word: &str) -> String {
-        labels::choice(Collection::Visit, "outcome", word, self.locale.get())
+    /// A field named on the wire (an error's), as people read it: its
+    /// name as written when the schema does not know it; reactive.
+    pub fn field_named<'a>(&self, collection: Collection, name: &'a str) -> &'a str {
+        labels::field(collection, name, self.locale.get())
+    }
+
+    /// A door's outcome ("已走访"), or "未走访" for a door not yet knocked;
+    /// reactive.
+    pub fn outcome(&self, outcome: Option<Outcome>) -> String {
+        outcome
+            .and_then(|o| {
+                labels::choice(
+                    Collection::Visit,
+                    visit::OUTCOME.name,
+                    o.word(),
+                    self.locale.get(),
+                )
+            })
             .unwrap_or_else(|| self.t(Key::OutcomePending))
             .to_owned()
     }
@@ -89,8 +108,8 @@ impl I18n {
 
     /// One value of a fixed vocabulary as people read it (core's table),
     /// the stored word itself if the vocabulary lacks it; reactive.
-    pub fn choice(&self, collection: Collection, field: &str, value: &str) -> String {
-        labels::choice(collection, field, value, self.locale.get())
+    pub fn choice(&self, field: Field, value: &str) -> String {
+        labels::choice(field.collection, field.name, value, self.locale.get())
             .map_or_else(|| value.to_owned(), str::to_owned)
     }
 

@@ -45,7 +45,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/join") view=pages::join::JoinPage/>
                     <Route path=path!("/visits") view=pages::visits::VisitsPage/>
                     <Route path=path!("/households/:id") view=pages::household::HouseholdPage/>
-                    <Route path=path!("/visits/door/:household") view=pages::door::DoorPage/>
+                    <Route path=path!("/visits/door/:id") view=pages::door::DoorPage/>
                     <Route path=path!("/visits/import") view=pages::roster::RosterPage/>
                     <Route path=path!("/ledgers/needs/:id") view=pages::need::NeedPage/>
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>

@@ -55,8 +55,8 @@ async fn an_edit_and_its_outbox_entry_are_written_together() {
 
     let records = db.records().await.unwrap();
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].value("door"), Some(&json!("301")));
-    assert_eq!(records[0].value("head"), Some(&json!("王芳")));
+    assert_eq!(records[0].named("door"), Some(&json!("301")));
+    assert_eq!(records[0].named("head"), Some(&json!("王芳")));
     let outbox = db.outbox(100).await.unwrap();
     assert_eq!(
         outbox.iter().map(|e| e.pushed.mid).collect::<Vec<_>>(),
@@ -86,7 +86,7 @@ async fn an_edit_and_its_outbox_entry_are_written_together() {
         .await
         .unwrap()
         .into_iter()
-        .filter_map(|r| r.value("items").cloned())
+        .filter_map(|r| r.named("items").cloned())
         .collect();
     assert_eq!(purchase_items, [json!("米")]);
     assert_eq!(
@@ -132,7 +132,7 @@ async fn a_batch_is_committed_whole_or_not_at_all_and_finishes_its_draft() {
         .await
         .unwrap();
     assert_eq!(committed.len(), 2);
-    assert_eq!(committed[1].value("door"), Some(&json!("101")), "in order");
+    assert_eq!(committed[1].named("door"), Some(&json!("101")), "in order");
     assert_eq!(db.outbox_len().await.unwrap(), 3);
     let gone: Option<serde_json::Value> = db.draft("door/v1").await.unwrap();
     assert_eq!(gone, None, "saving discards the draft");
@@ -220,7 +220,7 @@ async fn the_cursor_moves_only_with_a_committed_page() {
     assert!(crashed.is_err());
     assert_eq!(db.device().await.unwrap().cursor, 0, "cursor unchanged");
     assert_eq!(
-        db.records().await.unwrap()[0].value("head"),
+        db.records().await.unwrap()[0].named("head"),
         Some(&json!("张三")),
         "record unchanged"
     );
@@ -229,7 +229,7 @@ async fn the_cursor_moves_only_with_a_committed_page() {
     let applied = db.apply_pull_page(&page, 6_000, || Ok(())).await.unwrap();
     assert_eq!(db.device().await.unwrap().cursor, 41);
     assert_eq!(
-        db.records().await.unwrap()[0].value("head"),
+        db.records().await.unwrap()[0].named("head"),
         Some(&json!("李四"))
     );
     // My overwritten value is kept as a conflict, not lost.
@@ -386,8 +386,8 @@ async fn a_fresh_pull_reads_only_what_it_stored_and_an_edit_ends_that() {
         .map(|r| {
             (
                 r.id.to_string(),
-                r.value("head").cloned(),
-                r.value("door").cloned(),
+                r.named("head").cloned(),
+                r.named("door").cloned(),
             )
         })
         .collect();

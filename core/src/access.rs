@@ -18,7 +18,10 @@ use crate::{
     mutation::{Mutation, Refusal},
     record::Record,
     roster,
-    schema::Collection,
+    schema::{
+        Collection, Field, FieldType, assignment, home_visit, household, need, need_event, person,
+        purchase, round, settlement, visit,
+    },
 };
 
 /// What a device was invited as.
@@ -111,23 +114,27 @@ impl Area {
 /// The record a household-area record hangs from: the field naming it and
 /// its collection (a visit's household, a need event's need). Following the
 /// chain ends at a household, whose `building` places the record.
-pub fn parent(collection: Collection) -> Option<(&'static str, Collection)> {
-    match collection {
-        Collection::Visit
-        | Collection::Need
-        | Collection::Person
-        | Collection::Purchase
-        | Collection::HomeVisit => Some(("household", Collection::Household)),
-        Collection::NeedEvent => Some(("need", Collection::Need)),
-        Collection::Settlement => Some(("purchase", Collection::Purchase)),
-        _ => None,
-    }
+pub fn parent(collection: Collection) -> Option<(Field, Collection)> {
+    let field = match collection {
+        Collection::Visit => visit::HOUSEHOLD,
+        Collection::Need => need::HOUSEHOLD,
+        Collection::Person => person::HOUSEHOLD,
+        Collection::Purchase => purchase::HOUSEHOLD,
+        Collection::HomeVisit => home_visit::HOUSEHOLD,
+        Collection::NeedEvent => need_event::NEED,
+        Collection::Settlement => settlement::PURCHASE,
+        _ => return None,
+    };
+    let FieldType::Ref(up) = field.spec().ty else {
+        unreachable!("a parent field is a reference")
+    };
+    Some((field, up))
 }
 
 /// When a round was ended by the coordinator (`closed_ms`); `None` while it
 /// is under way.
 pub fn round_ended_at(round: &Record) -> Option<u64> {
-    round.value("closed_ms").and_then(Value::as_u64)
+    round.ms(round::CLOSED_MS)
 }
 
 /// Where a household-area record lives: its household's building and, if
@@ -151,8 +158,10 @@ impl Place {
 
     /// Where a household lives (`None`: it names no building).
     pub fn of_household(household: &Record) -> Option<Self> {
-        let text = |field: &str| household.value(field).and_then(Value::as_str);
-        Some(Self::new(text("building")?, text("unit")))
+        Some(Self::new(
+            household.text(household::BUILDING)?,
+            household.text(household::UNIT),
+        ))
     }
 
     /// Whether holding this place reaches a household living at `at`: the
@@ -185,14 +194,14 @@ impl Hold {
     /// The hold a live assignment with a team and a building gives (and a
     /// unit, if it names one).
     pub fn of(assignment: &Record) -> Option<Self> {
-        let text = |field: &str| assignment.value(field).and_then(Value::as_str);
         if assignment.collection != Collection::Assignment || assignment.is_deleted() {
             return None;
         }
+        let text = |field| assignment.text(field);
         Some(Self {
-            team: text("team")?.to_owned(),
-            place: Place::new(text("building")?, text("unit")),
-            round: text("round").map(str::to_owned),
+            team: text(assignment::TEAM)?.to_owned(),
+            place: Place::new(text(assignment::BUILDING)?, text(assignment::UNIT)),
+            round: text(assignment::ROUND).map(str::to_owned),
         })
     }
 }
@@ -417,7 +426,10 @@ impl Scope {
                 "home visit {id} is the coordinator's to delete"
             )));
         };
-        if let Some(name) = fields.keys().find(|f| !RESULT_FIELDS.contains(&f.as_str())) {
+        if let Some(name) = fields
+            .keys()
+            .find(|f| !RESULT_FIELDS.iter().any(|r| r.name == f.as_str()))
+        {
             return Err(forbidden(format!(
                 "home_visit.{name} is the coordinator's dispatch; a team records only its result"
             )));
@@ -611,9 +623,9 @@ impl Scope {
 
 /// The fields that say where a record of `collection` lives: a
 /// household's building and unit, the parent reference of a record below it.
-pub fn placing_fields(collection: Collection) -> Vec<&'static str> {
+pub fn placing_fields(collection: Collection) -> Vec<Field> {
     match (collection, parent(collection)) {
-        (Collection::Household, _) => vec!["building", "unit"],
+        (Collection::Household, _) => vec![household::BUILDING, household::UNIT],
         (_, Some((field, _))) => vec![field],
         _ => Vec::new(),
     }
@@ -628,8 +640,8 @@ fn moves(mutation: &Mutation, existing: Option<&Record>) -> bool {
     placing_fields(mutation.collection())
         .into_iter()
         .any(|field| {
-            fields
-                .get(field)
+            field
+                .of(fields)
                 .is_some_and(|value| record.value(field).unwrap_or(&Value::Null) != value)
         })
 }
@@ -1459,7 +1471,7 @@ mod tests {
             let mut at = collection;
             let mut steps = 0;
             while let Some((field, up)) = parent(at) {
-                assert!(at.field(field).is_some(), "{} has no {field}", at.name());
+                assert_eq!(field.collection, at, "{}", field.name);
                 at = up;
                 steps += 1;
                 assert!(steps < 4);

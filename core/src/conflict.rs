@@ -79,7 +79,7 @@ mod tests {
         let mine = edit(1, 10, "head", "张三", None);
         let theirs = edit(2, 20, "head", "李四", None);
         let (merged, conflicts) = merge_pulled(Some(mine), &theirs, me);
-        assert_eq!(merged.value("head"), Some(&json!("李四")));
+        assert_eq!(merged.named("head"), Some(&json!("李四")));
         assert_eq!(conflicts.len(), 1);
         assert_eq!(conflicts[0].mine.value, json!("张三"));
         assert_eq!(conflicts[0].theirs.value, json!("李四"));
@@ -99,7 +99,7 @@ mod tests {
             let local = edit(local_node, local_wall, "phone", "local", None);
             let pulled = edit(2, pulled_wall, "phone", "pulled", None);
             let (merged, found) = merge_pulled(Some(local), &pulled, me);
-            assert_eq!(merged.value("phone"), Some(&json!(expected)));
+            assert_eq!(merged.named("phone"), Some(&json!(expected)));
             assert_eq!(
                 found.len(),
                 conflicts,
@@ -112,7 +112,7 @@ mod tests {
         let (merged, found) = merge_pulled(Some(local), &pulled, me);
         assert!(found.is_empty());
         assert_eq!(
-            (merged.value("phone"), merged.value("notes")),
+            (merged.named("phone"), merged.named("notes")),
             (Some(&json!("1")), Some(&json!("独居")))
         );
     }

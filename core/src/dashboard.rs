@@ -5,7 +5,12 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{need::NeedState, record::Record, schema::Collection, visit::DoorState};
+use crate::{
+    need::NeedState,
+    record::Record,
+    schema::{Collection, person, visit},
+    visit::{DoorState, Outcome},
+};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Totals {
@@ -45,12 +50,11 @@ pub fn totals(records: &[Record]) -> Totals {
             .iter()
             .filter(move |r| r.collection == collection && !r.is_deleted())
     };
-    let text = |r: &Record, f: &str| r.value(f).and_then(|v| v.as_str()).map(str::to_owned);
     let visits: Vec<&Record> = live(Collection::Visit).collect();
-    let visited: BTreeSet<String> = visits
+    let visited: BTreeSet<&str> = visits
         .iter()
-        .filter(|v| text(v, "outcome").as_deref() == Some("visited"))
-        .filter_map(|v| text(v, "household"))
+        .filter(|v| v.choice(visit::OUTCOME) == Some(Outcome::Visited))
+        .filter_map(|v| v.text(visit::HOUSEHOLD))
         .collect();
     let steps = crate::need::steps_by_need(records);
     // Spam a coordinator marked is no need (its history keeps it).
@@ -71,13 +75,16 @@ pub fn totals(records: &[Record]) -> Totals {
             .count(),
         home_tests: visits
             .iter()
-            .filter(|v| v.value("swab").and_then(|s| s.as_bool()) == Some(true))
+            .filter(|v| v.flag(visit::SWAB) == Some(true))
             .count()
             + crate::home_visit::tests_taken(records).count(),
         purchases: live(Collection::Purchase).count(),
         special_populations: live(Collection::Person)
-            .filter(|p| text(p, "care").is_some())
-            .filter(|p| text(p, "household").is_some_and(|h| visited.contains(&h)))
+            .filter(|p| p.text(person::CARE).is_some())
+            .filter(|p| {
+                p.text(person::HOUSEHOLD)
+                    .is_some_and(|h| visited.contains(h))
+            })
             .count(),
     }
 }

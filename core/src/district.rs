@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::{
     api::CompoundSummary,
@@ -15,7 +14,8 @@ use crate::{
     dashboard::{Totals, totals},
     ids::DistrictId,
     record::Record,
-    schema::Collection,
+    schema::{Collection, visit},
+    visit::Outcome,
 };
 
 /// A district's id and name.
@@ -66,11 +66,13 @@ pub const COUNTED: [Collection; 7] = [
 
 /// When a visit happened: the time the volunteer recorded, else the time
 /// of the edit that set its outcome.
-fn visit_day(visit: &Record) -> Option<String> {
-    let at = visit
-        .value("visited_at_ms")
-        .and_then(Value::as_u64)
-        .or_else(|| visit.fields.get("outcome").map(|f| f.hlc.wall_ms))?;
+fn visit_day(record: &Record) -> Option<String> {
+    let at = record.ms(visit::VISITED_AT_MS).or_else(|| {
+        record
+            .fields
+            .get(visit::OUTCOME.name)
+            .map(|f| f.hlc.wall_ms)
+    })?;
     Some(ChinaTime::of(at).date())
 }
 
@@ -79,16 +81,16 @@ impl Figures {
     /// [`COUNTED`] are ignored).
     pub fn of(records: &[Record]) -> Self {
         let mut days: BTreeMap<String, (std::collections::BTreeSet<&str>, usize)> = BTreeMap::new();
-        for visit in records
+        for record in records
             .iter()
             .filter(|r| r.collection == Collection::Visit && !r.is_deleted())
         {
-            let Some(date) = visit_day(visit) else {
+            let Some(date) = visit_day(record) else {
                 continue;
             };
-            let visited = visit.value("outcome").and_then(Value::as_str) == Some("visited");
-            let swab = visit.value("swab").and_then(Value::as_bool) == Some(true);
-            let household = visit.value("household").and_then(Value::as_str);
+            let visited = record.choice(visit::OUTCOME) == Some(Outcome::Visited);
+            let swab = record.flag(visit::SWAB) == Some(true);
+            let household = record.text(visit::HOUSEHOLD);
             if !visited && !swab {
                 continue;
             }
@@ -200,32 +202,14 @@ impl DistrictTotals {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Value, json};
+    use serde_json::json;
 
     use super::*;
-    use crate::{hlc::Hlc, ids::ClientId, mutation::Mutation};
+    use crate::fixtures::record;
 
     /// 2022-04-06 10:00 in China.
     const APRIL_6: u64 = 1_649_210_400_000;
     const DAY_MS: u64 = 86_400_000;
-
-    fn record(collection: &str, id: &str, fields: Value, at: u64) -> Record {
-        let kind = if collection == "purchase" {
-            "append"
-        } else {
-            "set"
-        };
-        let mutation: Mutation = serde_json::from_value(
-            json!({"kind": kind, "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}}),
-        )
-        .unwrap();
-        let hlc = Hlc {
-            wall_ms: at,
-            counter: 0,
-            node: ClientId::from_u128(1),
-        };
-        mutation.apply(None, &hlc).unwrap().0
-    }
 
     fn row(id: &str, street: Option<&str>, home_tests: usize) -> CompoundRow {
         CompoundRow {

@@ -70,26 +70,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::{hlc::Hlc, ids::ClientId, mutation::Mutation};
-
-    fn record(collection: &str, id: &str, fields: serde_json::Value, wall_ms: u64) -> Record {
-        let kind = if collection == "need_event" {
-            "append"
-        } else {
-            "set"
-        };
-        let mutation: Mutation = serde_json::from_value(json!({
-            "kind": kind,
-            "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}
-        }))
-        .unwrap();
-        let hlc = Hlc {
-            wall_ms,
-            counter: 0,
-            node: ClientId::from_u128(1),
-        };
-        mutation.apply(None, &hlc).unwrap().0
-    }
+    use crate::fixtures::record;
 
     #[test]
     fn a_record_already_broken_stays_editable_and_a_sound_one_stays_sound() {

@@ -6,31 +6,27 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{
     access::Place,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
-    need::{NeedState, Status, steps_by_need},
+    need::{Category, NeedState, Source, Status, steps_by_need},
     record::Record,
     roster,
-    schema::Collection,
+    schema::{Collection, Field, Vocabulary, household, need, need_event},
 };
 
-/// What a resident may ask for, in the form's order (all in
-/// `need::CATEGORIES`).
-pub const CATEGORIES: &[&str] = &[
-    "home_test",
-    "medicine",
-    "food",
-    "care",
-    "medical_visit",
-    "other",
+/// What a resident may ask for, in the form's order.
+pub const CATEGORIES: &[Category] = &[
+    Category::HomeTest,
+    Category::Medicine,
+    Category::Food,
+    Category::Care,
+    Category::MedicalVisit,
+    Category::Other,
 ];
-
-/// The `source` of a need asked for from the building page.
-pub const RESIDENT: &str = "resident";
 
 /// Digits a call-back number has at least (a landline without its area
 /// code) and at most (an international number).
@@ -59,28 +55,25 @@ pub enum HelpField {
 }
 
 impl HelpField {
+    /// The input's name: the schema field's.
     pub fn name(self) -> &'static str {
-        match self {
-            HelpField::Unit => "unit",
-            HelpField::Door => "door",
-            HelpField::Category => "category",
-            HelpField::Description => "description",
-            HelpField::Phone => "phone",
-            HelpField::Name => "name",
-        }
+        self.field().name
     }
 
     /// The schema field that holds it, whose limits it keeps.
+    fn field(self) -> Field {
+        match self {
+            HelpField::Unit => household::UNIT,
+            HelpField::Door => household::DOOR,
+            HelpField::Category => need::CATEGORY,
+            HelpField::Description => need::DESCRIPTION,
+            HelpField::Phone => need::PHONE,
+            HelpField::Name => need::NAME,
+        }
+    }
+
     fn spec(self) -> &'static crate::schema::FieldSpec {
-        let (collection, field) = match self {
-            HelpField::Unit => (Collection::Household, "unit"),
-            HelpField::Door => (Collection::Household, "door"),
-            HelpField::Category => (Collection::Need, "category"),
-            HelpField::Description => (Collection::Need, "description"),
-            HelpField::Phone => (Collection::Need, "phone"),
-            HelpField::Name => (Collection::Need, "name"),
-        };
-        collection.field(field).expect("the schema has it")
+        self.field().spec()
     }
 
     /// The most characters it may hold (for the input's `maxlength`).
@@ -166,7 +159,8 @@ impl HelpForm {
             phone: take(HelpField::Phone, &self.phone, true)?,
             name: take(HelpField::Name, &self.name, false)?,
         };
-        if !CATEGORIES.contains(&request.category.as_str()) {
+        let asked = Category::from_word(&request.category);
+        if !asked.is_some_and(|c| CATEGORIES.contains(&c)) {
             return Err(HelpProblem::UnknownCategory);
         }
         let digits = request.phone.chars().filter(char::is_ascii_digit).count();
@@ -197,8 +191,7 @@ pub fn find_household<'a>(
         .filter(|h| h.collection == Collection::Household && !h.is_deleted())
         .find(|h| {
             Place::of_household(h).as_ref() == Some(&at)
-                && h.value("door")
-                    .and_then(Value::as_str)
+                && h.text(household::DOOR)
                     .is_some_and(|d| roster::normalize(d) == door)
         })
         .map(|h| h.id.clone())
@@ -226,11 +219,11 @@ impl HelpRequest {
         let mut edits = Vec::new();
         let household = household.unwrap_or_else(|| {
             let mut fields = BTreeMap::from([
-                ("building".to_owned(), json!(building)),
-                ("door".to_owned(), json!(self.door)),
+                household::BUILDING.set(building),
+                household::DOOR.set(self.door.as_str()),
             ]);
             if !self.unit.is_empty() {
-                fields.insert("unit".into(), json!(self.unit));
+                fields.insert(household::UNIT.into(), json!(self.unit));
             }
             edits.push(Mutation::Set {
                 collection: Collection::Household,
@@ -240,32 +233,35 @@ impl HelpRequest {
             });
             ids.household
         });
-        let mut need = BTreeMap::from([
-            ("household".to_owned(), json!(household)),
-            ("category".to_owned(), json!(self.category)),
-            ("source".to_owned(), json!(RESIDENT)),
-            ("phone".to_owned(), json!(self.phone)),
-            ("requested_ms".to_owned(), json!(now_ms)),
+        let mut fields = BTreeMap::from([
+            need::HOUSEHOLD.set(json!(household)),
+            need::CATEGORY.set(self.category.as_str()),
+            need::SOURCE.set(Source::Resident.word()),
+            need::PHONE.set(self.phone.as_str()),
+            need::REQUESTED_MS.set(now_ms),
         ]);
-        for (field, value) in [("description", &self.description), ("name", &self.name)] {
+        for (field, value) in [
+            (need::DESCRIPTION, &self.description),
+            (need::NAME, &self.name),
+        ] {
             if !value.is_empty() {
-                need.insert(field.into(), json!(value));
+                fields.insert(field.into(), json!(value));
             }
         }
         edits.push(Mutation::Set {
             collection: Collection::Need,
             id: ids.need.clone(),
             compound: compound.clone(),
-            fields: need,
+            fields,
         });
         edits.push(Mutation::Append {
             collection: Collection::NeedEvent,
             id: ids.event,
             compound: compound.clone(),
             fields: BTreeMap::from([
-                ("need".to_owned(), json!(ids.need)),
-                ("step".to_owned(), json!("collected")),
-                ("at_ms".to_owned(), json!(now_ms)),
+                need_event::NEED.set(json!(ids.need)),
+                need_event::STEP.set(Status::Collected.name()),
+                need_event::AT_MS.set(now_ms),
             ]),
         });
         edits
@@ -273,19 +269,19 @@ impl HelpRequest {
 }
 
 /// Whether a need was asked for by a resident.
-pub fn is_request(need: &Record) -> bool {
-    need.value("source").and_then(Value::as_str) == Some(RESIDENT)
+pub fn is_request(record: &Record) -> bool {
+    record.choice(need::SOURCE) == Some(Source::Resident)
 }
 
 /// Whether a coordinator marked the need as spam.
-pub fn is_spam(need: &Record) -> bool {
-    need.value("spam").and_then(Value::as_bool) == Some(true)
+pub fn is_spam(record: &Record) -> bool {
+    record.flag(need::SPAM) == Some(true)
 }
 
 /// What a resident's ticket shows: no names, doors or phones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TicketView {
-    pub category: String,
+    pub category: Category,
     /// `None` until its first step has arrived.
     pub status: Option<Status>,
     /// Its latest step, else when it was asked.
@@ -293,18 +289,14 @@ pub struct TicketView {
 }
 
 /// The ticket view of `need`, from its steps among `events`.
-pub fn ticket_view(need: &Record, events: &[Record]) -> TicketView {
-    let state = NeedState::fold(steps_by_need(events).remove(&need.id).unwrap_or_default());
+pub fn ticket_view(record: &Record, events: &[Record]) -> TicketView {
+    let state = NeedState::fold(steps_by_need(events).remove(&record.id).unwrap_or_default());
     TicketView {
-        category: need
-            .value("category")
-            .and_then(Value::as_str)
-            .unwrap_or("other")
-            .to_owned(),
+        category: record.choice(need::CATEGORY).unwrap_or(Category::Other),
         status: state.status,
         updated_ms: state
             .updated_ms()
-            .or_else(|| need.value("requested_ms").and_then(Value::as_u64))
+            .or_else(|| record.ms(need::REQUESTED_MS))
             .unwrap_or_default(),
     }
 }
@@ -342,18 +334,17 @@ pub fn call_backs(records: &[Record], now_ms: u64) -> CallBacks {
     let steps = steps_by_need(records);
     let mut delays = Vec::new();
     let mut figures = CallBacks::default();
-    for need in records.iter().filter(|r| {
+    for request in records.iter().filter(|r| {
         r.collection == Collection::Need && !r.is_deleted() && is_request(r) && !is_spam(r)
     }) {
-        let state = NeedState::fold(steps.get(&need.id).cloned().unwrap_or_default());
-        let asked = need
-            .value("requested_ms")
-            .and_then(Value::as_u64)
+        let state = NeedState::fold(steps.get(&request.id).cloned().unwrap_or_default());
+        let asked = request
+            .ms(need::REQUESTED_MS)
             .or_else(|| state.history.first().map(|s| s.at_ms))
             .unwrap_or(now_ms);
         if let Some(at) = state.called_back_ms() {
             delays.push(at.saturating_sub(asked));
-        } else if awaits_call(need, &state) {
+        } else if awaits_call(request, &state) {
             figures.waiting += 1;
             let waited_ms = now_ms.saturating_sub(asked);
             if figures
@@ -362,7 +353,7 @@ pub fn call_backs(records: &[Record], now_ms: u64) -> CallBacks {
                 .is_none_or(|w| waited_ms > w.waited_ms)
             {
                 figures.slowest_open = Some(Waiting {
-                    need: need.id.clone(),
+                    need: request.id.clone(),
                     waited_ms,
                 });
             }
@@ -482,9 +473,6 @@ mod tests {
                 assert!(problem.to_string().contains(problem.field().name()));
             }
         }
-        for category in CATEGORIES {
-            assert!(crate::need::CATEGORIES.contains(category), "{category}");
-        }
         assert_eq!(HelpField::Description.max_chars(), 500);
     }
 
@@ -518,11 +506,11 @@ mod tests {
 
         let joined = apply(request.mutations(&compound, "3", found, ids(1), 100), 100);
         assert_eq!(joined.len(), 2, "no new household");
-        assert_eq!(joined[0].value("household"), Some(&json!("old")));
-        assert_eq!(joined[0].value("source"), Some(&json!("resident")));
-        assert_eq!(joined[0].value("requested_ms"), Some(&json!(100)));
-        assert_eq!(joined[0].value("name"), None);
-        assert_eq!(joined[1].value("step"), Some(&json!("collected")));
+        assert_eq!(joined[0].named("household"), Some(&json!("old")));
+        assert_eq!(joined[0].named("source"), Some(&json!("resident")));
+        assert_eq!(joined[0].named("requested_ms"), Some(&json!(100)));
+        assert_eq!(joined[0].named("name"), None);
+        assert_eq!(joined[1].named("step"), Some(&json!("collected")));
         assert!(is_request(&joined[0]) && !is_spam(&joined[0]));
 
         let made = apply(request.mutations(&compound, "5", None, ids(2), 100), 100);
@@ -532,13 +520,13 @@ mod tests {
             Place::of_household(&made[0]),
             Some(Place::new("5", Some("2")))
         );
-        assert_eq!(made[0].value("head"), None, "the address only");
-        assert_eq!(made[1].value("household"), Some(&json!("h2")));
+        assert_eq!(made[0].named("head"), None, "the address only");
+        assert_eq!(made[1].named("household"), Some(&json!("h2")));
         let view = ticket_view(&made[1], &made);
         assert_eq!(
             view,
             TicketView {
-                category: "home_test".into(),
+                category: Category::HomeTest,
                 status: Some(Status::Collected),
                 updated_ms: 100
             }

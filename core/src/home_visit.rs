@@ -8,25 +8,23 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 use crate::{
     access::{Place, round_ended_at},
     ids::RecordId,
-    need::{NeedState, steps_by_need},
+    need::{Category, NeedState, steps_by_need},
     record::Record,
-    schema::Collection,
+    schema::{Collection, Field, home_visit, household, need, person},
 };
 
 /// What a home-visit team found at the door.
 pub const RESULTS: &[&str] = &["tested", "not_home", "refused"];
 
 /// The need categories that ask for someone at the door.
-pub const NEED_CATEGORIES: &[&str] = &["home_test", "medical_visit"];
+pub const NEED_CATEGORIES: &[Category] = &[Category::HomeTest, Category::MedicalVisit];
 
 /// The fields of an entry a home-visit team records; the others (round,
 /// household, subject, team) are the coordinator's dispatch.
-pub const RESULT_FIELDS: &[&str] = &["result", "tube_no", "at_ms"];
+pub const RESULT_FIELDS: &[Field] = &[home_visit::RESULT, home_visit::TUBE_NO, home_visit::AT_MS];
 
 /// What a home-visit team found at the door.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,32 +60,24 @@ pub enum Subject {
 
 impl Subject {
     /// The field of a `home_visit` entry naming it, and the id.
-    pub fn field(&self) -> (&'static str, &RecordId) {
+    pub fn field(&self) -> (Field, &RecordId) {
         match self {
-            Subject::Person(id) => ("person", id),
-            Subject::Need(id) => ("need", id),
+            Subject::Person(id) => (home_visit::PERSON, id),
+            Subject::Need(id) => (home_visit::NEED, id),
         }
     }
 
     fn of(entry: &Record) -> Option<Self> {
-        let id = |field: &str| {
-            entry
-                .value(field)
-                .and_then(Value::as_str)
-                .and_then(|id| id.parse().ok())
-        };
-        id("person")
+        entry
+            .reference(home_visit::PERSON)
             .map(Subject::Person)
-            .or_else(|| id("need").map(Subject::Need))
+            .or_else(|| entry.reference(home_visit::NEED).map(Subject::Need))
     }
 }
 
-fn text<'a>(record: &'a Record, field: &str) -> Option<&'a str> {
-    record
-        .value(field)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+/// A text field's value, trimmed; `None` when unset or blank.
+fn text(record: &Record, field: Field) -> Option<&str> {
+    record.text(field).map(str::trim).filter(|v| !v.is_empty())
 }
 
 fn live(records: &[Record], collection: Collection) -> impl Iterator<Item = &Record> {
@@ -100,20 +90,28 @@ fn live(records: &[Record], collection: Collection) -> impl Iterator<Item = &Rec
 /// the care ledger, and each open need (by its steps' fold) asking for a
 /// home test or medical visit that is not spam, with the household it is in.
 pub fn candidates(records: &[Record]) -> Vec<(Subject, RecordId)> {
-    let household = |r: &Record| text(r, "household").and_then(|h| h.parse().ok());
+    let household = |r: &Record, field| text(r, field).and_then(|h| h.parse().ok());
     let people = live(records, Collection::Person)
-        .filter(|p| text(p, "care").is_some())
-        .filter(|p| p.value("homebound").and_then(Value::as_bool) == Some(true))
-        .filter_map(|p| Some((Subject::Person(p.id.clone()), household(p)?)));
+        .filter(|p| text(p, person::CARE).is_some())
+        .filter(|p| p.flag(person::HOMEBOUND) == Some(true))
+        .filter_map(|p| {
+            Some((
+                Subject::Person(p.id.clone()),
+                household(p, person::HOUSEHOLD)?,
+            ))
+        });
     let steps = steps_by_need(records);
     let needs = live(records, Collection::Need)
-        .filter(|n| text(n, "category").is_some_and(|c| NEED_CATEGORIES.contains(&c)))
+        .filter(|n| {
+            n.choice(need::CATEGORY)
+                .is_some_and(|c| NEED_CATEGORIES.contains(&c))
+        })
         .filter(|n| !crate::help::is_spam(n))
         .filter(|n| {
             let steps = steps.get(&n.id).cloned().unwrap_or_default();
             !NeedState::fold(steps).is_resolved()
         })
-        .filter_map(|n| Some((Subject::Need(n.id.clone()), household(n)?)));
+        .filter_map(|n| Some((Subject::Need(n.id.clone()), household(n, need::HOUSEHOLD)?)));
     people.chain(needs).collect()
 }
 
@@ -132,16 +130,16 @@ pub struct Dispatch {
 
 impl Dispatch {
     pub fn of(entry: &Record) -> Self {
-        let id = |field: &str| text(entry, field).and_then(|v| v.parse().ok());
+        let id = |field| text(entry, field).and_then(|v| v.parse().ok());
         Self {
             id: entry.id.clone(),
-            round: id("round"),
-            household: id("household"),
+            round: id(home_visit::ROUND),
+            household: id(home_visit::HOUSEHOLD),
             subject: Subject::of(entry),
-            team: id("team"),
-            result: text(entry, "result").and_then(Outcome::from_name),
-            tube_no: text(entry, "tube_no").map(str::to_owned),
-            at_ms: entry.value("at_ms").and_then(Value::as_u64),
+            team: id(home_visit::TEAM),
+            result: text(entry, home_visit::RESULT).and_then(Outcome::from_name),
+            tube_no: text(entry, home_visit::TUBE_NO).map(str::to_owned),
+            at_ms: entry.ms(home_visit::AT_MS),
         }
     }
 }
@@ -247,7 +245,10 @@ fn placed(records: &[Record]) -> BTreeMap<&RecordId, (Option<Place>, Option<Stri
         .map(|h| {
             (
                 &h.id,
-                (Place::of_household(h), text(h, "door").map(str::to_owned)),
+                (
+                    Place::of_household(h),
+                    text(h, household::DOOR).map(str::to_owned),
+                ),
             )
         })
         .collect()
@@ -400,8 +401,9 @@ impl std::fmt::Display for ResultError {
 /// The rule an entry's state must meet (the phone before it saves, the
 /// server on what a push leaves).
 pub fn check(entry: &Record) -> Result<(), ResultError> {
-    let tested = text(entry, "result").and_then(Outcome::from_name) == Some(Outcome::Tested);
-    if tested && text(entry, "tube_no").is_none() {
+    let tested =
+        text(entry, home_visit::RESULT).and_then(Outcome::from_name) == Some(Outcome::Tested);
+    if tested && text(entry, home_visit::TUBE_NO).is_none() {
         return Err(ResultError::TestedNeedsTube);
     }
     Ok(())
@@ -409,44 +411,28 @@ pub fn check(entry: &Record) -> Result<(), ResultError> {
 
 /// Home tests a home-visit team took: entries with result tested.
 pub fn tests_taken(records: &[Record]) -> impl Iterator<Item = &Record> {
-    live(records, Collection::HomeVisit)
-        .filter(|r| text(r, "result").and_then(Outcome::from_name) == Some(Outcome::Tested))
+    live(records, Collection::HomeVisit).filter(|r| {
+        text(r, home_visit::RESULT).and_then(Outcome::from_name) == Some(Outcome::Tested)
+    })
 }
 
 /// When a test was taken: the time the team recorded, else the time of the
 /// edit that set the result.
 pub fn tested_at(entry: &Record) -> Option<u64> {
-    entry
-        .value("at_ms")
-        .and_then(Value::as_u64)
-        .or_else(|| entry.fields.get("result").map(|f| f.hlc.wall_ms))
+    entry.ms(home_visit::AT_MS).or_else(|| {
+        entry
+            .fields
+            .get(home_visit::RESULT.name)
+            .map(|f| f.hlc.wall_ms)
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
-    use crate::{hlc::Hlc, ids::ClientId, mutation::Mutation};
-
-    fn record(collection: &str, id: &str, fields: Value, at: u64) -> Record {
-        let kind = if collection == "need_event" {
-            "append"
-        } else {
-            "set"
-        };
-        let mutation: Mutation = serde_json::from_value(json!({
-            "kind": kind,
-            "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}
-        }))
-        .unwrap();
-        let hlc = Hlc {
-            wall_ms: at,
-            counter: 0,
-            node: ClientId::from_u128(1),
-        };
-        mutation.apply(None, &hlc).unwrap().0
-    }
+    use crate::fixtures::record;
 
     fn id(text: &str) -> RecordId {
         text.parse().unwrap()

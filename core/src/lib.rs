@@ -13,6 +13,8 @@ pub mod dashboard;
 pub mod district;
 pub mod domain;
 pub mod eta;
+#[cfg(test)]
+mod fixtures;
 pub mod help;
 pub mod hlc;
 pub mod home_visit;

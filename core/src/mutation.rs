@@ -106,7 +106,7 @@ impl Mutation {
                 !record.is_deleted()
                     && fields
                         .iter()
-                        .all(|(name, value)| record.value(name).unwrap_or(&Value::Null) == value)
+                        .all(|(name, value)| record.named(name).unwrap_or(&Value::Null) == value)
             }
             (Mutation::Append { .. }, Some(_)) => true,
             (Mutation::Delete { .. }, Some(record)) => record.is_deleted(),
@@ -340,7 +340,7 @@ mod tests {
         let (second, overwrites) = set(json!({"phone": "222"}))
             .apply(Some(&first), &hlc(20, 2))
             .unwrap();
-        assert_eq!(second.value("phone"), Some(&json!("222")));
+        assert_eq!(second.named("phone"), Some(&json!("222")));
         assert_eq!(overwrites.len(), 1);
         assert_eq!(overwrites[0].lost.value, json!("111"));
         // An older edit arriving late changes nothing.
@@ -385,6 +385,6 @@ mod tests {
             .apply(Some(&deleted), &hlc(3, 2))
             .unwrap();
         assert!(edited.is_deleted());
-        assert_eq!(edited.value("door"), Some(&json!("2")));
+        assert_eq!(edited.named("door"), Some(&json!("2")));
     }
 }

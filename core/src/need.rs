@@ -10,20 +10,29 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{hlc::Hlc, ids::RecordId, record::Record, schema::Collection};
+use crate::{
+    hlc::Hlc,
+    ids::RecordId,
+    record::Record,
+    schema::{Collection, need_event, vocabulary},
+};
 
-pub const CATEGORIES: &[&str] = &[
-    "medical_visit",
-    "medicine",
-    "food",
-    "utilities",
-    "garbage",
-    "home_test",
-    "shuttle",
-    // Elderly or disabled care (老弱病残照护), as residents ask for it.
-    "care",
-    "other",
-];
+vocabulary! {
+    /// What a need asks for.
+    pub enum Category {
+        MedicalVisit = "medical_visit",
+        Medicine = "medicine",
+        Food = "food",
+        Utilities = "utilities",
+        Garbage = "garbage",
+        HomeTest = "home_test",
+        Shuttle = "shuttle",
+        /// Elderly or disabled care (老弱病残照护), as residents ask for it.
+        Care = "care",
+        Other = "other",
+    }
+}
+
 pub const STEPS: &[&str] = &[
     "collected",
     "assigned",
@@ -34,9 +43,14 @@ pub const STEPS: &[&str] = &[
     "called_back",
 ];
 
-/// Who recorded a need: a volunteer at the door (also when the field is
-/// absent), or a resident from the building page (`help.rs`).
-pub const SOURCES: &[&str] = &["door", "resident"];
+vocabulary! {
+    /// Who recorded a need: a volunteer at the door (also when the field
+    /// is absent), or a resident from the building page (`help.rs`).
+    pub enum Source {
+        Door = "door",
+        Resident = "resident",
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,31 +84,25 @@ pub fn steps_by_need(records: &[Record]) -> BTreeMap<RecordId, Vec<Step>> {
         .iter()
         .filter(|r| r.collection == Collection::NeedEvent)
     {
-        let text = |f: &str| {
-            record
-                .value(f)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_owned()
-        };
+        let text = |f| record.text(f).unwrap_or_default().to_owned();
         let (Ok(need), Some(to), Some(stamp)) = (
-            text("need").parse::<RecordId>(),
+            text(need_event::NEED).parse::<RecordId>(),
             record
-                .value("step")
+                .value(need_event::STEP)
                 .and_then(|v| serde_json::from_value::<Status>(v.clone()).ok()),
-            record.fields.get("step").map(|s| s.hlc.clone()),
+            record
+                .fields
+                .get(need_event::STEP.name)
+                .map(|s| s.hlc.clone()),
         ) else {
             continue;
         };
         steps.entry(need).or_default().push(Step {
             to,
-            team: text("team").parse().ok(),
-            due_ms: record.value("due_ms").and_then(|v| v.as_u64()),
-            note: text("note"),
-            at_ms: record
-                .value("at_ms")
-                .and_then(|v| v.as_u64())
-                .unwrap_or_default(),
+            team: text(need_event::TEAM).parse().ok(),
+            due_ms: record.ms(need_event::DUE_MS),
+            note: text(need_event::NOTE),
+            at_ms: record.ms(need_event::AT_MS).unwrap_or_default(),
             hlc: stamp,
         });
     }

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::{
     hlc::Hlc,
     ids::{CompoundId, RecordId},
-    schema::Collection,
+    schema::{Collection, Field, Vocabulary},
 };
 
 /// A field's value and the stamp of the edit that wrote it.
@@ -54,8 +54,53 @@ impl Record {
         }
     }
 
-    pub fn value(&self, field: &str) -> Option<&Value> {
-        self.fields.get(field).map(|s| &s.value)
+    /// A field's value; `None` when never written (a cleared field is
+    /// `Some(Null)`).
+    pub fn value(&self, field: Field) -> Option<&Value> {
+        debug_assert_eq!(field.collection, self.collection, "{}", field.name);
+        self.named(field.name)
+    }
+
+    /// A field's value by the name an edit on the wire gives it, which may
+    /// be one this build does not know.
+    pub fn named(&self, name: &str) -> Option<&Value> {
+        self.fields.get(name).map(|s| &s.value)
+    }
+
+    /// A text (or choice, or reference) field's value as stored.
+    pub fn text(&self, field: Field) -> Option<&str> {
+        self.value(field).and_then(Value::as_str)
+    }
+
+    /// A yes/no field's value.
+    pub fn flag(&self, field: Field) -> Option<bool> {
+        self.value(field).and_then(Value::as_bool)
+    }
+
+    /// A whole-number field's value (a count, an amount, a time in ms).
+    pub fn int(&self, field: Field) -> Option<i64> {
+        self.value(field).and_then(Value::as_i64)
+    }
+
+    /// A time field's value, in ms since the epoch.
+    pub fn ms(&self, field: Field) -> Option<u64> {
+        self.value(field).and_then(Value::as_u64)
+    }
+
+    /// A decimal field's value (a temperature).
+    pub fn decimal(&self, field: Field) -> Option<f64> {
+        self.value(field).and_then(Value::as_f64)
+    }
+
+    /// The record a reference field points at.
+    pub fn reference(&self, field: Field) -> Option<RecordId> {
+        self.text(field)?.parse().ok()
+    }
+
+    /// A choice field's value as its vocabulary's type; `None` when unset
+    /// or a word this build does not know.
+    pub fn choice<V: Vocabulary>(&self, field: Field) -> Option<V> {
+        V::from_word(self.value(field)?.as_str()?)
     }
 
     pub fn is_deleted(&self) -> bool {

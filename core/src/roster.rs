@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 
 use crate::{
     api::ErrorCode,
-    schema::{Collection, FieldType},
+    schema::{Field, FieldType, Vocabulary, household},
     spreadsheet::looks_like_formula,
+    visit::CareGroup,
 };
 
 /// One sheet of a workbook (a CSV file is one sheet named after the file):
@@ -258,8 +259,8 @@ impl RosterFileProblem {
 /// What a header names, before the sheet is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
-    Field(&'static str),
-    Care(&'static str),
+    Field(Field),
+    Care(CareGroup),
     IdNumber,
     Index,
 }
@@ -270,49 +271,49 @@ const SYNONYMS: &[(&str, Target)] = &[
     ("身份证", Target::IdNumber),
     ("证件号", Target::IdNumber),
     ("序号", Target::Index),
-    ("独居", Target::Care("elderly_alone")),
-    ("空巢", Target::Care("elderly_alone")),
-    ("残疾", Target::Care("disabled")),
-    ("慢性病", Target::Care("chronic")),
-    ("孕妇", Target::Care("pregnant")),
-    ("儿童", Target::Care("child")),
-    ("婴幼儿", Target::Care("child")),
-    ("联系电话", Target::Field("phone")),
-    ("联系方式", Target::Field("phone")),
-    ("手机", Target::Field("phone")),
-    ("电话", Target::Field("phone")),
-    ("常住人口", Target::Field("members")),
-    ("家庭人口", Target::Field("members")),
-    ("人口数", Target::Field("members")),
-    ("人口", Target::Field("members")),
-    ("人数", Target::Field("members")),
-    ("户主姓名", Target::Field("head")),
-    ("户主", Target::Field("head")),
-    ("姓名", Target::Field("head")),
-    ("业主", Target::Field("head")),
-    ("楼栋", Target::Field("building")),
-    ("楼号", Target::Field("building")),
-    ("楼幢", Target::Field("building")),
-    ("栋号", Target::Field("building")),
-    ("幢号", Target::Field("building")),
-    ("单元", Target::Field("unit")),
-    ("门牌", Target::Field("door")),
-    ("房号", Target::Field("door")),
-    ("房间号", Target::Field("door")),
-    ("室号", Target::Field("door")),
-    ("户号", Target::Field("door")),
-    ("备注", Target::Field("notes")),
+    ("独居", Target::Care(CareGroup::ElderlyAlone)),
+    ("空巢", Target::Care(CareGroup::ElderlyAlone)),
+    ("残疾", Target::Care(CareGroup::Disabled)),
+    ("慢性病", Target::Care(CareGroup::Chronic)),
+    ("孕妇", Target::Care(CareGroup::Pregnant)),
+    ("儿童", Target::Care(CareGroup::Child)),
+    ("婴幼儿", Target::Care(CareGroup::Child)),
+    ("联系电话", Target::Field(household::PHONE)),
+    ("联系方式", Target::Field(household::PHONE)),
+    ("手机", Target::Field(household::PHONE)),
+    ("电话", Target::Field(household::PHONE)),
+    ("常住人口", Target::Field(household::MEMBERS)),
+    ("家庭人口", Target::Field(household::MEMBERS)),
+    ("人口数", Target::Field(household::MEMBERS)),
+    ("人口", Target::Field(household::MEMBERS)),
+    ("人数", Target::Field(household::MEMBERS)),
+    ("户主姓名", Target::Field(household::HEAD)),
+    ("户主", Target::Field(household::HEAD)),
+    ("姓名", Target::Field(household::HEAD)),
+    ("业主", Target::Field(household::HEAD)),
+    ("楼栋", Target::Field(household::BUILDING)),
+    ("楼号", Target::Field(household::BUILDING)),
+    ("楼幢", Target::Field(household::BUILDING)),
+    ("栋号", Target::Field(household::BUILDING)),
+    ("幢号", Target::Field(household::BUILDING)),
+    ("单元", Target::Field(household::UNIT)),
+    ("门牌", Target::Field(household::DOOR)),
+    ("房号", Target::Field(household::DOOR)),
+    ("房间号", Target::Field(household::DOOR)),
+    ("室号", Target::Field(household::DOOR)),
+    ("户号", Target::Field(household::DOOR)),
+    ("备注", Target::Field(household::NOTES)),
 ];
 
 /// Words in 备注 that propose a care entry.
-const CARE_WORDS: &[(&str, &str)] = &[
-    ("独居", "elderly_alone"),
-    ("空巢", "elderly_alone"),
-    ("残疾", "disabled"),
-    ("慢性病", "chronic"),
-    ("孕妇", "pregnant"),
-    ("儿童", "child"),
-    ("婴幼儿", "child"),
+const CARE_WORDS: &[(&str, CareGroup)] = &[
+    ("独居", CareGroup::ElderlyAlone),
+    ("空巢", CareGroup::ElderlyAlone),
+    ("残疾", CareGroup::Disabled),
+    ("慢性病", CareGroup::Chronic),
+    ("孕妇", CareGroup::Pregnant),
+    ("儿童", CareGroup::Child),
+    ("婴幼儿", CareGroup::Child),
 ];
 
 /// A care column's cell that says no.
@@ -340,8 +341,8 @@ fn classify(header: &str, mapping: &BTreeMap<String, String>) -> Option<Target> 
         return None;
     }
     if let Some(field) = mapping.get(&header) {
-        let field = Collection::Household.field(field)?.name;
-        return Some(Target::Field(field));
+        let field = household::ALL.iter().find(|f| f.name == field)?;
+        return Some(Target::Field(*field));
     }
     let mut best: Option<(usize, Target)> = None;
     for (word, target) in SYNONYMS {
@@ -428,7 +429,7 @@ fn strip_suffix(value: &str, suffixes: &[&str]) -> String {
 /// A cell starting with + or - is only a number or a placeholder when the
 /// rest is digits (a basement door "-1", a phone "+86 138…") or dashes ("-",
 /// "--" for "none", as offices write): those import as they are.
-pub fn formula_like(field: &str, raw: &str) -> bool {
+pub fn formula_like(field: Field, raw: &str) -> bool {
     if looks_like_formula(raw) && !raw.starts_with(['+', '-']) {
         return true;
     }
@@ -443,7 +444,7 @@ pub fn formula_like(field: &str, raw: &str) -> bool {
     let placeholder = only("-–— ");
     let rest = &text[1..];
     let number = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || ". ".contains(c));
-    let phone = field == "phone" && only("+-0123456789() ");
+    let phone = field == household::PHONE && only("+-0123456789() ");
     !(placeholder || number || phone)
 }
 
@@ -490,9 +491,9 @@ fn header_of(sheet: &Sheet, mapping: &BTreeMap<String, String>) -> Option<(usize
 
 /// Building, unit and door together identify a door in a compound.
 pub fn door_key(fields: &BTreeMap<String, Value>) -> String {
-    ["building", "unit", "door"]
+    [household::BUILDING, household::UNIT, household::DOOR]
         .iter()
-        .map(|f| fields.get(*f).and_then(Value::as_str).unwrap_or_default())
+        .map(|f| f.of(fields).and_then(Value::as_str).unwrap_or_default())
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -531,12 +532,12 @@ pub fn plan(
             .iter()
             .map(|h| classify(h, mapping))
             .collect();
-        let column_of = |field: &str| {
+        let column_of = |field: Field| {
             targets
                 .iter()
                 .position(|t| matches!(t, Some(Target::Field(f)) if *f == field))
         };
-        let Some(door_column) = column_of("door") else {
+        let Some(door_column) = column_of(household::DOOR) else {
             // A 汇总 or 说明 sheet is left out; a file with no roster at all
             // is refused, naming the sheet that looked most like one.
             if found >= 2 && no_door.is_none() {
@@ -559,8 +560,8 @@ pub fn plan(
             .map(|(header, target)| RosterColumn {
                 header: normalize(header),
                 used_as: match target {
-                    Some(Target::Field(f)) => ColumnUse::Field((*f).to_owned()),
-                    Some(Target::Care(c)) => ColumnUse::Care((*c).to_owned()),
+                    Some(Target::Field(f)) => ColumnUse::Field(f.name.to_owned()),
+                    Some(Target::Care(c)) => ColumnUse::Care(c.word().to_owned()),
                     Some(Target::IdNumber) => ColumnUse::IdNumber,
                     Some(Target::Index) => ColumnUse::Index,
                     None => ColumnUse::Ignored,
@@ -586,7 +587,7 @@ pub fn plan(
                 }
             })
             .collect();
-        let building = if column_of("building").is_some() {
+        let building = if column_of(household::BUILDING).is_some() {
             None
         } else {
             building_in(&sheet.name, true)
@@ -609,7 +610,7 @@ pub fn plan(
         let mut households = 0;
         // Merged building and unit cells hold their value in the first row
         // only: later rows take it from above.
-        let mut above: BTreeMap<&str, String> = BTreeMap::new();
+        let mut above: BTreeMap<Field, String> = BTreeMap::new();
         for (index, cells) in sheet.rows.iter().enumerate().skip(header_at + 1) {
             let row = index + 1;
             let text = cells_text(cells);
@@ -642,16 +643,16 @@ pub fn plan(
                 if value.is_empty() {
                     continue;
                 }
-                if formula_like(field, raw) {
+                if formula_like(*field, raw) {
                     problem.get_or_insert(RosterProblem::FormulaLike {
-                        field: (*field).to_owned(),
+                        field: field.name.to_owned(),
                         text: value.chars().take(40).collect(),
                     });
                     continue;
                 }
-                match field_value(field, &value) {
+                match field_value(*field, &value) {
                     Ok(v) => {
-                        fields.insert((*field).to_owned(), v);
+                        fields.insert((*field).into(), v);
                     }
                     Err(p) => {
                         problem.get_or_insert(p);
@@ -659,7 +660,7 @@ pub fn plan(
                 }
             }
             // Care columns' sources name their headers.
-            let care: Vec<(&str, String)> = targets
+            let care: Vec<(CareGroup, String)> = targets
                 .iter()
                 .zip(cells)
                 .zip(&sheet.rows[header_at])
@@ -670,8 +671,8 @@ pub fn plan(
                     _ => None,
                 })
                 .chain(
-                    fields
-                        .get("notes")
+                    household::NOTES
+                        .of(&fields)
                         .and_then(Value::as_str)
                         .into_iter()
                         .flat_map(|notes| {
@@ -683,23 +684,23 @@ pub fn plan(
                 )
                 .collect();
             if let Some(b) = &building {
-                fields.insert("building".into(), json!(b.building));
+                fields.insert(household::BUILDING.into(), json!(b.building));
             }
             split_address(&mut fields);
-            for field in ["building", "unit"] {
-                match fields.get(field).and_then(Value::as_str) {
+            for field in [household::BUILDING, household::UNIT] {
+                match field.of(&fields).and_then(Value::as_str) {
                     Some(v) => {
                         above.insert(field, v.to_owned());
                     }
                     None if column_of(field).is_some() => {
-                        if let Some(v) = above.get(field) {
-                            fields.insert(field.to_owned(), json!(v));
+                        if let Some(v) = above.get(&field) {
+                            fields.insert(field.into(), json!(v));
                         }
                     }
                     None => {}
                 }
             }
-            if problem.is_none() && !fields.contains_key("door") {
+            if problem.is_none() && household::DOOR.of(&fields).is_none() {
                 problem = Some(RosterProblem::MissingDoor);
             }
             let door = door_key(&fields);
@@ -713,11 +714,11 @@ pub fn plan(
                     problem,
                 }),
                 None => {
-                    let head = fields
-                        .get("head")
+                    let head = household::HEAD
+                        .of(&fields)
                         .and_then(Value::as_str)
                         .map(str::to_owned);
-                    let mut groups: Vec<&str> = Vec::new();
+                    let mut groups: Vec<CareGroup> = Vec::new();
                     for (group, source) in care {
                         if groups.contains(&group) {
                             continue;
@@ -728,7 +729,7 @@ pub fn plan(
                             row,
                             door: door.clone(),
                             head: head.clone(),
-                            care: group.to_owned(),
+                            care: group.word().to_owned(),
                             source: source.chars().take(200).collect(),
                         });
                     }
@@ -761,19 +762,18 @@ pub fn plan(
 }
 
 /// One cell's value for a household field, normalised and checked.
-fn field_value(field: &str, value: &str) -> Result<Value, RosterProblem> {
-    let spec = Collection::Household
-        .field(field)
-        .expect("synonyms and mappings name household fields");
+fn field_value(field: Field, value: &str) -> Result<Value, RosterProblem> {
+    let spec = field.spec();
     let value = match field {
-        "building" => strip_suffix(value, &["号楼", "栋", "幢", "号"]),
-        "unit" => unit_key(value),
-        "door" => strip_suffix(value, &["室", "号", "房"]),
-        "members" => strip_suffix(value, &["人", "口"]),
+        household::BUILDING => strip_suffix(value, &["号楼", "栋", "幢", "号"]),
+        household::UNIT => unit_key(value),
+        household::DOOR => strip_suffix(value, &["室", "号", "房"]),
+        household::MEMBERS => strip_suffix(value, &["人", "口"]),
         // Phones are written with spaces: 138 0000 0001.
-        "phone" => value.replace(' ', ""),
+        household::PHONE => value.replace(' ', ""),
         _ => value.to_owned(),
     };
+    let field = field.name;
     match spec.ty {
         FieldType::Int { min, max } => {
             let n = value
@@ -812,7 +812,7 @@ fn field_value(field: &str, value: &str) -> Result<Value, RosterProblem> {
 /// A door written as "3-1-301" (building-unit-door) fills building and
 /// unit when the row has none, or when they say the same.
 fn split_address(fields: &mut BTreeMap<String, Value>) {
-    let Some(door) = fields.get("door").and_then(Value::as_str) else {
+    let Some(door) = household::DOOR.of(fields).and_then(Value::as_str) else {
         return;
     };
     let parts: Vec<&str> = door.split(['-', '—', '/']).map(str::trim).collect();
@@ -822,17 +822,17 @@ fn split_address(fields: &mut BTreeMap<String, Value>) {
     if [building, unit, door].iter().any(|p| p.is_empty()) {
         return;
     }
-    let fits = |field: &str, value: &str| {
-        fields
-            .get(field)
+    let fits = |field: Field, value: &str| {
+        field
+            .of(fields)
             .and_then(Value::as_str)
             .is_none_or(|v| v == value)
     };
-    if fits("building", building) && fits("unit", unit) {
+    if fits(household::BUILDING, building) && fits(household::UNIT, unit) {
         let (building, unit, door) = (building.to_owned(), unit.to_owned(), door.to_owned());
-        fields.insert("building".into(), json!(building));
-        fields.insert("unit".into(), json!(unit));
-        fields.insert("door".into(), json!(door));
+        fields.insert(household::BUILDING.into(), json!(building));
+        fields.insert(household::UNIT.into(), json!(unit));
+        fields.insert(household::DOOR.into(), json!(door));
     }
 }
 
@@ -854,17 +854,17 @@ mod tests {
     fn headers_by_synonym_longest_first() {
         let none = BTreeMap::new();
         for (header, target) in [
-            ("户主姓名", Some(Target::Field("head"))),
-            ("联系方式", Some(Target::Field("phone"))),
-            ("手机号码", Some(Target::Field("phone"))),
-            ("户主电话", Some(Target::Field("phone"))),
-            ("家庭人口", Some(Target::Field("members"))),
-            ("人口数", Some(Target::Field("members"))),
-            ("门牌", Some(Target::Field("door"))),
-            ("室号", Some(Target::Field("door"))),
-            ("楼栋号", Some(Target::Field("building"))),
+            ("户主姓名", Some(Target::Field(household::HEAD))),
+            ("联系方式", Some(Target::Field(household::PHONE))),
+            ("手机号码", Some(Target::Field(household::PHONE))),
+            ("户主电话", Some(Target::Field(household::PHONE))),
+            ("家庭人口", Some(Target::Field(household::MEMBERS))),
+            ("人口数", Some(Target::Field(household::MEMBERS))),
+            ("门牌", Some(Target::Field(household::DOOR))),
+            ("室号", Some(Target::Field(household::DOOR))),
+            ("楼栋号", Some(Target::Field(household::BUILDING))),
             ("户主身份证号", Some(Target::IdNumber)),
-            ("是否独居老人", Some(Target::Care("elderly_alone"))),
+            ("是否独居老人", Some(Target::Care(CareGroup::ElderlyAlone))),
             ("序号", Some(Target::Index)),
             ("民族", None),
             ("", None),
@@ -872,23 +872,30 @@ mod tests {
             assert_eq!(classify(header, &none), target, "{header}");
         }
         let mapping = [("房间".to_owned(), "door".to_owned())].into();
-        assert_eq!(classify("房间", &mapping), Some(Target::Field("door")));
+        assert_eq!(
+            classify("房间", &mapping),
+            Some(Target::Field(household::DOOR))
+        );
     }
 
     #[test]
     fn values_are_normalised() {
         for (field, cell, value) in [
-            ("building", "3号楼", json!("3")),
-            ("building", "５栋", json!("5")),
-            ("unit", "1单元", json!("1")),
-            ("door", "301室", json!("301")),
-            ("door", "３０１", json!("301")),
-            ("members", "3人", json!(3)),
-            ("members", "４", json!(4)),
-            ("members", "2.0", json!(2)),
-            ("phone", "138 0000 0001", json!("13800000001")),
-            ("phone", "+86 138 0000 0001", json!("+8613800000001")),
-            ("head", "王\u{3000}芳 ", json!("王 芳")),
+            (household::BUILDING, "3号楼", json!("3")),
+            (household::BUILDING, "５栋", json!("5")),
+            (household::UNIT, "1单元", json!("1")),
+            (household::DOOR, "301室", json!("301")),
+            (household::DOOR, "３０１", json!("301")),
+            (household::MEMBERS, "3人", json!(3)),
+            (household::MEMBERS, "４", json!(4)),
+            (household::MEMBERS, "2.0", json!(2)),
+            (household::PHONE, "138 0000 0001", json!("13800000001")),
+            (
+                household::PHONE,
+                "+86 138 0000 0001",
+                json!("+8613800000001"),
+            ),
+            (household::HEAD, "王\u{3000}芳 ", json!("王 芳")),
         ] {
             assert_eq!(field_value(field, &normalize(cell)), Ok(value), "{cell}");
         }
@@ -901,11 +908,11 @@ mod tests {
         assert_eq!(unit_key("1号单元"), "1");
         assert_eq!(unit_key("单元"), "单元");
         assert!(matches!(
-            field_value("members", "三"),
+            field_value(household::MEMBERS, "三"),
             Err(RosterProblem::NotANumber { .. })
         ));
         assert!(matches!(
-            field_value("members", "120"),
+            field_value(household::MEMBERS, "120"),
             Err(RosterProblem::OutOfRange { value: 120, .. })
         ));
     }
@@ -913,25 +920,25 @@ mod tests {
     #[test]
     fn formula_like_cells_are_caught_but_phones_may_start_with_plus() {
         for (field, cell, formula) in [
-            ("head", "=1+1", true),
-            ("notes", "=HYPERLINK(\"http://x\",\"y\")", true),
-            ("head", "+1", false),
-            ("door", "-1", false),
-            ("notes", "-", false),
-            ("unit", "--", false),
-            ("notes", "-1+1", true),
-            ("head", "+A1", true),
-            ("notes", "-2+3", true),
-            ("head", "@SUM(A1)", true),
-            ("head", "\t=1", true),
-            ("notes", "\rx", true),
-            ("head", " =1", true),
-            ("head", "王芳", false),
-            ("notes", "独居老人 a=b", false),
-            ("phone", "+86 138 0000 0001", false),
-            ("phone", "+86-(10)-1234", false),
-            ("phone", "+1+cmd|' /C calc'!A0", true),
-            ("phone", "=1+1", true),
+            (household::HEAD, "=1+1", true),
+            (household::NOTES, "=HYPERLINK(\"http://x\",\"y\")", true),
+            (household::HEAD, "+1", false),
+            (household::DOOR, "-1", false),
+            (household::NOTES, "-", false),
+            (household::UNIT, "--", false),
+            (household::NOTES, "-1+1", true),
+            (household::HEAD, "+A1", true),
+            (household::NOTES, "-2+3", true),
+            (household::HEAD, "@SUM(A1)", true),
+            (household::HEAD, "\t=1", true),
+            (household::NOTES, "\rx", true),
+            (household::HEAD, " =1", true),
+            (household::HEAD, "王芳", false),
+            (household::NOTES, "独居老人 a=b", false),
+            (household::PHONE, "+86 138 0000 0001", false),
+            (household::PHONE, "+86-(10)-1234", false),
+            (household::PHONE, "+1+cmd|' /C calc'!A0", true),
+            (household::PHONE, "=1+1", true),
         ] {
             assert_eq!(formula_like(field, cell), formula, "{field} {cell:?}");
         }

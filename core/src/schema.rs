@@ -2,6 +2,8 @@
 //! and what each field may hold. One table, checked on the phone before an
 //! edit enters the outbox and again on the server before it is stored.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -84,9 +86,106 @@ pub struct FieldSpec {
     pub coordinator_only: bool,
 }
 
-const fn field(name: &'static str, ty: FieldType, required: bool) -> FieldSpec {
+/// One field of one collection, by the name records store it under. Each
+/// is a constant in its collection's module below (`household::HEAD`),
+/// the one place that name is written; records are read and written
+/// through them (`Record::text`, `Field::set`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Field {
+    pub collection: Collection,
+    pub name: &'static str,
+}
+
+impl Field {
+    /// What the schema says the field may hold.
+    pub fn spec(self) -> &'static FieldSpec {
+        self.collection
+            .field(self.name)
+            .expect("every field constant is in its collection's table")
+    }
+
+    /// The words a choice field takes, in the schema's order; none for
+    /// another field.
+    pub fn choices(self) -> &'static [&'static str] {
+        self.collection.choices(self.name)
+    }
+
+    /// The field and a value, as an edit's `fields` map holds them.
+    pub fn set(self, value: impl Into<Value>) -> (String, Value) {
+        (self.name.to_owned(), value.into())
+    }
+
+    /// The field's value in an edit's `fields` map.
+    pub fn of(self, fields: &BTreeMap<String, Value>) -> Option<&Value> {
+        fields.get(self.name)
+    }
+}
+
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl From<Field> for String {
+    fn from(field: Field) -> String {
+        field.name.to_owned()
+    }
+}
+
+/// The fixed words a choice field takes, as a type: its variants are the
+/// schema's words (`FieldType::Choice(Outcome::WORDS)`), declared once with
+/// [`vocabulary!`].
+pub trait Vocabulary: Copy + Sized + 'static {
+    /// The words, in the schema's order.
+    const WORDS: &'static [&'static str];
+    const ALL: &'static [Self];
+
+    /// The word as stored.
+    fn word(self) -> &'static str;
+
+    fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.word() == word)
+    }
+}
+
+/// Declares a [`Vocabulary`]: an enum and the word each variant is stored as.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident = $word:literal,)*
+    }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name { $($(#[$vmeta])* $variant,)* }
+
+        impl $crate::schema::Vocabulary for $name {
+            const WORDS: &'static [&'static str] = &[$($word),*];
+            const ALL: &'static [Self] = &[$(Self::$variant),*];
+
+            fn word(self) -> &'static str {
+                match self { $(Self::$variant => $word,)* }
+            }
+        }
+    };
+}
+pub(crate) use vocabulary;
+
+/// Declares each collection's field constants, and `ALL`, in table order.
+macro_rules! fields {
+    ($($module:ident $collection:ident { $($konst:ident = $name:literal,)* })*) => {$(
+        #[doc = concat!("The fields of a `", stringify!($module), "` record.")]
+        pub mod $module {
+            use super::{Collection, Field};
+            $(pub const $konst: Field = Field { collection: Collection::$collection, name: $name };)*
+            /// In the order of the collection's table.
+            pub const ALL: &[Field] = &[$($konst),*];
+        }
+    )*};
+}
+
+const fn field(field: Field, ty: FieldType, required: bool) -> FieldSpec {
     FieldSpec {
-        name,
+        name: field.name,
         ty,
         required,
         restricted: false,
@@ -94,9 +193,9 @@ const fn field(name: &'static str, ty: FieldType, required: bool) -> FieldSpec {
     }
 }
 
-const fn restricted(name: &'static str, ty: FieldType) -> FieldSpec {
+const fn restricted(field: Field, ty: FieldType) -> FieldSpec {
     FieldSpec {
-        name,
+        name: field.name,
         ty,
         required: false,
         restricted: true,
@@ -104,9 +203,9 @@ const fn restricted(name: &'static str, ty: FieldType) -> FieldSpec {
     }
 }
 
-const fn coordinator_only(name: &'static str, ty: FieldType) -> FieldSpec {
+const fn coordinator_only(field: Field, ty: FieldType) -> FieldSpec {
     FieldSpec {
-        name,
+        name: field.name,
         ty,
         required: false,
         restricted: false,
@@ -118,21 +217,145 @@ const fn text(max_chars: usize) -> FieldType {
     FieldType::Text { max_chars }
 }
 
+fields! {
+    household Household {
+        BUILDING = "building",
+        UNIT = "unit",
+        DOOR = "door",
+        HEAD = "head",
+        PHONE = "phone",
+        MEMBERS = "members",
+        NOTES = "notes",
+    }
+    purchase Purchase {
+        HOUSEHOLD = "household",
+        ITEMS = "items",
+        AMOUNT_CENTS = "amount_cents",
+    }
+    truck Truck {
+        NAME = "name",
+        VENDOR = "vendor",
+        PHONE = "phone",
+        ORDER_LINK = "order_link",
+    }
+    run Run {
+        TRUCK = "truck",
+        DATE = "date",
+        STATE = "state",
+        STOPS = "stops",
+    }
+    stop_event StopEvent {
+        RUN = "run",
+        BUILDING = "building",
+        KIND = "kind",
+        AT_MS = "at_ms",
+    }
+    visit Visit {
+        HOUSEHOLD = "household",
+        ROUND = "round",
+        TEAM = "team",
+        OUTCOME = "outcome",
+        REVISIT_AT_MS = "revisit_at_ms",
+        SWAB = "swab",
+        TUBE_NO = "tube_no",
+        TEMPERATURE_C = "temperature_c",
+        HEALTH = "health",
+        SYMPTOMS = "symptoms",
+        MEDICAL_NEEDS = "medical_needs",
+        NEEDS_DOCTOR = "needs_doctor",
+        CLOTHES_OK = "clothes_ok",
+        BEDDING_OK = "bedding_ok",
+        FOOD_OK = "food_ok",
+        VISITED_AT_MS = "visited_at_ms",
+    }
+    need Need {
+        HOUSEHOLD = "household",
+        CATEGORY = "category",
+        DESCRIPTION = "description",
+        VISIT = "visit",
+        SOURCE = "source",
+        PHONE = "phone",
+        NAME = "name",
+        REQUESTED_MS = "requested_ms",
+        SPAM = "spam",
+    }
+    need_event NeedEvent {
+        NEED = "need",
+        STEP = "step",
+        TEAM = "team",
+        DUE_MS = "due_ms",
+        NOTE = "note",
+        AT_MS = "at_ms",
+    }
+    person Person {
+        HOUSEHOLD = "household",
+        NAME = "name",
+        CARE = "care",
+        CARE_PLAN = "care_plan",
+        HOMEBOUND = "homebound",
+        KEY_STATUS = "key_status",
+        KEY_SINCE_MS = "key_since_ms",
+        KEY_UNTIL_MS = "key_until_ms",
+    }
+    team Team {
+        NAME = "name",
+        MEMBERS = "members",
+        MEMBER1_NAME = "member1_name",
+        MEMBER1_PHONE = "member1_phone",
+        MEMBER2_NAME = "member2_name",
+        MEMBER2_PHONE = "member2_phone",
+        HOME_VISIT = "home_visit",
+    }
+    round Round {
+        NAME = "name",
+        STARTED_MS = "started_ms",
+        CLOSED_MS = "closed_ms",
+    }
+    settlement Settlement {
+        PURCHASE = "purchase",
+        AT_MS = "at_ms",
+    }
+    assignment Assignment {
+        ROUND = "round",
+        BUILDING = "building",
+        UNIT = "unit",
+        TEAM = "team",
+    }
+    home_visit HomeVisit {
+        ROUND = "round",
+        HOUSEHOLD = "household",
+        PERSON = "person",
+        NEED = "need",
+        TEAM = "team",
+        RESULT = "result",
+        TUBE_NO = "tube_no",
+        AT_MS = "at_ms",
+    }
+}
+
 const HOUSEHOLD: &[FieldSpec] = &[
-    field("building", text(32), false),
-    field("unit", text(16), false),
-    field("door", text(16), false),
-    field("head", text(64), false),
-    field("phone", text(32), false),
-    field("members", FieldType::Int { min: 0, max: 99 }, false),
-    field("notes", text(2000), false),
+    field(household::BUILDING, text(32), false),
+    field(household::UNIT, text(16), false),
+    field(household::DOOR, text(16), false),
+    field(household::HEAD, text(64), false),
+    field(household::PHONE, text(32), false),
+    field(
+        household::MEMBERS,
+        FieldType::Int { min: 0, max: 99 },
+        false,
+    ),
+    field(household::NOTES, text(2000), false),
 ];
 
 const PURCHASE: &[FieldSpec] = &[
-    field("household", FieldType::Ref(Collection::Household), true),
-    field("items", text(500), true),
     field(
-        "amount_cents",
+        purchase::HOUSEHOLD,
+        FieldType::Ref(Collection::Household),
+        true,
+    ),
+    field(purchase::ITEMS, text(500), true),
+    field(
+        purchase::AMOUNT_CENTS,
         FieldType::Int {
             min: 0,
             max: 100_000_000,
@@ -142,25 +365,33 @@ const PURCHASE: &[FieldSpec] = &[
 ];
 
 const TRUCK: &[FieldSpec] = &[
-    field("name", text(32), false),
-    field("vendor", text(64), false),
-    field("phone", text(32), false),
-    field("order_link", text(500), false),
+    field(truck::NAME, text(32), false),
+    field(truck::VENDOR, text(64), false),
+    field(truck::PHONE, text(32), false),
+    field(truck::ORDER_LINK, text(500), false),
 ];
 
 const RUN: &[FieldSpec] = &[
-    field("truck", FieldType::Ref(Collection::Truck), false),
-    field("date", text(10), false),
-    field("state", FieldType::Choice(crate::truck::RUN_STATES), false),
-    field("stops", FieldType::Stops, false),
+    field(run::TRUCK, FieldType::Ref(Collection::Truck), false),
+    field(run::DATE, text(10), false),
+    field(
+        run::STATE,
+        FieldType::Choice(crate::truck::RUN_STATES),
+        false,
+    ),
+    field(run::STOPS, FieldType::Stops, false),
 ];
 
 const STOP_EVENT: &[FieldSpec] = &[
-    field("run", FieldType::Ref(Collection::Run), true),
-    field("building", text(32), true),
-    field("kind", FieldType::Choice(crate::truck::EVENT_KINDS), true),
+    field(stop_event::RUN, FieldType::Ref(Collection::Run), true),
+    field(stop_event::BUILDING, text(32), true),
     field(
-        "at_ms",
+        stop_event::KIND,
+        FieldType::Choice(crate::truck::EVENT_KINDS),
+        true,
+    ),
+    field(
+        stop_event::AT_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -170,37 +401,49 @@ const STOP_EVENT: &[FieldSpec] = &[
 ];
 
 const VISIT: &[FieldSpec] = &[
-    field("household", FieldType::Ref(Collection::Household), false),
-    field("round", FieldType::Ref(Collection::Round), false),
-    field("team", FieldType::Ref(Collection::Team), false),
-    field("outcome", FieldType::Choice(crate::visit::OUTCOMES), false),
     field(
-        "revisit_at_ms",
+        visit::HOUSEHOLD,
+        FieldType::Ref(Collection::Household),
+        false,
+    ),
+    field(visit::ROUND, FieldType::Ref(Collection::Round), false),
+    field(visit::TEAM, FieldType::Ref(Collection::Team), false),
+    field(
+        visit::OUTCOME,
+        FieldType::Choice(crate::visit::Outcome::WORDS),
+        false,
+    ),
+    field(
+        visit::REVISIT_AT_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
         },
         false,
     ),
-    field("swab", FieldType::Bool, false),
-    field("tube_no", text(32), false),
+    field(visit::SWAB, FieldType::Bool, false),
+    field(visit::TUBE_NO, text(32), false),
     field(
-        "temperature_c",
+        visit::TEMPERATURE_C,
         FieldType::Decimal {
             min: 35.0,
             max: 42.0,
         },
         false,
     ),
-    field("health", FieldType::Choice(crate::visit::HEALTH), false),
-    field("symptoms", text(200), false),
-    field("medical_needs", text(500), false),
-    field("needs_doctor", FieldType::Bool, false),
-    field("clothes_ok", FieldType::Bool, false),
-    field("bedding_ok", FieldType::Bool, false),
-    field("food_ok", FieldType::Bool, false),
     field(
-        "visited_at_ms",
+        visit::HEALTH,
+        FieldType::Choice(crate::visit::Health::WORDS),
+        false,
+    ),
+    field(visit::SYMPTOMS, text(200), false),
+    field(visit::MEDICAL_NEEDS, text(500), false),
+    field(visit::NEEDS_DOCTOR, FieldType::Bool, false),
+    field(visit::CLOTHES_OK, FieldType::Bool, false),
+    field(visit::BEDDING_OK, FieldType::Bool, false),
+    field(visit::FOOD_OK, FieldType::Bool, false),
+    field(
+        visit::VISITED_AT_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -210,21 +453,29 @@ const VISIT: &[FieldSpec] = &[
 ];
 
 const NEED: &[FieldSpec] = &[
-    field("household", FieldType::Ref(Collection::Household), false),
     field(
-        "category",
-        FieldType::Choice(crate::need::CATEGORIES),
+        need::HOUSEHOLD,
+        FieldType::Ref(Collection::Household),
         false,
     ),
-    field("description", text(500), false),
-    field("visit", FieldType::Ref(Collection::Visit), false),
+    field(
+        need::CATEGORY,
+        FieldType::Choice(crate::need::Category::WORDS),
+        false,
+    ),
+    field(need::DESCRIPTION, text(500), false),
+    field(need::VISIT, FieldType::Ref(Collection::Visit), false),
     // Absent: raised at the door. "resident": asked for from the building
     // page (求助), with who to call back and when it was asked.
-    field("source", FieldType::Choice(crate::need::SOURCES), false),
-    field("phone", text(32), false),
-    field("name", text(64), false),
     field(
-        "requested_ms",
+        need::SOURCE,
+        FieldType::Choice(crate::need::Source::WORDS),
+        false,
+    ),
+    field(need::PHONE, text(32), false),
+    field(need::NAME, text(64), false),
+    field(
+        need::REQUESTED_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -233,24 +484,28 @@ const NEED: &[FieldSpec] = &[
     ),
     // Set by a coordinator: hidden from the ledger and the figures, kept
     // in the record's history.
-    coordinator_only("spam", FieldType::Bool),
+    coordinator_only(need::SPAM, FieldType::Bool),
 ];
 
 const NEED_EVENT: &[FieldSpec] = &[
-    field("need", FieldType::Ref(Collection::Need), true),
-    field("step", FieldType::Choice(crate::need::STEPS), true),
-    field("team", FieldType::Ref(Collection::Team), false),
+    field(need_event::NEED, FieldType::Ref(Collection::Need), true),
     field(
-        "due_ms",
+        need_event::STEP,
+        FieldType::Choice(crate::need::STEPS),
+        true,
+    ),
+    field(need_event::TEAM, FieldType::Ref(Collection::Team), false),
+    field(
+        need_event::DUE_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
         },
         false,
     ),
-    field("note", text(500), false),
+    field(need_event::NOTE, text(500), false),
     field(
-        "at_ms",
+        need_event::AT_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -260,23 +515,34 @@ const NEED_EVENT: &[FieldSpec] = &[
 ];
 
 const PERSON: &[FieldSpec] = &[
-    field("household", FieldType::Ref(Collection::Household), false),
-    field("name", text(64), false),
-    field("care", FieldType::Choice(crate::visit::CARE_GROUPS), false),
-    field("care_plan", text(1000), false),
+    field(
+        person::HOUSEHOLD,
+        FieldType::Ref(Collection::Household),
+        false,
+    ),
+    field(person::NAME, text(64), false),
+    field(
+        person::CARE,
+        FieldType::Choice(crate::visit::CareGroup::WORDS),
+        false,
+    ),
+    field(person::CARE_PLAN, text(1000), false),
     // Cannot go out (bedridden, after surgery, late pregnancy, no lift):
     // on the home-visit list of every round (`home_visit::candidates`).
-    field("homebound", FieldType::Bool, false),
-    restricted("key_status", FieldType::Choice(crate::visit::KEY_STATUSES)),
+    field(person::HOMEBOUND, FieldType::Bool, false),
     restricted(
-        "key_since_ms",
+        person::KEY_STATUS,
+        FieldType::Choice(crate::visit::KeyStatus::WORDS),
+    ),
+    restricted(
+        person::KEY_SINCE_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
         },
     ),
     restricted(
-        "key_until_ms",
+        person::KEY_UNTIL_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -285,23 +551,23 @@ const PERSON: &[FieldSpec] = &[
 ];
 
 const TEAM: &[FieldSpec] = &[
-    field("name", text(32), false),
+    field(team::NAME, text(32), false),
     // Free text, as teams were first recorded; kept readable.
-    field("members", text(200), false),
+    field(team::MEMBERS, text(200), false),
     // The two volunteers who knock together, and how to reach them.
-    field("member1_name", text(64), false),
-    field("member1_phone", text(32), false),
-    field("member2_name", text(64), false),
-    field("member2_phone", text(32), false),
+    field(team::MEMBER1_NAME, text(64), false),
+    field(team::MEMBER1_PHONE, text(32), false),
+    field(team::MEMBER2_NAME, text(64), false),
+    field(team::MEMBER2_PHONE, text(32), false),
     // A home-visit team (上门专班): the coordinator dispatches households
     // to it.
-    field("home_visit", FieldType::Bool, false),
+    field(team::HOME_VISIT, FieldType::Bool, false),
 ];
 
 const ROUND: &[FieldSpec] = &[
-    field("name", text(64), false),
+    field(round::NAME, text(64), false),
     field(
-        "started_ms",
+        round::STARTED_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -310,7 +576,7 @@ const ROUND: &[FieldSpec] = &[
     ),
     // Set when the coordinator ends the round; null reopens it.
     field(
-        "closed_ms",
+        round::CLOSED_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -320,9 +586,13 @@ const ROUND: &[FieldSpec] = &[
 ];
 
 const SETTLEMENT: &[FieldSpec] = &[
-    field("purchase", FieldType::Ref(Collection::Purchase), true),
     field(
-        "at_ms",
+        settlement::PURCHASE,
+        FieldType::Ref(Collection::Purchase),
+        true,
+    ),
+    field(
+        settlement::AT_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -332,31 +602,39 @@ const SETTLEMENT: &[FieldSpec] = &[
 ];
 
 const ASSIGNMENT: &[FieldSpec] = &[
-    field("round", FieldType::Ref(Collection::Round), false),
-    field("building", text(32), false),
+    field(assignment::ROUND, FieldType::Ref(Collection::Round), false),
+    field(assignment::BUILDING, text(32), false),
     // A unit (单元) of the building, as `roster::unit_key` writes it; none
     // is the whole building.
-    field("unit", text(16), false),
-    field("team", FieldType::Ref(Collection::Team), false),
+    field(assignment::UNIT, text(16), false),
+    field(assignment::TEAM, FieldType::Ref(Collection::Team), false),
 ];
 
 const HOME_VISIT: &[FieldSpec] = &[
-    field("round", FieldType::Ref(Collection::Round), false),
-    field("household", FieldType::Ref(Collection::Household), false),
+    field(home_visit::ROUND, FieldType::Ref(Collection::Round), false),
+    field(
+        home_visit::HOUSEHOLD,
+        FieldType::Ref(Collection::Household),
+        false,
+    ),
     // What put the household on the list: a homebound person, or a need
     // asking for a home test or a medical visit.
-    field("person", FieldType::Ref(Collection::Person), false),
-    field("need", FieldType::Ref(Collection::Need), false),
-    field("team", FieldType::Ref(Collection::Team), false),
     field(
-        "result",
+        home_visit::PERSON,
+        FieldType::Ref(Collection::Person),
+        false,
+    ),
+    field(home_visit::NEED, FieldType::Ref(Collection::Need), false),
+    field(home_visit::TEAM, FieldType::Ref(Collection::Team), false),
+    field(
+        home_visit::RESULT,
         FieldType::Choice(crate::home_visit::RESULTS),
         false,
     ),
-    field("tube_no", text(32), false),
+    field(home_visit::TUBE_NO, text(32), false),
     // When the team recorded the result, on its phone's clock.
     field(
-        "at_ms",
+        home_visit::AT_MS,
         FieldType::Int {
             min: 0,
             max: i64::MAX,
@@ -422,6 +700,19 @@ impl Collection {
             | Collection::StopEvent
             | Collection::NeedEvent
             | Collection::Settlement => Lifecycle::AppendOnly,
+        }
+    }
+
+    /// The field people call a record by (a team's or a person's name),
+    /// if its collection has one.
+    pub fn name_field(self) -> Option<Field> {
+        match self {
+            Collection::Truck => Some(truck::NAME),
+            Collection::Need => Some(need::NAME),
+            Collection::Person => Some(person::NAME),
+            Collection::Team => Some(team::NAME),
+            Collection::Round => Some(round::NAME),
+            _ => None,
         }
     }
 
@@ -532,11 +823,42 @@ mod tests {
         }
     }
 
+    /// Each collection's field constants are its table, in order, and
+    /// name their own collection.
+    #[test]
+    fn field_constants_are_the_tables() {
+        let modules: [(Collection, &[Field]); 14] = [
+            (Collection::Household, household::ALL),
+            (Collection::Purchase, purchase::ALL),
+            (Collection::Truck, truck::ALL),
+            (Collection::Run, run::ALL),
+            (Collection::StopEvent, stop_event::ALL),
+            (Collection::Visit, visit::ALL),
+            (Collection::Need, need::ALL),
+            (Collection::NeedEvent, need_event::ALL),
+            (Collection::Person, person::ALL),
+            (Collection::Team, team::ALL),
+            (Collection::Round, round::ALL),
+            (Collection::Settlement, settlement::ALL),
+            (Collection::Assignment, assignment::ALL),
+            (Collection::HomeVisit, home_visit::ALL),
+        ];
+        for (collection, fields) in modules {
+            let names: Vec<_> = fields.iter().map(|f| f.name).collect();
+            let table: Vec<_> = collection.fields().iter().map(|f| f.name).collect();
+            assert_eq!(names, table, "{collection:?}");
+            for f in fields {
+                assert_eq!(f.collection, collection, "{}", f.name);
+                assert_eq!(f.spec().name, f.name);
+            }
+        }
+    }
+
     #[test]
     fn field_checks() {
-        let members = Collection::Household.field("members").unwrap();
-        let items = Collection::Purchase.field("items").unwrap();
-        let household = Collection::Purchase.field("household").unwrap();
+        let members = household::MEMBERS.spec();
+        let items = purchase::ITEMS.spec();
+        let household = purchase::HOUSEHOLD.spec();
         for (spec, value, ok) in [
             (members, json!(3), true),
             (members, json!(0), true),

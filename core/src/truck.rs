@@ -11,7 +11,7 @@ use crate::{
     hlc::Hlc,
     ids::{CompoundId, RecordId},
     record::Record,
-    schema::Collection,
+    schema::{Collection, Field, run, stop_event, truck},
 };
 
 pub const RUN_STATES: &[&str] = &["planned", "underway", "finished", "cancelled"];
@@ -139,45 +139,41 @@ pub struct PublicRuns {
     pub server_time_ms: u64,
 }
 
-fn text(record: &Record, field: &str) -> String {
-    record
-        .value(field)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+fn text(record: &Record, field: Field) -> String {
+    record.text(field).unwrap_or_default().to_owned()
 }
 
 impl PublicRun {
-    /// Builds the public view of `run` from synced records: its truck (if
-    /// any) and all stop events of the compound.
-    pub fn from_records(run: &Record, trucks: &[Record], events: &[Record]) -> Option<Self> {
-        if run.collection != Collection::Run || run.is_deleted() {
+    /// Builds the public view of a run's `record` from synced records: its
+    /// truck (if any) and all stop events of the compound.
+    pub fn from_records(record: &Record, trucks: &[Record], events: &[Record]) -> Option<Self> {
+        if record.collection != Collection::Run || record.is_deleted() {
             return None;
         }
-        let state = run
-            .value("state")
+        let state = record
+            .value(run::STATE)
             .and_then(|v| serde_json::from_value(v.clone()).ok())
             .unwrap_or(RunState::Planned);
-        let stops = run
-            .value("stops")
+        let stops = record
+            .value(run::STOPS)
             .and_then(|v| Stop::list_from(v).ok())
             .unwrap_or_default();
-        let truck_id = text(run, "truck");
+        let truck_id = text(record, run::TRUCK);
         let truck = trucks
             .iter()
             .find(|t| t.collection == Collection::Truck && t.id.as_str() == truck_id)
             .map(|t| TruckInfo {
-                name: text(t, "name"),
-                vendor: text(t, "vendor"),
-                phone: text(t, "phone"),
-                order_link: text(t, "order_link"),
+                name: text(t, truck::NAME),
+                vendor: text(t, truck::VENDOR),
+                phone: text(t, truck::PHONE),
+                order_link: text(t, truck::ORDER_LINK),
             })
             .unwrap_or_default();
-        let taps = events_of(&run.id, events);
+        let taps = events_of(&record.id, events);
         Some(Self {
-            id: run.id.clone(),
-            compound: run.compound.clone(),
-            date: text(run, "date"),
+            id: record.id.clone(),
+            compound: record.compound.clone(),
+            date: text(record, run::DATE),
             state,
             truck,
             stops,
@@ -216,7 +212,9 @@ impl PublicRuns {
 pub fn events_of(run: &RecordId, records: &[Record]) -> Vec<StopEvent> {
     let mut taps: Vec<StopEvent> = records
         .iter()
-        .filter(|e| e.collection == Collection::StopEvent && text(e, "run") == run.as_str())
+        .filter(|e| {
+            e.collection == Collection::StopEvent && text(e, stop_event::RUN) == run.as_str()
+        })
         .filter_map(event_from_record)
         .collect();
     taps.sort_by(|a, b| a.hlc.cmp(&b.hlc));
@@ -235,11 +233,11 @@ pub fn undo_of(taps: &[StopEvent]) -> Option<(String, EventKind, u64)> {
 }
 
 fn event_from_record(record: &Record) -> Option<StopEvent> {
-    let hlc = record.fields.get("kind")?.hlc.clone();
+    let hlc = record.fields.get(stop_event::KIND.name)?.hlc.clone();
     Some(StopEvent {
-        building: text(record, "building"),
-        kind: serde_json::from_value(record.value("kind")?.clone()).ok()?,
-        at_ms: record.value("at_ms")?.as_u64()?,
+        building: text(record, stop_event::BUILDING),
+        kind: serde_json::from_value(record.value(stop_event::KIND)?.clone()).ok()?,
+        at_ms: record.ms(stop_event::AT_MS)?,
         hlc,
     })
 }

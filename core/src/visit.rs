@@ -7,14 +7,50 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::record::Record;
+use crate::{
+    need::Category,
+    record::Record,
+    schema::{Field, Vocabulary, visit, vocabulary},
+};
 
-pub const OUTCOMES: &[&str] = &["visited", "no_answer", "refused", "revisit"];
-pub const HEALTH: &[&str] = &["normal", "symptoms"];
-/// 关爱服务台账 groups.
-pub const CARE_GROUPS: &[&str] = &["elderly_alone", "disabled", "chronic", "pregnant", "child"];
-/// 重点人员台账 statuses (restricted fields).
-pub const KEY_STATUSES: &[&str] = &["confirmed", "central_quarantine", "home_isolation"];
+vocabulary! {
+    /// What happened at a door.
+    pub enum Outcome {
+        Visited = "visited",
+        NoAnswer = "no_answer",
+        Refused = "refused",
+        Revisit = "revisit",
+    }
+}
+
+vocabulary! {
+    /// The health question's answer.
+    pub enum Health {
+        Normal = "normal",
+        Symptoms = "symptoms",
+    }
+}
+
+vocabulary! {
+    /// 关爱服务台账 groups.
+    pub enum CareGroup {
+        ElderlyAlone = "elderly_alone",
+        Disabled = "disabled",
+        Chronic = "chronic",
+        Pregnant = "pregnant",
+        Child = "child",
+    }
+}
+
+vocabulary! {
+    /// 重点人员台账 statuses (restricted fields).
+    pub enum KeyStatus {
+        Confirmed = "confirmed",
+        CentralQuarantine = "central_quarantine",
+        HomeIsolation = "home_isolation",
+    }
+}
+
 /// The descriptions a checklist writes on the needs it raises
 /// ([`Checklist::needs`]); `labels::description` words them.
 pub const RAISED: &[&str] = &["needs_doctor", "clothes", "bedding", "food"];
@@ -43,7 +79,7 @@ pub struct Checklist {
 /// The checklist field to fix, and the rule it breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChecklistError {
-    pub field: &'static str,
+    pub field: Field,
     pub rule: ChecklistRule,
 }
 
@@ -82,22 +118,21 @@ impl std::fmt::Display for ChecklistError {
 
 impl Checklist {
     /// The checklist a visit record holds (unset answers stay unset).
-    pub fn of(visit: &Record) -> Self {
-        let text = |f: &str| visit.value(f).and_then(Value::as_str).map(str::to_owned);
-        let flag = |f: &str| visit.value(f).and_then(Value::as_bool);
+    pub fn of(record: &Record) -> Self {
+        let text = |f| record.text(f).map(str::to_owned);
         Checklist {
-            outcome: text("outcome"),
-            revisit_at_ms: visit.value("revisit_at_ms").and_then(Value::as_u64),
-            swab: flag("swab"),
-            tube_no: text("tube_no").unwrap_or_default(),
-            temperature_c: visit.value("temperature_c").and_then(Value::as_f64),
-            health: text("health"),
-            symptoms: text("symptoms").unwrap_or_default(),
-            medical_needs: text("medical_needs").unwrap_or_default(),
-            needs_doctor: flag("needs_doctor").unwrap_or(false),
-            clothes_ok: flag("clothes_ok"),
-            bedding_ok: flag("bedding_ok"),
-            food_ok: flag("food_ok"),
+            outcome: text(visit::OUTCOME),
+            revisit_at_ms: record.ms(visit::REVISIT_AT_MS),
+            swab: record.flag(visit::SWAB),
+            tube_no: text(visit::TUBE_NO).unwrap_or_default(),
+            temperature_c: record.decimal(visit::TEMPERATURE_C),
+            health: text(visit::HEALTH),
+            symptoms: text(visit::SYMPTOMS).unwrap_or_default(),
+            medical_needs: text(visit::MEDICAL_NEEDS).unwrap_or_default(),
+            needs_doctor: record.flag(visit::NEEDS_DOCTOR).unwrap_or(false),
+            clothes_ok: record.flag(visit::CLOTHES_OK),
+            bedding_ok: record.flag(visit::BEDDING_OK),
+            food_ok: record.flag(visit::FOOD_OK),
         }
     }
 
@@ -105,28 +140,30 @@ impl Checklist {
         use ChecklistRule::*;
         let fail = |field, rule| Err(ChecklistError { field, rule });
         let Some(outcome) = self.outcome.as_deref() else {
-            return fail("outcome", ChooseOutcome);
+            return fail(visit::OUTCOME, ChooseOutcome);
         };
-        if !OUTCOMES.contains(&outcome) {
-            return fail("outcome", UnknownOutcome);
-        }
-        if outcome == "revisit" && self.revisit_at_ms.is_none() {
-            return fail("revisit_at_ms", RevisitNeedsTime);
+        let Some(outcome) = Outcome::from_word(outcome) else {
+            return fail(visit::OUTCOME, UnknownOutcome);
+        };
+        if outcome == Outcome::Revisit && self.revisit_at_ms.is_none() {
+            return fail(visit::REVISIT_AT_MS, RevisitNeedsTime);
         }
         if let Some(t) = self.temperature_c
             && !(35.0..=42.0).contains(&t)
         {
-            return fail("temperature_c", TemperatureRange);
+            return fail(visit::TEMPERATURE_C, TemperatureRange);
         }
         if self.swab == Some(true) && self.tube_no.trim().is_empty() {
-            return fail("tube_no", SwabNeedsTube);
+            return fail(visit::TUBE_NO, SwabNeedsTube);
         }
-        if outcome == "visited" {
+        if outcome == Outcome::Visited {
             if self.swab != Some(true) && self.temperature_c.is_none() {
-                return fail("temperature_c", NeedsTest);
+                return fail(visit::TEMPERATURE_C, NeedsTest);
             }
-            if self.health.as_deref() == Some("symptoms") && self.symptoms.trim().is_empty() {
-                return fail("symptoms", ListSymptoms);
+            if self.health.as_deref() == Some(Health::Symptoms.word())
+                && self.symptoms.trim().is_empty()
+            {
+                return fail(visit::SYMPTOMS, ListSymptoms);
             }
         }
         Ok(())
@@ -137,15 +174,15 @@ impl Checklist {
     }
 
     /// The needs this visit raises: a doctor, and every look that was not ok.
-    pub fn needs(&self) -> Vec<(&'static str, &'static str)> {
+    pub fn needs(&self) -> Vec<(Category, &'static str)> {
         let mut needs = Vec::new();
         if self.needs_doctor {
-            needs.push(("medical_visit", "needs_doctor"));
+            needs.push((Category::MedicalVisit, "needs_doctor"));
         }
         for (ok, category, what) in [
-            (self.clothes_ok, "other", "clothes"),
-            (self.bedding_ok, "other", "bedding"),
-            (self.food_ok, "food", "food"),
+            (self.clothes_ok, Category::Other, "clothes"),
+            (self.bedding_ok, Category::Other, "bedding"),
+            (self.food_ok, Category::Food, "food"),
         ] {
             if ok == Some(false) {
                 needs.push((category, what));
@@ -157,41 +194,41 @@ impl Checklist {
     /// The visit record's fields (unset answers are left out).
     pub fn fields(&self, visited_at_ms: u64) -> BTreeMap<String, Value> {
         let mut fields = BTreeMap::new();
-        let mut put = |name: &str, value: Value| {
-            fields.insert(name.to_owned(), value);
+        let mut put = |field: Field, value: Value| {
+            fields.insert(field.into(), value);
         };
-        put("visited_at_ms", json!(visited_at_ms));
+        put(visit::VISITED_AT_MS, json!(visited_at_ms));
         if let Some(outcome) = &self.outcome {
-            put("outcome", json!(outcome));
+            put(visit::OUTCOME, json!(outcome));
         }
         if let Some(at) = self.revisit_at_ms {
-            put("revisit_at_ms", json!(at));
+            put(visit::REVISIT_AT_MS, json!(at));
         }
         if let Some(swab) = self.swab {
-            put("swab", json!(swab));
+            put(visit::SWAB, json!(swab));
         }
         if !self.tube_no.trim().is_empty() {
-            put("tube_no", json!(self.tube_no.trim()));
+            put(visit::TUBE_NO, json!(self.tube_no.trim()));
         }
         if let Some(t) = self.temperature_c {
-            put("temperature_c", json!(t));
+            put(visit::TEMPERATURE_C, json!(t));
         }
         if let Some(health) = &self.health {
-            put("health", json!(health));
+            put(visit::HEALTH, json!(health));
         }
         for (name, text) in [
-            ("symptoms", &self.symptoms),
-            ("medical_needs", &self.medical_needs),
+            (visit::SYMPTOMS, &self.symptoms),
+            (visit::MEDICAL_NEEDS, &self.medical_needs),
         ] {
             if !text.trim().is_empty() {
                 put(name, json!(text.trim()));
             }
         }
-        put("needs_doctor", json!(self.needs_doctor));
+        put(visit::NEEDS_DOCTOR, json!(self.needs_doctor));
         for (name, look) in [
-            ("clothes_ok", self.clothes_ok),
-            ("bedding_ok", self.bedding_ok),
-            ("food_ok", self.food_ok),
+            (visit::CLOTHES_OK, self.clothes_ok),
+            (visit::BEDDING_OK, self.bedding_ok),
+            (visit::FOOD_OK, self.food_ok),
         ] {
             if let Some(ok) = look {
                 put(name, json!(ok));
@@ -218,30 +255,42 @@ pub enum DoorState {
 }
 
 impl DoorState {
-    /// From the stored visit's `outcome` and `revisit_at_ms`.
-    pub fn of(outcome: Option<&str>, revisit_at_ms: Option<u64>) -> Self {
+    /// From a visit's `outcome` and `revisit_at_ms`; a word this build
+    /// does not know reads as pending: not done, so not lost.
+    pub fn of(outcome: Option<Outcome>, revisit_at_ms: Option<u64>) -> Self {
         match outcome {
             None => DoorState::Pending,
-            Some("visited") => DoorState::Visited,
-            Some("no_answer") => DoorState::NoAnswer,
-            Some("refused") => DoorState::Refused,
-            Some("revisit") => DoorState::Revisit {
+            Some(Outcome::Visited) => DoorState::Visited,
+            Some(Outcome::NoAnswer) => DoorState::NoAnswer,
+            Some(Outcome::Refused) => DoorState::Refused,
+            Some(Outcome::Revisit) => DoorState::Revisit {
                 at_ms: revisit_at_ms,
             },
-            // A word this build does not know: not done, so not lost.
-            Some(_) => DoorState::Pending,
+        }
+    }
+
+    /// Where the door of this round's visit (if any) stands.
+    pub fn of_visit(record: Option<&Record>) -> Self {
+        let Some(v) = record else {
+            return DoorState::Pending;
+        };
+        Self::of(v.choice(visit::OUTCOME), v.ms(visit::REVISIT_AT_MS))
+    }
+
+    /// The stored outcome, if any.
+    pub fn outcome(self) -> Option<Outcome> {
+        match self {
+            DoorState::Pending => None,
+            DoorState::Visited => Some(Outcome::Visited),
+            DoorState::NoAnswer => Some(Outcome::NoAnswer),
+            DoorState::Refused => Some(Outcome::Refused),
+            DoorState::Revisit { .. } => Some(Outcome::Revisit),
         }
     }
 
     /// The stored outcome word (`pending` when there is none).
     pub fn word(self) -> &'static str {
-        match self {
-            DoorState::Pending => "pending",
-            DoorState::Visited => "visited",
-            DoorState::NoAnswer => "no_answer",
-            DoorState::Refused => "refused",
-            DoorState::Revisit { .. } => "revisit",
-        }
+        self.outcome().map_or("pending", Outcome::word)
     }
 
     /// The team has to go back: nobody answered, or a revisit was agreed.
@@ -367,7 +416,7 @@ mod tests {
         ];
         for (name, checklist, field) in cases {
             let err = checklist.check().err();
-            assert_eq!(err.as_ref().map(|e| e.field), field, "{name}");
+            assert_eq!(err.as_ref().map(|e| e.field.name), field, "{name}");
             assert!(err.is_none_or(|e| !e.to_string().is_empty()), "{name}");
         }
     }
@@ -397,11 +446,11 @@ mod tests {
             (Some("later"), None, DoorState::Pending, false, false),
         ];
         for (outcome, at, state, back, due) in cases {
-            let got = DoorState::of(outcome, at);
+            let got = DoorState::of(outcome.and_then(Outcome::from_word), at);
             assert_eq!(got, state, "{outcome:?}");
             assert_eq!(got.to_go_back(), back, "{outcome:?}");
             assert_eq!(got.revisit_due(100), due, "{outcome:?} {at:?}");
-            if let Some(word) = outcome.filter(|w| OUTCOMES.contains(w)) {
+            if let Some(word) = outcome.filter(|w| Outcome::WORDS.contains(w)) {
                 assert_eq!(got.word(), word);
             }
         }
@@ -435,9 +484,9 @@ mod tests {
         assert_eq!(
             checklist.needs(),
             [
-                ("medical_visit", "needs_doctor"),
-                ("other", "bedding"),
-                ("food", "food")
+                (Category::MedicalVisit, "needs_doctor"),
+                (Category::Other, "bedding"),
+                (Category::Food, "food")
             ]
         );
         assert!(visited().needs().is_empty());

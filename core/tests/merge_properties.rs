@@ -248,7 +248,7 @@ proptest! {
             apply(&mut replica, first.1, first.0);
             apply(&mut replica, second.1, second.0);
             let record = replica.values().next().unwrap();
-            prop_assert_eq!(record.value("phone"), Some(&json!(expected)));
+            prop_assert_eq!(record.named("phone"), Some(&json!(expected)));
         }
     }
 }

@@ -12,7 +12,7 @@ use doorstep_core::{
     access::Role,
     api::{HistoryChange, RefusedEdit},
     mutation::Mutation,
-    schema::Collection,
+    schema::{Collection, visit},
 };
 use serde_json::Value;
 
@@ -105,7 +105,7 @@ pub async fn freshness(
         .await?
     {
         if let Mutation::Set { fields, .. } = &logged.mutation
-            && let Some(team) = fields.get("team").and_then(Value::as_str)
+            && let Some(team) = visit::TEAM.of(fields).and_then(Value::as_str)
         {
             let at = latest.entry(team.to_owned()).or_default();
             *at = (*at).max(logged.received_at_ms);

@@ -19,8 +19,9 @@ use doorstep_core::{
     labels::{self, Locale},
     need::{NeedState, steps_by_need},
     record::Record,
-    schema::Collection,
+    schema::{Collection, Field, household, need, person, purchase, round, team, visit},
     spreadsheet::neutralise_formula,
+    visit::Outcome,
 };
 use rust_xlsxwriter::{Format, Workbook};
 use serde_json::Value;
@@ -52,7 +53,7 @@ pub struct Ledger {
     pub rows: Vec<Vec<Cell>>,
 }
 
-fn text(record: &Record, field: &str) -> String {
+fn text(record: &Record, field: Field) -> String {
     match record.value(field) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -60,7 +61,7 @@ fn text(record: &Record, field: &str) -> String {
     }
 }
 
-fn cell(record: &Record, field: &str) -> Cell {
+fn cell(record: &Record, field: Field) -> Cell {
     match record.value(field) {
         Some(Value::String(s)) => Cell::Text(s.clone()),
         Some(Value::Number(n)) => n.as_f64().map_or(Cell::Empty, Cell::Number),
@@ -69,19 +70,17 @@ fn cell(record: &Record, field: &str) -> Cell {
     }
 }
 
-fn time(record: &Record, field: &str) -> Cell {
-    record
-        .value(field)
-        .and_then(Value::as_u64)
-        .map_or(Cell::Empty, Cell::Time)
+fn time(record: &Record, field: Field) -> Cell {
+    record.ms(field).map_or(Cell::Empty, Cell::Time)
 }
 
 /// A vocabulary field's word in Chinese (core's `labels`), or the stored
 /// text where it is none.
-fn word(record: &Record, field: &str) -> Cell {
+fn word(record: &Record, field: Field) -> Cell {
     let stored = text(record, field);
     Cell::Text(
-        labels::choice(record.collection, field, &stored, Locale::Zh).map_or(stored, str::to_owned),
+        labels::choice(record.collection, field.name, &stored, Locale::Zh)
+            .map_or(stored, str::to_owned),
     )
 }
 
@@ -129,15 +128,20 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
     let households = by_id(Collection::Household);
     let teams = by_id(Collection::Team);
     let rounds = by_id(Collection::Round);
-    let address = |record: &Record, field: &str| -> Vec<Cell> {
+    let address = |record: &Record, field: Field| -> Vec<Cell> {
         let household = households.get(&text(record, field));
-        ["building", "unit", "door", "head"]
-            .iter()
-            .map(|f| household.map_or(Cell::Empty, |h| cell(h, f)))
-            .collect()
+        [
+            household::BUILDING,
+            household::UNIT,
+            household::DOOR,
+            household::HEAD,
+        ]
+        .into_iter()
+        .map(|f| household.map_or(Cell::Empty, |h| cell(h, f)))
+        .collect()
     };
-    let name_of = |map: &BTreeMap<String, &Record>, id: String| {
-        map.get(&id).map_or(Cell::Empty, |r| cell(r, "name"))
+    let name_of = |map: &BTreeMap<String, &Record>, id: String, name: Field| {
+        map.get(&id).map_or(Cell::Empty, |r| cell(r, name))
     };
     let steps = steps_by_need(records);
 
@@ -148,12 +152,7 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
         rows: in_order(
             live(Collection::Household)
                 .map(|h| {
-                    let row = [
-                        "building", "unit", "door", "head", "phone", "members", "notes",
-                    ]
-                    .iter()
-                    .map(|f| cell(h, f))
-                    .collect();
+                    let row = household::ALL.iter().map(|f| cell(h, *f)).collect();
                     (0, row)
                 })
                 .collect(),
@@ -189,41 +188,37 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
             live(Collection::Visit)
                 .map(|v| {
                     let mut row = vec![
-                        name_of(&rounds, text(v, "round")),
-                        name_of(&teams, text(v, "team")),
+                        name_of(&rounds, text(v, visit::ROUND), round::NAME),
+                        name_of(&teams, text(v, visit::TEAM), team::NAME),
                     ];
-                    row.extend(address(v, "household"));
-                    row.push(word(v, "outcome"));
+                    row.extend(address(v, visit::HOUSEHOLD));
+                    row.push(word(v, visit::OUTCOME));
                     row.extend(
-                        ["swab", "tube_no", "temperature_c"]
-                            .iter()
+                        [visit::SWAB, visit::TUBE_NO, visit::TEMPERATURE_C]
+                            .into_iter()
                             .map(|f| cell(v, f)),
                     );
                     let fever = v
-                        .value("temperature_c")
-                        .and_then(Value::as_f64)
+                        .decimal(visit::TEMPERATURE_C)
                         .is_some_and(|t| t >= doorstep_core::visit::FEVER_C);
                     row.push(Cell::Text(if fever { "是" } else { "" }.into()));
-                    row.push(word(v, "health"));
+                    row.push(word(v, visit::HEALTH));
                     // Only an answered door was asked; elsewhere 需就医 is blank.
-                    let asked = text(v, "outcome") == "visited";
+                    let asked = v.choice(visit::OUTCOME) == Some(Outcome::Visited);
                     row.extend(
                         [
-                            "symptoms",
-                            "medical_needs",
-                            "needs_doctor",
-                            "clothes_ok",
-                            "bedding_ok",
-                            "food_ok",
+                            visit::SYMPTOMS,
+                            visit::MEDICAL_NEEDS,
+                            visit::NEEDS_DOCTOR,
+                            visit::CLOTHES_OK,
+                            visit::BEDDING_OK,
+                            visit::FOOD_OK,
                         ]
-                        .iter()
+                        .into_iter()
                         .map(|f| if asked { cell(v, f) } else { Cell::Empty }),
                     );
-                    row.extend([time(v, "revisit_at_ms"), time(v, "visited_at_ms")]);
-                    let date = v
-                        .value("visited_at_ms")
-                        .and_then(Value::as_u64)
-                        .unwrap_or(0);
+                    row.extend([time(v, visit::REVISIT_AT_MS), time(v, visit::VISITED_AT_MS)]);
+                    let date = v.ms(visit::VISITED_AT_MS).unwrap_or(0);
                     (date, row)
                 })
                 .collect(),
@@ -255,10 +250,10 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                 .map(|n| {
                     let state = NeedState::fold(steps.get(&n.id).cloned().unwrap_or_default());
                     let mut row = vec![Cell::Text(n.id.to_string())];
-                    row.extend(address(n, "household"));
-                    row.push(word(n, "category"));
+                    row.extend(address(n, need::HOUSEHOLD));
+                    row.push(word(n, need::CATEGORY));
                     row.push(Cell::Text(
-                        labels::description(&text(n, "description"), Locale::Zh).to_owned(),
+                        labels::description(&text(n, need::DESCRIPTION), Locale::Zh).to_owned(),
                     ));
                     row.push(Cell::Text(
                         labels::status(state.status, Locale::Zh).to_owned(),
@@ -267,7 +262,7 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
                         state
                             .team
                             .as_ref()
-                            .map_or(Cell::Empty, |t| name_of(&teams, t.to_string())),
+                            .map_or(Cell::Empty, |t| name_of(&teams, t.to_string(), team::NAME)),
                     );
                     row.push(state.due_ms.map_or(Cell::Empty, Cell::Time));
                     row.push(Cell::Text(state.resolution.clone()));
@@ -305,11 +300,10 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
         rows: in_order(
             live(Collection::Purchase)
                 .map(|p| {
-                    let mut row = address(p, "household");
-                    row.push(cell(p, "items"));
+                    let mut row = address(p, purchase::HOUSEHOLD);
+                    row.push(cell(p, purchase::ITEMS));
                     row.push(
-                        p.value("amount_cents")
-                            .and_then(Value::as_f64)
+                        p.decimal(purchase::AMOUNT_CENTS)
                             .map_or(Cell::Empty, |c| Cell::Number(c / 100.0)),
                     );
                     (p.latest_hlc().map_or(0, |h| h.wall_ms), row)
@@ -318,15 +312,15 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
             0,
         ),
     };
-    let person_rows = |filter: &dyn Fn(&Record) -> bool, fields: &[&str]| -> Vec<Vec<Cell>> {
+    let person_rows = |filter: &dyn Fn(&Record) -> bool, fields: &[Field]| -> Vec<Vec<Cell>> {
         let rows = live(Collection::Person)
             .filter(|p| filter(p))
             .map(|p| {
-                let mut row = address(p, "household");
-                row.push(cell(p, "name"));
-                row.extend(fields.iter().map(|f| match *f {
-                    "care" | "key_status" => word(p, f),
-                    "key_since_ms" | "key_until_ms" => time(p, f),
+                let mut row = address(p, person::HOUSEHOLD);
+                row.push(cell(p, person::NAME));
+                row.extend(fields.iter().map(|&f| match f {
+                    person::CARE | person::KEY_STATUS => word(p, f),
+                    person::KEY_SINCE_MS | person::KEY_UNTIL_MS => time(p, f),
                     other => cell(p, other),
                 }));
                 (p.latest_hlc().map_or(0, |h| h.wall_ms), row)
@@ -346,7 +340,10 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
             "类别",
             "私人订制方案",
         ],
-        rows: person_rows(&|p| !text(p, "care").is_empty(), &["care", "care_plan"]),
+        rows: person_rows(
+            &|p| !text(p, person::CARE).is_empty(),
+            &[person::CARE, person::CARE_PLAN],
+        ),
     };
     let key_persons = Ledger {
         name: "重点人员台账",
@@ -362,8 +359,12 @@ pub fn ledgers(records: &[Record], now_ms: u64) -> Vec<Ledger> {
             "结束",
         ],
         rows: person_rows(
-            &|p| !text(p, "key_status").is_empty(),
-            &["key_status", "key_since_ms", "key_until_ms"],
+            &|p| !text(p, person::KEY_STATUS).is_empty(),
+            &[
+                person::KEY_STATUS,
+                person::KEY_SINCE_MS,
+                person::KEY_UNTIL_MS,
+            ],
         ),
     };
     vec![registry, visits, needs, purchases, care, key_persons]

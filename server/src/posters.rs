@@ -9,7 +9,11 @@ use axum::{
     http::{HeaderMap, header},
 };
 use doorstep_core::{
-    access::Role, building::building_label, ids::CompoundId, schema::Collection, truck::Stop,
+    access::Role,
+    building::building_label,
+    ids::CompoundId,
+    schema::{Collection, household, run},
+    truck::Stop,
 };
 use qrcode::{QrCode, render::svg};
 
@@ -95,18 +99,18 @@ fn poster(compound: &str, building: &str, url: &str) -> String {
 async fn buildings(state: &AppState, compound: &CompoundId) -> Result<Vec<String>, AppError> {
     let mut names = BTreeSet::new();
     for run in state.store.records_of(compound, Collection::Run).await? {
-        if let Some(stops) = run.value("stops").and_then(|v| Stop::list_from(v).ok()) {
+        if let Some(stops) = run.value(run::STOPS).and_then(|v| Stop::list_from(v).ok()) {
             names.extend(stops.into_iter().map(|s| s.building));
         }
     }
-    for household in state
+    for record in state
         .store
         .records_of(compound, Collection::Household)
         .await?
     {
-        if let Some(building) = household.value("building").and_then(|v| v.as_str())
+        if let Some(building) = record.text(household::BUILDING)
             && !building.trim().is_empty()
-            && !household.is_deleted()
+            && !record.is_deleted()
         {
             names.insert(building.trim().to_owned());
         }

@@ -13,7 +13,7 @@ use doorstep_core::{
     ids::{ClientId, RecordId},
     mutation::Mutation,
     roster::{Sheet, plan},
-    schema::Collection,
+    schema::{Collection, person},
     sync::{PushedMutation, SCHEMA_VERSION, SyncRequest},
 };
 use serde_json::json;
@@ -204,15 +204,12 @@ pub async fn import(
     };
     for proposal in &care {
         let mut fields = BTreeMap::from([
-            (
-                "household".to_owned(),
-                json!(household_of[&proposal.door].as_str()),
-            ),
-            ("care".to_owned(), json!(proposal.care)),
-            ("care_plan".to_owned(), json!(proposal.source)),
+            person::HOUSEHOLD.set(household_of[&proposal.door].as_str()),
+            person::CARE.set(proposal.care.as_str()),
+            person::CARE_PLAN.set(proposal.source.as_str()),
         ]);
         if let Some(head) = &proposal.head {
-            fields.insert("name".into(), json!(head));
+            fields.insert(person::NAME.into(), json!(head));
         }
         edits.push(Mutation::Set {
             collection: Collection::Person,

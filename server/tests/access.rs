@@ -847,13 +847,13 @@ async fn a_push_is_checked_against_its_own_earlier_mutations() {
         .await
         .unwrap();
     let h9 = households.iter().find(|h| h.id.as_str() == "h9").unwrap();
-    assert_eq!(h9.value("building"), Some(&json!("1")));
-    assert_eq!(h9.value("door"), Some(&json!("209")));
+    assert_eq!(h9.named("building"), Some(&json!("1")));
+    assert_eq!(h9.named("door"), Some(&json!("209")));
     let people = store.records_of(&c1(), Collection::Person).await.unwrap();
     for id in ["p9", "p10"] {
         let person = people.iter().find(|p| p.id.as_str() == id);
         assert_eq!(
-            person.and_then(|p| p.value("household")),
+            person.and_then(|p| p.named("household")),
             Some(&json!("h9"))
         );
     }

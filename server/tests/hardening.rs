@@ -285,8 +285,8 @@ async fn a_late_edit_cannot_move_a_household_out_of_an_ended_building() {
             .cloned()
             .unwrap()
     };
-    assert_eq!(h1(&after).value("building"), Some(&json!("1")));
-    assert_eq!(h1(&after).value("door"), Some(&json!("102")));
+    assert_eq!(h1(&after).named("building"), Some(&json!("1")));
+    assert_eq!(h1(&after).named("door"), Some(&json!("102")));
     let others = |records: &[Record]| -> Vec<Record> {
         records
             .iter()
@@ -369,7 +369,7 @@ async fn a_retried_mid_with_another_edit_is_refused_and_changes_nothing() {
         .find(|r| r.id.as_str() == "h2")
         .unwrap();
     assert_eq!(
-        (h2.value("door"), h2.value("head")),
+        (h2.named("door"), h2.named("head")),
         (Some(&json!("202")), Some(&json!("赵")))
     );
 }

@@ -224,14 +224,14 @@ async fn a_request_becomes_a_need_under_its_household() {
     let need = &needs[0];
     assert!(is_request(need));
     assert_eq!(
-        need.value("household"),
+        need.named("household"),
         Some(&json!("h701")),
         "2单元 is unit 2"
     );
-    assert_eq!(need.value("category"), Some(&json!("home_test")));
-    assert_eq!(need.value("phone"), Some(&json!(PHONE)));
-    assert_eq!(need.value("name"), Some(&json!(NAME)));
-    assert!(need.value("requested_ms").and_then(Value::as_u64).unwrap() >= before);
+    assert_eq!(need.named("category"), Some(&json!("home_test")));
+    assert_eq!(need.named("phone"), Some(&json!(PHONE)));
+    assert_eq!(need.named("name"), Some(&json!(NAME)));
+    assert!(need.named("requested_ms").and_then(Value::as_u64).unwrap() >= before);
     let events = f.records("c1", Collection::NeedEvent).await;
     let view = ticket_view(need, &events);
     assert_eq!(view.status, Some(Status::Collected));
@@ -243,10 +243,10 @@ async fn a_request_becomes_a_need_under_its_household() {
     let households = f.records("c1", Collection::Household).await;
     assert_eq!(households.len(), 2);
     let made = households.iter().find(|h| h.id.as_str() != "h701").unwrap();
-    assert_eq!(made.value("door"), Some(&json!("1202")));
-    assert_eq!(made.value("building"), Some(&json!("3")));
-    assert_eq!(made.value("head"), None);
-    assert_eq!(made.value("phone"), None, "the phone stays on the need");
+    assert_eq!(made.named("door"), Some(&json!("1202")));
+    assert_eq!(made.named("building"), Some(&json!("3")));
+    assert_eq!(made.named("head"), None);
+    assert_eq!(made.named("phone"), None, "the phone stays on the need");
 
     // A coordinator's phone pulls both, with the phone to call back.
     let pull = json!({"client_id": ClientId::from_u128(8), "schema_version": 2,

@@ -61,7 +61,7 @@ async fn an_api_gateway_sync_event_is_answered() {
     let pulled = sync.pull.unwrap();
     assert_eq!(pulled.changes.len(), 1);
     assert_eq!(pulled.changes[0].record.id.as_str(), "h-101");
-    let door: &Value = pulled.changes[0].record.value("door").unwrap();
+    let door: &Value = pulled.changes[0].record.named("door").unwrap();
     assert_eq!(door, "101");
 
     // A resident page's event stream is refused at once, so the page polls.

@@ -347,17 +347,17 @@ async fn accepted_care_proposals_land_on_the_care_ledger_with_their_households()
         .map(|p| {
             let household = households
                 .iter()
-                .find(|h| Some(h.id.as_str()) == p.value("household").and_then(|v| v.as_str()))
+                .find(|h| Some(h.id.as_str()) == p.named("household").and_then(|v| v.as_str()))
                 .expect("each entry names an imported household");
             (
                 household
-                    .value("head")
+                    .named("head")
                     .unwrap()
                     .as_str()
                     .unwrap()
                     .to_owned(),
-                p.value("name").unwrap().as_str().unwrap().to_owned(),
-                p.value("care").unwrap().as_str().unwrap().to_owned(),
+                p.named("name").unwrap().as_str().unwrap().to_owned(),
+                p.named("care").unwrap().as_str().unwrap().to_owned(),
             )
         })
         .collect();

@@ -546,7 +546,7 @@ fn reflects(server: &Replica, pushed: &PushedMutation) -> bool {
             record.fields.len() == fields.len()
                 && fields
                     .iter()
-                    .all(|(name, value)| record.value(name) == Some(value))
+                    .all(|(name, value)| record.named(name) == Some(value))
         }
     }
 }

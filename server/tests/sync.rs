@@ -132,8 +132,8 @@ async fn a_push_is_pulled_back_in_commit_order() {
     );
     assert_eq!(page.cursor, 3);
     let h1 = &page.changes[1].record;
-    assert_eq!(h1.value("head"), Some(&json!("王芳")));
-    assert_eq!(h1.value("phone"), Some(&json!("13800000000")));
+    assert_eq!(h1.named("head"), Some(&json!("王芳")));
+    assert_eq!(h1.named("phone"), Some(&json!("13800000000")));
 
     let again = f.sync(push_and_pull(2, vec![], Some(&page))).await;
     assert!(

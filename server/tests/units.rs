@@ -307,7 +307,7 @@ async fn a_unit_handed_over_takes_late_edits_but_no_moves() {
         .into_iter()
         .find(|r| r.id.as_str() == "h1")
         .unwrap();
-    assert_eq!(h1.value("door"), Some(&json!("101A")));
+    assert_eq!(h1.named("door"), Some(&json!("101A")));
     let (_, first) = sync(&state, &t1, pull(2, None)).await;
     assert_eq!(pulled(&first), Vec::<String>::new(), "{first}");
 }

@@ -195,7 +195,7 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
             .await
             .into_iter()
             .find(|h| h.id.as_str() == "h1")
-            .and_then(|h| h.value("head").cloned())
+            .and_then(|h| h.named("head").cloned())
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while head().await != Some(json!("王芳（独居）")) {

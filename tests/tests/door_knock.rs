@@ -168,13 +168,13 @@ async fn a_building_visited_offline_reaches_the_server() {
     assert_eq!(visits.len(), 5);
     let fever = visits
         .iter()
-        .find(|v| v.value("household") == Some(&json!("h101")))
+        .find(|v| v.named("household") == Some(&json!("h101")))
         .unwrap();
-    assert_eq!(fever.value("temperature_c"), Some(&json!(38.2)));
-    assert_eq!(fever.value("food_ok"), Some(&json!(false)));
+    assert_eq!(fever.named("temperature_c"), Some(&json!(38.2)));
+    assert_eq!(fever.named("food_ok"), Some(&json!(false)));
     let needs = server.records("yongan", Collection::Need).await;
     assert_eq!(needs.len(), 1, "the empty kitchen raised one need");
-    assert_eq!(needs[0].value("category"), Some(&json!("food")));
+    assert_eq!(needs[0].named("category"), Some(&json!("food")));
     assert_eq!(
         server.records("yongan", Collection::NeedEvent).await.len(),
         1

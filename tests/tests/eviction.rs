@@ -166,8 +166,8 @@ async fn an_evicted_phone_says_what_it_lost_and_its_backup_brings_it_back() {
     assert_eq!(head.value, json!("王芳（已搬走）"));
     assert_eq!(json!(head.hlc.node.to_string()), new_client);
     let added = find(&second);
-    assert_eq!(added.value("door"), Some(&json!("302")));
-    assert_eq!(added.value("head"), Some(&json!("李娜")));
+    assert_eq!(added.named("door"), Some(&json!("302")));
+    assert_eq!(added.named("head"), Some(&json!("李娜")));
     assert_eq!(households.len(), 2);
 
     // And the phone shows them.

@@ -122,10 +122,10 @@ async fn a_request_reaches_the_door_and_the_district_counts_it() {
     team.tap("sync-now").await;
     team.expect_text("sync-pending", "已全部上传").await;
     let mut steps = server.records("yongan", Collection::NeedEvent).await;
-    steps.sort_by_key(|s| s.value("at_ms").and_then(Value::as_u64));
+    steps.sort_by_key(|s| s.named("at_ms").and_then(Value::as_u64));
     let steps: Vec<Status> = steps
         .iter()
-        .filter_map(|s| s.value("step").cloned())
+        .filter_map(|s| s.named("step").cloned())
         .map(|s| serde_json::from_value(s).unwrap())
         .collect();
     assert_eq!(

@@ -151,8 +151,8 @@ async fn a_homebound_resident_is_tested_offline_and_counted() {
     team.expect_text("sync-pending", "已全部上传").await;
     let entries = server.records("huida", Collection::HomeVisit).await;
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].value("result"), Some(&json!("tested")));
-    assert_eq!(entries[0].value("tube_no"), Some(&json!("A0702")));
+    assert_eq!(entries[0].named("result"), Some(&json!("tested")));
+    assert_eq!(entries[0].named("tube_no"), Some(&json!("A0702")));
 
     coordinator.tap("sync-now").await;
     coordinator.expect_text("total-home_tests", "2").await;

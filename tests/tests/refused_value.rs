@@ -216,7 +216,7 @@ async fn a_refused_key_persons_edit_stops_showing_once_refused() {
             .records("yongan", Collection::Person)
             .await
             .into_iter()
-            .map(|p| (p.value("name").cloned(), p.value("key_status").cloned()))
+            .map(|p| (p.named("name").cloned(), p.named("key_status").cloned()))
             .collect();
         names.sort_by_key(|(name, _)| name.as_ref().map(Value::to_string));
         names

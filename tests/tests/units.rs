@@ -117,8 +117,8 @@ async fn two_teams_work_two_units_of_one_building() {
         .into_iter()
         .find(|t| t.id.as_str() == "T1")
         .unwrap();
-    assert_eq!(team.value("member1_phone"), Some(&json!("13800000001")));
-    assert_eq!(team.value("member2_name"), Some(&json!("李四")));
+    assert_eq!(team.named("member1_phone"), Some(&json!("13800000001")));
+    assert_eq!(team.named("member2_name"), Some(&json!("李四")));
 
     // Each team's phone lists only its unit's doors.
     let first = volunteer(&server, "T1").await;

@@ -16,7 +16,7 @@ use doorstep_core::{
     api::{DeviceInfo, DeviceUpdate, HelpSwitch, InviteRequest, NewInvite},
     ids::RecordId,
     invite::{MAX_HOURS, MAX_USES},
-    schema::Collection,
+    schema::team,
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::components::A;
@@ -316,7 +316,7 @@ fn NewInviteForm(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> i
     let form = RwSignal::new(InviteForm::default());
     let created = RwSignal::new(None::<NewInvite>);
     let busy = RwSignal::new(false);
-    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(team::NAME)));
     let volunteer = move || form.with(|f| f.role.needs_team());
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -467,7 +467,7 @@ fn OpenInvites(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> imp
             }
         }
     });
-    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(team::NAME)));
     view! {
         {move || match invites.get() {
             None => view! { <p class="updated">{i18n.t(Key::AccountsLoading)}</p> }.into_any(),
@@ -527,7 +527,7 @@ fn Devices(reload: RwSignal<u32>, problem: RwSignal<Option<Problem>>) -> impl In
             Ok::<_, ApiFailure>(list)
         }
     });
-    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(team::NAME)));
     let change = move |id: String, update: DeviceUpdate| {
         let Some(credentials) = data.credentials_untracked() else {
             return;
@@ -734,7 +734,7 @@ mod tests {
             node: ClientId::from_u128(1),
         };
         let mut record = Mutation::Set {
-            collection: Collection::Team,
+            collection: doorstep_core::schema::Collection::Team,
             id: id.parse().unwrap(),
             compound: "c1".parse().unwrap(),
             fields: [("name".into(), json!(name))].into(),
@@ -758,7 +758,7 @@ mod tests {
             ],
             vec![],
         );
-        let teams = replica.named(Collection::Team);
+        let teams = replica.named(team::NAME);
         let mut names: Vec<&str> = teams.iter().map(|(_, n)| n.as_str()).collect();
         names.sort();
         assert_eq!(names, ["一队", "二队"], "deleted teams are not offered");

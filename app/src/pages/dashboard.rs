@@ -4,7 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use doorstep_core::{access::Place, dashboard::totals};
+use doorstep_core::{
+    access::Place,
+    dashboard::totals,
+    schema::{Collection, Vocabulary, team},
+    visit::Outcome,
+};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -116,12 +121,13 @@ fn all_records(replica: &Replica) -> Vec<doorstep_core::record::Record> {
 fn Coverage() -> impl IntoView {
     let data = use_app_data();
     let i18n = use_i18n();
-    const SEGMENTS: [(&str, &str); 5] = [
-        ("visited", "#1e7a3c"),
-        ("no_answer", "#e0a100"),
-        ("refused", "#b3261e"),
-        ("revisit", "#6a4fb3"),
-        ("pending", "#d9d0cc"),
+    // By the door's outcome; none is a door not knocked yet.
+    const SEGMENTS: [(Option<Outcome>, &str); 5] = [
+        (Some(Outcome::Visited), "#1e7a3c"),
+        (Some(Outcome::NoAnswer), "#e0a100"),
+        (Some(Outcome::Refused), "#b3261e"),
+        (Some(Outcome::Revisit), "#6a4fb3"),
+        (None, "#d9d0cc"),
     ];
     let bars = move || {
         let round = data.work.with(|w| w.round.clone());
@@ -149,9 +155,10 @@ fn Coverage() -> impl IntoView {
                 let rects = SEGMENTS
                     .iter()
                     .map(|&(outcome, colour)| {
-                        let count = doors.iter().filter(|d| d.state.word() == outcome).count();
+                        let count = doors.iter().filter(|d| d.state.outcome() == outcome).count();
                         let width = 280.0 * count as f64 / total;
-                        let rect = view! { <rect x=x y=y width=width height="20" fill=colour><title>{format!("{outcome}: {count}")}</title></rect> };
+                        let word = outcome.map_or("pending", Outcome::word);
+                        let rect = view! { <rect x=x y=y width=width height="20" fill=colour><title>{format!("{word}: {count}")}</title></rect> };
                         x += width;
                         rect
                     })
@@ -197,8 +204,8 @@ fn TeamCoverage() -> impl IntoView {
                 Default::default();
             for (place, team) in assignments(r, &round) {
                 let name = r
-                    .record(doorstep_core::schema::Collection::Team, &team)
-                    .and_then(|t| t.value("name").and_then(|v| v.as_str()).map(str::to_owned))
+                    .record(Collection::Team, &team)
+                    .and_then(|t| t.text(team::NAME).map(str::to_owned))
                     .unwrap_or_else(|| team.to_string());
                 let entry = per_team.entry(name).or_default();
                 entry.1.add(coverage(&doors_at(&doors, &place), now_ms()));
@@ -217,9 +224,9 @@ fn TeamCoverage() -> impl IntoView {
                 <li class="row" data-testid="team-coverage-row" data-visited=c.visited.to_string() data-doors=c.doors.to_string()>
                     <span class="row-title">{team}</span>
                     <span class="row-detail">
-                        {places.join("、")}" · "{i18n.outcome("visited")}" "{c.visited}"/"{c.doors}
+                        {places.join("、")}" · "{i18n.outcome(Some(Outcome::Visited))}" "{c.visited}"/"{c.doors}
                         {(c.to_go_back() > 0).then(|| format!(" · {} {}", i18n.t(Key::VisitsGoBack), c.to_go_back()))}
-                        {(c.refused > 0).then(|| format!(" · {} {}", i18n.outcome("refused"), c.refused))}
+                        {(c.refused > 0).then(|| format!(" · {} {}", i18n.outcome(Some(Outcome::Refused)), c.refused))}
                     </span>
                 </li>
             }).collect_view()}
@@ -246,17 +253,13 @@ fn TeamFreshness() -> impl IntoView {
     let rows = move || {
         let times = times.get().flatten().and_then(Result::ok);
         data.replica.with(|r| {
-            r.all(doorstep_core::schema::Collection::Team)
+            r.all(Collection::Team)
                 .into_iter()
-                .map(|team| {
-                    let name = team
-                        .value("name")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .to_owned();
+                .map(|record| {
+                    let name = record.text(team::NAME).unwrap_or_default().to_owned();
                     let at = times
                         .as_ref()
-                        .and_then(|t| t.get(team.id.as_str()).copied());
+                        .and_then(|t| t.get(record.id.as_str()).copied());
                     (name, at)
                 })
                 .collect::<Vec<_>>()

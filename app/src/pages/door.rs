@@ -4,8 +4,8 @@
 
 use doorstep_core::{
     ids::RecordId,
-    schema::Collection,
-    visit::{Checklist, DoorState},
+    schema::{Collection, Field, Vocabulary, household, visit},
+    visit::{Checklist, DoorState, Health, Outcome},
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{
@@ -35,7 +35,7 @@ pub fn DoorPage() -> impl IntoView {
     // for storage to be read (the device comes last), e.g. after a reload.
     let loaded = Memo::new(move |_| data.device.with(Option::is_some));
     move || {
-        let id = params.with(|p| p.get("household").unwrap_or_default());
+        let id = params.with(|p| p.get("id").unwrap_or_default());
         match (loaded.get(), id.parse::<RecordId>()) {
             (true, Ok(id)) => view! { <Door household=id/> }.into_any(),
             _ => ().into_any(),
@@ -88,17 +88,17 @@ fn yes_no(prefix: &str, yes: Key, no: Key) -> Vec<(Option<bool>, Signal<String>,
 
 /// A visit field's vocabulary as buttons, in the schema's order, each named
 /// by core's words (`labels`).
-fn vocabulary(field: &'static str) -> Vec<(Option<String>, Signal<String>, String)> {
+fn vocabulary(field: Field) -> Vec<(Option<String>, Signal<String>, String)> {
     let i18n = use_i18n();
-    Collection::Visit
-        .choices(field)
+    field
+        .choices()
         .iter()
         .map(|&word| {
-            let label = Signal::derive(move || i18n.choice(Collection::Visit, field, word));
+            let label = Signal::derive(move || i18n.choice(field, word));
             (
                 Some(word.to_owned()),
                 label,
-                format!("{}-{word}", field.replace('_', "-")),
+                format!("{}-{word}", field.name.replace('_', "-")),
             )
         })
         .collect()
@@ -226,7 +226,7 @@ fn Door(household: RecordId) -> impl IntoView {
     let building = move || {
         info.with(|h| {
             h.as_ref()
-                .map(|h| h.value("building").to_owned())
+                .map(|h| h.value(household::BUILDING).to_owned())
                 .unwrap_or_default()
         })
     };
@@ -330,11 +330,11 @@ fn Door(household: RecordId) -> impl IntoView {
     };
 
     let outcome = move || form.with(|f| f.outcome.clone());
-    let visited = move || outcome().as_deref() == Some("visited");
+    let visited = move || outcome().as_deref() == Some(Outcome::Visited.word());
     let title = move || {
         info.with(|h| {
             h.as_ref()
-                .map(|h| format!("{} · {}", h.address(), h.value("head")))
+                .map(|h| format!("{} · {}", h.address(), h.value(household::HEAD)))
                 .unwrap_or_default()
         })
     };
@@ -364,8 +364,8 @@ fn Door(household: RecordId) -> impl IntoView {
         // is a link below the checklist.
         <section class="check-section">
             <h2>{move || i18n.t(Key::DoorDoor)}</h2>
-            {choices(vocabulary("outcome"), outcome, move |v| form.update(|f| f.outcome = v))}
-            <Show when=move || outcome().as_deref() == Some("revisit")>
+            {choices(vocabulary(visit::OUTCOME), outcome, move |v| form.update(|f| f.outcome = v))}
+            <Show when=move || outcome().as_deref() == Some(Outcome::Revisit.word())>
                 <label class="field">
                     <span>{move || i18n.t(Key::CheckRevisitAt)}</span>
                     <input type="datetime-local" data-testid="revisit-at"
@@ -380,7 +380,7 @@ fn Door(household: RecordId) -> impl IntoView {
             <section class="check-section">
                 <h2>{move || i18n.t(Key::DoorTest)}</h2>
                 <p class="check-label">{move || i18n.t(Key::CheckSwab)}</p>
-                {choices(yes_no("swab", Key::CheckYes, Key::CheckNo), move || form.with(|f| f.swab), move |v| form.update(|f| f.swab = v))}
+                {choices(yes_no(visit::SWAB.name, Key::CheckYes, Key::CheckNo), move || form.with(|f| f.swab), move |v| form.update(|f| f.swab = v))}
                 <Show when=move || form.with(|f| f.swab == Some(true))>
                     {text_input("tube-no", Key::CheckTubeNo, |f| f.tube_no.clone(), |f, v| f.tube_no = v)}
                 </Show>
@@ -396,12 +396,12 @@ fn Door(household: RecordId) -> impl IntoView {
                 <h2>{move || i18n.t(Key::DoorQuestions)}</h2>
                 <p class="check-label">{move || i18n.t(Key::CheckHealth)}</p>
                 {choices(
-                    vocabulary("health"),
+                    vocabulary(visit::HEALTH),
                     move || form.with(|f| f.health.clone()),
                     move |v| form.update(|f| f.health = v),
                 )}
-                <Show when=move || form.with(|f| f.health.as_deref() == Some("symptoms"))>
-                    {text_input("symptoms", Key::CheckSymptomsList, |f| f.symptoms.clone(), |f, v| f.symptoms = v)}
+                <Show when=move || form.with(|f| f.health.as_deref() == Some(Health::Symptoms.word()))>
+                    {text_input(visit::SYMPTOMS.name, Key::CheckSymptomsList, |f| f.symptoms.clone(), |f, v| f.symptoms = v)}
                 </Show>
                 {text_input("medical-needs", Key::CheckMedicalNeeds, |f| f.medical_needs.clone(), |f, v| f.medical_needs = v)}
                 <p class="check-label">{move || i18n.t(Key::CheckNeedsDoctor)}</p>

@@ -8,7 +8,7 @@ use doorstep_core::{
     access::Role,
     home_visit::{Outcome, ResultError},
     ids::{CompoundId, RecordId},
-    schema::Collection,
+    schema::{home_visit, need, person, team},
 };
 use leptos::prelude::*;
 
@@ -34,7 +34,7 @@ fn compound_of(data: &AppData) -> Option<CompoundId> {
 
 /// A result as people read it (core's words for the schema's choice).
 fn outcome_word(i18n: I18n, outcome: Outcome) -> String {
-    i18n.choice(Collection::HomeVisit, "result", outcome.name())
+    i18n.choice(home_visit::RESULT, outcome.name())
 }
 
 fn badge_class(outcome: Outcome) -> &'static str {
@@ -69,7 +69,7 @@ fn why(i18n: I18n, row: &Row) -> String {
         Why::Person { name, care } => {
             let care = care
                 .as_deref()
-                .map(|c| i18n.choice(Collection::Person, "care", c))
+                .map(|c| i18n.choice(person::CARE, c))
                 .unwrap_or_default();
             format!("{name} · {care} · {}", i18n.t(Key::HomeVisitsHomebound))
         }
@@ -83,7 +83,7 @@ fn why(i18n: I18n, row: &Row) -> String {
             } else {
                 format!("{} · ", row.head)
             };
-            let category = i18n.choice(Collection::Need, "category", category);
+            let category = i18n.choice(need::CATEGORY, category);
             format!("{head}{category} {description}")
         }
     }
@@ -116,7 +116,7 @@ fn DispatchList() -> impl IntoView {
     let teams = Memo::new(move |_| data.replica.with(home_visit_teams));
     let all_teams = Memo::new(move |_| {
         data.replica.with(|r| {
-            r.named(doorstep_core::schema::Collection::Team)
+            r.named(team::NAME)
                 .into_iter()
                 .map(|(id, name)| {
                     let flagged = is_home_visit_team(r, &id);

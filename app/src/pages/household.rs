@@ -2,7 +2,10 @@
 //! other volunteers' edits, and saving. A new household gets its permanent id
 //! before its first save, so the page never has to move after saving.
 
-use doorstep_core::{ids::RecordId, schema::Collection};
+use doorstep_core::{
+    ids::RecordId,
+    schema::{Collection, household},
+};
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::hooks::use_params_map;
 
@@ -81,7 +84,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
         match form.with_untracked(|f| f.changes(&baseline, &compound.id)) {
             Err(err) => error.set(Some(format!(
                 "{}：{}",
-                i18n.field(Collection::Household, &err.field),
+                i18n.field_named(Collection::Household, &err.field),
                 crate::errors::field(i18n.locale(), Collection::Household, &err.field)
             ))),
             Ok(None) => status.set(SaveState::Unchanged),
@@ -104,22 +107,23 @@ fn HouseholdEditor(param: String) -> impl IntoView {
         </h1>
         <form class="form" on:submit=|ev| ev.prevent_default()>
             {FIELDS
-                .into_iter()
-                .map(|name| {
-                    let value = move || form.with(|f| f.value(name).to_owned());
+                .iter()
+                .map(|&field| {
+                    let name = field.name;
+                    let value = move || form.with(|f| f.value(field).to_owned());
                     let on_input = move |ev| {
                         let text = event_target_value(&ev);
                         form.update(|f| {
-                            f.values.insert(name.to_owned(), text);
+                            f.values.insert(field.into(), text);
                         });
                         dirty.set(true);
                         status.set(SaveState::Idle);
                     };
                     let test_id = format!("field-{name}");
-                    let input = if name == "notes" {
+                    let input = if field == household::NOTES {
                         view! { <textarea data-testid=test_id prop:value=value on:input=on_input></textarea> }.into_any()
                     } else {
-                        let numeric = name == "members";
+                        let numeric = field == household::MEMBERS;
                         view! {
                             <input data-testid=test_id prop:value=value on:input=on_input
                                 inputmode=if numeric { "numeric" } else { "text" }/>
@@ -131,7 +135,7 @@ fn HouseholdEditor(param: String) -> impl IntoView {
                     };
                     view! {
                         <label class="field">
-                            <span>{move || i18n.field(Collection::Household, name)}</span>
+                            <span>{move || i18n.field(field)}</span>
                             {input}
                         </label>
                         // Beside the field it concerns, so the volunteer sees both values.
@@ -171,7 +175,7 @@ fn ConflictNotice(conflict: doorstep_core::conflict::Conflict) -> impl IntoView 
         other => other.to_string(),
     };
     let field = conflict.field.clone();
-    let label = move || i18n.field(Collection::Household, &field).to_owned();
+    let label = move || i18n.field_named(Collection::Household, &field).to_owned();
     let test_id = format!("conflict-{}", conflict.field);
     let (theirs, mine) = (text(&conflict.theirs.value), text(&conflict.mine.value));
     view! {

@@ -1,7 +1,10 @@
 //! The household page's ledger sections: its people on the care and
 //! key-persons ledgers, and purchases made on its behalf.
 
-use doorstep_core::{ids::RecordId, schema::Collection};
+use doorstep_core::{
+    ids::RecordId,
+    schema::{Collection, Field, person, purchase},
+};
 use leptos::prelude::*;
 
 use crate::{
@@ -83,7 +86,7 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                 }
                 Err(e) => error.set(Some(crate::errors::field(
                     i18n.locale(),
-                    doorstep_core::schema::Collection::Person,
+                    Collection::Person,
                     &e.field,
                 ))),
             }
@@ -105,24 +108,24 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                     amount.set(String::new());
                     record(m);
                 }
-                Err(e) => error.set(Some(match e.field.as_str() {
-                    "amount_cents" => i18n.t(Key::ErrorFieldAmount).to_owned(),
-                    field => crate::errors::field(
-                        i18n.locale(),
-                        doorstep_core::schema::Collection::Purchase,
-                        field,
-                    ),
-                })),
+                Err(e) if e.field == purchase::AMOUNT_CENTS.name => {
+                    error.set(Some(i18n.t(Key::ErrorFieldAmount).to_owned()))
+                }
+                Err(e) => error.set(Some(crate::errors::field(
+                    i18n.locale(),
+                    Collection::Purchase,
+                    &e.field,
+                ))),
             }
         }
     };
     // A person's vocabulary field, its options in the schema's order.
-    let select = move |signal: RwSignal<String>, field: &'static str, test_id: &'static str| {
+    let select = move |signal: RwSignal<String>, field: Field, test_id: &'static str| {
         view! {
             <select data-testid=test_id prop:value=move || signal.get() on:change=move |ev| signal.set(event_target_value(&ev))>
                 <option value="">{move || i18n.t(Key::WorkNone)}</option>
-                {Collection::Person.choices(field).iter().map(|&value| view! {
-                    <option value=value>{move || i18n.choice(Collection::Person, field, value)}</option>
+                {field.choices().iter().map(|&value| view! {
+                    <option value=value>{move || i18n.choice(field, value)}</option>
                 }).collect_view()}
             </select>
         }
@@ -147,8 +150,8 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
                         <li class="row" data-testid="member-row">
                             <span class="row-title">{p.name.clone()}</span>
                             <span class="row-detail">
-                                {p.care.as_deref().map(|c| i18n.choice(Collection::Person, "care", c))}" "
-                                {p.key_status.as_deref().map(|k| i18n.choice(Collection::Person, "key_status", k))}
+                                {p.care.as_deref().map(|c| i18n.choice(person::CARE, c))}" "
+                                {p.key_status.as_deref().map(|k| i18n.choice(person::KEY_STATUS, k))}
                                 {homebound.then(|| view! { <span class="badge no_answer" data-testid="member-homebound-badge">{i18n.t(Key::MembersHomebound)}</span> })}
                             </span>
                             {p.care.is_some().then(|| view! {
@@ -162,13 +165,13 @@ pub fn HouseholdLedgers(household: RecordId) -> impl IntoView {
             </ul>
             <div class="work">
                 {input(name, Key::MembersName, "member-name")}
-                {select(care, "care", "member-care")}
+                {select(care, person::CARE, "member-care")}
                 {input(plan, Key::MembersCarePlan, "member-plan")}
                 // Key-persons fields are restricted: a device without the
                 // grant is not offered them (the server would refuse them).
                 <Show when=move || data.access().is_some_and(|s| s.sees_restricted())>
                     <label class="field"><span>{move || i18n.t(Key::MembersKeyStatus)}</span>
-                        {select(key, "key_status", "member-key")}
+                        {select(key, person::KEY_STATUS, "member-key")}
                     </label>
                 </Show>
                 <Show when=move || key.with(|k| !k.is_empty())>

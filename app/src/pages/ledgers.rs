@@ -2,7 +2,10 @@
 //! a call back first, then open and overdue needs (spam left out);
 //! the care, key-persons and purchase ledgers; export and print links.
 
-use doorstep_core::{access::Role, schema::Collection};
+use doorstep_core::{
+    access::Role,
+    schema::{need, person},
+};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -11,6 +14,7 @@ use crate::{
     i18n::{Key, use_i18n},
     pages::{download::Download, household_ledgers::yuan},
     state::{
+        household::Household,
         members::{people, purchases},
         needs::ledger,
         now_ms, use_app_data,
@@ -33,11 +37,11 @@ pub fn LedgersPage() -> impl IntoView {
                     let (resident, awaits_call) = (row.request.is_some(), row.awaits_call);
                     let status = row.state.status;
                     let category = row.category.clone();
-                    let place = row.household.as_ref().map(|h| format!("{} {}", h.address(), h.value("head"))).unwrap_or_default();
+                    let place = row.household.as_ref().map(Household::title).unwrap_or_default();
                     view! {
                         <li>
                             <A href=format!("/ledgers/needs/{}", row.id) attr:class="row" attr:data-testid="need-row">
-                                <span class="row-title">{move || i18n.choice(Collection::Need, "category", &category)}" · "{place.clone()}</span>
+                                <span class="row-title">{move || i18n.choice(need::CATEGORY, &category)}" · "{place.clone()}</span>
                                 <span class="row-detail">
                                     <span class="badge" data-testid="need-status">{move || i18n.status(status)}</span>
                                     <Show when=move || overdue><span class="badge refused">{move || i18n.t(Key::NeedsOverdue)}</span></Show>
@@ -82,7 +86,7 @@ fn PeopleAndPurchases() -> impl IntoView {
                 .parse()
                 .ok()
                 .and_then(|id| r.record(doorstep_core::schema::Collection::Household, &id))
-                .map(|h| crate::state::household::Household::from_record(h).address())
+                .map(|h| Household::from_record(h).address())
                 .unwrap_or_default()
         })
     };
@@ -93,7 +97,7 @@ fn PeopleAndPurchases() -> impl IntoView {
             {move || everyone.get().into_iter().filter(|p| p.care.is_some()).map(|p| view! {
                 <li><A href=link(&p.household) attr:class="row">
                     <span class="row-title">{address(&p.household)}" "{p.name.clone()}</span>
-                    <span class="row-detail">{i18n.choice(Collection::Person, "care", p.care.as_deref().unwrap_or_default())}" · "{p.care_plan.clone()}</span>
+                    <span class="row-detail">{i18n.choice(person::CARE, p.care.as_deref().unwrap_or_default())}" · "{p.care_plan.clone()}</span>
                 </A></li>
             }).collect_view()}
         </ul>
@@ -102,7 +106,7 @@ fn PeopleAndPurchases() -> impl IntoView {
             {move || everyone.get().into_iter().filter(|p| p.key_status.is_some()).map(|p| view! {
                 <li><A href=link(&p.household) attr:class="row">
                     <span class="row-title">{address(&p.household)}" "{p.name.clone()}</span>
-                    <span class="badge refused">{i18n.choice(Collection::Person, "key_status", p.key_status.as_deref().unwrap_or_default())}</span>
+                    <span class="badge refused">{i18n.choice(person::KEY_STATUS, p.key_status.as_deref().unwrap_or_default())}</span>
                 </A></li>
             }).collect_view()}
         </ul>

@@ -4,7 +4,12 @@
 //! allows (call back, assign, start, resolve, close 销号, reopen); a
 //! coordinator may mark it as spam.
 
-use doorstep_core::{access::Role, ids::RecordId, need::Status, schema::Collection};
+use doorstep_core::{
+    access::Role,
+    ids::RecordId,
+    need::Status,
+    schema::{Collection, household, need, team},
+};
 use leptos::prelude::*;
 use leptos_router::{components::A, hooks::use_params_map};
 
@@ -14,6 +19,7 @@ use crate::{
     i18n::{Key, Msg, use_i18n},
     pages::history::RecordHistory,
     state::{
+        household::Household,
         needs::{NeedRow, mark_spam, needs, step},
         now_ms, use_app_data,
     },
@@ -61,7 +67,7 @@ fn Need(row: NeedRow) -> impl IntoView {
     let team_name = move |team: &RecordId| {
         data.replica.with_untracked(|r| {
             r.record(Collection::Team, team)
-                .and_then(|t| t.value("name")?.as_str().map(str::to_owned))
+                .and_then(|t| t.text(team::NAME).map(str::to_owned))
         })
     };
     let default_team = data.replica.with_untracked(|r| {
@@ -72,7 +78,7 @@ fn Need(row: NeedRow) -> impl IntoView {
     let hours = RwSignal::new("24".to_owned());
     let note = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(team::NAME)));
     let actions = row.actions();
     let offers = |to: Status| actions.contains(&to);
     let (can_assign, takes_note) = (
@@ -154,13 +160,10 @@ fn Need(row: NeedRow) -> impl IntoView {
         }
     });
     let household = row.household.clone();
-    let place = household
-        .as_ref()
-        .map(|h| format!("{} {}", h.address(), h.value("head")))
-        .unwrap_or_default();
+    let place = household.as_ref().map(Household::title).unwrap_or_default();
     let phone = household
         .as_ref()
-        .map(|h| h.value("phone").to_owned())
+        .map(|h| h.phone().to_owned())
         .filter(|p| !p.is_empty());
     let description =
         doorstep_core::labels::description(&row.description, i18n.locale()).to_owned();
@@ -201,7 +204,7 @@ fn Need(row: NeedRow) -> impl IntoView {
         .collect_view();
 
     view! {
-        <h1 data-testid="need-title">{i18n.choice(Collection::Need, "category", &row.category)}" · "{place}</h1>
+        <h1 data-testid="need-title">{i18n.choice(need::CATEGORY, &row.category)}" · "{place}</h1>
         <p>
             <span class="badge" data-testid="need-status">{i18n.status(row.state.status)}</span>
             {row.awaits_call.then(|| view! { " "<span class="badge refused" data-testid="need-awaits-call">{i18n.t(Key::NeedsWaitingCall)}</span> })}
@@ -215,14 +218,14 @@ fn Need(row: NeedRow) -> impl IntoView {
                 <dt>{i18n.t(Key::NeedDescription)}</dt><dd data-testid="need-description">{description.clone()}</dd>
             </Show>
             {household.map(|h| {
-                let (href, name) = (format!("/households/{}", h.id), format!("{} {}", h.address(), h.value("head")));
+                let (href, name) = (format!("/households/{}", h.id), h.title());
                 view! {
                     <dt>{i18n.t(Key::NeedHousehold)}</dt>
                     <dd><A href=href attr:class="link" attr:data-testid="need-household">{name}</A></dd>
                 }
             })}
             {phone.map(|phone| view! {
-                <dt>{i18n.field(Collection::Household, "phone")}</dt>
+                <dt>{i18n.field(household::PHONE)}</dt>
                 <dd><a class="link" href=format!("tel:{phone}") data-testid="need-phone">{phone.clone()}</a></dd>
             })}
             {raised.map(|raised| view! { <dt>{i18n.t(Key::NeedRaisedTitle)}</dt><dd data-testid="need-raised">{raised}</dd> })}

@@ -85,13 +85,14 @@ fn RefusedRow(edit: RefusedEdit) -> impl IntoView {
     let collection = mutation.collection();
     let about = match &household {
         Some(h) => Signal::derive({
-            let about = format!("{} {}", h.address(), h.value("head"));
+            let about = h.title();
             move || about.clone()
         }),
         None => {
             let name = data.replica.with_untracked(|r| {
                 r.record(collection, mutation.id())
-                    .and_then(|record| record.value("name")?.as_str().map(str::to_owned))
+                    .zip(collection.name_field())
+                    .and_then(|(record, name)| record.text(name).map(str::to_owned))
                     .unwrap_or_default()
             });
             Signal::derive(move || {

@@ -6,7 +6,7 @@
 
 use doorstep_core::{
     roster::{BuildingSource, ColumnUse, RosterReport},
-    schema::Collection,
+    schema::person,
 };
 use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::JsCast;
@@ -162,7 +162,7 @@ pub fn RosterPage() -> impl IntoView {
             <ul class="rows" data-testid="roster-care">
                 {r.care.iter().map(|c| view! {
                     <li class="row"><span class="row-title">{c.door.replace('/', "-")}" "{c.head.clone()}</span>
-                        <span class="row-detail">{i18n.choice(Collection::Person, "care", &c.care)}" · "{c.source.clone()}</span></li>
+                        <span class="row-detail">{i18n.choice(person::CARE, &c.care)}" · "{c.source.clone()}</span></li>
                 }).collect_view()}
             </ul>
             <label class="check" hidden={r.care.is_empty() || r.imported > 0}>

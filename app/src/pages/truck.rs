@@ -5,7 +5,7 @@
 use doorstep_core::{
     eta::{StopState, Timeline, timeline},
     ids::CompoundId,
-    schema::Collection,
+    schema::{Collection, truck},
     truck::{EventKind, PublicRun, RunState, events_of, undo_of},
 };
 use leptos::prelude::*;
@@ -240,7 +240,7 @@ fn NewRunForm(compound: CompoundId) -> impl IntoView {
             &mut d.truck_name
         }),
         (Key::TruckFieldVendor, "vendor", |d| &mut d.vendor),
-        (Key::TruckFieldPhone, "phone", |d| &mut d.phone),
+        (Key::TruckFieldPhone, truck::PHONE.name, |d| &mut d.phone),
         (Key::TruckFieldOrderLink, "order_link", |d| {
             &mut d.order_link
         }),

@@ -10,8 +10,8 @@ use doorstep_core::{
     access::{Place, Role},
     ids::{CompoundId, RecordId},
     mutation::Mutation,
-    schema::Collection,
-    visit::DoorState,
+    schema::{Collection, round, team},
+    visit::{DoorState, Outcome},
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{components::A, hooks::use_navigate};
@@ -89,7 +89,7 @@ fn Registry() -> impl IntoView {
                             <div class="section-head">
                                 <h3 class="building-head" data-testid=format!("building-{building}")
                                     data-visited=counts.visited.to_string() data-back=counts.to_go_back().to_string()>
-                                    {let b = building.clone(); move || i18n.building(&b)}" · "{move || i18n.outcome("visited")}" "{counts.visited}"/"{counts.doors}
+                                    {let b = building.clone(); move || i18n.building(&b)}" · "{move || i18n.outcome(Some(Outcome::Visited))}" "{counts.visited}"/"{counts.doors}
                                     <Show when=move || { counts.to_go_back() > 0 }>
                                         " · "{move || i18n.t(Key::VisitsGoBack)}" "{counts.to_go_back()}
                                     </Show>
@@ -129,7 +129,7 @@ fn UnitHead(place: Place, doors: Vec<Door>) -> impl IntoView {
         <div class="section-head unit-head">
             <h4 data-testid=test_id
                 data-visited=counts.visited.to_string() data-doors=counts.doors.to_string()>
-                {let u = unit.clone(); move || i18n.unit(&u)}" · "{move || i18n.outcome("visited")}" "{counts.visited}"/"{counts.doors}
+                {let u = unit.clone(); move || i18n.unit(&u)}" · "{move || i18n.outcome(Some(Outcome::Visited))}" "{counts.visited}"/"{counts.doors}
                 <Show when=move || { counts.to_go_back() > 0 }>
                     " · "{move || i18n.t(Key::VisitsGoBack)}" "{counts.to_go_back()}
                 </Show>
@@ -150,7 +150,7 @@ fn DoorRows(doors: Vec<Door>) -> impl IntoView {
             {doors
                 .into_iter()
                 .map(|door| {
-                    let outcome = door.state.word();
+                    let (badge, outcome) = (door.state.word(), door.state.outcome());
                     let when = match door.state {
                         DoorState::Revisit { at_ms: Some(at) } => format!(" {}", day_time(at)),
                         _ => String::new(),
@@ -158,8 +158,8 @@ fn DoorRows(doors: Vec<Door>) -> impl IntoView {
                     view! {
                         <li>
                             <A href=format!("/visits/door/{}", door.household.id) attr:class="row" attr:data-testid="household-row">
-                                <span class="row-title">{door.household.address()}" "{door.household.value("head").to_owned()}</span>
-                                <span class=format!("badge {outcome}") data-testid="door-outcome">{move || i18n.outcome(outcome)}{when.clone()}</span>
+                                <span class="row-title">{door.household.title()}</span>
+                                <span class=format!("badge {badge}") data-testid="door-outcome">{move || i18n.outcome(outcome)}{when.clone()}</span>
                             </A>
                         </li>
                     }
@@ -194,7 +194,7 @@ fn WorkPicker() -> impl IntoView {
                 .collect()
         })
     });
-    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(team::NAME)));
     let team_name = RwSignal::new(String::new());
     let chosen_open = move || {
         let chosen = data.work.with(|w| w.round.clone())?;
@@ -227,8 +227,8 @@ fn WorkPicker() -> impl IntoView {
             id: id.clone(),
             compound,
             fields: [
-                ("name".to_owned(), json!(name)),
-                ("started_ms".to_owned(), json!(now_ms())),
+                round::NAME.set(json!(name)),
+                round::STARTED_MS.set(now_ms()),
             ]
             .into(),
         };
@@ -246,7 +246,7 @@ fn WorkPicker() -> impl IntoView {
             collection: Collection::Team,
             id: id.clone(),
             compound,
-            fields: [("name".to_owned(), json!(name.trim()))].into(),
+            fields: [team::NAME.set(name.trim())].into(),
         };
         data.work.update(|w| w.team = Some(id));
         data.work.with_untracked(|w| w.save());
@@ -334,7 +334,7 @@ fn TeamMembersForm() -> impl IntoView {
         match form.with_untracked(|f| f.changes(&saved, &compound, &id)) {
             Err(err) => error.set(Some(format!(
                 "{}：{}",
-                i18n.field(Collection::Team, &err.field),
+                i18n.field_named(Collection::Team, &err.field),
                 crate::errors::field(i18n.locale(), Collection::Team, &err.field)
             ))),
             Ok(None) => done.set(true),
@@ -365,7 +365,7 @@ fn TeamMembersForm() -> impl IntoView {
                     {MEMBER_FIELDS.chunks(2).map(|pair| {
                         let input = move |field: &'static str, mode: &'static str| view! {
                             <input data-testid=format!("team-{}", field.replace('_', "-")) inputmode=mode
-                                placeholder=move || i18n.field(Collection::Team, field) aria-label=move || i18n.field(Collection::Team, field)
+                                placeholder=move || i18n.field_named(Collection::Team, field) aria-label=move || i18n.field_named(Collection::Team, field)
                                 prop:value=move || form.with(|f| f.value(field).to_owned())
                                 on:input=move |ev| {
                                     let text = event_target_value(&ev);
@@ -402,7 +402,7 @@ fn compound_of(data: &AppData) -> Option<CompoundId> {
 fn AssignTeam(place: Place) -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let teams = Memo::new(move |_| data.replica.with(|r| r.named(Collection::Team)));
+    let teams = Memo::new(move |_| data.replica.with(|r| r.named(team::NAME)));
     let current = {
         let place = place.clone();
         Memo::new(move |_| {

@@ -12,7 +12,7 @@ use doorstep_core::{
     mutation::Mutation,
     need::{NeedState, Status, Step, steps_by_need},
     record::Record,
-    schema::Collection,
+    schema::{self, Collection, Field, household, need, person, team},
 };
 use serde_json::{Value, json};
 
@@ -87,10 +87,9 @@ fn records(replica: &Replica) -> Vec<Record> {
     .collect()
 }
 
-fn text(record: Option<&Record>, field: &str) -> String {
+fn text(record: Option<&Record>, field: Field) -> String {
     record
-        .and_then(|r| r.value(field))
-        .and_then(Value::as_str)
+        .and_then(|r| r.text(field))
         .unwrap_or_default()
         .to_owned()
 }
@@ -98,25 +97,25 @@ fn text(record: Option<&Record>, field: &str) -> String {
 fn row(replica: &Replica, steps: &BTreeMap<RecordId, Vec<Step>>, entry: Entry) -> Row {
     let why = match &entry.subject {
         Subject::Person(id) => {
-            let person = replica.record(Collection::Person, id);
-            let care = text(person, "care");
+            let record = replica.record(Collection::Person, id);
+            let care = text(record, person::CARE);
             Why::Person {
-                name: text(person, "name"),
+                name: text(record, person::NAME),
                 care: (!care.is_empty()).then_some(care),
             }
         }
         Subject::Need(id) => {
-            let need = replica.record(Collection::Need, id);
+            let record = replica.record(Collection::Need, id);
             Why::Need {
-                category: text(need, "category"),
-                description: text(need, "description"),
+                category: text(record, need::CATEGORY),
+                description: text(record, need::DESCRIPTION),
                 status: NeedState::fold(steps.get(id).cloned().unwrap_or_default()).status,
             }
         }
     };
     let head = text(
         replica.record(Collection::Household, &entry.household),
-        "head",
+        household::HEAD,
     );
     Row { entry, why, head }
 }
@@ -145,7 +144,7 @@ pub fn team_rows(replica: &Replica, team: &RecordId) -> Vec<Row> {
 /// The teams flagged as home-visit teams, as (id, name), oldest first.
 pub fn home_visit_teams(replica: &Replica) -> Vec<(RecordId, String)> {
     replica
-        .named(Collection::Team)
+        .named(team::NAME)
         .into_iter()
         .filter(|(id, _)| is_home_visit_team(replica, id))
         .collect()
@@ -154,8 +153,7 @@ pub fn home_visit_teams(replica: &Replica) -> Vec<(RecordId, String)> {
 pub fn is_home_visit_team(replica: &Replica, team: &RecordId) -> bool {
     replica
         .record(Collection::Team, team)
-        .and_then(|t| t.value("home_visit"))
-        .and_then(Value::as_bool)
+        .and_then(|t| t.flag(team::HOME_VISIT))
         == Some(true)
 }
 
@@ -165,7 +163,7 @@ pub fn flag_team(compound: &CompoundId, team: &RecordId, home_visit: bool) -> Mu
         collection: Collection::Team,
         id: team.clone(),
         compound: compound.clone(),
-        fields: [("home_visit".to_owned(), json!(home_visit))].into(),
+        fields: [team::HOME_VISIT.set(home_visit)].into(),
     }
 }
 
@@ -211,14 +209,14 @@ pub fn dispatch(
     });
     let team = team.map_or(Value::Null, |t| json!(t));
     let fields: BTreeMap<String, Value> = match row.dispatched() {
-        Some(_) => [("team".to_owned(), team)].into(),
+        Some(_) => [schema::home_visit::TEAM.set(team)].into(),
         None => {
             let (field, id) = row.entry.subject.field();
             [
-                ("round".to_owned(), json!(round)),
-                ("household".to_owned(), json!(row.entry.household)),
-                (field.to_owned(), json!(id)),
-                ("team".to_owned(), team),
+                schema::home_visit::ROUND.set(json!(round)),
+                schema::home_visit::HOUSEHOLD.set(json!(row.entry.household)),
+                field.set(json!(id)),
+                schema::home_visit::TEAM.set(team),
             ]
             .into()
         }
@@ -264,9 +262,9 @@ pub fn record_result(
         id: entry.clone(),
         compound: compound.clone(),
         fields: [
-            ("result".to_owned(), json!(outcome.name())),
-            ("tube_no".to_owned(), tube),
-            ("at_ms".to_owned(), json!(now_ms)),
+            schema::home_visit::RESULT.set(outcome.name()),
+            schema::home_visit::TUBE_NO.set(tube),
+            schema::home_visit::AT_MS.set(now_ms),
         ]
         .into(),
     };
@@ -280,11 +278,8 @@ pub fn record_result(
 }
 
 /// Whether this person is homebound (cannot go out).
-pub fn is_homebound(person: Option<&Record>) -> bool {
-    person
-        .and_then(|p| p.value("homebound"))
-        .and_then(Value::as_bool)
-        == Some(true)
+pub fn is_homebound(record: Option<&Record>) -> bool {
+    record.and_then(|p| p.flag(person::HOMEBOUND)) == Some(true)
 }
 
 /// Marks a person homebound, or not.
@@ -293,7 +288,7 @@ pub fn set_homebound(compound: &CompoundId, person: &RecordId, homebound: bool) 
         collection: Collection::Person,
         id: person.clone(),
         compound: compound.clone(),
-        fields: [("homebound".to_owned(), json!(homebound))].into(),
+        fields: [person::HOMEBOUND.set(homebound)].into(),
     }
 }
 

@@ -8,14 +8,13 @@ use doorstep_core::{
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     record::Record,
-    schema::{Collection, FieldType},
+    schema::{Collection, Field, FieldType, household},
 };
 use serde_json::Value;
 
-/// The form's fields, in screen order (core's `labels` names them).
-pub const FIELDS: [&str; 7] = [
-    "building", "unit", "door", "head", "phone", "members", "notes",
-];
+/// The form's fields, in screen order (core's `labels` names them): the
+/// schema's.
+pub const FIELDS: &[Field] = household::ALL;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Household {
@@ -51,15 +50,33 @@ impl Household {
         }
     }
 
-    pub fn value(&self, field: &str) -> &str {
-        self.values.get(field).map_or("", String::as_str)
+    pub fn value(&self, field: Field) -> &str {
+        self.values.get(field.name).map_or("", String::as_str)
+    }
+
+    pub fn building(&self) -> &str {
+        self.value(household::BUILDING)
+    }
+
+    pub fn head(&self) -> &str {
+        self.value(household::HEAD)
+    }
+
+    pub fn phone(&self) -> &str {
+        self.value(household::PHONE)
+    }
+
+    /// The address and the head ("3 · 2 · 301 王芳"), as lists name a
+    /// household.
+    pub fn title(&self) -> String {
+        format!("{} {}", self.address(), self.head())
     }
 
     /// "3栋 2单元 301" style address, from whichever parts are filled in.
     pub fn address(&self) -> String {
-        ["building", "unit", "door"]
+        ADDRESS
             .iter()
-            .map(|f| self.value(f).trim())
+            .map(|f| self.value(*f).trim())
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
             .join(" · ")
@@ -73,12 +90,12 @@ impl Household {
         compound: &CompoundId,
     ) -> Result<Option<Mutation>, FormError> {
         let mut fields = BTreeMap::new();
-        for name in FIELDS {
-            let new = self.value(name).trim();
-            if new == saved.value(name).trim() {
+        for &field in FIELDS {
+            let new = self.value(field).trim();
+            if new == saved.value(field).trim() {
                 continue;
             }
-            fields.insert(name.to_owned(), parse(name, new)?);
+            fields.insert(field.into(), parse(field, new)?);
         }
         if fields.is_empty() {
             return Ok(None);
@@ -97,12 +114,15 @@ impl Household {
     }
 }
 
+/// The fields of an address, in the order people read it.
+const ADDRESS: [Field; 3] = [household::BUILDING, household::UNIT, household::DOOR];
+
 /// Orders households by building, unit and door, comparing numbers as numbers.
 pub fn sort_key(household: &Household) -> Vec<(u64, String)> {
-    ["building", "unit", "door"]
+    ADDRESS
         .iter()
         .map(|f| {
-            let text = household.value(f);
+            let text = household.value(*f);
             let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
             (digits.parse().unwrap_or(u64::MAX), text.to_owned())
         })
@@ -117,16 +137,13 @@ fn display(value: &Value) -> Option<String> {
     }
 }
 
-fn parse(field: &str, text: &str) -> Result<Value, FormError> {
+fn parse(field: Field, text: &str) -> Result<Value, FormError> {
     if text.is_empty() {
         return Ok(Value::Null);
     }
-    let spec = Collection::Household
-        .field(field)
-        .expect("form fields are household fields");
-    match spec.ty {
+    match field.spec().ty {
         FieldType::Int { .. } => text.parse::<i64>().map(Value::from).map_err(|_| FormError {
-            field: field.to_owned(),
+            field: field.into(),
             message: "must be a whole number".into(),
         }),
         _ => Ok(Value::String(text.to_owned())),

@@ -5,9 +5,9 @@ use doorstep_core::{
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     record::Record,
-    schema::Collection,
+    schema::{Collection, Field, person, purchase, settlement},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{household::FormError, replica::Replica, visits::short_id};
 
@@ -34,10 +34,9 @@ pub struct Purchase {
     pub settled: bool,
 }
 
-fn text(record: &Record, field: &str) -> Option<String> {
+fn text(record: &Record, field: Field) -> Option<String> {
     record
-        .value(field)
-        .and_then(Value::as_str)
+        .text(field)
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
 }
@@ -48,11 +47,11 @@ pub fn people(replica: &Replica) -> Vec<Person> {
         .into_iter()
         .filter(|p| !p.is_deleted())
         .map(|p| Person {
-            household: text(&p, "household").unwrap_or_default(),
-            name: text(&p, "name").unwrap_or_default(),
-            care: text(&p, "care"),
-            care_plan: text(&p, "care_plan").unwrap_or_default(),
-            key_status: text(&p, "key_status"),
+            household: text(&p, person::HOUSEHOLD).unwrap_or_default(),
+            name: text(&p, person::NAME).unwrap_or_default(),
+            care: text(&p, person::CARE),
+            care_plan: text(&p, person::CARE_PLAN).unwrap_or_default(),
+            key_status: text(&p, person::KEY_STATUS),
             homebound: super::home_visits::is_homebound(Some(&p)),
             id: p.id,
         })
@@ -64,18 +63,15 @@ pub fn purchases(replica: &Replica) -> Vec<Purchase> {
     let settled: Vec<String> = replica
         .all(Collection::Settlement)
         .iter()
-        .filter_map(|s| text(s, "purchase"))
+        .filter_map(|s| text(s, settlement::PURCHASE))
         .collect();
     replica
         .all(Collection::Purchase)
         .into_iter()
         .map(|p| Purchase {
-            household: text(&p, "household").unwrap_or_default(),
-            items: text(&p, "items").unwrap_or_default(),
-            amount_cents: p
-                .value("amount_cents")
-                .and_then(Value::as_i64)
-                .unwrap_or_default(),
+            household: text(&p, purchase::HOUSEHOLD).unwrap_or_default(),
+            items: text(&p, purchase::ITEMS).unwrap_or_default(),
+            amount_cents: p.int(purchase::AMOUNT_CENTS).unwrap_or_default(),
             settled: settled.iter().any(|s| s == p.id.as_str()),
             id: p.id,
         })
@@ -94,31 +90,31 @@ pub fn add_person(
 ) -> Result<Mutation, FormError> {
     if name.trim().is_empty() {
         return Err(FormError {
-            field: "name".into(),
+            field: person::NAME.into(),
             message: "is required".into(),
         });
     }
     let mut fields = vec![
-        ("household", json!(household)),
-        ("name", json!(name.trim())),
+        (person::HOUSEHOLD, json!(household)),
+        (person::NAME, json!(name.trim())),
     ];
     for (field, value) in [
-        ("care", care),
-        ("care_plan", care_plan),
-        ("key_status", key_status),
+        (person::CARE, care),
+        (person::CARE_PLAN, care_plan),
+        (person::KEY_STATUS, key_status),
     ] {
         if !value.trim().is_empty() {
             fields.push((field, json!(value.trim())));
         }
     }
     if let Some(since) = key_since_ms.filter(|_| !key_status.trim().is_empty()) {
-        fields.push(("key_since_ms", json!(since)));
+        fields.push((person::KEY_SINCE_MS, json!(since)));
     }
     let mutation = Mutation::Set {
         collection: Collection::Person,
         id: short_id("p"),
         compound: compound.clone(),
-        fields: fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        fields: fields.into_iter().map(|(k, v)| (k.into(), v)).collect(),
     };
     mutation.validate().map_err(|e| FormError {
         field: e.field.rsplit('.').next().unwrap_or_default().into(),
@@ -135,7 +131,7 @@ pub fn add_purchase(
     amount: &str,
 ) -> Result<Mutation, FormError> {
     let yuan: f64 = amount.trim().parse().map_err(|_| FormError {
-        field: "amount_cents".into(),
+        field: purchase::AMOUNT_CENTS.into(),
         message: "must be an amount in yuan".into(),
     })?;
     let mutation = Mutation::Append {
@@ -143,12 +139,9 @@ pub fn add_purchase(
         id: short_id("b"),
         compound: compound.clone(),
         fields: [
-            ("household".to_owned(), json!(household)),
-            ("items".to_owned(), json!(items.trim())),
-            (
-                "amount_cents".to_owned(),
-                json!((yuan * 100.0).round() as i64),
-            ),
+            purchase::HOUSEHOLD.set(json!(household)),
+            purchase::ITEMS.set(items.trim()),
+            purchase::AMOUNT_CENTS.set((yuan * 100.0).round() as i64),
         ]
         .into(),
     };
@@ -165,8 +158,8 @@ pub fn settle(compound: &CompoundId, purchase: &RecordId, now_ms: u64) -> Mutati
         id: short_id("s"),
         compound: compound.clone(),
         fields: [
-            ("purchase".to_owned(), json!(purchase)),
-            ("at_ms".to_owned(), json!(now_ms)),
+            settlement::PURCHASE.set(json!(purchase)),
+            settlement::AT_MS.set(now_ms),
         ]
         .into(),
     }

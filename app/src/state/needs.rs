@@ -10,7 +10,7 @@ use doorstep_core::{
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     need::{NeedState, Status, Step, StepError, check_transition, next_steps, steps_by_need},
-    schema::Collection,
+    schema::{Collection, household, need, need_event, visit},
 };
 use serde_json::json;
 
@@ -79,8 +79,11 @@ impl NeedRow {
         if let Some(team) = &self.state.team {
             return Some(team.clone());
         }
-        let household = self.household.as_ref()?;
-        let at = Place::new(household.value("building"), Some(household.value("unit")));
+        let home = self.household.as_ref()?;
+        let at = Place::new(
+            home.value(household::BUILDING),
+            Some(home.value(household::UNIT)),
+        );
         assignments(replica, round?)
             .into_iter()
             .filter(|(held, _)| held.covers(&at))
@@ -96,38 +99,31 @@ pub fn needs(replica: &Replica, now_ms: u64) -> Vec<NeedRow> {
         .all(Collection::Need)
         .into_iter()
         .filter(|n| !n.is_deleted())
-        .map(|need| {
-            let text = |f: &str| {
-                need.value(f)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let household = text("household")
-                .parse()
-                .ok()
+        .map(|record| {
+            let text = |f| record.text(f).unwrap_or_default().to_owned();
+            let household = record
+                .reference(need::HOUSEHOLD)
                 .and_then(|id| replica.record(Collection::Household, &id))
                 .map(Household::from_record);
-            let raised_by = text("visit")
-                .parse()
-                .ok()
+            let raised_by = record
+                .reference(need::VISIT)
                 .and_then(|id| replica.record(Collection::Visit, &id))
-                .and_then(|v| v.value("team")?.as_str()?.parse().ok());
-            let state = NeedState::fold(steps.get(&need.id).cloned().unwrap_or_default());
+                .and_then(|v| v.reference(visit::TEAM));
+            let state = NeedState::fold(steps.get(&record.id).cloned().unwrap_or_default());
             NeedRow {
                 raised_by,
-                request: is_request(&need).then(|| Request {
-                    phone: text("phone"),
-                    name: text("name"),
-                    requested_ms: need.value("requested_ms").and_then(|v| v.as_u64()),
+                request: is_request(&record).then(|| Request {
+                    phone: text(need::PHONE),
+                    name: text(need::NAME),
+                    requested_ms: record.ms(need::REQUESTED_MS),
                 }),
-                spam: is_spam(&need),
-                awaits_call: awaits_call(&need, &state),
+                spam: is_spam(&record),
+                awaits_call: awaits_call(&record, &state),
                 state,
-                category: text("category"),
-                description: text("description"),
+                category: text(need::CATEGORY),
+                description: text(need::DESCRIPTION),
                 household,
-                id: need.id,
+                id: record.id,
             }
         })
         .collect();
@@ -162,7 +158,7 @@ pub fn mark_spam(compound: &CompoundId, need: &RecordId, spam: bool) -> Mutation
         collection: Collection::Need,
         id: need.clone(),
         compound: compound.clone(),
-        fields: [("spam".to_owned(), json!(spam))].into(),
+        fields: [need::SPAM.set(spam)].into(),
     }
 }
 
@@ -208,20 +204,20 @@ pub fn step_entry(
 ) -> Result<Mutation, StepError> {
     check_transition(from, &draft)?;
     let mut fields = serde_json::Map::new();
-    fields.insert("need".into(), json!(need));
+    fields.insert(need_event::NEED.into(), json!(need));
     fields.insert(
-        "step".into(),
+        need_event::STEP.into(),
         serde_json::to_value(draft.to).expect("statuses serialise"),
     );
-    fields.insert("at_ms".into(), json!(draft.at_ms));
+    fields.insert(need_event::AT_MS.into(), json!(draft.at_ms));
     if let Some(team) = draft.team {
-        fields.insert("team".into(), json!(team));
+        fields.insert(need_event::TEAM.into(), json!(team));
     }
     if let Some(due) = draft.due_ms {
-        fields.insert("due_ms".into(), json!(due));
+        fields.insert(need_event::DUE_MS.into(), json!(due));
     }
     if !draft.note.is_empty() {
-        fields.insert("note".into(), json!(draft.note));
+        fields.insert(need_event::NOTE.into(), json!(draft.note));
     }
     Ok(Mutation::Append {
         collection: Collection::NeedEvent,

@@ -3,7 +3,12 @@
 use std::collections::BTreeMap;
 
 use doorstep_core::{
-    access::parent, conflict::Conflict, hlc::Hlc, ids::RecordId, record::Record, schema::Collection,
+    access::parent,
+    conflict::Conflict,
+    hlc::Hlc,
+    ids::RecordId,
+    record::Record,
+    schema::{Collection, Field},
 };
 
 use super::household::{Household, sort_key};
@@ -62,7 +67,7 @@ impl Replica {
         let (mut collection, mut id, mut fields) = (collection, id.clone(), fields);
         while collection != Collection::Household {
             let (field, up) = parent(collection)?;
-            let named = fields.and_then(|f| f.get(field));
+            let named = fields.and_then(|f| field.of(f));
             let stored = || self.record(collection, &id)?.value(field);
             id = named.or_else(stored)?.as_str()?.parse().ok()?;
             (collection, fields) = (up, None);
@@ -82,20 +87,17 @@ impl Replica {
             .flat_map(BTreeMap::values)
     }
 
-    /// Live records of a collection as (id, name), oldest first (by the
-    /// first stamp a record carries, so editing a team's members does not
-    /// move it in a picker): rounds and teams as pickers list them.
-    pub fn named(&self, collection: Collection) -> Vec<(RecordId, String)> {
+    /// Live records of the collection of a `name` field as (id, name),
+    /// oldest first (by the first stamp a record carries, so editing a
+    /// team's members does not move it in a picker): rounds and teams as
+    /// pickers list them.
+    pub fn named(&self, name: Field) -> Vec<(RecordId, String)> {
         let mut list: Vec<_> = self
-            .all(collection)
+            .all(name.collection)
             .into_iter()
             .filter(|record| !record.is_deleted())
             .map(|record| {
-                let name = record
-                    .value("name")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned();
+                let name = record.text(name).unwrap_or_default().to_owned();
                 let first = record.fields.values().map(|s| &s.hlc).min().cloned();
                 (first, record.id, name)
             })
@@ -169,15 +171,15 @@ mod tests {
         let (edited, _) = edit.apply(Some(&person), &stamp(7)).unwrap();
         let mut replica = Replica::new(vec![edited.clone()], vec![]);
         let undone = without_refused(&edited, &stamp(7));
-        assert_eq!(undone.value("key_status"), None);
-        assert_eq!(undone.value("name").and_then(|v| v.as_str()), Some("王芳"));
+        assert_eq!(undone.named("key_status"), None);
+        assert_eq!(undone.named("name").and_then(|v| v.as_str()), Some("王芳"));
         replica.upsert(undone);
         let p1 = "p1".parse().unwrap();
         assert_eq!(
             replica
                 .record(Collection::Person, &p1)
                 .unwrap()
-                .value("key_status"),
+                .named("key_status"),
             None
         );
 
@@ -210,7 +212,7 @@ mod tests {
         let t1 = edit.apply(Some(&t1), &stamp(3)).unwrap().0;
         let replica = Replica::new(vec![t2, t1], vec![]);
         let names: Vec<String> = replica
-            .named(Collection::Team)
+            .named(doorstep_core::schema::team::NAME)
             .into_iter()
             .map(|(_, name)| name)
             .collect();

@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 use doorstep_core::roster::{ColumnUse, RosterProblem, SkipReason};
 use serde_json::Value;
 
-use doorstep_core::{api::ErrorCode, labels, schema::Collection};
+use doorstep_core::{
+    api::ErrorCode,
+    labels,
+    schema::{Collection, Field, household, person},
+};
 
 use crate::i18n::{Key, Locale, Texts};
 
@@ -69,7 +73,7 @@ pub fn column_text(locale: Locale, header: &str, used_as: &ColumnUse) -> String 
         ColumnUse::Care(care) => format!(
             "{}{}",
             locale.text(Key::RosterColumnCare),
-            labels::choice(Collection::Person, "care", care, locale).unwrap_or(care)
+            labels::choice(Collection::Person, person::CARE.name, care, locale).unwrap_or(care)
         ),
         ColumnUse::IdNumber => locale.text(Key::RosterColumnId).to_owned(),
         ColumnUse::Index => locale.text(Key::RosterColumnIndex).to_owned(),
@@ -94,19 +98,27 @@ pub fn file_error_key(code: ErrorCode, status: u16) -> Key {
 
 /// A household's normalised values on one line: "3-1-301 王芳 13800000001 3".
 pub fn row_text(fields: &BTreeMap<String, Value>) -> String {
-    let text = |field: &str| match fields.get(field) {
+    let text = |field: Field| match field.of(fields) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
     };
-    let address = ["building", "unit", "door"]
+    let address = [household::BUILDING, household::UNIT, household::DOOR]
         .map(text)
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join("-");
     std::iter::once(address)
-        .chain(["head", "phone", "members", "notes"].map(text))
+        .chain(
+            [
+                household::HEAD,
+                household::PHONE,
+                household::MEMBERS,
+                household::NOTES,
+            ]
+            .map(text),
+        )
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" · ")

@@ -9,7 +9,7 @@ use doorstep_core::{
     ids::{CompoundId, RecordId},
     mutation::Mutation,
     record::Record,
-    schema::Collection,
+    schema::{Collection, team},
 };
 use serde_json::{Value, json};
 
@@ -35,7 +35,7 @@ pub struct TeamMembers {
 impl TeamMembers {
     pub fn of(team: Option<&Record>) -> Self {
         let text = |field: &str| {
-            team.and_then(|t| t.value(field))
+            team.and_then(|t| t.named(field))
                 .and_then(Value::as_str)
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
@@ -46,7 +46,7 @@ impl TeamMembers {
                 .iter()
                 .filter_map(|name| Some((name.to_string(), text(name)?)))
                 .collect(),
-            recorded_before: text("members"),
+            recorded_before: text(team::MEMBERS.name),
         }
     }
 

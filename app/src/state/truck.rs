@@ -5,6 +5,7 @@ use doorstep_core::{
     eta::{StopState, Timeline},
     ids::{CompoundId, RecordId},
     mutation::Mutation,
+    schema::{run, stop_event, truck},
     truck::{EventKind, RunState, Stop},
 };
 use serde_json::{Value, json};
@@ -61,10 +62,10 @@ pub fn tap(
         id: new_id(),
         compound: compound.clone(),
         fields: [
-            ("run".to_owned(), json!(run)),
-            ("building".to_owned(), json!(building)),
-            ("kind".to_owned(), kind),
-            ("at_ms".to_owned(), json!(at_ms)),
+            stop_event::RUN.set(json!(run)),
+            stop_event::BUILDING.set(json!(building)),
+            stop_event::KIND.set(kind),
+            stop_event::AT_MS.set(at_ms),
         ]
         .into(),
     }
@@ -215,7 +216,13 @@ impl RunDraft {
         let stops: Vec<Value> = buildings
             .iter()
             .enumerate()
-            .map(|(i, b)| json!({"building": b, "planned_ms": start + i as u64 * between * 60_000, "dwell_min": dwell}))
+            .map(|(i, b)| {
+                json!(Stop {
+                    building: (*b).to_owned(),
+                    planned_ms: start + i as u64 * between * 60_000,
+                    dwell_min: dwell,
+                })
+            })
             .collect();
         let truck_id = new_id();
         let truck = Mutation::Set {
@@ -223,10 +230,10 @@ impl RunDraft {
             id: truck_id.clone(),
             compound: compound.clone(),
             fields: [
-                ("name".to_owned(), json!(self.truck_name.trim())),
-                ("vendor".to_owned(), json!(self.vendor.trim())),
-                ("phone".to_owned(), json!(self.phone.trim())),
-                ("order_link".to_owned(), json!(self.order_link.trim())),
+                truck::NAME.set(self.truck_name.trim()),
+                truck::VENDOR.set(self.vendor.trim()),
+                truck::PHONE.set(self.phone.trim()),
+                truck::ORDER_LINK.set(self.order_link.trim()),
             ]
             .into(),
         };
@@ -235,10 +242,10 @@ impl RunDraft {
             id: new_id(),
             compound: compound.clone(),
             fields: [
-                ("truck".to_owned(), json!(truck_id)),
-                ("date".to_owned(), json!(date)),
-                ("state".to_owned(), json!("planned")),
-                ("stops".to_owned(), Value::Array(stops)),
+                run::TRUCK.set(json!(truck_id)),
+                run::DATE.set(json!(date)),
+                run::STATE.set(json!(RunState::Planned)),
+                run::STOPS.set(Value::Array(stops)),
             ]
             .into(),
         };

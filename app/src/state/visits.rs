@@ -12,8 +12,9 @@ use doorstep_core::{
     dashboard::Coverage,
     ids::{CompoundId, RecordId},
     mutation::Mutation,
+    need::Status,
     record::Record,
-    schema::Collection,
+    schema::{Collection, Vocabulary, assignment, household, need, need_event, round, visit},
     visit::{Checklist, DoorState},
 };
 use serde_json::json;
@@ -80,13 +81,11 @@ pub fn assignments(replica: &Replica, round: &RecordId) -> BTreeMap<Place, Recor
     replica
         .all(Collection::Assignment)
         .into_iter()
-        .filter(|a| {
-            !a.is_deleted() && a.value("round").and_then(|v| v.as_str()) == Some(round.as_str())
-        })
+        .filter(|a| !a.is_deleted() && a.text(assignment::ROUND) == Some(round.as_str()))
         .filter_map(|a| {
-            let building = a.value("building")?.as_str()?;
-            let unit = a.value("unit").and_then(|v| v.as_str());
-            let team = a.value("team")?.as_str()?.parse().ok()?;
+            let building = a.text(assignment::BUILDING)?;
+            let unit = a.text(assignment::UNIT);
+            let team = a.reference(assignment::TEAM)?;
             Some((Place::new(building, unit), team))
         })
         .collect()
@@ -104,13 +103,10 @@ pub fn assign(
         id: assignment_id(round, place)?,
         compound: compound.clone(),
         fields: [
-            ("round".to_owned(), json!(round)),
-            ("building".to_owned(), json!(place.building)),
-            ("unit".to_owned(), json!(place.unit)),
-            (
-                "team".to_owned(),
-                team.map_or(serde_json::Value::Null, |t| json!(t)),
-            ),
+            assignment::ROUND.set(json!(round)),
+            assignment::BUILDING.set(json!(place.building)),
+            assignment::UNIT.set(json!(place.unit)),
+            assignment::TEAM.set(team.map_or(serde_json::Value::Null, |t| json!(t))),
         ]
         .into(),
     })
@@ -130,17 +126,13 @@ pub fn rounds(replica: &Replica) -> Vec<RoundChoice> {
     let mut rounds: Vec<(u64, RoundChoice)> = replica
         .all(Collection::Round)
         .into_iter()
-        .filter(|round| !round.is_deleted())
-        .map(|round| {
-            let started = round.value("started_ms").and_then(|v| v.as_u64());
+        .filter(|record| !record.is_deleted())
+        .map(|record| {
+            let started = record.ms(round::STARTED_MS);
             let choice = RoundChoice {
-                name: round
-                    .value("name")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned(),
-                open: round_ended_at(&round).is_none(),
-                id: round.id,
+                name: record.text(round::NAME).unwrap_or_default().to_owned(),
+                open: round_ended_at(&record).is_none(),
+                id: record.id,
             };
             (started.unwrap_or(0), choice)
         })
@@ -171,7 +163,7 @@ pub fn end_round(compound: &CompoundId, round: &RecordId, ended_at_ms: Option<u6
         collection: Collection::Round,
         id: round.clone(),
         compound: compound.clone(),
-        fields: [("closed_ms".to_owned(), json!(ended_at_ms))].into(),
+        fields: [round::CLOSED_MS.set(json!(ended_at_ms))].into(),
     }
 }
 
@@ -185,14 +177,14 @@ pub struct Door {
 impl Door {
     /// Where the door is: its building and unit.
     pub fn place(&self) -> Place {
-        let unit = self.household.value("unit");
-        Place::new(self.household.value("building"), Some(unit))
+        let unit = self.household.value(household::UNIT);
+        Place::new(self.household.value(household::BUILDING), Some(unit))
     }
 
     /// Unit and door ("2-301"), as a list of doors names them.
     pub fn label(&self) -> String {
-        ["unit", "door"]
-            .iter()
+        [household::UNIT, household::DOOR]
+            .into_iter()
             .map(|f| self.household.value(f).trim())
             .filter(|v| !v.is_empty())
             .collect::<Vec<_>>()
@@ -211,17 +203,17 @@ pub fn doors_by_building(
     round: Option<&RecordId>,
 ) -> BTreeMap<String, Vec<Door>> {
     let mut buildings: BTreeMap<String, Vec<Door>> = BTreeMap::new();
-    for household in replica.households() {
-        let visit = round
-            .and_then(|round| replica.record(Collection::Visit, &visit_id(round, &household.id)));
-        let state = DoorState::of(
-            visit.and_then(|v| v.value("outcome")?.as_str()),
-            visit.and_then(|v| v.value("revisit_at_ms")?.as_u64()),
-        );
+    for home in replica.households() {
+        let visit =
+            round.and_then(|round| replica.record(Collection::Visit, &visit_id(round, &home.id)));
+        let state = DoorState::of_visit(visit);
         buildings
-            .entry(household.value("building").to_owned())
+            .entry(home.value(household::BUILDING).to_owned())
             .or_default()
-            .push(Door { household, state });
+            .push(Door {
+                household: home,
+                state,
+            });
     }
     buildings
 }
@@ -304,10 +296,10 @@ pub fn checklist_mutations(
 ) -> Vec<Mutation> {
     let id = visit_id(round, household);
     let mut fields = checklist.fields(now_ms);
-    fields.insert("household".into(), json!(household));
-    fields.insert("round".into(), json!(round));
+    fields.insert(visit::HOUSEHOLD.into(), json!(household));
+    fields.insert(visit::ROUND.into(), json!(round));
     if let Some(team) = team {
-        fields.insert("team".into(), json!(team));
+        fields.insert(visit::TEAM.into(), json!(team));
     }
     let mut mutations = vec![Mutation::Set {
         collection: Collection::Visit,
@@ -317,21 +309,21 @@ pub fn checklist_mutations(
     }];
     for (category, what) in checklist.needs() {
         // One need per problem per visit: saving the door again adds none.
-        let need: RecordId = format!("n{}-{id}", &what[..1])
+        let need_id: RecordId = format!("n{}-{id}", &what[..1])
             .parse()
             .expect("need ids stay within 64 characters");
-        if existing.record(Collection::Need, &need).is_some() {
+        if existing.record(Collection::Need, &need_id).is_some() {
             continue;
         }
         mutations.push(Mutation::Set {
             collection: Collection::Need,
-            id: need.clone(),
+            id: need_id.clone(),
             compound: compound.clone(),
             fields: [
-                ("household".to_owned(), json!(household)),
-                ("category".to_owned(), json!(category)),
-                ("description".to_owned(), json!(what)),
-                ("visit".to_owned(), json!(id)),
+                need::HOUSEHOLD.set(json!(household)),
+                need::CATEGORY.set(category.word()),
+                need::DESCRIPTION.set(what),
+                need::VISIT.set(json!(id)),
             ]
             .into(),
         });
@@ -340,9 +332,9 @@ pub fn checklist_mutations(
             id: short_id("e"),
             compound: compound.clone(),
             fields: [
-                ("need".to_owned(), json!(need)),
-                ("step".to_owned(), json!("collected")),
-                ("at_ms".to_owned(), json!(now_ms)),
+                need_event::NEED.set(json!(need_id)),
+                need_event::STEP.set(Status::Collected.name()),
+                need_event::AT_MS.set(now_ms),
             ]
             .into(),
         });

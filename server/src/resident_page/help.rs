@@ -22,7 +22,8 @@ use doorstep_core::{
     api::HelpSwitch,
     help::{CATEGORIES, HelpField, HelpForm, HelpProblem, TicketView, ticket_view},
     ids::CompoundId,
-    need::Status,
+    need::{Category, Status},
+    schema::Vocabulary,
 };
 use rand::Rng;
 use serde::Deserialize;
@@ -101,14 +102,16 @@ fn looks_like_ticket(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn category_text(category: &str) -> Text {
+fn category_text(category: Category) -> Text {
     match category {
-        "home_test" => Text::CategoryHomeTest,
-        "medicine" => Text::CategoryMedicine,
-        "food" => Text::CategoryFood,
-        "care" => Text::CategoryCare,
-        "medical_visit" => Text::CategoryMedicalVisit,
-        _ => Text::CategoryOther,
+        Category::HomeTest => Text::CategoryHomeTest,
+        Category::Medicine => Text::CategoryMedicine,
+        Category::Food => Text::CategoryFood,
+        Category::Care => Text::CategoryCare,
+        Category::MedicalVisit => Text::CategoryMedicalVisit,
+        Category::Utilities | Category::Garbage | Category::Shuttle | Category::Other => {
+            Text::CategoryOther
+        }
     }
 }
 
@@ -195,14 +198,15 @@ pub fn form(
     let options: String = CATEGORIES
         .iter()
         .map(|c| {
-            let selected = if *c == filled.category {
+            let selected = if c.word() == filled.category {
                 " selected"
             } else {
                 ""
             };
             format!(
-                "<option value=\"{c}\"{selected}>{}</option>",
-                t(category_text(c))
+                "<option value=\"{}\"{selected}>{}</option>",
+                c.word(),
+                t(category_text(*c))
             )
         })
         .collect();
@@ -478,7 +482,7 @@ pub fn ticket_body(view: &TicketView, lang: Lang) -> String {
          <p class=\"updated\" data-testid=\"ticket-updated\">{updated}</p>\
          <p class=\"notice\">{keep}</p>",
         offline = t(Text::TicketOffline),
-        category = t(category_text(&view.category)),
+        category = t(category_text(view.category)),
         code = view
             .status
             .map(|s| serde_json::to_value(s).expect("statuses serialise"))

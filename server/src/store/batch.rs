@@ -14,7 +14,7 @@ use doorstep_core::{
     access::{Place, parent},
     mutation::Mutation,
     record::Record,
-    schema::Collection,
+    schema::{Collection, Field, household, need_event},
 };
 use serde_json::Value;
 use sqlx::{Any, Transaction};
@@ -245,7 +245,7 @@ impl Batch {
         let fields = mutation.fields();
         self.household_above(tx, mutation.collection(), |field| {
             fields
-                .and_then(|f| f.get(field))
+                .and_then(|f| field.of(f))
                 .or_else(|| existing.and_then(|r| r.value(field)))
         })
         .await
@@ -257,7 +257,7 @@ impl Batch {
         &self,
         tx: &mut Tx,
         collection: Collection,
-        value: impl FnOnce(&str) -> Option<&'v Value>,
+        value: impl FnOnce(Field) -> Option<&'v Value>,
     ) -> Result<Option<String>, StoreError> {
         let Some((field, up)) = parent(collection) else {
             return Ok(None);
@@ -278,9 +278,8 @@ impl Batch {
         tx: &mut Tx,
         event: &Record,
     ) -> Result<Vec<Record>, StoreError> {
-        let need = event.value("need").and_then(Value::as_str);
-        let of_need =
-            |r: &Record| r.id != event.id && r.value("need").and_then(Value::as_str) == need;
+        let need = event.text(need_event::NEED);
+        let of_need = |r: &Record| r.id != event.id && r.text(need_event::NEED) == need;
         let mut events: BTreeMap<String, Record> = BTreeMap::new();
         if let Some(household) = self.household_of(tx, event).await? {
             let rows: Vec<(String, String)> = sqlx::query_as(
@@ -323,14 +322,15 @@ impl Batch {
         let new_place = match (collection, parent(collection), mutation.fields()) {
             // A household moves when its building or its unit changes.
             (Collection::Household, _, Some(fields))
-                if fields.contains_key("building") || fields.contains_key("unit") =>
+                if household::BUILDING.of(fields).is_some()
+                    || household::UNIT.of(fields).is_some() =>
             {
                 let was = before.clone().flatten();
-                let building = match fields.get("building") {
+                let building = match household::BUILDING.of(fields) {
                     Some(value) => value.as_str().map(str::to_owned),
                     None => was.as_ref().map(|p| p.building.clone()),
                 };
-                Some(building.map(|building| match fields.get("unit") {
+                Some(building.map(|building| match household::UNIT.of(fields) {
                     Some(unit) => Place::new(&building, unit.as_str()),
                     None => Place {
                         building,
@@ -338,7 +338,7 @@ impl Batch {
                     },
                 }))
             }
-            (_, Some((field, up)), Some(fields)) => match fields.get(field) {
+            (_, Some((field, up)), Some(fields)) => match field.of(fields) {
                 Some(Value::String(parent_id)) => Some(self.place_of(tx, up, parent_id).await?),
                 Some(_) => Some(None),
                 None => None,

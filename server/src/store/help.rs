@@ -8,7 +8,7 @@ use doorstep_core::{
     hlc::Hlc,
     ids::{ClientId, CompoundId, RecordId},
     record::Record,
-    schema::Collection,
+    schema::{self, Collection},
     sync::{PushedMutation, SCHEMA_VERSION, SyncRequest},
 };
 
@@ -185,8 +185,7 @@ impl Store {
             return Ok(None);
         }
         let household = need
-            .value("household")
-            .and_then(serde_json::Value::as_str)
+            .text(schema::need::HOUSEHOLD)
             .unwrap_or_default()
             .to_owned();
         let rows: Vec<(String,)> = sqlx::query_as(
@@ -202,9 +201,7 @@ impl Store {
             .map(|(state,)| decode(state))
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
-            .filter(|e| {
-                e.value("need").and_then(serde_json::Value::as_str) == Some(need.id.as_str())
-            })
+            .filter(|e| e.text(schema::need_event::NEED) == Some(need.id.as_str()))
             .collect();
         Ok(Some(TicketRecords { need, events }))
     }
