@@ -16,7 +16,7 @@ use doorstep_core::{
     ids::DistrictId,
     roster::RosterReport,
 };
-use reqwest::Method;
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::credentials::Credentials;
@@ -71,39 +71,47 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     token: Option<&str>,
     body: Body<'_, B>,
 ) -> Result<T, ApiFailure> {
-    let mut request = reqwest::Client::new().request(method, url);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+    let request = authorized(RequestBuilder::new(&url).method(method), token);
+    let request = match body {
+        Body::Empty => request.build(),
+        Body::Json(body) => request.json(body),
+    };
+    read(request).await
+}
+
+/// The request with the device's bearer token, when given.
+fn authorized(request: RequestBuilder, token: Option<&str>) -> RequestBuilder {
+    match token {
+        Some(token) => request.header("Authorization", &format!("Bearer {token}")),
+        None => request,
     }
-    if let Body::Json(body) = body {
-        request = request.json(body);
-    }
-    read(request.send().await).await
 }
 
 async fn get<T: DeserializeOwned>(url: String, token: &str) -> Result<T, ApiFailure> {
     send(Method::GET, url, Some(token), EMPTY).await
 }
 
-async fn read<T: DeserializeOwned>(
-    response: reqwest::Result<reqwest::Response>,
-) -> Result<T, ApiFailure> {
-    let response = answered(response).await?;
-    response
-        .json()
-        .await
-        .map_err(|e| ApiFailure::Unreachable(e.to_string()))
+fn unreachable(err: gloo_net::Error) -> ApiFailure {
+    ApiFailure::Unreachable(err.to_string())
 }
 
-/// A success answer, or the failure it stands for.
-async fn answered(
-    response: reqwest::Result<reqwest::Response>,
-) -> Result<reqwest::Response, ApiFailure> {
-    let response = response.map_err(|e| ApiFailure::Unreachable(e.to_string()))?;
-    if response.status().is_success() {
+async fn read<T: DeserializeOwned>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ApiFailure> {
+    answered(request).await?.json().await.map_err(unreachable)
+}
+
+/// Sends the request: a success answer, or the failure it stands for.
+async fn answered(request: Result<Request, gloo_net::Error>) -> Result<Response, ApiFailure> {
+    let response = request
+        .map_err(unreachable)?
+        .send()
+        .await
+        .map_err(unreachable)?;
+    if response.ok() {
         return Ok(response);
     }
-    let status = response.status().as_u16();
+    let status = response.status();
     let error = response
         .json::<ApiError>()
         .await
@@ -155,12 +163,9 @@ pub async fn invites(credentials: &Credentials) -> Result<Vec<Invite>, ApiFailur
 
 /// Cancels an invite: its code no longer signs anyone in.
 pub async fn revoke_invite(credentials: &Credentials, id: &str) -> Result<(), ApiFailure> {
-    let response = reqwest::Client::new()
-        .delete(compound_url(credentials, &format!("invites/{id}")))
-        .bearer_auth(&credentials.token)
-        .send()
-        .await;
-    answered(response).await.map(|_| ())
+    let url = compound_url(credentials, &format!("invites/{id}"));
+    let request = authorized(Request::delete(&url), Some(&credentials.token));
+    answered(request.build()).await.map(|_| ())
 }
 
 pub async fn devices(credentials: &Credentials) -> Result<Vec<DeviceInfo>, ApiFailure> {
@@ -186,19 +191,14 @@ pub async fn import_roster(
     dry_run: bool,
     accept_care: bool,
 ) -> Result<RosterReport, ApiFailure> {
-    let response = reqwest::Client::new()
-        .post(compound_url(credentials, "roster"))
-        .bearer_auth(&credentials.token)
-        .query(&[
-            ("file", file_name),
-            ("map", map),
-            ("dry_run", if dry_run { "true" } else { "false" }),
-            ("care", if accept_care { "true" } else { "false" }),
-        ])
-        .body(bytes)
-        .send()
-        .await;
-    read(response).await
+    let url = compound_url(credentials, "roster");
+    let request = authorized(Request::post(&url), Some(&credentials.token)).query([
+        ("file", file_name),
+        ("map", map),
+        ("dry_run", if dry_run { "true" } else { "false" }),
+        ("care", if accept_care { "true" } else { "false" }),
+    ]);
+    read(request.body(js_sys::Uint8Array::from(bytes.as_slice()))).await
 }
 
 pub async fn history(
