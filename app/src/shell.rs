@@ -17,12 +17,13 @@ use crate::{
     pages,
     state::{provide_app_data, sync_status::SyncProblem, use_app_data},
     storage::StorageError,
+    sync::runner::Runner,
 };
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_i18n();
-    provide_app_data();
+    provide_app_data(|data| std::rc::Rc::new(Runner::start(data)));
     let offline_ready = service_worker::register();
     view! {
         <Router>

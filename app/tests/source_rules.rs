@@ -1,8 +1,12 @@
 //! Rules the compiler cannot hold for the app's sources, checked by reading
-//! them: nothing a volunteer records fails silently, and no text is glued
-//! from fragments.
+//! them: nothing a volunteer records fails silently, no text is glued from
+//! fragments, a record's field names are written only in core's schema, and
+//! the app's top-level modules depend on each other in one direction only.
 
-use std::path::Path;
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
 
 fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -128,5 +132,151 @@ fn field_names_are_written_only_in_core() {
         spelled.is_empty(),
         "field names spelled outside core's schema:\n{}",
         spelled.join("\n")
+    );
+}
+
+/// The app's top-level modules (each `src/X.rs` or `src/X/`, beside
+/// `lib.rs` and `main.rs`) and the others each names as `crate::…`, read
+/// from its sources with comments left out.
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph = BTreeMap::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "lib" || name == "main" {
+            continue;
+        }
+        let mut files = Vec::new();
+        if path.is_dir() {
+            sources(&path, &mut files);
+        } else {
+            files.push((String::new(), std::fs::read_to_string(&path).unwrap()));
+        }
+        let mut uses = BTreeSet::new();
+        for (_, text) in &files {
+            let code: String = text
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            crate_paths(&code, &mut uses);
+        }
+        uses.remove(&name);
+        graph.insert(name, uses);
+    }
+    graph
+}
+
+/// The first segment of every `crate::` path in `code`, including each
+/// branch of a `crate::{a::…, b}` group.
+fn crate_paths(code: &str, out: &mut BTreeSet<String>) {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        if !rest.starts_with('{') {
+            out.insert(ident(rest));
+            continue;
+        }
+        // A group: a segment starts after `{` or a `,` at the group's own depth.
+        let mut depth = 0;
+        let mut starts = Vec::new();
+        for (i, c) in rest.char_indices() {
+            match c {
+                '{' => {
+                    depth += 1;
+                    if depth == 1 {
+                        starts.push(i + 1);
+                    }
+                }
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                ',' if depth == 1 => starts.push(i + 1),
+                _ => {}
+            }
+        }
+        out.extend(starts.into_iter().map(|i| ident(&rest[i..])));
+    }
+    out.remove("");
+}
+
+/// A cycle in `graph`, as the modules along it, if there is one.
+fn cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(at) = path.iter().position(|m| m == module) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(module.to_owned());
+            return Some(cycle);
+        }
+        if !done.insert(module.to_owned()) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in graph.get(module).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|module| visit(module, graph, &mut Vec::new(), &mut done))
+}
+
+/// The reader finds the paths a `use` names, groups included, so the rule
+/// below can fail.
+#[test]
+fn crate_paths_are_read_from_groups_and_single_paths() {
+    let mut uses = BTreeSet::new();
+    crate_paths(
+        "use crate::{\n    api::{self, X},\n    state::{a::{B, C}, d},\n};\nlet x = crate::i18n::t();",
+        &mut uses,
+    );
+    let expected: BTreeSet<String> = ["api", "state", "i18n"].map(String::from).into();
+    assert_eq!(uses, expected);
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("a".to_owned(), ["b".to_owned()].into()),
+        ("b".to_owned(), ["a".to_owned()].into()),
+    ]
+    .into();
+    assert_eq!(
+        cycle(&graph),
+        Some(vec!["a".into(), "b".into(), "a".into()])
+    );
+}
+
+/// The top-level modules form layers: none reaches, directly or through
+/// others, back to itself (state and sync, say, importing each other would
+/// make neither understandable alone).
+#[test]
+fn the_app_modules_depend_on_each_other_without_cycles() {
+    let graph = module_graph();
+    assert!(
+        ["api", "state", "storage", "sync", "pages"]
+            .iter()
+            .all(|m| graph.contains_key(*m)),
+        "the app's modules were found: {graph:?}"
+    );
+    assert_eq!(
+        cycle(&graph),
+        None,
+        "modules importing each other: {graph:?}"
     );
 }

@@ -107,6 +107,25 @@ impl Record {
         self.deleted.is_some()
     }
 
+    /// The record as it stands without the edit stamped `hlc` (one the
+    /// server refused): the fields (and delete) that edit wrote are gone, so
+    /// its value no longer shows as the record's; the server's value for
+    /// them comes with its next copy of the record. A record that only that
+    /// edit made is left with nothing: [`Record::is_empty`].
+    pub fn without_edit(&self, hlc: &Hlc) -> Record {
+        let mut kept = self.clone();
+        kept.fields.retain(|_, field| &field.hlc != hlc);
+        if kept.deleted.as_ref() == Some(hlc) {
+            kept.deleted = None;
+        }
+        kept
+    }
+
+    /// No field and no delete: no edit of it stands, so it is not kept.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.deleted.is_none()
+    }
+
     /// The newest stamp anywhere in the record.
     pub fn latest_hlc(&self) -> Option<&Hlc> {
         self.fields

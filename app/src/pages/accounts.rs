@@ -22,13 +22,13 @@ use leptos::{prelude::*, task::spawn_local};
 use leptos_router::components::A;
 
 use crate::{
+    api::{self, ApiFailure},
     device::{
         dialog::confirmed,
         local_time::{clock_time, today},
     },
     i18n::{I18n, Key, Locale, Msg, Texts, use_i18n},
     state::use_app_data,
-    sync::api::{self, ApiFailure},
 };
 
 /// The new-invite form as typed.

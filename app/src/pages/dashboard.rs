@@ -243,7 +243,7 @@ fn TeamFreshness() -> impl IntoView {
         let credentials = data.credentials();
         async move {
             match credentials {
-                Some(c) => Some(crate::sync::api::freshness(&c).await),
+                Some(c) => Some(crate::api::freshness(&c).await),
                 None => None,
             }
         }

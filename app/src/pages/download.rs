@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use crate::{
+    api,
     i18n::{Key, use_i18n},
     state::use_app_data,
 };
@@ -24,7 +25,7 @@ pub fn Download(
     move || {
         data.credentials().map(|credentials| {
             view! {
-                <form class="download" method="post" action=credentials.url(&path)
+                <form class="download" method="post" action=api::compound_url(&credentials, &path)
                     target=if print { "_blank" } else { "_self" }>
                     <input type="hidden" name="token" value=credentials.token.clone()/>
                     <button type="submit" class="link-button" data-testid=test_id.clone()>{move || i18n.t(label)}</button>

@@ -5,11 +5,11 @@ use doorstep_core::{api::HistoryChange, ids::RecordId, labels, schema::Collectio
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
+    api,
     device::local_time::clock_time,
     errors,
     i18n::{Key, use_i18n},
     state::use_app_data,
-    sync::api,
 };
 
 #[component]

@@ -15,10 +15,10 @@ use leptos::{prelude::*, task::spawn_local};
 use leptos_router::components::A;
 
 use crate::{
+    api,
     device::{dialog::confirmed, local_time::clock_time},
     i18n::{Key, use_i18n},
     state::{household::Household, use_app_data},
-    sync::api,
 };
 
 /// Whether the coordinator's own edit would carry it: refused only for

@@ -13,12 +13,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::{
+    api::{self, ApiFailure},
     i18n::{Key, use_i18n},
     state::{
         roster::{column_text, file_error_key, problem_text, row_text, skip_key},
         use_app_data,
     },
-    sync::api::{self, ApiFailure},
 };
 
 /// Households listed before "more": the whole file is checked either way.

@@ -1,7 +1,8 @@
 //! App state: plain types that native tests reach ([`replica`],
 //! [`household`], [`sync_status`], [`backup`], [`mirror`]) and [`AppData`],
-//! the context that pages read and call. Pages go through `AppData`; it alone
-//! reaches storage and sync.
+//! the context that pages read and call. Pages go through `AppData` for
+//! records and this phone's storage; it starts sync through a
+//! [`SyncTrigger`] it is given, so state never depends on `sync`.
 
 pub mod backup;
 pub mod district;
@@ -29,8 +30,9 @@ use doorstep_core::{
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
+    api,
+    credentials::Credentials,
     storage::{DB_NAME, Db, Device, StorageError},
-    sync::{api, runner::Runner},
 };
 use backup::{Backup, BackupError};
 use district::{DistrictLoad, LoadProblem};
@@ -85,10 +87,19 @@ pub enum SignInError {
     Storage(StorageError),
 }
 
+/// What runs sync rounds when asked (the sync runner, `crate::sync::runner`).
+/// `AppData` holds one once storage is open, without knowing what it does.
+pub trait SyncTrigger {
+    /// Syncs now (or right after the round in progress).
+    fn now(&self);
+    /// Syncs shortly, so a burst of edits goes in one push.
+    fn soon(&self);
+}
+
 #[derive(Clone, Copy)]
 pub struct AppData {
     db: StoredValue<Option<Rc<Db>>, LocalStorage>,
-    runner: StoredValue<Option<Runner>, LocalStorage>,
+    sync_trigger: StoredValue<Option<Rc<dyn SyncTrigger>>, LocalStorage>,
     /// Records and conflicts as this device has them.
     pub replica: RwSignal<Replica>,
     /// The compound's rounds, in the order they started.
@@ -127,12 +138,15 @@ pub enum RestoreError {
     Storage(StorageError),
 }
 
-/// Opens IndexedDB, loads this device's data and starts syncing.
-pub fn provide_app_data() -> AppData {
+/// Opens IndexedDB, loads this device's data and starts syncing with
+/// `start_sync` (the shell passes the sync runner's start).
+pub fn provide_app_data(
+    start_sync: impl FnOnce(AppData) -> Rc<dyn SyncTrigger> + 'static,
+) -> AppData {
     let replica = RwSignal::new(Replica::default());
     let data = AppData {
         db: StoredValue::new_local(None),
-        runner: StoredValue::new_local(None),
+        sync_trigger: StoredValue::new_local(None),
         replica,
         rounds: Memo::new(move |_| replica.with(visits::rounds)),
         device: RwSignal::new(None),
@@ -174,8 +188,7 @@ pub fn provide_app_data() -> AppData {
                     data.storage_error.set(Some(err));
                     return;
                 }
-                let runner = Runner::start(data);
-                data.runner.set_value(Some(runner));
+                data.sync_trigger.set_value(Some(start_sync(data)));
             }
             Err(err) => data.storage_error.set(Some(err)),
         }
@@ -427,12 +440,12 @@ impl AppData {
     }
 
     /// The token and compound for API calls (tracked), once signed in.
-    pub fn credentials(&self) -> Option<api::Credentials> {
+    pub fn credentials(&self) -> Option<Credentials> {
         self.device
             .with(|d| d.as_ref().and_then(|d| d.credentials()))
     }
 
-    pub fn credentials_untracked(&self) -> Option<api::Credentials> {
+    pub fn credentials_untracked(&self) -> Option<Credentials> {
         self.device
             .with_untracked(|d| d.as_ref().and_then(|d| d.credentials()))
     }
@@ -532,17 +545,17 @@ impl AppData {
     }
 
     pub fn kick_sync_now(&self) {
-        self.runner.with_value(|runner| {
-            if let Some(runner) = runner {
-                runner.kick();
+        self.sync_trigger.with_value(|trigger| {
+            if let Some(trigger) = trigger {
+                trigger.now();
             }
         });
     }
 
     fn kick_sync_soon(&self) {
-        self.runner.with_value(|runner| {
-            if let Some(runner) = runner {
-                runner.kick_soon();
+        self.sync_trigger.with_value(|trigger| {
+            if let Some(trigger) = trigger {
+                trigger.soon();
             }
         });
     }

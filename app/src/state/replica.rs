@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use doorstep_core::{
     access::parent,
     conflict::Conflict,
-    hlc::Hlc,
     ids::RecordId,
     record::Record,
     schema::{Collection, Field},
@@ -31,10 +30,10 @@ impl Replica {
         replica
     }
 
-    /// Stores `record`; an empty one (see [`without_refused`]) leaves.
+    /// Stores `record`; an empty one (see [`Record::without_edit`]) leaves.
     pub fn upsert(&mut self, record: Record) {
         let of_collection = self.records.entry(record.collection).or_default();
-        if is_empty(&record) {
+        if record.is_empty() {
             of_collection.remove(&record.id);
         } else {
             of_collection.insert(record.id.clone(), record);
@@ -126,26 +125,6 @@ impl Replica {
     }
 }
 
-/// `record` as it stands once the server has refused this device's edit
-/// stamped `hlc`: the fields (and delete) that edit wrote are gone, so the
-/// refused value no longer shows as the record's; the server's value for
-/// them comes with its next copy of the record (a restricted field the
-/// device may not read never does). A record that only that edit made is
-/// left with nothing: [`is_empty`].
-pub fn without_refused(record: &Record, hlc: &Hlc) -> Record {
-    let mut kept = record.clone();
-    kept.fields.retain(|_, field| &field.hlc != hlc);
-    if kept.deleted.as_ref() == Some(hlc) {
-        kept.deleted = None;
-    }
-    kept
-}
-
-/// No field and no delete: no edit of it stands, so it is not kept.
-pub fn is_empty(record: &Record) -> bool {
-    record.fields.is_empty() && record.deleted.is_none()
-}
-
 #[cfg(test)]
 mod tests {
     use doorstep_core::mutation::Mutation;
@@ -170,7 +149,7 @@ mod tests {
         .unwrap();
         let (edited, _) = edit.apply(Some(&person), &stamp(7)).unwrap();
         let mut replica = Replica::new(vec![edited.clone()], vec![]);
-        let undone = without_refused(&edited, &stamp(7));
+        let undone = edited.without_edit(&stamp(7));
         assert_eq!(undone.named("key_status"), None);
         assert_eq!(undone.named("name").and_then(|v| v.as_str()), Some("王芳"));
         replica.upsert(undone);
@@ -184,8 +163,8 @@ mod tests {
         );
 
         // A record only the refused edit made leaves the phone.
-        let only = without_refused(&person, &stamp(1));
-        assert!(is_empty(&only));
+        let only = person.without_edit(&stamp(1));
+        assert!(only.is_empty());
         replica.upsert(only);
         assert!(replica.record(Collection::Person, &p1).is_none());
     }

@@ -37,10 +37,7 @@ mod error;
 
 pub use error::StorageError;
 
-use crate::{
-    state::replica::{is_empty, without_refused},
-    sync::api::Credentials,
-};
+use crate::credentials::Credentials;
 
 /// Bumped when stores change. An upgrade may add stores; it never drops the
 /// outbox, which holds work the server has not seen.
@@ -491,7 +488,7 @@ impl Db {
 
     /// Drops what the server has processed and keeps its rejections. A
     /// refused edit stops showing as its record's value
-    /// ([`without_refused`]), and the next pull starts from 0 so the
+    /// ([`Record::without_edit`]), and the next pull starts from 0 so the
     /// server's values come back: the records it changed are returned for
     /// the screens (an empty one has left storage).
     pub async fn acknowledge(
@@ -524,11 +521,11 @@ impl Db {
             let Some(record) = get::<Record>(&records, &key).await? else {
                 continue;
             };
-            let kept = without_refused(&record, &entry.pushed.hlc);
+            let kept = record.without_edit(&entry.pushed.hlc);
             if kept == record {
                 continue;
             }
-            if is_empty(&kept) {
+            if kept.is_empty() {
                 records.delete(key.as_str()).primitive()?.await?;
             } else {
                 put(&records, key.as_str(), &kept).await?;

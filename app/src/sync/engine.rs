@@ -4,10 +4,14 @@
 //! edits than a batch and one page to pull syncs in one request.
 
 use doorstep_core::api::ErrorCode;
-use doorstep_core::sync::{MAX_PUSH_MUTATIONS, PullRequest, SCHEMA_VERSION, SyncRequest};
+use doorstep_core::sync::{
+    MAX_PUSH_MUTATIONS, PullRequest, SCHEMA_VERSION, SyncRequest, SyncResponse,
+};
 
-use super::api::{self, ApiFailure};
-use crate::storage::{Applied, Db, PullRound, StorageError};
+use crate::{
+    api::{self, ApiFailure, Body},
+    storage::{Applied, Db, PullRound, StorageError},
+};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -55,6 +59,11 @@ impl From<ApiFailure> for SyncError {
     }
 }
 
+/// `POST /api/sync`: one push batch and the pull after it.
+async fn push_and_pull(request: &SyncRequest, token: &str) -> Result<SyncResponse, ApiFailure> {
+    api::post(api::url("/api/sync"), Some(token), Body::Json(request)).await
+}
+
 /// Pull progress: changes stored so far, and the total expected this round.
 pub type Progress = (u64, u64);
 
@@ -88,7 +97,7 @@ pub async fn sync_once(
                 scope: device.pulled_scope.clone(),
             }),
         };
-        let response = match api::sync(&request, &credentials.token).await {
+        let response = match push_and_pull(&request, &credentials.token).await {
             Err(ApiFailure::Refused { status: 401, error }) => {
                 db.mark_revoked().await?;
                 return Err(SyncError::SignedOut(error.code));

@@ -10,10 +10,10 @@ use std::{
     rc::Rc,
 };
 
-use doorstep_core::api::{EVENT_POKE, EVENT_READY};
+use doorstep_core::api::{EVENT_POKE, EVENT_READY, EventTicket};
 use wasm_bindgen::{JsCast, closure::Closure};
 
-use super::api;
+use crate::api::{self, ApiFailure};
 
 /// The first wait before trying a failed stream again; it doubles up to
 /// [`MAX_RETRY_MS`].
@@ -70,7 +70,7 @@ impl LiveStream {
         state.connecting.set(true);
         let stream = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            let opened = match api::event_ticket(&token).await {
+            let opened = match ticket(&token).await {
                 Ok(ticket) => stream.connect(&ticket.ticket, listener),
                 Err(_) => None,
             };
@@ -83,7 +83,7 @@ impl LiveStream {
     }
 
     fn connect(&self, ticket: &str, listener: impl Listener) -> Option<Open> {
-        let url = format!("{}/api/events?ticket={ticket}", api::origin());
+        let url = api::url(&format!("/api/events?ticket={ticket}"));
         let source = web_sys::EventSource::new(&url).ok()?;
         let on_ready = {
             let (stream, listener) = (self.clone(), listener.clone());
@@ -124,4 +124,9 @@ impl LiveStream {
         state.retry_ms.set(wait);
         state.retry_at_ms.set(js_sys::Date::now() + wait);
     }
+}
+
+/// A short-lived ticket to open this device's stream.
+async fn ticket(token: &str) -> Result<EventTicket, ApiFailure> {
+    api::post(api::url("/api/events/ticket"), Some(token), api::EMPTY).await
 }

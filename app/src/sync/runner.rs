@@ -14,7 +14,7 @@ use super::{
     engine::{self, SyncError},
     live::{self, LiveStream},
 };
-use crate::state::{AppData, now_ms, replica::Replica, sync_status::SyncProblem};
+use crate::state::{AppData, SyncTrigger, now_ms, replica::Replica, sync_status::SyncProblem};
 
 const PERIOD: Duration = Duration::from_secs(30);
 /// Gathers a burst of taps into one push.
@@ -237,6 +237,16 @@ impl Runner {
             self.inner.leader.set(true);
             self.kick();
         }
+    }
+}
+
+impl SyncTrigger for Runner {
+    fn now(&self) {
+        self.kick();
+    }
+
+    fn soon(&self) {
+        self.kick_soon();
     }
 }
 
