@@ -340,6 +340,24 @@ mod tests {
         )
     }
 
+    /// Team t1's scope on its phone: no building, what is dispatched to it.
+    fn team_scope(replica: &Replica) -> Scope {
+        let mut scope = Scope {
+            compound: c1(),
+            role: doorstep_core::access::Role::Volunteer,
+            team: Some(id("t1")),
+            buildings: Default::default(),
+            units: Default::default(),
+            ended: Default::default(),
+            ended_units: Default::default(),
+            key_persons: false,
+            home_visits: Default::default(),
+            home_visits_ended: Default::default(),
+        };
+        scope.dispatch(home_visit::dispatched_to(&id("t1"), &records(replica)));
+        scope
+    }
+
     /// Applies `mutation` to the replica as the phone does.
     fn apply(replica: &mut Replica, mutation: &Mutation, at: u64) {
         let existing = replica
@@ -383,20 +401,7 @@ mod tests {
         assert_eq!(tested.len(), 1, "a person has no need to resolve");
         let tested = &tested[0];
         // The team's scope lets exactly this edit through.
-        let mut scope = Scope {
-            compound: c1(),
-            role: doorstep_core::access::Role::Volunteer,
-            team: Some(id("t1")),
-            buildings: Default::default(),
-            units: Default::default(),
-            ended: Default::default(),
-            ended_units: Default::default(),
-            key_persons: false,
-            home_visits: Default::default(),
-            home_visits_ended: Default::default(),
-        };
-        let all: Vec<Record> = records(&replica);
-        scope.dispatch(home_visit::dispatched_to(&id("t1"), &all));
+        let scope = team_scope(&replica);
         assert!(scope.may_write(tested, None, &[], None, 5).is_ok());
         apply(&mut replica, tested, 5);
         let team = team_rows(&replica, &id("t1"));
@@ -449,19 +454,7 @@ mod tests {
         let tested =
             record_result(&c1(), &team[0], Outcome::Tested, "A2", "上门核酸 A2", 21).unwrap();
         assert_eq!(tested.len(), 2, "{tested:?}");
-        let mut scope = Scope {
-            compound: c1(),
-            role: doorstep_core::access::Role::Volunteer,
-            team: Some(id("t1")),
-            buildings: Default::default(),
-            units: Default::default(),
-            ended: Default::default(),
-            ended_units: Default::default(),
-            key_persons: false,
-            home_visits: Default::default(),
-            home_visits_ended: Default::default(),
-        };
-        scope.dispatch(home_visit::dispatched_to(&id("t1"), &records(&replica)));
+        let scope = team_scope(&replica);
         for m in &tested {
             assert!(
                 scope.may_write(m, None, &[None], Some("h2"), 21).is_ok(),
