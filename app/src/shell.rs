@@ -28,12 +28,14 @@ pub fn App() -> impl IntoView {
     view! {
         <Router>
             // Connectivity and unsent work stay in view while scrolling.
+            // The help banner comes and goes with a sync, so it sits below
+            // the sync bar: a tap aimed at "sync now" never lands on it.
             <div class="sticky-top">
                 <Header/>
-                <HelpWaiting/>
                 <SyncingDeviceOnly>
                     <SyncBar/>
                 </SyncingDeviceOnly>
+                <HelpWaiting/>
             </div>
             <BrowserNotice offline_ready=offline_ready/>
             <SyncingDeviceOnly>
