@@ -2,6 +2,7 @@
 //! named so that a test reads like what a volunteer does.
 
 pub mod browser;
+pub mod seed;
 pub mod server;
 
 pub use browser::Browser;

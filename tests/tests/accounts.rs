@@ -7,15 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use doorstep_core::{access::Role, mutation::Mutation};
-use doorstep_tests::{Browser, TestServer};
+use doorstep_core::access::Role;
+use doorstep_tests::{Browser, TestServer, seed::set};
 use serde_json::{Value, json};
-
-fn set(collection: &str, id: &str, fields: Value) -> Mutation {
-    serde_json::from_value(json!({"kind": "set", "args": {
-        "collection": collection, "id": id, "compound": "yongan", "fields": fields}}))
-    .unwrap()
-}
 
 /// The household records in the phone's IndexedDB, by key.
 async fn stored_households(phone: &Browser) -> Value {

@@ -7,15 +7,15 @@ use doorstep_core::access::Role;
 use doorstep_core::{mutation::Mutation, schema::Collection};
 use std::time::{Duration, Instant};
 
-use doorstep_tests::{Browser, PATIENCE, TestServer};
+use doorstep_tests::{Browser, PATIENCE, TestServer, seed::set};
 use serde_json::{Value, json};
 
 fn household(id: &str, door: &str, head: &str) -> Mutation {
-    serde_json::from_value(
-        json!({"kind": "set", "args": {"collection": "household", "id": id, "compound": "yongan",
-        "fields": {"building": "3", "unit": "1", "door": door, "head": head}}}),
+    set(
+        "household",
+        id,
+        json!({"building": "3", "unit": "1", "door": door, "head": head}),
     )
-    .unwrap()
 }
 
 /// Waits until the phone's IndexedDB holds `count` checklist drafts and, if

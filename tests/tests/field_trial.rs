@@ -6,22 +6,18 @@
 //! the top half of the screen.
 
 use doorstep_core::{access::Role, mutation::Mutation};
-use doorstep_tests::{Browser, TestServer, server::dist_dir};
+use doorstep_tests::{
+    Browser, TestServer,
+    seed::{COMPOUND, append_in, set},
+    server::dist_dir,
+};
 use serde_json::{Value, json};
 
 /// Brand names and the like that may stay in Latin letters.
 const ALLOWED: &[&str] = &["Doorstep", "English"];
 
-fn set(collection: &str, id: &str, fields: Value) -> Mutation {
-    serde_json::from_value(json!({"kind": "set", "args": {
-        "collection": collection, "id": id, "compound": "yongan", "fields": fields}}))
-    .unwrap()
-}
-
 fn append(collection: &str, id: &str, fields: Value) -> Mutation {
-    serde_json::from_value(json!({"kind": "append", "args": {
-        "collection": collection, "id": id, "compound": "yongan", "fields": fields}}))
-    .unwrap()
+    append_in(COMPOUND, collection, id, fields)
 }
 
 /// Building 1 this round: 101 answered (and needs a doctor), 102 no answer.

@@ -4,20 +4,20 @@
 //! page follows it to resolved. No public page carries the resident's name
 //! or phone.
 
-use doorstep_core::{access::Role, mutation::Mutation};
-use doorstep_tests::{Browser, TestServer};
+use doorstep_core::access::Role;
+use doorstep_tests::{
+    Browser, TestServer,
+    seed::{HelpRequest, set},
+};
 use serde_json::json;
 
-const PHONE: &str = "13912345678";
-const NAME: &str = "刘女士";
+const REQUEST: HelpRequest = HelpRequest::HOME_TEST;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
     let server = TestServer::start().await;
     server.create_compound("yongan", "永安社区").await;
-    let team: Mutation = serde_json::from_value(json!({"kind": "set", "args": {
-        "collection": "team", "id": "t1", "compound": "yongan", "fields": {"name": "上门专班"}}}))
-    .unwrap();
+    let team = set("team", "t1", json!({"name": "上门专班"}));
     server.push(vec![team]).await;
 
     // The coordinator turns requests on, then watches the ledger.
@@ -61,20 +61,7 @@ async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
     coordinator.find("needs-empty").await;
 
     // The resident, on building 3's page, asks for a test at home.
-    resident.tap("help-open").await;
-    resident.fill("help-unit", "2").await;
-    resident.fill("help-door", "701").await;
-    resident
-        .find("help-category")
-        .await
-        .select_by_value("home_test")
-        .await
-        .unwrap();
-    resident
-        .fill("help-description", "膝盖手术后不能下楼，想预约上门核酸")
-        .await;
-    resident.fill("help-phone", PHONE).await;
-    resident.fill("help-name", NAME).await;
+    REQUEST.fill(&resident).await;
     resident.scroll_to("help-form").await;
     resident.screenshot("help-form-zh").await;
     resident.tap("help-send").await;
@@ -100,8 +87,12 @@ async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
         .expect_text("help-waiting", "1 条求助待回电")
         .await;
     coordinator.tap("need-row").await;
-    coordinator.expect_text("need-request-phone", PHONE).await;
-    coordinator.expect_text("need-request-name", NAME).await;
+    coordinator
+        .expect_text("need-request-phone", REQUEST.phone)
+        .await;
+    coordinator
+        .expect_text("need-request-name", REQUEST.name)
+        .await;
     coordinator.tap("need-call-back").await;
     coordinator.expect_text("need-status", "已回电").await;
     coordinator.choose("need-team", 1).await;
@@ -128,7 +119,7 @@ async fn a_resident_asks_for_a_home_test_and_follows_it_to_resolved() {
 }
 
 fn assert_nothing_personal(page: &str) {
-    for private in [PHONE, NAME, "701", "膝盖", "已上门采样"] {
+    for private in [REQUEST.phone, REQUEST.name, "701", "膝盖", "已上门采样"] {
         assert!(!page.contains(private), "{private} on a public page");
     }
 }

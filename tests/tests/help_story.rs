@@ -7,19 +7,14 @@
 //! official's page counts one more home test. No page an official or a
 //! resident can open carries the resident's name, phone, door or words.
 
-use doorstep_core::{access::Role, mutation::Mutation, need::Status, schema::Collection};
-use doorstep_tests::{Browser, TestServer};
+use doorstep_core::{access::Role, need::Status, schema::Collection};
+use doorstep_tests::{
+    Browser, TestServer,
+    seed::{HelpRequest, set},
+};
 use serde_json::{Value, json};
 
-const PHONE: &str = "13912345678";
-const NAME: &str = "刘女士";
-const WORDS: &str = "膝盖手术后不能下楼，想预约上门核酸";
-
-fn mutation(collection: &str, id: &str, fields: Value) -> Mutation {
-    serde_json::from_value(json!({"kind": "set", "args": {"collection": collection,
-        "id": id, "compound": "yongan", "fields": fields}}))
-    .unwrap()
-}
+const REQUEST: HelpRequest = HelpRequest::HOME_TEST;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_reaches_the_door_and_the_district_counts_it() {
@@ -33,8 +28,8 @@ async fn a_request_reaches_the_door_and_the_district_counts_it() {
         .await;
     server
         .push(vec![
-            mutation("round", "R1", json!({"name": "第一轮"})),
-            mutation(
+            set("round", "R1", json!({"name": "第一轮"})),
+            set(
                 "team",
                 "T1",
                 json!({"name": "上门专班", "home_visit": true}),
@@ -71,18 +66,7 @@ async fn a_request_reaches_the_door_and_the_district_counts_it() {
     let resident = Browser::start().await;
     let building = format!("{}/r/yongan/3", server.url);
     resident.open(&building).await;
-    resident.tap("help-open").await;
-    resident.fill("help-unit", "2").await;
-    resident.fill("help-door", "701").await;
-    resident
-        .find("help-category")
-        .await
-        .select_by_value("home_test")
-        .await
-        .unwrap();
-    resident.fill("help-description", WORDS).await;
-    resident.fill("help-phone", PHONE).await;
-    resident.fill("help-name", NAME).await;
+    REQUEST.fill(&resident).await;
     resident.tap("help-send").await;
     resident
         .expect_text("ticket-status", "已收到，等待社区回电")
@@ -157,7 +141,7 @@ async fn a_request_reaches_the_door_and_the_district_counts_it() {
 }
 
 fn assert_nothing_personal(page_name: &str, page: &str) {
-    for private in [PHONE, NAME, "2单元", WORDS, "B0701"] {
+    for private in [REQUEST.phone, REQUEST.name, "2单元", REQUEST.words, "B0701"] {
         assert!(!page.contains(private), "{private} on {page_name}");
     }
 }

@@ -1,19 +1,18 @@
 //! The care, key-persons and purchase ledgers, filled from a household's page.
 
 use doorstep_core::access::Role;
-use doorstep_core::mutation::Mutation;
-use doorstep_tests::{Browser, TestServer};
+use doorstep_tests::{Browser, TestServer, seed::set};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_and_purchases_land_in_their_ledgers() {
     let server = TestServer::start().await;
     server.create_compound("yongan", "永安社区").await;
-    let household: Mutation = serde_json::from_value(
-        json!({"kind": "set", "args": {"collection": "household", "id": "h1",
-        "compound": "yongan", "fields": {"building": "9", "door": "901", "head": "周伟"}}}),
-    )
-    .unwrap();
+    let household = set(
+        "household",
+        "h1",
+        json!({"building": "9", "door": "901", "head": "周伟"}),
+    );
     server.push(vec![household]).await;
     let phone = Browser::start().await;
     phone.open(&format!("{}/visits", server.url)).await;

@@ -8,15 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use doorstep_core::{mutation::Mutation, schema::Collection};
-use doorstep_tests::{Browser, TestServer};
+use doorstep_core::schema::Collection;
+use doorstep_tests::{Browser, TestServer, seed::set};
 use serde_json::{Value, json};
-
-fn set(collection: &str, id: &str, fields: Value) -> Mutation {
-    serde_json::from_value(json!({"kind": "set", "args": {
-        "collection": collection, "id": id, "compound": "yongan", "fields": fields}}))
-    .unwrap()
-}
 
 /// The household's member rows as the page shows them, sorted (a
 /// person's id, which orders them, is random).

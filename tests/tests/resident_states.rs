@@ -13,20 +13,22 @@ use doorstep_server::{
     now_ms,
     resident_page::{render::status_line, text::Lang},
 };
-use doorstep_tests::{Browser, TestServer};
+use doorstep_tests::{
+    Browser, TestServer,
+    seed::{append_in, set_in},
+};
 use serde_json::{Value, json};
 
 const MIN: u64 = 60_000;
 
-fn set(collection: &str, compound: &str, id: &str, fields: Value) -> Mutation {
-    serde_json::from_value(json!({"kind": "set", "args": {"collection": collection, "id": id, "compound": compound, "fields": fields}})).unwrap()
-}
-
 /// Record ids are unique per collection across compounds, so each carries its compound.
 fn tap(compound: &str, building: &str, kind: &str, at_ms: u64) -> Mutation {
-    serde_json::from_value(json!({"kind": "append", "args": {"collection": "stop_event", "id": format!("{compound}-e1"), "compound": compound,
-        "fields": {"run": format!("{compound}-r1"), "building": building, "kind": kind, "at_ms": at_ms}}}))
-    .unwrap()
+    append_in(
+        compound,
+        "stop_event",
+        &format!("{compound}-e1"),
+        json!({"run": format!("{compound}-r1"), "building": building, "kind": kind, "at_ms": at_ms}),
+    )
 }
 
 fn stops(start: u64) -> Vec<Value> {
@@ -40,15 +42,15 @@ fn stops(start: u64) -> Vec<Value> {
 /// A run over buildings 1, 2, 4 starting at `start`, 20 minutes apart.
 fn run(compound: &str, state: &str, start: u64) -> Vec<Mutation> {
     vec![
-        set(
-            "truck",
+        set_in(
             compound,
+            "truck",
             &format!("{compound}-t1"),
             json!({"name": "豫A·12345", "vendor": "老李菜摊", "phone": "0371-1234567", "order_link": "https://example.org/order"}),
         ),
-        set(
-            "run",
+        set_in(
             compound,
+            "run",
             &format!("{compound}-r1"),
             json!({"truck": format!("{compound}-t1"), "date": "2026-11-28", "state": state, "stops": stops(start)}),
         ),

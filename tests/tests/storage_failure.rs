@@ -6,15 +6,15 @@
 //! `indexedDB.open` with a higher version, as the other tab would.
 
 use doorstep_core::{access::Role, mutation::Mutation, schema::Collection};
-use doorstep_tests::{Browser, TestServer};
+use doorstep_tests::{Browser, TestServer, seed::set};
 use serde_json::{Value, json};
 
 fn household(id: &str, door: &str, head: &str) -> Mutation {
-    serde_json::from_value(
-        json!({"kind": "set", "args": {"collection": "household", "id": id, "compound": "yongan",
-        "fields": {"building": "3", "unit": "1", "door": door, "head": head}}}),
+    set(
+        "household",
+        id,
+        json!({"building": "3", "unit": "1", "door": door, "head": head}),
     )
-    .unwrap()
 }
 
 const CLOSED: &str =

@@ -6,15 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use doorstep_core::{access::Role, mutation::Mutation};
-use doorstep_tests::{Browser, TestServer};
-use serde_json::{Value, json};
-
-fn set(collection: &str, id: &str, fields: Value) -> Mutation {
-    serde_json::from_value(json!({"kind": "set", "args": {
-        "collection": collection, "id": id, "compound": "yongan", "fields": fields}}))
-    .unwrap()
-}
+use doorstep_core::access::Role;
+use doorstep_tests::{Browser, TestServer, seed::set};
+use serde_json::json;
 
 /// The doors a phone's visits page lists, as their rows read.
 async fn listed_doors(phone: &Browser, expected: &[&str]) {

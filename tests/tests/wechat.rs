@@ -4,10 +4,10 @@
 //! offline starts need a real browser and how to open one, and the resident
 //! page shows the truck.
 
-use doorstep_core::{access::Role, mutation::Mutation, schema::Collection};
+use doorstep_core::{access::Role, schema::Collection};
 use doorstep_server::now_ms;
-use doorstep_tests::{Browser, TestServer};
-use serde_json::{Value, json};
+use doorstep_tests::{Browser, TestServer, seed::set};
+use serde_json::json;
 
 const WECHAT_UA: &str = "Mozilla/5.0 (Linux; Android 13; V2172A Build/TP1A.220624.014; wv) \
     AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/116.0.0.0 Mobile Safari/537.36 \
@@ -17,12 +17,6 @@ const WECHAT_UA: &str = "Mozilla/5.0 (Linux; Android 13; V2172A Build/TP1A.22062
 const NO_SERVICE_WORKER: &str = "delete Navigator.prototype.serviceWorker;";
 const UNDEFINED_SERVICE_WORKER: &str = "Object.defineProperty(Navigator.prototype, 'serviceWorker', \
     { get() { return undefined; }, configurable: true });";
-
-fn set(collection: &str, id: &str, fields: Value) -> Mutation {
-    serde_json::from_value(json!({"kind": "set", "args": {
-        "collection": collection, "id": id, "compound": "yongan", "fields": fields}}))
-    .unwrap()
-}
 
 /// Building 1 with one door, assigned to team t1 this round; the truck is
 /// at building 1 now.
