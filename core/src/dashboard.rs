@@ -42,6 +42,20 @@ impl Totals {
         self.purchases += other.purchases;
         self.special_populations += other.special_populations;
     }
+
+    /// Takes away figures that were added before (a share of a compound
+    /// counted again). Never below zero: a damaged kept row must not fail
+    /// the writes that keep it.
+    pub fn subtract(&mut self, other: &Totals) {
+        let less = |a: &mut usize, b: usize| *a = a.saturating_sub(b);
+        less(&mut self.teams, other.teams);
+        less(&mut self.households_visited, other.households_visited);
+        less(&mut self.needs_collected, other.needs_collected);
+        less(&mut self.needs_resolved, other.needs_resolved);
+        less(&mut self.home_tests, other.home_tests);
+        less(&mut self.purchases, other.purchases);
+        less(&mut self.special_populations, other.special_populations);
+    }
 }
 
 pub fn totals(records: &[Record]) -> Totals {

@@ -3,6 +3,12 @@
 //! [`crate::dashboard::totals`] from the compound's records, so a figure
 //! means the same on both pages; the days and the sum are built here. Only
 //! counts: never a name, door or phone.
+//!
+//! Every figure is a sum over [`Share`]s (a household's visits and people,
+//! a need and its steps, a record that counts alone), so the server keeps
+//! each compound's [`Figures`] current as it writes: it counts again only
+//! the shares a write touches, before and after, and applies the
+//! difference ([`Figures::change`]).
 
 use std::collections::BTreeMap;
 
@@ -14,7 +20,7 @@ use crate::{
     dashboard::{Totals, totals},
     ids::DistrictId,
     record::Record,
-    schema::{Collection, visit},
+    schema::{Collection, need_event, person, visit},
     visit::Outcome,
 };
 
@@ -43,6 +49,17 @@ impl Day {
         self.households_visited += other.households_visited;
         self.home_tests += other.home_tests;
     }
+
+    fn subtract(&mut self, other: &Day) {
+        self.households_visited = self
+            .households_visited
+            .saturating_sub(other.households_visited);
+        self.home_tests = self.home_tests.saturating_sub(other.home_tests);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.households_visited == 0 && self.home_tests == 0
+    }
 }
 
 /// A compound's figures as the server keeps them per compound: its totals
@@ -64,6 +81,54 @@ pub const COUNTED: [Collection; 7] = [
     Collection::HomeVisit,
 ];
 
+/// The part of a compound's figures a counted record belongs to. Each
+/// figure of [`Figures::of`] over a compound's records is the sum of the
+/// figures of its shares counted apart: whatever one record's figures
+/// depend on (distinct households visited, care people whose household was
+/// visited, a need's latest step) lies in the same share.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Share {
+    /// One household's visits and people.
+    Household(String),
+    /// A need and its steps.
+    Need(String),
+    /// A record that counts on its own: a team, a purchase, a home visit,
+    /// or a visit, person or step that names no household or need.
+    Record(Collection, String),
+}
+
+impl Share {
+    /// The share `record` counts in; `None` if its collection is not
+    /// [`COUNTED`].
+    pub fn of(record: &Record) -> Option<Self> {
+        if !COUNTED.contains(&record.collection) {
+            return None;
+        }
+        let own = || Share::Record(record.collection, record.id.to_string());
+        let by = |field, share: fn(String) -> Share| {
+            record
+                .text(field)
+                .map_or_else(own, |text| share(text.to_owned()))
+        };
+        Some(match record.collection {
+            Collection::Visit => by(visit::HOUSEHOLD, Share::Household),
+            Collection::Person => by(person::HOUSEHOLD, Share::Household),
+            Collection::Need => Share::Need(record.id.to_string()),
+            Collection::NeedEvent => by(need_event::NEED, Share::Need),
+            _ => own(),
+        })
+    }
+
+    /// The share as a database key: one text, distinct for distinct shares.
+    pub fn key(&self) -> String {
+        match self {
+            Share::Household(id) => format!("household:{id}"),
+            Share::Need(id) => format!("need:{id}"),
+            Share::Record(collection, id) => format!("{}:{id}", collection.name()),
+        }
+    }
+}
+
 /// When a visit happened: the time the volunteer recorded, else the time
 /// of the edit that set its outcome.
 fn visit_day(record: &Record) -> Option<String> {
@@ -78,7 +143,7 @@ fn visit_day(record: &Record) -> Option<String> {
 
 impl Figures {
     /// A compound's figures from its records (any collections; those not
-    /// [`COUNTED`] are ignored).
+    /// [`COUNTED`] are ignored). Days with nothing to show are left out.
     pub fn of(records: &[Record]) -> Self {
         let mut days: BTreeMap<String, (std::collections::BTreeSet<&str>, usize)> = BTreeMap::new();
         for record in records
@@ -114,8 +179,47 @@ impl Figures {
                     households_visited: households.len(),
                     home_tests,
                 })
+                .filter(|day| !day.is_empty())
                 .collect(),
         }
+    }
+
+    /// Adds another's figures: a share, or a compound into its district.
+    pub fn add(&mut self, other: &Figures) {
+        self.totals.add(&other.totals);
+        let mut days: BTreeMap<String, Day> = std::mem::take(&mut self.days)
+            .into_iter()
+            .map(|day| (day.date.clone(), day))
+            .collect();
+        for day in &other.days {
+            days.entry(day.date.clone())
+                .or_insert_with(|| Day {
+                    date: day.date.clone(),
+                    ..Day::default()
+                })
+                .add(day);
+        }
+        self.days = days.into_values().collect();
+    }
+
+    /// Takes away figures added before; days left with nothing go.
+    pub fn subtract(&mut self, other: &Figures) {
+        self.totals.subtract(&other.totals);
+        for day in &other.days {
+            if let Some(kept) = self.days.iter_mut().find(|d| d.date == day.date) {
+                kept.subtract(day);
+            }
+        }
+        self.days.retain(|day| !day.is_empty());
+    }
+
+    /// Keeps a compound's figures current across a write: `before` and
+    /// `after` are every record of the shares the write touched (the
+    /// shares of its records before and after it), as they stood before
+    /// and as they stand after.
+    pub fn change(&mut self, before: &[Record], after: &[Record]) {
+        self.add(&Figures::of(after));
+        self.subtract(&Figures::of(before));
     }
 }
 
@@ -155,18 +259,12 @@ impl DistrictTotals {
         computed_at_ms: u64,
     ) -> Self {
         let mut rows = Vec::new();
-        let mut sum = Totals::default();
-        let mut days: BTreeMap<String, Day> = BTreeMap::new();
-        for (row, compound_days) in compounds {
-            sum.add(&row.totals);
-            for day in &compound_days {
-                days.entry(day.date.clone())
-                    .or_insert_with(|| Day {
-                        date: day.date.clone(),
-                        ..Day::default()
-                    })
-                    .add(day);
-            }
+        let mut sum = Figures::default();
+        for (row, days) in compounds {
+            sum.add(&Figures {
+                totals: row.totals.clone(),
+                days,
+            });
             rows.push(row);
         }
         rows.sort_by(|a, b| {
@@ -179,8 +277,8 @@ impl DistrictTotals {
         Self {
             district,
             compounds: rows,
-            sum,
-            days: days.into_values().collect(),
+            sum: sum.totals,
+            days: sum.days,
             computed_at_ms,
         }
     }
@@ -202,7 +300,7 @@ impl DistrictTotals {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::fixtures::record;
@@ -283,6 +381,184 @@ mod tests {
             ]
         );
         assert_eq!(figures.totals, totals(&records), "the dashboard's figures");
+    }
+
+    /// One random edit of the compound's counted records: a collection,
+    /// which of a few ids, a delete or which of a few values each field
+    /// takes (the last value leaves the field out).
+    type Edit = (usize, usize, bool, [usize; 5]);
+
+    /// The edit as a mutation, if it is one the wire accepts.
+    fn mutation(edit: &Edit) -> Option<crate::mutation::Mutation> {
+        let (c, slot, delete, [a, b, d, e, f]) = *edit;
+        let collection = COUNTED[c % COUNTED.len()];
+        let pick = |n: usize, values: &[Value]| values.get(n % (values.len() + 1)).cloned();
+        let household = pick(a, &[json!("h0"), json!("h1"), json!("h2")]);
+        let day = pick(
+            d,
+            &[
+                json!(APRIL_6),
+                json!(APRIL_6 + DAY_MS / 2),
+                json!(APRIL_6 + DAY_MS),
+            ],
+        );
+        let mut fields = serde_json::Map::new();
+        let mut put = |name: &str, value: Option<Value>| {
+            if let Some(value) = value {
+                fields.insert(name.to_owned(), value);
+            }
+        };
+        match collection {
+            Collection::Visit => {
+                put("household", household);
+                put("outcome", pick(b, &[json!("visited"), json!("no_answer")]));
+                put("swab", pick(e, &[json!(true), json!(false)]));
+                put("tube_no", Some(json!("T1")));
+                put("visited_at_ms", day);
+            }
+            Collection::Person => {
+                put("household", household);
+                put("care", pick(b, &[json!("elderly_alone")]));
+            }
+            Collection::Need => {
+                put("household", household);
+                put("category", Some(json!("food")));
+                put("spam", pick(e, &[json!(true), json!(false)]));
+            }
+            Collection::NeedEvent => {
+                put("need", pick(a, &[json!("n0"), json!("n1")]));
+                put(
+                    "step",
+                    pick(b, &[json!("collected"), json!("resolved"), json!("closed")]),
+                );
+                put("at_ms", pick(f, &[json!(1), json!(2), json!(3)]));
+            }
+            Collection::HomeVisit => {
+                put("household", household);
+                put("result", pick(b, &[json!("tested"), json!("not_home")]));
+                put("tube_no", Some(json!("B1")));
+                put("at_ms", day);
+            }
+            Collection::Purchase => {
+                put("household", household);
+                put("items", Some(json!("米")));
+            }
+            _ => put("name", Some(json!("一队"))),
+        }
+        let kind = match (delete, collection.lifecycle()) {
+            (true, crate::schema::Lifecycle::Mutable) => "delete",
+            (_, crate::schema::Lifecycle::Mutable) => "set",
+            (_, crate::schema::Lifecycle::AppendOnly) => "append",
+        };
+        // Needs are n0, n1…, as steps name them.
+        let id = match collection {
+            Collection::Need => format!("n{slot}"),
+            _ => format!("{}{slot}", collection.name()),
+        };
+        let mut args = json!({"collection": collection.name(), "id": id, "compound": "c1"});
+        if kind != "delete" {
+            args["fields"] = Value::Object(fields);
+        }
+        serde_json::from_value(json!({"kind": kind, "args": args})).ok()
+    }
+
+    /// The records `edits` leave, applied in turn at growing stamps (an
+    /// edit the record refuses changes nothing), with the kept figures
+    /// changed edit by edit the way the server keeps them.
+    fn replay(edits: &[Edit]) -> (Vec<Record>, Figures) {
+        let mut records: BTreeMap<(Collection, String), Record> = BTreeMap::new();
+        let mut kept = Figures::default();
+        for (n, edit) in edits.iter().enumerate() {
+            let Some(mutation) = mutation(edit) else {
+                continue;
+            };
+            let key = (mutation.collection(), mutation.id().to_string());
+            let hlc = crate::hlc::Hlc {
+                wall_ms: APRIL_6 + n as u64 * 3_600_000,
+                counter: 0,
+                node: crate::ids::ClientId::from_u128(1),
+            };
+            let Ok((after, _)) = mutation.apply(records.get(&key), &hlc) else {
+                continue;
+            };
+            let touched: Vec<Share> = records
+                .get(&key)
+                .into_iter()
+                .chain([&after])
+                .filter_map(Share::of)
+                .collect();
+            let of_touched = |records: &BTreeMap<(Collection, String), Record>| -> Vec<Record> {
+                records
+                    .values()
+                    .filter(|r| Share::of(r).is_some_and(|s| touched.contains(&s)))
+                    .cloned()
+                    .collect()
+            };
+            let before = of_touched(&records);
+            records.insert(key, after);
+            kept.change(&before, &of_touched(&records));
+        }
+        (records.into_values().collect(), kept)
+    }
+
+    proptest::proptest! {
+        /// Counting each share apart and adding them up gives the
+        /// compound's figures; keeping them edit by edit gives the same as
+        /// counting everything again.
+        #[test]
+        fn shares_add_up_to_the_compound(
+            edits in proptest::collection::vec(
+                (0..7usize, 0..3usize, proptest::bool::weighted(0.1), proptest::array::uniform5(0..4usize)),
+                0..60,
+            )
+        ) {
+            let (records, kept) = replay(&edits);
+            let whole = Figures::of(&records);
+            let mut shares: BTreeMap<Share, Vec<Record>> = BTreeMap::new();
+            for record in &records {
+                shares.entry(Share::of(record).unwrap()).or_default().push(record.clone());
+            }
+            let mut sum = Figures::default();
+            for records in shares.values() {
+                sum.add(&Figures::of(records));
+            }
+            proptest::prop_assert_eq!(&sum, &whole);
+            proptest::prop_assert_eq!(&kept, &whole);
+            proptest::prop_assert_eq!(&whole.totals, &totals(&records));
+        }
+    }
+
+    #[test]
+    fn only_counted_records_have_a_share() {
+        for collection in Collection::ALL {
+            let record = Record::new(collection, "x1".parse().unwrap(), "c1".parse().unwrap());
+            assert_eq!(
+                Share::of(&record).is_some(),
+                COUNTED.contains(&collection),
+                "{}",
+                collection.name()
+            );
+        }
+        let visit = record("visit", "v1", json!({"household": "h1"}), APRIL_6);
+        let person = record("person", "p1", json!({"household": "h1"}), APRIL_6);
+        assert_eq!(Share::of(&visit), Share::of(&person), "one household");
+        let need = record(
+            "need",
+            "n1",
+            json!({"household": "h1", "category": "food"}),
+            APRIL_6,
+        );
+        let step = record(
+            "need_event",
+            "e1",
+            json!({"need": "n1", "step": "collected", "at_ms": 1}),
+            APRIL_6,
+        );
+        assert_eq!(Share::of(&need), Share::of(&step), "a need with its steps");
+        assert_ne!(
+            Share::of(&need).unwrap().key(),
+            Share::of(&visit).unwrap().key()
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A district's totals (区/街道汇总) for its officials:
-//! `GET /api/districts/{district}/totals` (JSON, counted by the store from
-//! every compound's records, see `store/districts.rs`) and
+//! `GET /api/districts/{district}/totals` (JSON, each compound's figures
+//! as the store keeps them current with every write, see
+//! `store/figures.rs`) and
 //! `…/totals.xlsx` (a workbook: a row per compound with a sum row, then
 //! the days). Only counts leave here: never a name, door or phone.
 

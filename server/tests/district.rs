@@ -1,8 +1,11 @@
 //! District totals (issue 16, item 3), through the real router on this
 //! run's backend: an official redeems its invite, sees every compound of its
 //! district counted as the coordinator's dashboard counts it (one
-//! definition: core's `dashboard::totals`), recounted after a push, as JSON
-//! and as a workbook, and never a name, door or phone; it pulls nothing.
+//! definition: core's `dashboard::totals`), kept current by every push
+//! (edits that move records between households, deletes, refusals,
+//! several writers at once, and the backfill of a database whose figures
+//! were never kept all give what counting every record gives), as JSON and
+//! as a workbook, and never a name, door or phone; it pulls nothing.
 
 use std::io::Cursor;
 
@@ -14,14 +17,14 @@ use calamine::Reader;
 use doorstep_core::{
     api::Redeemed,
     dashboard::totals,
-    district::{DistrictSummary, DistrictTotals},
+    district::{DistrictSummary, DistrictTotals, Figures},
     hlc::Hlc,
     ids::{ClientId, CompoundId, DistrictId},
     schema::Collection,
 };
 use doorstep_server::{
     AppState, now_ms,
-    store::{Compound, Placement},
+    store::{Compound, Placement, Store},
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -43,7 +46,11 @@ fn d1() -> DistrictId {
 }
 
 fn mutation(compound: &str, kind: &str, collection: &str, id: &str, fields: Value) -> Value {
-    json!({"kind": kind, "args": {"collection": collection, "id": id, "compound": compound, "fields": fields}})
+    let mut args = json!({"collection": collection, "id": id, "compound": compound});
+    if kind != "delete" {
+        args["fields"] = fields;
+    }
+    json!({"kind": kind, "args": args})
 }
 
 /// A push of `mutations` by a fresh client `client`, stamped `at_ms`.
@@ -253,15 +260,189 @@ async fn district_totals(f: &Fixture) -> (DistrictTotals, String) {
     (serde_json::from_str(&text).unwrap(), text)
 }
 
-/// The coordinator dashboard's figures for a compound, from every record
-/// it holds.
-async fn dashboard_of(state: &AppState, compound: &str) -> doorstep_core::dashboard::Totals {
+/// Every record a compound holds.
+async fn records(store: &Store, compound: &str) -> Vec<doorstep_core::record::Record> {
     let compound: CompoundId = compound.parse().unwrap();
     let mut records = Vec::new();
     for collection in Collection::ALL {
-        records.extend(state.store.records_of(&compound, collection).await.unwrap());
+        records.extend(store.records_of(&compound, collection).await.unwrap());
     }
-    totals(&records)
+    records
+}
+
+/// The coordinator dashboard's figures for a compound, from every record
+/// it holds.
+async fn dashboard_of(state: &AppState, compound: &str) -> doorstep_core::dashboard::Totals {
+    totals(&records(&state.store, compound).await)
+}
+
+/// The district's totals as `store` keeps them are those of counting every
+/// record of every compound again: each row, the sum and the days.
+async fn assert_kept_as_counted(store: &Store) {
+    let page = store
+        .district_totals(&d1(), now_ms())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut sum = Figures::default();
+    for row in &page.compounds {
+        let counted = Figures::of(&records(store, row.compound.id.as_str()).await);
+        assert_eq!(row.totals, counted.totals, "{}", row.compound.id);
+        sum.add(&counted);
+    }
+    assert_eq!(page.sum, sum.totals);
+    assert_eq!(page.days, sum.days);
+}
+
+/// Sends a push of c1's coordinator, by client `client`.
+async fn push_c1(f: &Fixture, client: u128, mutations: &[Value]) -> Value {
+    let (status, _, body) = support::send(
+        &f.state,
+        sync(&f.coordinator, &push(client, now_ms() - 1000, mutations)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[tokio::test]
+async fn kept_figures_follow_edits_across_households_needs_and_deletes() {
+    let f = fixture().await;
+    assert_kept_as_counted(&f.state.store).await;
+    let m = |kind, collection, id: &str, fields| mutation("c1", kind, collection, id, fields);
+    let day = now_ms() - 3 * 86_400_000;
+    // v1 moves to h2: h1's care person is no longer in a visited household.
+    let pushed = push_c1(
+        &f,
+        100,
+        &[
+            m("set", "visit", "c1-v1", json!({"household": "c1-h2"})),
+            m("delete", "visit", "c1-v2", json!(null)),
+            m(
+                "set",
+                "visit",
+                "c1-v4",
+                json!({"household": "c1-h1", "outcome": "visited", "swab": true, "tube_no": "A4", "visited_at_ms": day}),
+            ),
+            m(
+                "append",
+                "need_event",
+                "c1-e5",
+                json!({"need": "c1-n2", "step": "assigned", "team": "c1-t1", "due_ms": 9, "at_ms": 5}),
+            ),
+            m(
+                "append",
+                "need_event",
+                "c1-e6",
+                json!({"need": "c1-n2", "step": "resolved", "note": "送药", "at_ms": 6}),
+            ),
+            m(
+                "set",
+                "home_visit",
+                "c1-hv1",
+                json!({"household": "c1-h2", "result": "tested", "tube_no": "B1", "at_ms": day}),
+            ),
+            m("delete", "team", "c1-t2", json!(null)),
+            m("set", "person", "c1-p1", json!({"household": "c1-h2"})),
+            // Another compound's record: refused, counts nowhere.
+            mutation(
+                "c2",
+                "set",
+                "visit",
+                "c2-v9",
+                json!({"household": "c2-h1", "outcome": "visited", "swab": true, "tube_no": "Z"}),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(pushed["rejected"].as_array().unwrap().len(), 1, "{pushed}");
+    assert_kept_as_counted(&f.state.store).await;
+    let (page, _) = district_totals(&f).await;
+    let c1 = &page.compounds[2].totals;
+    assert_eq!(
+        (
+            c1.teams,
+            c1.households_visited,
+            c1.needs_resolved,
+            c1.home_tests,
+            c1.special_populations
+        ),
+        (1, 2, 2, 3, 1)
+    );
+    assert_eq!(
+        page.days.len(),
+        2,
+        "today and three days ago: {:?}",
+        page.days
+    );
+}
+
+#[tokio::test]
+async fn several_writers_at_once_keep_one_compounds_figures() {
+    let f = fixture().await;
+    let writers: Vec<_> = (0..6u128)
+        .map(|w| {
+            let state = f.state.clone();
+            let auth = f.coordinator.clone();
+            tokio::spawn(async move {
+                for round in 0..4u128 {
+                    let household = format!("c1-h{}", (w + round) % 2 + 1);
+                    let visit = mutation(
+                        "c1",
+                        "set",
+                        "visit",
+                        &format!("c1-w{}", round % 2),
+                        json!({"household": household, "outcome": "visited", "swab": w % 2 == 0, "tube_no": "W"}),
+                    );
+                    let body = push(200 + w * 10 + round, now_ms() - 1000, &[visit]);
+                    let (status, _, body) = support::send(&state, sync(&auth, &body)).await;
+                    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_kept_as_counted(&f.state.store).await;
+}
+
+#[tokio::test]
+async fn a_database_whose_figures_were_never_kept_is_counted_when_it_opens() {
+    let f = fixture().await;
+    let (before, _) = district_totals(&f).await;
+    // As after the migration that began keeping figures: none kept yet.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&f._db.url).await.unwrap();
+    for table in ["compound_figures", "record_share"] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    pool.close().await;
+    let reopened = Store::open(&f._db.url).await.unwrap();
+    let after = reopened
+        .district_totals(&d1(), now_ms())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (&after.compounds, &after.sum, &after.days),
+        (&before.compounds, &before.sum, &before.days)
+    );
+    assert_kept_as_counted(&reopened).await;
+    // And writes keep them from there.
+    let state = AppState::new(reopened.clone(), f._dir.path().to_path_buf());
+    let visit = mutation("c1", "set", "visit", "c1-v1", json!({"household": "c1-h2"}));
+    let (status, _, _) = support::send(
+        &state,
+        sync(&f.coordinator, &push(300, now_ms() - 1000, &[visit])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_kept_as_counted(&reopened).await;
+    reopened.close().await;
 }
 
 #[tokio::test]

@@ -1060,9 +1060,10 @@ fn roster(deadline: Instant) -> Vec<Entry> {
 
 /// `district`: `GET /api/districts/{d}/totals` for a district of 1,000
 /// compounds (about 200 records each), in ms, when every compound changed
-/// since the last look (all recounted), on a real SQLite file and on
-/// PostgreSQL (release build); the baseline is the same request when
-/// nothing changed. Goal: at most 1 s on each.
+/// since the last look (each push kept its compound's figures current, so
+/// the look reads kept rows), on a real SQLite file and on PostgreSQL
+/// (release build); the baseline is the same request when nothing changed,
+/// and the details hold what a push pays for it. Goal: at most 1 s on each.
 fn district(deadline: Instant) -> Vec<Entry> {
     let mut totals = cmd("cargo");
     totals.args([

@@ -4,6 +4,9 @@
 //! costs a few round trips to the database whatever its size. The refused
 //! edits list reads the records it names the same way.
 //!
+//! Writing also keeps the compound's district figures current, in the same
+//! transaction (`figures.rs`).
+//!
 //! The scope checks that place a record (its household, that household's
 //! building and unit) ask the batch first, since it holds what the database will hold
 //! after the commit, and the database only for records the push leaves alone.
@@ -19,7 +22,7 @@ use doorstep_core::{
 use serde_json::Value;
 use sqlx::{Any, Transaction};
 
-use super::{StoreError, sync::decode};
+use super::{StoreError, figures, sync::decode};
 
 type Tx = Transaction<'static, Any>;
 type Key = (Collection, String);
@@ -138,6 +141,15 @@ impl Batch {
     pub async fn write(self, tx: &mut Tx) -> Result<(), StoreError> {
         const COLUMNS: usize = 8;
         let changed: Vec<(&Key, &i64)> = self.changed.iter().collect();
+        // While the old states are still stored: the district figures
+        // move by what this write changes.
+        figures::keep(
+            tx,
+            changed
+                .iter()
+                .filter_map(|(key, _)| self.rows[*key].as_ref().map(|row| &row.record)),
+        )
+        .await?;
         let mut written = 0;
         for chunk in changed.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(

@@ -1,32 +1,22 @@
 //! Districts (区/街道) and their totals. A compound may belong to a
 //! district and a street within it; the district's officials see each
-//! compound's [`Figures`], counted by core from the compound's records.
-//! Counting is kept per compound in `compound_figures` with the change
-//! sequence it was counted at, so a district's totals recount only the
-//! compounds that changed since (in one read per hundred of them), and
-//! a district of a thousand quiet compounds is one query.
+//! compound's [`Figures`], counted by core from the compound's records and
+//! kept current by every write (`figures.rs`), so a district's totals are
+//! one query over kept rows however many compounds changed.
 //!
 //! Officials' invites and devices are here too: they belong to a district,
 //! never to a compound, and have no scope in any compound.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use doorstep_core::{
     api::CompoundSummary,
-    district::{COUNTED, CompoundRow, DistrictSummary, DistrictTotals, Figures},
+    district::{CompoundRow, DistrictSummary, DistrictTotals, Figures},
     ids::DistrictId,
     invite,
-    record::Record,
 };
 use rand::Rng;
 
-use super::{
-    RedeemError, Store, StoreError,
-    batch::{ROWS_PER_STATEMENT, row_placeholders},
-    compounds::Compound,
-    sync::decode,
-};
+use super::{RedeemError, Store, StoreError, compounds::Compound};
 
 /// A district official's device, as its requests present it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,21 +33,9 @@ pub struct Placement {
     pub street: Option<String>,
 }
 
-/// How many hundreds of compounds are counted at once: enough to use every
-/// core, few enough that their decoded records stay small.
-const COUNTING_AT_ONCE: usize = 3;
-
-/// A compound of the district as read: id, name, street, last_seq,
-/// changed_at_ms, and the figures kept for it (seq, JSON), if any.
-type CompoundFiguresRow = (
-    String,
-    String,
-    Option<String>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-);
+/// A compound of the district as read: id, name, street, changed_at_ms,
+/// and its kept figures (JSON), if any.
+type CompoundFiguresRow = (String, String, Option<String>, Option<i64>, Option<String>);
 
 impl Store {
     pub async fn create_district(
@@ -150,9 +128,8 @@ impl Store {
         Ok(())
     }
 
-    /// Every compound of the district with its figures: those counted at
-    /// the compound's current change sequence are read as kept; the others
-    /// are counted again from their records and kept. `None`: no such
+    /// Every compound of the district with its figures, as kept by the
+    /// writes (`figures.rs`): one read, nothing counted. `None`: no such
     /// district.
     pub async fn district_totals(
         &self,
@@ -163,46 +140,22 @@ impl Store {
             return Ok(None);
         };
         let rows: Vec<CompoundFiguresRow> = sqlx::query_as(
-            "SELECT c.id, c.name, c.street, c.last_seq, c.changed_at_ms, f.seq, f.figures \
+            "SELECT c.id, c.name, c.street, c.changed_at_ms, f.figures \
              FROM compound c LEFT JOIN compound_figures f ON f.compound = c.id \
              WHERE c.district = $1",
         )
         .bind(district.as_str())
         .fetch_all(&self.reader)
         .await?;
-        let mut kept: HashMap<String, Figures> = HashMap::new();
-        let mut stale: Vec<(String, i64)> = Vec::new();
-        for (id, _, _, last_seq, _, seq, figures) in &rows {
-            let current = (*seq == Some(*last_seq))
-                .then_some(figures.as_deref())
-                .flatten()
-                .and_then(|json| serde_json::from_str::<Figures>(json).ok());
-            match current {
-                Some(figures) => {
-                    kept.insert(id.clone(), figures);
-                }
-                None => stale.push((id.clone(), *last_seq)),
-            }
-        }
-        // A few hundreds at a time, side by side: decoding and counting is
-        // the work, and it spreads over the cores.
-        let mut chunks = stale.chunks(ROWS_PER_STATEMENT).map(<[_]>::to_vec);
-        let mut counting = tokio::task::JoinSet::new();
-        loop {
-            while counting.len() < COUNTING_AT_ONCE {
-                let Some(chunk) = chunks.next() else { break };
-                let store = self.clone();
-                counting.spawn(async move { store.count_figures(&chunk).await });
-            }
-            let Some(done) = counting.join_next().await else {
-                break;
-            };
-            let counted = done.map_err(|e| StoreError::Corrupt(format!("counting failed: {e}")))?;
-            kept.extend(counted?);
-        }
         let mut compounds = Vec::with_capacity(rows.len());
-        for (id, name, street, _, changed, _, _) in rows {
-            let figures = kept.remove(&id).unwrap_or_default();
+        for (id, name, street, changed, figures) in rows {
+            // No row: nothing counted written since the compound was made.
+            let figures: Figures = match figures {
+                Some(json) => serde_json::from_str(&json).map_err(|e| {
+                    StoreError::Corrupt(format!("kept figures of {id} do not decode: {e}"))
+                })?,
+                None => Figures::default(),
+            };
             let row = CompoundRow {
                 compound: CompoundSummary {
                     id: id.parse().map_err(StoreError::Corrupt)?,
@@ -215,54 +168,6 @@ impl Store {
             compounds.push((row, figures.days));
         }
         Ok(Some(DistrictTotals::new(summary, compounds, now_ms)))
-    }
-
-    /// Counts `compounds` (id, the change sequence they are counted at)
-    /// from their records, and keeps the figures with that sequence. A
-    /// push that lands meanwhile is either counted or recounted next time:
-    /// the sequence was read before the records.
-    async fn count_figures(
-        &self,
-        compounds: &[(String, i64)],
-    ) -> Result<HashMap<String, Figures>, StoreError> {
-        let ids: Vec<String> = (0..compounds.len())
-            .map(|n| format!("${}", n + 1))
-            .collect();
-        let collections: Vec<String> = COUNTED.iter().map(|c| format!("'{}'", c.name())).collect();
-        let sql = format!(
-            "SELECT compound, state FROM record WHERE compound IN ({}) AND collection IN ({})",
-            ids.join(", "),
-            collections.join(", ")
-        );
-        let mut query = sqlx::query_as::<_, (String, String)>(&sql);
-        for (id, _) in compounds {
-            query = query.bind(id.clone());
-        }
-        let mut records: HashMap<String, Vec<Record>> = HashMap::new();
-        for (compound, state) in query.fetch_all(&self.reader).await? {
-            records.entry(compound).or_default().push(decode(&state)?);
-        }
-        let counted: HashMap<String, Figures> = compounds
-            .iter()
-            .map(|(id, _)| {
-                let figures = Figures::of(records.get(id).map_or(&[][..], Vec::as_slice));
-                (id.clone(), figures)
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO compound_figures (compound, seq, figures) VALUES {} \
-             ON CONFLICT (compound) DO UPDATE SET seq = excluded.seq, figures = excluded.figures \
-             WHERE compound_figures.seq <= excluded.seq",
-            row_placeholders(compounds.len(), 3)
-        );
-        let mut query = sqlx::query(&sql);
-        for (id, seq) in compounds {
-            let json = serde_json::to_string(&counted[id])
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            query = query.bind(id.clone()).bind(*seq).bind(json);
-        }
-        query.execute(&self.writer).await?;
-        Ok(counted)
     }
 
     /// Makes an invite for an official of `district`; returns its id and

@@ -16,6 +16,7 @@ mod accounts;
 mod batch;
 mod compounds;
 mod districts;
+mod figures;
 mod help;
 mod log;
 mod notify;
@@ -146,6 +147,7 @@ impl Store {
             StorageBackend::Postgres => Self::open_postgres(url, pool_size).await?,
         };
         store.check_secret().await?;
+        figures::backfill(&store.writer).await?;
         Ok(store)
     }
 

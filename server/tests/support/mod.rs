@@ -141,6 +141,8 @@ impl TestDatabase {
             "invite",
             "throttle",
             "team_release",
+            "compound_figures",
+            "record_share",
         ] {
             let (rows,): (String,) = sqlx::query_as(&format!(
                 "SELECT COALESCE(string_agg(t::text, E'\\n' ORDER BY t::text), '') FROM {table} t"
