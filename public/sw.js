@@ -4,7 +4,14 @@ const VERSION = "dev";
 const PRECACHE = [];
 
 const CACHE = `doorstep-shell-${VERSION}`;
-const SHELL = "/index.html";
+
+// The shell for a page: the precached `index.html` of the deepest folder the
+// path is under (`/manage/accounts` gets the manage bundle's, app/src/bundle.rs),
+// else the top one.
+const INDEX = "index.html";
+const shellFor = (path) => PRECACHE
+  .filter((url) => url.endsWith(`/${INDEX}`) && path.startsWith(url.slice(0, -INDEX.length)))
+  .reduce((best, url) => (url.length > best.length ? url : best), `/${INDEX}`);
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -38,7 +45,7 @@ self.addEventListener("fetch", (event) => {
   if (request.mode === "navigate") {
     // Network first, so a deploy shows on the next load; the cached shell when offline.
     event.respondWith(
-      fetch(request).catch(() => caches.match(SHELL, { cacheName: CACHE })),
+      fetch(request).catch(() => caches.match(shellFor(url.pathname), { cacheName: CACHE })),
     );
     return;
   }

@@ -2,7 +2,10 @@
 
 use doorstep_core::access::Role;
 
-use crate::i18n::Key;
+use crate::{
+    bundle::{Bundle, MANAGE_PREFIX},
+    i18n::Key,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Area {
@@ -62,8 +65,20 @@ impl Area {
         }
     }
 
+    /// The bundle that holds the area's page: a coordinator's or an
+    /// official's desk work stays out of the field bundle.
+    pub fn bundle(self) -> Bundle {
+        match self {
+            Area::Visits | Area::Ledgers | Area::HomeVisits | Area::Truck => Bundle::Field,
+            Area::Dashboard | Area::Accounts | Area::District => Bundle::Manage,
+        }
+    }
+
     pub fn path(self) -> String {
-        format!("/{}", self.slug())
+        match self.bundle() {
+            Bundle::Field => format!("/{}", self.slug()),
+            Bundle::Manage => format!("{MANAGE_PREFIX}{}", self.slug()),
+        }
     }
 
     pub fn title(self) -> Key {
@@ -102,7 +117,10 @@ mod tests {
         assert_eq!(paths.len(), Area::ALL.len());
         assert_eq!(titles.len(), Area::ALL.len());
         assert_eq!(Area::Visits.path(), "/visits");
-        assert_eq!(Area::Accounts.path(), "/accounts");
+        assert_eq!(Area::Accounts.path(), "/manage/accounts");
+        for area in Area::ALL {
+            assert_eq!(Bundle::of_path(&area.path()), area.bundle(), "{area:?}");
+        }
     }
 
     /// A district official reaches its district's totals and nothing of a

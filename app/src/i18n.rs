@@ -11,6 +11,8 @@ use doorstep_core::{
 };
 use leptos::prelude::*;
 
+use crate::device::settings;
+
 include!(concat!(env!("OUT_DIR"), "/i18n_keys.rs"));
 
 pub use doorstep_core::labels::Locale;
@@ -136,19 +138,12 @@ pub fn use_i18n() -> I18n {
     expect_context::<I18n>()
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 fn stored_preference() -> Option<Locale> {
-    Locale::from_tag(&local_storage()?.get_item(STORAGE_KEY).ok()??)
+    Locale::from_tag(&settings::text(STORAGE_KEY)?)
 }
 
 fn store_preference(locale: Locale) {
-    if let Some(storage) = local_storage() {
-        // Private modes may refuse; the language then simply resets next load.
-        let _ = storage.set_item(STORAGE_KEY, locale.tag());
-    }
+    settings::set_text(STORAGE_KEY, locale.tag());
 }
 
 fn apply_document_lang(locale: Locale) {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod areas;
 mod backup_panel;
+pub mod bundle;
 pub mod credentials;
 pub mod device;
 pub mod errors;
@@ -14,4 +15,4 @@ pub mod state;
 pub mod storage;
 pub mod sync;
 
-pub use shell::App;
+pub use shell::{FieldApp, ManageApp};

@@ -1,6 +1,7 @@
-//! Mounts the app; everything else lives in the library so tests can reach it.
+//! Mounts the field bundle (served at `/`); everything else lives in the
+//! library so tests can reach it.
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(doorstep_app::App);
+    leptos::mount::mount_to_body(doorstep_app::FieldApp);
 }

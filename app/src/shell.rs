@@ -1,7 +1,7 @@
 //! The frame around every page: header with connectivity and language, the
 //! sync bar (one compact line: unsent, refused, last sync, and what stands
 //! in the way), the notice that this browser cannot start the app offline,
-//! the storage warnings, the backup panel, and the routes.
+//! the storage warnings, the backup panel, and each bundle's routes.
 
 use doorstep_core::access::Role;
 use leptos::prelude::*;
@@ -12,6 +12,7 @@ use leptos_router::{
 
 use crate::{
     backup_panel::BackupPanel,
+    bundle::Bundle,
     device::{connectivity, local_time::clock_time, persistence, service_worker},
     i18n::{Key, Msg, provide_i18n, use_i18n},
     pages,
@@ -20,28 +21,14 @@ use crate::{
     sync::runner::Runner,
 };
 
+/// The field bundle's app (`src/main.rs`): every page a volunteer, a stall
+/// keeper or a coordinator works in on the street.
 #[component]
-pub fn App() -> impl IntoView {
-    provide_i18n();
-    provide_app_data(|data| std::rc::Rc::new(Runner::start(data)));
-    let offline_ready = service_worker::register();
+pub fn FieldApp() -> impl IntoView {
+    let offline_ready = start(Bundle::Field);
     view! {
         <Router>
-            // Connectivity and unsent work stay in view while scrolling.
-            // The help banner comes and goes with a sync, so it sits below
-            // the sync bar: a tap aimed at "sync now" never lands on it.
-            <div class="sticky-top">
-                <Header/>
-                <SyncingDeviceOnly>
-                    <SyncBar/>
-                </SyncingDeviceOnly>
-                <HelpWaiting/>
-            </div>
-            <BrowserNotice offline_ready=offline_ready/>
-            <SyncingDeviceOnly>
-                <StorageWarning/>
-                <BackupPanel/>
-            </SyncingDeviceOnly>
+            <Frame offline_ready=offline_ready/>
             <main class="page">
                 <Routes fallback=pages::not_found::NotFoundPage>
                     <Route path=path!("/") view=pages::home::HomePage/>
@@ -49,18 +36,65 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visits") view=pages::visits::VisitsPage/>
                     <Route path=path!("/households/:id") view=pages::household::HouseholdPage/>
                     <Route path=path!("/visits/door/:id") view=pages::door::DoorPage/>
-                    <Route path=path!("/visits/import") view=pages::roster::RosterPage/>
                     <Route path=path!("/ledgers/needs/:id") view=pages::need::NeedPage/>
                     <Route path=path!("/ledgers") view=pages::ledgers::LedgersPage/>
                     <Route path=path!("/home-visits") view=pages::home_visits::HomeVisitsPage/>
                     <Route path=path!("/truck") view=pages::truck::TruckPage/>
-                    <Route path=path!("/dashboard") view=pages::dashboard::DashboardPage/>
-                    <Route path=path!("/district") view=pages::district::DistrictPage/>
-                    <Route path=path!("/accounts") view=pages::accounts::AccountsPage/>
-                    <Route path=path!("/accounts/refused") view=pages::refused::RefusedPage/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The manage bundle's app (`src/bin/manage.rs`, under `/manage/`): the
+/// pages only a coordinator or a district official opens.
+#[component]
+pub fn ManageApp() -> impl IntoView {
+    let offline_ready = start(Bundle::Manage);
+    view! {
+        <Router>
+            <Frame offline_ready=offline_ready/>
+            <main class="page">
+                <Routes fallback=pages::not_found::NotFoundPage>
+                    <Route path=path!("/manage/visits/import") view=pages::roster::RosterPage/>
+                    <Route path=path!("/manage/dashboard") view=pages::dashboard::DashboardPage/>
+                    <Route path=path!("/manage/district") view=pages::district::DistrictPage/>
+                    <Route path=path!("/manage/accounts") view=pages::accounts::AccountsPage/>
+                    <Route path=path!("/manage/accounts/refused") view=pages::refused::RefusedPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// What both bundles set up before their routes; whether the service worker
+/// registered.
+fn start(bundle: Bundle) -> bool {
+    provide_context(bundle);
+    provide_i18n();
+    provide_app_data(|data| std::rc::Rc::new(Runner::start(data)));
+    service_worker::register()
+}
+
+/// Everything around the routes, the same in both bundles.
+#[component]
+fn Frame(offline_ready: bool) -> impl IntoView {
+    view! {
+        // Connectivity and unsent work stay in view while scrolling.
+        // The help banner comes and goes with a sync, so it sits below
+        // the sync bar: a tap aimed at "sync now" never lands on it.
+        <div class="sticky-top">
+            <Header/>
+            <SyncingDeviceOnly>
+                <SyncBar/>
+            </SyncingDeviceOnly>
+            <HelpWaiting/>
+        </div>
+        <BrowserNotice offline_ready=offline_ready/>
+        <SyncingDeviceOnly>
+            <StorageWarning/>
+            <BackupPanel/>
+        </SyncingDeviceOnly>
     }
 }
 

@@ -40,7 +40,7 @@ fn mount() -> (web_sys::HtmlElement, impl Drop) {
     let container: web_sys::HtmlElement =
         document().create_element("div").unwrap().unchecked_into();
     document().body().unwrap().append_child(&container).unwrap();
-    let handle = leptos::mount::mount_to(container.clone(), doorstep_app::App);
+    let handle = leptos::mount::mount_to(container.clone(), doorstep_app::FieldApp);
     (container, handle)
 }
 

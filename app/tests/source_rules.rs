@@ -144,7 +144,8 @@ fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
     for entry in std::fs::read_dir(&src).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-        if name == "lib" || name == "main" {
+        // The entry points (main.rs, bin/) only mount the library.
+        if name == "lib" || name == "main" || name == "bin" {
             continue;
         }
         let mut files = Vec::new();

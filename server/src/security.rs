@@ -18,21 +18,36 @@ use tower_http::{cors::CorsLayer, set_header::SetResponseHeaderLayer};
 pub const PRINT_PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 /// The app's policy: its own scripts (plus the inline module Trunk writes
-/// into index.html, allowed by hash), WebAssembly, its own styles, fetches
-/// and workers only to this origin; no plugins, no framing.
+/// into each bundle's index.html, allowed by hash), WebAssembly, its own
+/// styles, fetches and workers only to this origin; no plugins, no framing.
 pub fn app_csp(dist: &Path) -> String {
-    let inline: String = std::fs::read_to_string(dist.join("index.html"))
-        .map(|html| {
+    let inline: String = bundle_indexes(dist)
+        .iter()
+        .filter_map(|index| std::fs::read_to_string(index).ok())
+        .flat_map(|html| {
             inline_scripts(&html)
                 .map(|script| format!(" 'sha256-{}'", base64_sha256(script)))
-                .collect()
+                .collect::<Vec<_>>()
         })
-        .unwrap_or_default();
+        .collect();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{inline}; style-src 'self'; \
          img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
          object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
     )
+}
+
+/// `dist/index.html` and the `index.html` of each folder in `dist` (the
+/// manage bundle's, app/src/bundle.rs), sorted.
+fn bundle_indexes(dist: &Path) -> Vec<std::path::PathBuf> {
+    let folders = std::fs::read_dir(dist).into_iter().flatten().flatten();
+    let mut indexes: Vec<_> = std::iter::once(dist.to_path_buf())
+        .chain(folders.map(|entry| entry.path()))
+        .map(|folder| folder.join("index.html"))
+        .filter(|index| index.is_file())
+        .collect();
+    indexes.sort();
+    indexes
 }
 
 /// The bodies of `<script>` elements without `src`.
@@ -144,6 +159,25 @@ mod tests {
             response.headers()[header::CONTENT_TYPE],
             "text/html; charset=utf-8"
         );
+    }
+
+    #[test]
+    fn every_bundles_loader_is_allowed_by_hash() {
+        let dist = tempfile::TempDir::new().unwrap();
+        std::fs::create_dir(dist.path().join("manage")).unwrap();
+        std::fs::write(dist.path().join("index.html"), "<script>field()</script>").unwrap();
+        std::fs::write(
+            dist.path().join("manage/index.html"),
+            "<script>manage()</script>",
+        )
+        .unwrap();
+        let csp = app_csp(dist.path());
+        for script in ["field()", "manage()"] {
+            assert!(
+                csp.contains(&format!("'sha256-{}'", base64_sha256(script))),
+                "{script}: {csp}"
+            );
+        }
     }
 
     #[test]

@@ -323,6 +323,28 @@ async fn client_routes_get_the_shell_but_missing_files_do_not() {
     assert_eq!(header_of(&stale, header::CACHE_CONTROL), None);
 }
 
+/// The manage bundle's routes (`/manage/…`) get its own `index.html`;
+/// the field bundle's routes still get the top one.
+#[tokio::test]
+async fn manage_routes_get_the_manage_bundles_shell() {
+    let (dir, state) = fixture().await;
+    let manage = dir.path().join("dist/manage");
+    std::fs::create_dir_all(&manage).unwrap();
+    std::fs::write(manage.join("index.html"), "<html>the manage shell</html>").unwrap();
+    let text = |response: Response| async move {
+        assert_eq!(response.status(), StatusCode::OK);
+        String::from_utf8(body_bytes(response).await).unwrap()
+    };
+    for path in ["/manage/accounts", "/manage/visits/import"] {
+        assert_eq!(
+            text(get(&state, path, None).await).await,
+            "<html>the manage shell</html>",
+            "{path}"
+        );
+    }
+    assert!(text(get(&state, "/visits", None).await).await.contains(JS));
+}
+
 #[tokio::test]
 async fn responses_are_compressed_with_brotli_or_gzip() {
     let (_dir, state) = fixture().await;

@@ -134,10 +134,18 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     // building 1 again.
     coordinator.tap("app-name").await;
     coordinator.tap("area-visits").await;
-    // Every confirm dialog is accepted from here on: the coordinator's page
-    // is never loaded again, only navigated within the app.
+    // Every confirm dialog is accepted from here on, on this page and on
+    // every page loaded after it (the coordinator's pages below are the
+    // manage bundle's: opening one is a page load).
+    const ACCEPT: &str = "window.confirm = () => true;";
     coordinator
-        .eval_async("window.confirm = () => true; done(null);")
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": ACCEPT }),
+        )
+        .await;
+    coordinator
+        .eval_async(&format!("{ACCEPT} done(null);"))
         .await;
     coordinator.expect_text("end-round", "结束本轮").await;
     coordinator.tap("end-round").await;

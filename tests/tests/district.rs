@@ -156,7 +156,7 @@ async fn an_official_sees_the_districts_totals_and_never_a_resident() {
         "c3 never synced"
     );
     assert_eq!(phone.eval_async(&fresh("c1")).await, "0 分钟前同步");
-    no_personal_data(&phone, "/district").await;
+    no_personal_data(&phone, "/manage/district").await;
     phone.screenshot("district-totals-zh").await;
     phone.scroll_to("district-chart").await;
     phone.screenshot("district-chart-zh").await;
@@ -189,7 +189,7 @@ async fn an_official_sees_the_districts_totals_and_never_a_resident() {
     for personal in PERSONAL {
         assert!(!text.contains(personal), "{personal} in the workbook");
     }
-    phone.open(&format!("{}/district", server.url)).await;
+    phone.open(&format!("{}/manage/district", server.url)).await;
     phone.expect_text("district-home_tests", "3").await;
 
     // Every other page an official can open holds no resident either, and
@@ -199,8 +199,8 @@ async fn an_official_sees_the_districts_totals_and_never_a_resident() {
         "/join",
         "/visits",
         "/ledgers",
-        "/dashboard",
-        "/accounts",
+        "/manage/dashboard",
+        "/manage/accounts",
         "/truck",
     ] {
         phone.open(&format!("{}{page}", server.url)).await;
@@ -212,7 +212,7 @@ async fn an_official_sees_the_districts_totals_and_never_a_resident() {
     assert_eq!(phone.stored_count("outbox").await, 0);
 
     // Offline, the page shows the totals it kept, and says so.
-    phone.open(&format!("{}/district", server.url)).await;
+    phone.open(&format!("{}/manage/district", server.url)).await;
     phone.expect_text("district-home_tests", "3").await;
     phone.wait_for_service_worker().await;
     server.stop().await;

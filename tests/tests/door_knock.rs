@@ -232,7 +232,9 @@ async fn a_building_visited_offline_reaches_the_server() {
     );
 
     // The dashboard counts it all.
-    phone.open(&format!("{}/dashboard", server.url)).await;
+    phone
+        .open(&format!("{}/manage/dashboard", server.url))
+        .await;
     for (total, expected) in [
         ("teams", "1"),
         ("households_visited", "4"),

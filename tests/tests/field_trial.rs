@@ -101,9 +101,9 @@ async fn every_page_reads_in_chinese() {
         ("/ledgers", "need-row", "ledgers"),
         ("/ledgers/needs/n1", "need-title", "need"),
         ("/truck", "no-run", "truck"),
-        ("/dashboard", "coverage-chart", "dashboard"),
-        ("/accounts", "invite-form", "accounts"),
-        ("/accounts/refused", "page-title", "refused"),
+        ("/manage/dashboard", "coverage-chart", "dashboard"),
+        ("/manage/accounts", "invite-form", "accounts"),
+        ("/manage/accounts/refused", "page-title", "refused"),
     ];
     for (path, ready, name) in pages {
         phone.open(&url(path)).await;

@@ -118,7 +118,9 @@ async fn a_homebound_resident_is_tested_offline_and_counted() {
     coordinator.expect_text("sync-pending", "已全部上传").await;
     coordinator.expect_value("dispatch-team", "T1").await;
     coordinator.screenshot("home-visits-dispatch-zh").await;
-    coordinator.open(&format!("{}/dashboard", server.url)).await;
+    coordinator
+        .open(&format!("{}/manage/dashboard", server.url))
+        .await;
     coordinator.expect_text("total-home_tests", "1").await;
 
     // The team's phone gets her household, though it holds no building.

@@ -259,7 +259,11 @@ fn executed_units(log: &str) -> Option<u64> {
     })
 }
 
+/// Both bundles (app/src/bundle.rs): the manage bundle first, since the
+/// field bundle's build copies it into `dist/manage/` and its post_build
+/// hook then precaches and compresses the two together.
 pub fn build_app() -> anyhow::Result<()> {
+    run_step(cmd("trunk").args(["--config", "Manage.toml", "build", "--release"]))?;
     run_step(cmd("trunk").args(["build", "--release"]))
 }
 

@@ -51,20 +51,11 @@ fn storage_manager() -> Option<web_sys::StorageManager> {
 /// localStorage key: the person has read the warning (a UI setting, not data).
 const DISMISSED_KEY: &str = "doorstep.storage-warning-dismissed";
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 /// Whether the warning was dismissed on this device.
 pub fn warning_dismissed() -> bool {
-    local_storage()
-        .and_then(|s| s.get_item(DISMISSED_KEY).ok()?)
-        .is_some()
+    super::settings::text(DISMISSED_KEY).is_some()
 }
 
 pub fn dismiss_warning() {
-    if let Some(storage) = local_storage() {
-        // Private modes may refuse; the warning then shows again next load.
-        let _ = storage.set_item(DISMISSED_KEY, "1");
-    }
+    super::settings::set_text(DISMISSED_KEY, "1");
 }

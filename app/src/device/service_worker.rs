@@ -57,22 +57,13 @@ pub fn user_agent() -> String {
         .unwrap_or_default()
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
 /// Whether the browser notice was dismissed on this device.
 pub fn notice_dismissed() -> bool {
-    local_storage()
-        .and_then(|s| s.get_item(NOTICE_DISMISSED_KEY).ok()?)
-        .is_some()
+    super::settings::text(NOTICE_DISMISSED_KEY).is_some()
 }
 
 pub fn dismiss_notice() {
-    if let Some(storage) = local_storage() {
-        // Private modes may refuse; the notice then shows again next load.
-        let _ = storage.set_item(NOTICE_DISMISSED_KEY, "1");
-    }
+    super::settings::set_text(NOTICE_DISMISSED_KEY, "1");
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ pub fn AccountsPage() -> impl IntoView {
             <OpenInvites reload problem/>
             <div class="section-head">
                 <h2>{move || i18n.t(Key::AccountsDevices)}</h2>
-                <A href="/accounts/refused" attr:class="link" attr:data-testid="refused-link">
+                <A href="/manage/accounts/refused" attr:class="link" attr:data-testid="refused-link">
                     {move || i18n.t(Key::RefusedTitle)}
                 </A>
             </div>

@@ -74,7 +74,7 @@ fn Registry() -> impl IntoView {
             </button>
         </div>
         <Show when=move || data.role() == Some(Role::Coordinator)>
-            <p><A href="/visits/import" attr:data-testid="roster-link">{move || i18n.t(Key::RosterLink)}</A></p>
+            <p><A href="/manage/visits/import" attr:data-testid="roster-link">{move || i18n.t(Key::RosterLink)}</A></p>
         </Show>
         <Show when=move || !buildings.with(BTreeMap::is_empty)
             fallback=move || view! { <p class="notice" data-testid="registry-empty">{i18n.t(Key::HouseholdEmpty)}</p> }>

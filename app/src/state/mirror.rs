@@ -96,20 +96,13 @@ impl Mirror {
     }
 
     pub fn load() -> Option<Self> {
-        let text = local_storage()?.get_item(MIRROR_KEY).ok()??;
-        serde_json::from_str(&text).ok()
+        crate::device::settings::record(MIRROR_KEY)
     }
 
+    /// Private modes may refuse; eviction then goes unnoticed.
     pub fn save(&self) {
-        if let (Some(storage), Ok(text)) = (local_storage(), serde_json::to_string(self)) {
-            // Private modes may refuse; eviction then goes unnoticed.
-            let _ = storage.set_item(MIRROR_KEY, &text);
-        }
+        crate::device::settings::set_record(MIRROR_KEY, self);
     }
-}
-
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
 }
 
 #[cfg(test)]

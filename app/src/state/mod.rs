@@ -57,20 +57,11 @@ const WORK_KEY: &str = "doorstep.work";
 
 impl Work {
     fn load() -> Self {
-        web_sys::window()
-            .and_then(|w| w.local_storage().ok().flatten())
-            .and_then(|s| s.get_item(WORK_KEY).ok().flatten())
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default()
+        crate::device::settings::record(WORK_KEY).unwrap_or_default()
     }
 
     pub fn save(&self) {
-        if let (Some(storage), Ok(text)) = (
-            web_sys::window().and_then(|w| w.local_storage().ok().flatten()),
-            serde_json::to_string(self),
-        ) {
-            let _ = storage.set_item(WORK_KEY, &text);
-        }
+        crate::device::settings::set_record(WORK_KEY, self);
     }
 }
 

@@ -1,0 +1,7 @@
+//! Mounts the manage bundle (served under `/manage/`): the coordinator's and
+//! the district official's pages, kept out of the field bundle's download.
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(doorstep_app::ManageApp);
+}
