@@ -2,7 +2,9 @@
 //! named so that a test reads like what a volunteer does.
 
 pub mod browser;
+pub mod peer;
 pub mod server;
+pub mod wire;
 
 pub use browser::Browser;
 pub use server::TestServer;
