@@ -8,7 +8,8 @@
 //! becomes a person on the care ledger (`children` is the `child` group);
 //! a visit keeps its household, round, team, outcome, temperature, health
 //! (a symptom list is `symptoms` with the list in `symptoms`), medical
-//! need, the three looks and its time. The round and the teams the visits
+//! need, the three looks and its time (a revisit, which Doorstep asks a
+//! time for, comes back the next day at the same hour). The round and the teams the visits
 //! refer to are records too, as a coordinator would have made them.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +22,8 @@ use doorstep_core::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+
+const DAY_MS: u64 = 86_400_000;
 
 /// One line of `node gen.js`.
 #[derive(Debug, Deserialize)]
@@ -242,6 +245,11 @@ pub fn workload(
                     visit::FOOD_OK.set(v.looks.food),
                     visit::VISITED_AT_MS.set(iso_ms(&v.at)?),
                 ];
+                // Doorstep asks when to come back; gen.js gives no time, so
+                // the next day at the same hour.
+                if outcome == Outcome::Revisit {
+                    fields.push(visit::REVISIT_AT_MS.set(iso_ms(&v.at)? + DAY_MS));
+                }
                 if let Some(symptoms) = symptoms {
                     fields.push(visit::SYMPTOMS.set(symptoms));
                 }
@@ -369,6 +377,11 @@ mod tests {
         assert_eq!(
             visit::VISITED_AT_MS.of(v),
             Some(&json!(1_641_341_070_123u64))
+        );
+        assert_eq!(
+            visit::REVISIT_AT_MS.of(v),
+            Some(&json!(1_641_341_070_123u64 + DAY_MS)),
+            "a revisit needs a time"
         );
         for m in &w.mutations {
             m.validate().unwrap_or_else(|e| panic!("{m:?}: {e:?}"));

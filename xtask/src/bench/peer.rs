@@ -301,7 +301,15 @@ fn judge(ours: &Value, theirs: &Value) -> Vec<Entry> {
                         ),
                     }),
                 }),
-                (None, _) => failed(format!("no {} in every Doorstep run", f.ours)),
+                (None, _) => {
+                    // A step that gave up says why (e.g. `/push/error`).
+                    let section = f.ours.rsplit_once('/').map_or("", |(s, _)| s);
+                    let why = runs
+                        .iter()
+                        .find_map(|run| run.pointer(&format!("{section}/error"))?.as_str())
+                        .map_or(String::new(), |why| format!(": {why}"));
+                    failed(format!("no {} in every Doorstep run{why}", f.ours))
+                }
                 (_, None) => failed(format!("no {} in pouchdb.json", f.theirs)),
             };
             Entry::new(f.key, f.goal, status)
@@ -390,9 +398,12 @@ mod tests {
 
         // A run without a figure fails that figure, not the others.
         let mut broken = run(7000.0);
-        broken["push"] = Value::Null;
+        broken["push"] = json!({"error": "too slow"});
         let entries = judge(&json!({"runs": [broken, run(1.0)]}), &pouch());
-        assert!(matches!(entries[4].status, Status::Failed(_)));
+        assert_eq!(
+            entries[4].status,
+            Status::Failed("no /push/wire in every Doorstep run: too slow".into())
+        );
         assert!(matches!(entries[0].status, Status::Measured(_)));
     }
 
