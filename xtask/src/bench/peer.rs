@@ -342,7 +342,7 @@ fn markdown(entries: &[Entry], theirs: &Value) -> String {
         out.push_str(&row);
     }
     out.push_str(&format!(
-        "\nMedians of {} runs each ({}); Doorstep's runs are medians over its own runs too.\n",
+        "\nMedians of {} runs of each system, one after the other (PouchDB: {}).\n",
         theirs["runs"],
         theirs["stack"].as_str().unwrap_or("PouchDB")
     ));
