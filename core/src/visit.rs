@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::{
+    ids::RecordId,
     need::Category,
     record::Record,
     schema::{Field, Vocabulary, visit, vocabulary},
@@ -56,6 +57,14 @@ vocabulary! {
 pub const RAISED: &[&str] = &["needs_doctor", "clothes", "bedding", "food"];
 /// From this temperature on, a visit is flagged as fever.
 pub const FEVER_C: f64 = 37.3;
+
+/// One visit per household per round: revisiting edits the same record.
+/// Round and team ids are kept short so this stays within 64 characters.
+pub fn visit_id(round: &RecordId, household: &RecordId) -> RecordId {
+    format!("v-{round}-{household}")
+        .parse()
+        .expect("ids of ids stay within 64 characters")
+}
 
 /// What a volunteer records at one door. Serializable so the phone can keep
 /// an unsaved one as a draft.

@@ -2,8 +2,10 @@
 //! named so that a test reads like what a volunteer does.
 
 pub mod browser;
+pub mod peer;
 pub mod seed;
 pub mod server;
+pub mod wire;
 
 pub use browser::Browser;
 pub use server::TestServer;

@@ -187,20 +187,29 @@ impl TestServer {
         assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected);
     }
 
+    /// Where the server listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// A new device's bearer token for `role` in `compound`, as signing in
+    /// with an invite code gives it.
+    pub async fn token(&self, compound: &str, role: doorstep_core::access::Role) -> String {
+        let (_, token) = self
+            .store
+            .enroll(&compound.parse().unwrap(), role, None, false)
+            .await
+            .unwrap();
+        token
+    }
+
     /// GETs a path over plain HTTP/1.1 as a coordinator of `compound` and
     /// returns the body (what a browser download would save).
     pub async fn download(&self, compound: &str, path: &str) -> Vec<u8> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let (_, token) = self
-            .store
-            .enroll(
-                &compound.parse().unwrap(),
-                doorstep_core::access::Role::Coordinator,
-                None,
-                false,
-            )
-            .await
-            .unwrap();
+        let token = self
+            .token(compound, doorstep_core::access::Role::Coordinator)
+            .await;
         let mut stream = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",

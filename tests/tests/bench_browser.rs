@@ -29,6 +29,15 @@
 //!   new head 20 times, each timed from the save tap until phone B's
 //!   household list shows it, with no tap on B (the p95 is the figure). B
 //!   learns of it from its live stream's poke, not its 30 s poll.
+//! - `peer`: Doorstep's side of `cargo xtask bench peer` (the runner sets
+//!   it beside the PouchDB harness in `shared/peer`): gen.js's workload
+//!   mapped to records (`doorstep_tests::peer`), stored through
+//!   `POST /api/sync` on a keep-alive connection, 100 per request (timed:
+//!   ingest); pulled by the app in a fresh profile through a byte-counting
+//!   proxy (`doorstep_tests::wire`), at 4× CPU and then at 1× (timed from
+//!   the first `/api/sync` until every record is in IndexedDB); then the 60
+//!   edits made on the door page with `/api/sync` blocked, and one sync:
+//!   its bytes and requests. Every wait has a limit and fails by name.
 
 use std::time::{Duration, Instant};
 
@@ -583,4 +592,541 @@ async fn live() {
             "{LIVE_EDITS} edits on phone A shown on phone B with no tap: p95 {value:.2} s, \
              p50 {:.2} s, slowest {:.2} s", p(50), p(100))}),
     );
+}
+
+/// How long the 60 edits on the door page may take in all
+/// (`DOORSTEP_PEER_EDIT_BUDGET_S`, default 600): on a machine too busy for
+/// them the push is reported as not measured, with why, and the other
+/// figures still count.
+fn peer_edit_budget() -> Duration {
+    Duration::from_secs(
+        std::env::var("DOORSTEP_PEER_EDIT_BUDGET_S")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(600),
+    )
+}
+
+/// How long one in-page wait of `peer` may take before it fails.
+const PEER_PATIENCE: Duration = Duration::from_secs(240);
+
+/// Waits in the page until the app's IndexedDB holds `want` records (one
+/// connection, opened once the app has made the database, counted every
+/// 25 ms) and answers `{at, count}` with `performance.now()` at that
+/// moment, or `{timeout: true, count}` after `patience` ms.
+const WAIT_FOR_RECORDS: &str = r#"
+const [want, patience, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+const started = performance.now();
+let db = null, last = 0;
+const finish = (value) => { if (db) db.close(); done(value); };
+const again = () => setTimeout(tick, 25);
+const tick = () => {
+  if (performance.now() - started > patience) { finish({timeout: true, count: last}); return; }
+  if (!db) {
+    indexedDB.databases().then((list) => {
+      if (!list.some((d) => d.name === "doorstep")) { again(); return; }
+      const open = indexedDB.open("doorstep");
+      open.onsuccess = () => {
+        db = open.result;
+        db.onversionchange = () => { db.close(); db = null; };
+        tick();
+      };
+      open.onerror = again;
+    }, again);
+    return;
+  }
+  let count;
+  try { count = db.transaction("records").objectStore("records").count(); }
+  catch (e) { db.close(); db = null; again(); return; }
+  count.onsuccess = () => {
+    last = count.result;
+    if (last >= want) finish({at: performance.now(), count: last}); else again();
+  };
+  count.onerror = again;
+};
+tick();
+"#;
+
+/// The page's requests to `/api/` since timings were last cleared: how many
+/// (by path), their decoded and encoded body bytes, and when the first
+/// `/api/sync` started (`performance.now()` time).
+const API_RESOURCES: &str = r#"
+const by = {}; let requests = 0, decoded = 0, encoded = 0, syncStart = null;
+for (const e of performance.getEntriesByType("resource")) {
+  const path = new URL(e.name).pathname;
+  if (!path.startsWith("/api/")) continue;
+  by[path] = (by[path] || 0) + 1;
+  requests++; decoded += e.decodedBodySize; encoded += e.encodedBodySize;
+  if (path === "/api/sync" && (syncStart === null || e.startTime < syncStart)) syncStart = e.startTime;
+}
+return {requests, by_path: by, decoded, encoded, sync_start: syncStart};
+"#;
+
+const CLEAR_RESOURCES: &str =
+    "performance.setResourceTimingBufferSize(1000000); performance.clearResourceTimings();";
+
+/// Runs `step`, failing with `what` if it takes longer than `PEER_PATIENCE`:
+/// a wait on the browser never hangs the benchmark.
+async fn within<T>(what: &str, step: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(PEER_PATIENCE, step)
+        .await
+        .unwrap_or_else(|_| panic!("peer: {what} took over {PEER_PATIENCE:?}"))
+}
+
+/// The gen.js workload, checked against the hashes `gen.js --stats` printed
+/// (`DOORSTEP_PEER_DIR`: `docs.jsonl`, `edits.jsonl`, `stats.json`, written
+/// by `cargo xtask bench peer`).
+fn peer_workload() -> (doorstep_tests::peer::Workload, Value) {
+    use sha2::{Digest, Sha256};
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("DOORSTEP_PEER_DIR").expect("DOORSTEP_PEER_DIR (cargo xtask bench peer)"),
+    );
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+    };
+    let (docs, edits) = (read("docs.jsonl"), read("edits.jsonl"));
+    let stats: Value = serde_json::from_str(&read("stats.json")).expect("gen.js --stats");
+    let sha = |text: &str| {
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    assert_eq!(
+        (json!(sha(&docs)), json!(sha(&edits))),
+        (
+            stats["jsonl_sha256"].clone(),
+            stats["edits_jsonl_sha256"].clone()
+        ),
+        "the workload read is not the one gen.js --stats describes"
+    );
+    let workload = doorstep_tests::peer::workload(&PEER_COMPOUND.parse().unwrap(), &docs, &edits)
+        .unwrap_or_else(|e| panic!("mapping gen.js to records: {e}"));
+    assert_eq!(Some(workload.docs as u64), stats["docs"].as_u64());
+    (workload, stats)
+}
+
+const PEER_COMPOUND: &str = "peer";
+
+/// A fresh server holding the workload, stored through `POST /api/sync`
+/// over one keep-alive connection, 100 mutations per request (the most a
+/// push carries), as a phone would push them; returns it with the seconds
+/// the requests took (their bodies encoded before the clock starts).
+async fn peer_ingest(workload: &doorstep_tests::peer::Workload) -> (TestServer, f64) {
+    use doorstep_core::{
+        hlc::Hlc,
+        ids::ClientId,
+        sync::{MAX_PUSH_MUTATIONS, PushedMutation, SCHEMA_VERSION, SyncRequest, SyncResponse},
+    };
+    let server = TestServer::start().await;
+    server.create_compound(PEER_COMPOUND, "同一工作量").await;
+    let auth = format!(
+        "Bearer {}",
+        server.token(PEER_COMPOUND, Role::Coordinator).await
+    );
+    let client = ClientId::from_u128(0x9ee5);
+    // Stamped a minute ago, so the server's clock check passes.
+    let wall = doorstep_server::now_ms() - 60_000;
+    let bodies: Vec<Vec<u8>> = workload
+        .mutations
+        .chunks(MAX_PUSH_MUTATIONS)
+        .enumerate()
+        .map(|(b, batch)| {
+            let mutations = batch
+                .iter()
+                .enumerate()
+                .map(|(i, mutation)| {
+                    let n = (b * MAX_PUSH_MUTATIONS + i) as u64;
+                    PushedMutation {
+                        mid: n + 1,
+                        hlc: Hlc {
+                            wall_ms: wall,
+                            counter: n as u32,
+                            node: client,
+                        },
+                        mutation: mutation.clone(),
+                    }
+                })
+                .collect();
+            serde_json::to_vec(&SyncRequest {
+                client_id: client,
+                schema_version: SCHEMA_VERSION,
+                mutations,
+                pull: None,
+            })
+            .unwrap()
+        })
+        .collect();
+    let mut connection = doorstep_tests::wire::Connection::open(server.addr()).await;
+    let started = Instant::now();
+    for body in &bodies {
+        let answer = connection
+            .post_json(
+                "/api/sync",
+                &[("Authorization", &auth)],
+                body,
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("peer ingest: {e}"));
+        assert_eq!(
+            answer.status,
+            200,
+            "peer ingest: {}",
+            String::from_utf8_lossy(&answer.body)
+        );
+        let answer: SyncResponse = serde_json::from_slice(&answer.body).unwrap();
+        assert!(answer.rejected.is_empty(), "{:?}", answer.rejected);
+    }
+    (server, started.elapsed().as_secs_f64())
+}
+
+/// One pull into a fresh profile through the byte-counting proxy, the CPU
+/// slowed `throttle` times; then, when `edits` holds some, those edits made
+/// on the door page as a volunteer makes them, with sync held back, and
+/// one sync. Returns the pull's and the push's figures.
+async fn peer_phone(
+    server: &TestServer,
+    workload: &doorstep_tests::peer::Workload,
+    throttle: f64,
+    edits: &[doorstep_tests::peer::Edit],
+) -> (Value, Option<Value>) {
+    use doorstep_tests::wire::Proxy;
+    use fantoccini::wd::TimeoutConfiguration;
+    let proxy = Proxy::start(server.addr()).await;
+    let phone = Browser::start().await;
+    // In-page waits end themselves first; this is the backstop.
+    let script_timeout = PEER_PATIENCE + Duration::from_secs(30);
+    phone
+        .client
+        .update_timeouts(TimeoutConfiguration::new(
+            Some(script_timeout),
+            Some(Duration::from_secs(60)),
+            None,
+        ))
+        .await
+        .unwrap();
+    within("opening the app", phone.open(&format!("{}/", proxy.url))).await;
+    // The worker precaches the shell over the same proxy: done before the
+    // counters start, so the pull's bytes are the sync's alone.
+    within("the service worker", phone.wait_for_service_worker()).await;
+    let code = server.invite(PEER_COMPOUND, Role::Coordinator, None).await;
+    within("typing the invite code", phone.fill("join-code", &code)).await;
+    if throttle > 1.0 {
+        phone
+            .cdp("Emulation.setCPUThrottlingRate", json!({"rate": throttle}))
+            .await;
+    }
+    phone.client.execute(CLEAR_RESOURCES, vec![]).await.unwrap();
+    proxy.reset();
+    within("signing in", phone.tap("join-submit")).await;
+    let want = workload.mutations.len();
+    let stored = within(
+        "the pull",
+        phone.client.execute_async(
+            WAIT_FOR_RECORDS,
+            vec![json!(want), json!(PEER_PATIENCE.as_millis() as u64)],
+        ),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("peer: waiting for the pull: {e}"));
+    assert!(
+        stored["timeout"].is_null(),
+        "peer: only {} of {want} records in IndexedDB after {PEER_PATIENCE:?}",
+        stored["count"]
+    );
+    let wire = proxy.bytes();
+    let api = phone.client.execute(API_RESOURCES, vec![]).await.unwrap();
+    let ms = stored["at"].as_f64().unwrap() - api["sync_start"].as_f64().expect("a sync request");
+    assert_eq!(
+        stored["count"].as_u64(),
+        Some(want as u64),
+        "peer: the phone holds other records than the workload's"
+    );
+    let pull = json!({
+        "ms": ms, "docs_per_s": workload.docs as f64 / (ms / 1000.0),
+        "records_per_s": want as f64 / (ms / 1000.0), "records": want,
+        "wire_up": wire.up, "wire_down": wire.down,
+        "requests": api["requests"], "by_path": api["by_path"],
+        "decoded_body": api["decoded"], "encoded_body": api["encoded"],
+    });
+    if throttle > 1.0 {
+        phone
+            .cdp("Emulation.setCPUThrottlingRate", json!({"rate": 1}))
+            .await;
+    }
+    let push = if edits.is_empty() {
+        None
+    } else {
+        Some(peer_edits(&phone, &proxy, workload, edits).await)
+    };
+    phone.screenshot(&format!("bench-peer-{throttle}x")).await;
+    phone.close().await;
+    (pull, push)
+}
+
+/// Sets a select to `value` once its option is there (the lists fill in as
+/// the replica loads).
+async fn select_value(phone: &Browser, test_id: &str, value: &str) {
+    let found = phone
+        .eval_until(
+            &format!(
+                "const s = document.querySelector('[data-testid=\"{test_id}\"]');
+                 return !!s && [...s.options].some((o) => o.value === {value:?});"
+            ),
+            "value",
+            doorstep_tests::PATIENCE,
+        )
+        .await;
+    assert_eq!(found, json!(true), "peer: no option {value} in {test_id}");
+    phone
+        .find(test_id)
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("peer: choosing {value} in {test_id}: {e}"));
+}
+
+/// The edits made on the door page with `/api/sync` blocked (so they wait
+/// in the outbox as on a phone out of signal), then one sync: its bytes on
+/// the wire (until the sync is over and a second has passed, so a pull the
+/// push sets off counts too) and its requests.
+async fn peer_edits(
+    phone: &Browser,
+    proxy: &doorstep_tests::wire::Proxy,
+    workload: &doorstep_tests::peer::Workload,
+    edits: &[doorstep_tests::peer::Edit],
+) -> Value {
+    use doorstep_core::{schema::Vocabulary, visit::Outcome};
+    // The volunteer's round and team, as picked on the visits page.
+    let go = |path: String| async move {
+        phone
+            .client
+            .execute(
+                "history.pushState(null, '', arguments[0]); \
+                 dispatchEvent(new PopStateEvent('popstate', {state: null}));",
+                vec![json!(path)],
+            )
+            .await
+            .unwrap();
+    };
+    go("/visits".into()).await;
+    within(
+        "picking the round",
+        select_value(phone, "work-round", workload.round.as_str()),
+    )
+    .await;
+    within(
+        "picking the team",
+        select_value(phone, "work-team", edits[0].team.as_str()),
+    )
+    .await;
+    phone.cdp("Network.enable", json!({})).await;
+    phone
+        .cdp("Network.setBlockedURLs", json!({"urls": ["*/api/sync*"]}))
+        .await;
+    let budget = peer_edit_budget();
+    let started = Instant::now();
+    for (n, edit) in edits.iter().enumerate() {
+        eprintln!(
+            "peer: edit {} of {} ({}), {:.0} s in",
+            n + 1,
+            edits.len(),
+            edit.household,
+            started.elapsed().as_secs_f64()
+        );
+        if started.elapsed() > budget {
+            return json!({"error": format!(
+                "{n} of {} edits made on the door page in {budget:?}: too slow to push them as one",
+                edits.len()
+            )});
+        }
+        let path = format!("/visits/door/{}", edit.household);
+        go(path.clone()).await;
+        let title = phone
+            .eval_until(
+                "const t = document.querySelector('[data-testid=\"door-title\"]'); return t ? t.textContent : '';",
+                &format!("value.endsWith({:?})", edit.head),
+                doorstep_tests::PATIENCE,
+            )
+            .await;
+        assert!(
+            title.as_str().is_some_and(|t| t.ends_with(&edit.head)),
+            "peer: the door page of {} shows {title}",
+            edit.household
+        );
+        within(
+            "choosing the outcome",
+            phone.tap(&format!("outcome-{}", edit.outcome.word())),
+        )
+        .await;
+        match edit.outcome {
+            Outcome::Visited => {
+                within(
+                    "typing the temperature",
+                    phone.fill("temperature", &edit.temperature_c.to_string()),
+                )
+                .await
+            }
+            // The picker a person uses; its value as the picker sets it.
+            Outcome::Revisit => {
+                within("the revisit time", phone.find("revisit-at")).await;
+                phone
+                    .client
+                    .execute(
+                        "const el = document.querySelector('[data-testid=\"revisit-at\"]'); \
+                         el.value = '2022-01-06T10:00'; \
+                         el.dispatchEvent(new Event('input', {bubbles: true}));",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+            }
+            Outcome::NoAnswer | Outcome::Refused => {}
+        }
+        within("saving the door", phone.tap("save-next")).await;
+        let left = phone
+            .eval_until(
+                "const e = document.querySelector('[data-testid=\"checklist-error\"]');
+                 return {path: location.pathname, error: e && !e.hidden ? e.textContent : null};",
+                &format!("value.path !== {path:?} || value.error"),
+                doorstep_tests::PATIENCE,
+            )
+            .await;
+        assert!(
+            left["path"] != json!(path),
+            "peer: saving {} did not leave the door page: {left}",
+            edit.household
+        );
+    }
+    let editing_s = started.elapsed().as_secs_f64();
+    let pending = phone
+        .eval_until(
+            "return Number(document.querySelector('[data-testid=\"sync-pending\"]').dataset.count);",
+            &format!("value >= {}", edits.len()),
+            doorstep_tests::PATIENCE,
+        )
+        .await;
+    assert!(
+        pending.as_u64().is_some_and(|n| n >= edits.len() as u64),
+        "peer: {pending} edits waiting, expected {}",
+        edits.len()
+    );
+    // One sync, counted from the tap.
+    phone.client.execute(CLEAR_RESOURCES, vec![]).await.unwrap();
+    proxy.reset();
+    phone
+        .cdp("Network.setBlockedURLs", json!({"urls": []}))
+        .await;
+    // A round already under way (a retry) finishes first; then the tap.
+    let idle = phone
+        .eval_until(
+            "return document.querySelector('[data-testid=\"sync-now\"]').disabled;",
+            "!value",
+            PEER_PATIENCE,
+        )
+        .await;
+    assert_eq!(idle, json!(false), "peer: the sync button stayed disabled");
+    let sync_started = Instant::now();
+    within("tapping sync", phone.tap("sync-now")).await;
+    let over = phone
+        .eval_until(
+            "const p = document.querySelector('[data-testid=\"sync-pending\"]');
+             const b = document.querySelector('[data-testid=\"sync-now\"]');
+             return {count: Number(p.dataset.count), refused: Number(p.dataset.refused), running: b.disabled};",
+            "value.count === 0 && !value.running",
+            PEER_PATIENCE,
+        )
+        .await;
+    assert_eq!(
+        (over["count"].as_u64(), over["refused"].as_u64()),
+        (Some(0), Some(0)),
+        "peer: the sync did not send every edit: {over}"
+    );
+    let sync_ms = sync_started.elapsed().as_secs_f64() * 1000.0;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let wire = proxy.bytes();
+    let api = phone.client.execute(API_RESOURCES, vec![]).await.unwrap();
+    let sync_requests = api["by_path"]["/api/sync"].as_u64().unwrap_or(0);
+    json!({
+        "edits": edits.len(), "outbox": pending, "editing_s": editing_s, "sync_ms": sync_ms,
+        "wire_up": wire.up, "wire_down": wire.down, "wire": wire.total(),
+        "requests": api["requests"], "sync_requests": sync_requests, "by_path": api["by_path"],
+        "decoded_body": api["decoded"],
+    })
+}
+
+/// The server holds every edit as made on the door page.
+async fn peer_check_edits(
+    server: &TestServer,
+    workload: &doorstep_tests::peer::Workload,
+    edits: &[doorstep_tests::peer::Edit],
+) {
+    use doorstep_core::{
+        schema::{Collection, Vocabulary, visit},
+        visit::{Outcome, visit_id},
+    };
+    let visits = server.records(PEER_COMPOUND, Collection::Visit).await;
+    for edit in edits {
+        let id = visit_id(&workload.round, &edit.household);
+        let record = visits
+            .iter()
+            .find(|r| r.id == id)
+            .unwrap_or_else(|| panic!("peer: no visit {id} on the server"));
+        assert_eq!(
+            record.text(visit::OUTCOME),
+            Some(edit.outcome.word()),
+            "{id}"
+        );
+        if edit.outcome == Outcome::Visited {
+            assert_eq!(
+                record.decimal(visit::TEMPERATURE_C),
+                Some(edit.temperature_c),
+                "{id}"
+            );
+        }
+    }
+}
+
+/// `cargo xtask bench peer`, Doorstep's side: the gen.js workload stored
+/// through the real sync API, pulled by the real app, edited and pushed,
+/// `DOORSTEP_PEER_RUNS` times; one line with every run for the runner to
+/// set beside PouchDB's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: cargo xtask bench peer"]
+async fn peer() {
+    let (workload, stats) = peer_workload();
+    let runs: usize = std::env::var("DOORSTEP_PEER_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    // One untimed load first, as the PouchDB harness does.
+    let (mut warm, warm_s) = peer_ingest(&workload).await;
+    warm.stop().await;
+    eprintln!("peer: warm-up ingest {warm_s:.2} s");
+    let mut results = Vec::new();
+    for run in 1..=runs {
+        let (mut server, ingest_s) = peer_ingest(&workload).await;
+        let ingest_rate = workload.docs as f64 / ingest_s;
+        eprintln!("peer run {run}: ingest {ingest_s:.2} s, {ingest_rate:.0} docs/s");
+        let (pull4, _) = peer_phone(&server, &workload, 4.0, &[]).await;
+        eprintln!("peer run {run}: pull at 4x CPU {pull4}");
+        let (pull1, push) = peer_phone(&server, &workload, 1.0, &workload.edits).await;
+        eprintln!("peer run {run}: pull at 1x CPU {pull1}; push {push:?}");
+        // Edits that were all made and synced are on the server.
+        if push.as_ref().is_some_and(|p| p.get("error").is_none()) {
+            peer_check_edits(&server, &workload, &workload.edits).await;
+        }
+        server.stop().await;
+        results.push(json!({
+            "ingest": {"seconds": ingest_s, "docs_per_s": ingest_rate},
+            "pull_cpu1x": pull1, "pull_cpu4x": pull4, "push": push,
+        }));
+    }
+    report(json!({
+        "bench": "peer.doorstep", "unit": "runs", "value": runs, "baseline": null,
+        "docs": workload.docs, "records": workload.mutations.len(), "edits": workload.edits.len(),
+        "workload": stats, "runs": results, "ingest_warmup_s": warm_s,
+    }));
 }

@@ -24,6 +24,8 @@ use crate::{
     tools,
 };
 
+mod peer;
+
 /// What a benchmark binary prints in front of its JSON result.
 pub const MARKER: &str = "doorstep-bench: ";
 
@@ -117,6 +119,14 @@ pub const METRICS: &[Metric] = &[
         needs_postgres: true,
         run: district,
     },
+    Metric {
+        name: "peer",
+        about: "beside PouchDB 9 <-> pouchdb-server (shared/peer) on its generated workload: \
+                initial pull at 1x and 4x CPU, bytes, 60 edits pushed, server ingest",
+        needs_browser: true,
+        needs_postgres: false,
+        run: peer::peer,
+    },
 ];
 
 /// The names `cargo xtask bench` accepts.
@@ -133,6 +143,7 @@ pub const NAMES: &[&str] = &[
     "store",
     "roster",
     "district",
+    "peer",
 ];
 
 pub struct Metric {
@@ -153,6 +164,8 @@ pub struct Metric {
 pub enum Goal {
     /// `value / baseline` at least this.
     RatioAtLeast(f64),
+    /// `value / baseline` at most this (bytes, requests: lower is better).
+    RatioAtMost(f64),
     /// `value` at most `max`, in `unit` (a latency: lower is better). The
     /// baseline is shown for scale but does not count.
     AtMost { max: f64, unit: &'static str },
@@ -170,6 +183,7 @@ impl Goal {
     pub fn met(self, measured: &Measured) -> bool {
         match self {
             Goal::RatioAtLeast(min) => measured.ratio().is_some_and(|r| r >= min),
+            Goal::RatioAtMost(max) => measured.ratio().is_some_and(|r| r <= max),
             Goal::AtMost { max, .. } => measured.value <= max,
             Goal::AtLeast { min, .. } => measured.value >= min,
             Goal::Recorded => true,
@@ -184,6 +198,7 @@ impl Goal {
     pub fn describe(self) -> String {
         match self {
             Goal::RatioAtLeast(min) => format!("ratio >= {min}"),
+            Goal::RatioAtMost(max) => format!("ratio <= {max}"),
             Goal::AtMost { max, unit } => format!("<= {max} {unit}"),
             Goal::AtLeast { min, unit } => format!(">= {min} {unit}"),
             Goal::Recorded => "none (recorded)".to_owned(),

@@ -30,12 +30,7 @@ pub fn short_id(prefix: &str) -> RecordId {
         .expect("short ids are valid")
 }
 
-/// One visit per household per round: revisiting edits the same record.
-pub fn visit_id(round: &RecordId, household: &RecordId) -> RecordId {
-    format!("v-{round}-{household}")
-        .parse()
-        .expect("ids of ids stay within 64 characters")
-}
+pub use doorstep_core::visit::visit_id;
 
 /// A door's checklist as the volunteer left it before saving, kept on every
 /// tap: the temperature as typed, since it is parsed only on save.
