@@ -15,6 +15,7 @@ use doorstep_core::{
     district::DistrictTotals,
     ids::DistrictId,
     roster::RosterReport,
+    sync::BODY_ENCODING,
 };
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::{Serialize, de::DeserializeOwned};
@@ -50,7 +51,13 @@ pub fn compound_url(credentials: &Credentials, rest: &str) -> String {
 pub enum Body<'a, B: Serialize> {
     Empty,
     Json(&'a B),
+    /// JSON that the server takes gzipped (`/api/sync`): sent so when it
+    /// is long enough to gain and the browser can gzip.
+    GzipJson(&'a B),
 }
+
+/// Below this a gzipped body gains too little to pay for the stream.
+const GZIP_FROM_BYTES: usize = 1024;
 
 /// No body, when `B` cannot be inferred.
 pub const EMPTY: Body<'static, ()> = Body::Empty;
@@ -75,8 +82,47 @@ async fn send<B: Serialize, T: DeserializeOwned>(
     let request = match body {
         Body::Empty => request.build(),
         Body::Json(body) => request.json(body),
+        Body::GzipJson(body) => match serde_json::to_vec(body) {
+            Ok(json) => match gzip(&json).await {
+                Some(gzipped) => request
+                    .header("Content-Type", "application/json")
+                    .header("Content-Encoding", BODY_ENCODING)
+                    .body(js_sys::Uint8Array::from(&gzipped[..])),
+                None => request.json(body),
+            },
+            Err(err) => Err(err.into()),
+        },
     };
     read(request).await
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The browser's own gzip (Compression Streams): no encoder in the
+    /// app's WASM.
+    type CompressionStream;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(format: &str) -> Result<CompressionStream, wasm_bindgen::JsValue>;
+}
+
+/// `json` gzipped by the browser; `None` when too short to gain, or when
+/// the browser cannot (then it goes as it is).
+async fn gzip(json: &[u8]) -> Option<Vec<u8>> {
+    use wasm_bindgen::JsCast;
+    if json.len() < GZIP_FROM_BYTES {
+        return None;
+    }
+    let stream = CompressionStream::new(BODY_ENCODING).ok()?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(json));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).ok()?;
+    let gzipped = blob
+        .stream()
+        .pipe_through(stream.unchecked_ref::<web_sys::ReadableWritablePair>());
+    let response = web_sys::Response::new_with_opt_readable_stream(Some(&gzipped)).ok()?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(response.array_buffer().ok()?)
+        .await
+        .ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// The request with the device's bearer token, when given.

@@ -121,6 +121,13 @@ impl Record {
         kept
     }
 
+    /// Of an edit's `fields`, those whose value differs from this record's:
+    /// what a save needs to send.
+    pub fn differing(&self, mut fields: BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+        fields.retain(|name, value| self.named(name) != Some(value));
+        fields
+    }
+
     /// No field and no delete: no edit of it stands, so it is not kept.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.deleted.is_none()

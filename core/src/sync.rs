@@ -16,16 +16,22 @@ use crate::{
 };
 
 /// The wire format this build speaks: its requests' mutations and the pull
-/// pages it reads. 2: compact pages (`page.rs`), no echo of a push.
-pub const SCHEMA_VERSION: u32 = 2;
+/// pages it reads. 2: compact pages (`page.rs`), no echo of a push; 3: a
+/// page's changes as arrays, a record's stamp once with only the fields
+/// that differ carrying their own, wall times as offsets.
+pub const SCHEMA_VERSION: u32 = 3;
 /// The formats this build's server accepts. An older app is refused as a
 /// whole (`unsupported_schema`, 422) and asked to reload, so it never reads
 /// a page it would misunderstand.
-pub const SUPPORTED_SCHEMA: RangeInclusive<u32> = 2..=2;
+pub const SUPPORTED_SCHEMA: RangeInclusive<u32> = 3..=3;
 /// Most mutations in one push; the client sends its outbox in batches.
 pub const MAX_PUSH_MUTATIONS: usize = 100;
-/// Largest request body the server reads; larger gets 413.
+/// Largest request body the server reads, and inflates a gzipped one to;
+/// larger gets 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The `Content-Encoding` a sync request body may have besides none: the
+/// phone gzips a push that is worth it.
+pub const BODY_ENCODING: &str = "gzip";
 /// Most changes in one pull page.
 pub const PULL_PAGE_SIZE: usize = 1000;
 

@@ -31,6 +31,7 @@ use std::{
 };
 
 use anyhow::{Context, anyhow, bail, ensure};
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     access::Role,
     hlc::Hlc,
@@ -158,7 +159,7 @@ impl Server {
             node: ClientId::from_u128(STAFF),
         };
         let body = json!({
-            "client_id": ClientId::from_u128(STAFF), "schema_version": 2,
+            "client_id": ClientId::from_u128(STAFF), "schema_version": SCHEMA_VERSION,
             "mutations": [{"mid": mid, "hlc": hlc.to_string(), "kind": kind,
                            "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}}]
         });

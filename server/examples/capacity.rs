@@ -607,7 +607,7 @@ fn staff_push(
     fields: serde_json::Value,
 ) -> String {
     let node = ClientId::from_u128(7);
-    json!({"client_id": node, "schema_version": 2, "mutations": [{
+    json!({"client_id": node, "schema_version": SCHEMA_VERSION, "mutations": [{
         "mid": mid, "hlc": Hlc { wall_ms: now_ms() - 1000, counter: mid as u32, node }.to_string(),
         "kind": kind, "args": {"collection": collection, "id": id, "compound": "c0", "fields": fields}}]})
     .to_string()

@@ -1,7 +1,7 @@
 //! `/api/events`: a signed-in phone's live stream. Each push to a compound
-//! pokes the streams of that compound's phones (on this instance directly,
-//! on others through [`crate::live::relay`]), and a poked phone pulls at
-//! once instead of at its next poll. A poke says only "pull now": what the
+//! pokes the streams of that compound's phones but the pusher's own (on this
+//! instance directly, on others through [`crate::live::relay`]), and a
+//! poked phone pulls at once instead of at its next poll. A poke says only "pull now": what the
 //! phone may see is decided, as always, by `/api/sync`.
 //!
 //! An `EventSource` cannot send the bearer token, so the stream is opened
@@ -66,7 +66,7 @@ pub async fn stream(
                 poke = pokes.recv() => poke,
             };
             let wanted = match poke {
-                Ok(compound) => compound == device.compound,
+                Ok(poke) => poke.is_for(&device.id, &device.compound),
                 Err(RecvError::Lagged(_)) => true,
                 Err(RecvError::Closed) => return,
             };

@@ -23,7 +23,7 @@ use std::{
 use doorstep_core::{ids::CompoundId, sync::SyncRequest, truck::PublicRuns};
 use tokio::sync::{broadcast, watch};
 
-use crate::{AppState, error::AppError, public};
+use crate::{AppState, error::AppError, public, store::Device};
 
 /// How many updates a slow subscriber may fall behind before it skips to
 /// the newest (each update is a full snapshot, so skipping loses nothing).
@@ -32,12 +32,28 @@ const BACKLOG: usize = 16;
 #[derive(Clone)]
 pub struct Live {
     sender: broadcast::Sender<Update>,
-    pokes: broadcast::Sender<CompoundId>,
+    pokes: broadcast::Sender<Poke>,
     /// Set at shutdown: open streams end, so a graceful shutdown does not
     /// wait forever on resident pages that never hang up.
     closing: watch::Sender<bool>,
     /// Names this instance in announcements, so it skips its own.
     origin: Arc<str>,
+}
+
+/// A compound has new changes to pull.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Poke {
+    pub compound: CompoundId,
+    /// The device whose push made them, if one did: its own push answer
+    /// carried the pull, so its stream is not poked.
+    pub by: Option<String>,
+}
+
+impl Poke {
+    /// Whether `device` of `compound` should pull because of this poke.
+    pub fn is_for(&self, device: &str, compound: &CompoundId) -> bool {
+        &self.compound == compound && self.by.as_deref() != Some(device)
+    }
 }
 
 /// A compound's new public truck status: as SSE-ready JSON for the
@@ -90,13 +106,13 @@ impl Live {
         self.closing.subscribe()
     }
 
-    /// Tells this instance's phones that `compound` has new changes to pull.
-    pub fn poke(&self, compound: CompoundId) {
-        let _ = self.pokes.send(compound);
+    /// Tells this instance's phones that a compound has new changes to pull.
+    pub fn poke(&self, poke: Poke) {
+        let _ = self.pokes.send(poke);
     }
 
     /// Compounds with new changes, from pushes to any instance.
-    pub fn subscribe_pokes(&self) -> broadcast::Receiver<CompoundId> {
+    pub fn subscribe_pokes(&self) -> broadcast::Receiver<Poke> {
         self.pokes.subscribe()
     }
 
@@ -125,12 +141,13 @@ impl Kind {
 
 /// After a push: publishes the device's compound, if the push wrote to it,
 /// to this instance's streams, then announces it to the other instances
-/// (shared store only).
+/// (shared store only). The pushing device itself is not poked.
 pub async fn after_push(
     state: &AppState,
-    compound: &CompoundId,
+    device: &Device,
     request: &SyncRequest,
 ) -> Result<(), AppError> {
+    let compound = &device.compound;
     let mut touched = request
         .mutations
         .iter()
@@ -141,19 +158,33 @@ pub async fn after_push(
         Some(first) if first || touched.any(|public| public) => Kind::Public,
         Some(_) => Kind::Poke,
     };
-    announce(state, compound, kind).await
+    let poke = Poke {
+        compound: compound.clone(),
+        by: Some(device.id.clone()),
+    };
+    announce(state, poke, kind).await
 }
 
 /// Pokes `compound`'s phones after the server itself wrote records there
 /// that residents do not see (a resident's help request).
 pub async fn after_server_write(state: &AppState, compound: &CompoundId) -> Result<(), AppError> {
-    announce(state, compound, Kind::Poke).await
+    let poke = Poke {
+        compound: compound.clone(),
+        by: None,
+    };
+    announce(state, poke, Kind::Poke).await
 }
 
-/// Tells this instance's streams, then the other instances.
-async fn announce(state: &AppState, compound: &CompoundId, kind: Kind) -> Result<(), AppError> {
-    deliver(state, compound, kind).await?;
-    let announcement = format!("{} {} {compound}", state.live.origin, kind.as_str());
+/// Tells this instance's streams, then the other instances:
+/// `origin kind compound [device]`.
+async fn announce(state: &AppState, poke: Poke, kind: Kind) -> Result<(), AppError> {
+    let mut announcement = format!("{} {} {}", state.live.origin, kind.as_str(), poke.compound);
+    if let Some(by) = &poke.by {
+        announcement.push(' ');
+        announcement.push_str(by);
+    }
+    let compound = poke.compound.clone();
+    deliver(state, poke, kind).await?;
     if let Err(err) = state.store.notify(&announcement).await {
         // The push has committed; other instances' streams catch up on
         // the next change, and resident pages also poll.
@@ -163,11 +194,11 @@ async fn announce(state: &AppState, compound: &CompoundId, kind: Kind) -> Result
 }
 
 /// Publishes one compound's change to this instance's subscribers.
-async fn deliver(state: &AppState, compound: &CompoundId, kind: Kind) -> Result<(), AppError> {
+async fn deliver(state: &AppState, poke: Poke, kind: Kind) -> Result<(), AppError> {
     if kind == Kind::Public {
-        public::publish(state, compound).await?;
+        public::publish(state, &poke.compound).await?;
     }
-    state.live.poke(compound.clone());
+    state.live.poke(poke);
     Ok(())
 }
 
@@ -217,7 +248,7 @@ pub async fn relay(state: AppState) -> tokio::task::JoinHandle<()> {
 }
 
 async fn receive(state: &AppState, payload: &str) {
-    let mut parts = payload.splitn(3, ' ');
+    let mut parts = payload.splitn(4, ' ');
     let (Some(origin), Some(kind), Some(compound)) = (parts.next(), parts.next(), parts.next())
     else {
         tracing::warn!(%payload, "unreadable announcement");
@@ -238,7 +269,11 @@ async fn receive(state: &AppState, payload: &str) {
         tracing::warn!(%payload, "announcement names no compound");
         return;
     };
-    if let Err(err) = deliver(state, &compound, kind).await {
-        tracing::warn!(error = ?err.body, %compound, "could not relay a change");
+    let poke = Poke {
+        compound,
+        by: parts.next().map(str::to_owned),
+    };
+    if let Err(err) = deliver(state, poke, kind).await {
+        tracing::warn!(error = ?err.body, %payload, "could not relay a change");
     }
 }

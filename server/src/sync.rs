@@ -1,16 +1,20 @@
 //! `POST /api/sync`: one request pushes a batch of outbox entries and pulls
 //! one page of changes, without the push's own edits (the phone has them).
-//! Decoding and checks happen before the store is touched, so bad input
+//! The body may come gzipped (phones gzip their pushes). Inflating,
+//! decoding and checks happen before the store is touched, so bad input
 //! changes nothing.
+
+use std::io::Read;
 
 use axum::{
     Json,
     body::Bytes,
     extract::{DefaultBodyLimit, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, header::CONTENT_ENCODING},
     routing::{MethodRouter, post},
 };
 use doorstep_core::api::ErrorCode;
-use doorstep_core::sync::{MAX_BODY_BYTES, RequestError, SyncRequest, SyncResponse};
+use doorstep_core::sync::{BODY_ENCODING, MAX_BODY_BYTES, RequestError, SyncRequest, SyncResponse};
 
 use crate::{AppState, auth::Caller, error::AppError, now_ms};
 
@@ -21,6 +25,7 @@ pub fn route() -> MethodRouter<AppState> {
 async fn sync(
     State(state): State<AppState>,
     Caller(device): Caller,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SyncResponse>, AppError> {
     let body = body.map_err(|rejection| {
@@ -30,6 +35,7 @@ async fn sync(
             rejection.body_text(),
         )
     })?;
+    let body = inflate(&headers, body)?;
     let request = decode(&body)?;
     let now = now_ms();
     request.check(now)?;
@@ -40,7 +46,7 @@ async fn sync(
         scope.check_pull(pull)?;
     }
     let pushed = state.store.push(&device, &scope, &request, now).await?;
-    crate::live::after_push(&state, &device.compound, &request).await?;
+    crate::live::after_push(&state, &device, &request).await?;
     let pull = match &request.pull {
         // The scope again: the push may have changed it (an assignment).
         // What this push wrote is on the phone already: not sent back.
@@ -60,6 +66,45 @@ async fn sync(
         pull,
         server_time_ms: now,
     }))
+}
+
+/// The body as sent, or inflated when it says it is gzipped: at most
+/// [`MAX_BODY_BYTES`] either way. Any other encoding is refused (415).
+fn inflate(headers: &HeaderMap, body: Bytes) -> Result<Bytes, AppError> {
+    let Some(encoding) = headers.get(CONTENT_ENCODING) else {
+        return Ok(body);
+    };
+    let encoding = String::from_utf8_lossy(encoding.as_bytes());
+    match encoding.trim().to_ascii_lowercase().as_str() {
+        "identity" => Ok(body),
+        BODY_ENCODING => {
+            let mut inflated = Vec::new();
+            flate2::read::GzDecoder::new(&body[..])
+                .take(MAX_BODY_BYTES as u64 + 1)
+                .read_to_end(&mut inflated)
+                .map_err(|err| {
+                    AppError::bad_request(
+                        ErrorCode::BodyRejected,
+                        format!("the body is not readable gzip: {err}"),
+                    )
+                })?;
+            if inflated.len() > MAX_BODY_BYTES {
+                return Err(AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    ErrorCode::BodyRejected,
+                    format!("the body inflates past {MAX_BODY_BYTES} bytes"),
+                ));
+            }
+            Ok(inflated.into())
+        }
+        other => Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            format!(
+                "a body encoded as {other:?} is not taken; send it as is or as {BODY_ENCODING}"
+            ),
+        )),
+    }
 }
 
 /// Parses the body, naming the JSON path of the first problem.

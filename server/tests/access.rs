@@ -9,6 +9,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     access::Role,
     api::{DeviceUpdate, InviteRequest},
@@ -78,7 +79,7 @@ fn push(client: u128, mutations: &[Value]) -> Value {
             m
         })
         .collect();
-    json!({"client_id": node, "schema_version": 2, "mutations": stamped})
+    json!({"client_id": node, "schema_version": SCHEMA_VERSION, "mutations": stamped})
 }
 
 impl Fixture {
@@ -378,7 +379,7 @@ fn endpoint_cases() -> Vec<Case> {
             name: "pull c1",
             allowed: "...YYYY..",
             request: |_, a| {
-                post("/api/sync", a, json!({"client_id": ClientId::from_u128(50), "schema_version": 2, "pull": {"compound": "c1", "cursor": 0}}).to_string())
+                post("/api/sync", a, json!({"client_id": ClientId::from_u128(50), "schema_version": SCHEMA_VERSION, "pull": {"compound": "c1", "cursor": 0}}).to_string())
             },
         },
         Case {

@@ -13,6 +13,7 @@ use axum::{
     extract::ConnectInfo,
     http::{Request, StatusCode, header},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     access::Role,
     api::{InviteRequest, NewInvite, Redeemed, RefusedEdit},
@@ -68,7 +69,7 @@ async fn sync(state: &AppState, auth: &str, body: Value) -> (StatusCode, Value, 
 }
 
 fn pull(client: u128, cursor: u64, scope: Option<&str>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 2,
+    json!({"client_id": ClientId::from_u128(client), "schema_version": SCHEMA_VERSION,
            "pull": {"compound": "c1", "cursor": cursor, "scope": scope}})
 }
 
@@ -77,7 +78,7 @@ fn pull(client: u128, cursor: u64, scope: Option<&str>) -> Value {
 async fn seeded(dir: &TempDir) -> (support::TestDatabase, AppState, String) {
     let (db, state) = support::state_with(dir.path(), &[("c1", "永安社区")]).await;
     let coordinator = support::coordinator(&state, "c1").await;
-    let seed = json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
+    let seed = json!({"client_id": ClientId::from_u128(1), "schema_version": SCHEMA_VERSION, "mutations": [
         mutation(1, 1, "set", "team", "T1", json!({"name": "一队"})),
         mutation(2, 1, "set", "assignment", "A1", json!({"building": "1", "team": "T1"})),
         mutation(3, 1, "set", "household", "h1", json!({"building": "1", "door": "101"})),
@@ -184,7 +185,7 @@ async fn losing_a_building_resets_the_pull_without_it() {
     );
 
     // The team's building moves from 1 to 2.
-    let reassign = json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
+    let reassign = json!({"client_id": ClientId::from_u128(1), "schema_version": SCHEMA_VERSION, "mutations": [
         mutation(6, 1, "set", "assignment", "A1", json!({"building": "2"})),
     ]});
     sync(&state, &coordinator, reassign).await;
@@ -201,7 +202,7 @@ async fn losing_a_building_resets_the_pull_without_it() {
 /// h1: the door made 1 ms before `moment`, the head 1 ms after. Returns the
 /// server's refusals as (mid, code).
 async fn edits_around(state: &AppState, volunteer: &str, moment: u64) -> Vec<(u64, String)> {
-    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": 2, "mutations": [
+    let late = json!({"client_id": ClientId::from_u128(2), "schema_version": SCHEMA_VERSION, "mutations": [
         mutation_at(moment - 1, 1, 2, "set", "household", "h1", json!({"door": "998"})),
         mutation_at(moment + 1, 2, 2, "set", "household", "h1", json!({"head": "李娜"})),
     ]});
@@ -237,7 +238,7 @@ async fn ending_a_round_takes_its_buildings_from_volunteers_but_not_their_earlie
     let dir = TempDir::new().unwrap();
     let (_db, state, coordinator) = seeded(&dir).await;
     let plan = |mid: u64, closed_ms: Value| {
-        json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
+        json!({"client_id": ClientId::from_u128(1), "schema_version": SCHEMA_VERSION, "mutations": [
             mutation(mid, 1, "set", "round", "R1", json!({"name": "第一轮", "closed_ms": closed_ms})),
             mutation(mid + 1, 1, "set", "assignment", "A1", json!({"round": "R1"})),
         ]})
@@ -296,7 +297,7 @@ async fn moving_a_building_to_another_team_keeps_the_old_teams_earlier_edits() {
     let volunteer = support::bearer(&state, "c1", Role::Volunteer, Some("T1"), false).await;
     // Building 1 goes to team 2 mid-round; team 1's phone was offline.
     let moved = now_ms();
-    let move_it = json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
+    let move_it = json!({"client_id": ClientId::from_u128(1), "schema_version": SCHEMA_VERSION, "mutations": [
         mutation(6, 1, "set", "team", "T2", json!({"name": "二队"})),
         mutation_at(moved, 7, 1, "set", "assignment", "A1", json!({"team": "T2"})),
     ]});
@@ -338,7 +339,7 @@ async fn moving_a_building_to_another_team_keeps_the_old_teams_earlier_edits() {
         ),
         ("h1", "forbidden", Some("volunteer"), moved + 1, false),
     );
-    let adopt = json!({"client_id": ClientId::from_u128(1), "schema_version": 2, "mutations": [
+    let adopt = json!({"client_id": ClientId::from_u128(1), "schema_version": SCHEMA_VERSION, "mutations": [
         {"mid": 8, "hlc": Hlc { wall_ms: now_ms(), counter: 0, node: ClientId::from_u128(1) }.to_string(),
          "kind": "set", "args": serde_json::to_value(&edit.mutation).unwrap()["args"]},
     ]});

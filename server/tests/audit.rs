@@ -4,6 +4,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{hlc::Hlc, ids::ClientId};
 use doorstep_server::now_ms;
 use serde_json::{Value, json};
@@ -26,7 +27,7 @@ async fn push(
 ) {
     let node = ClientId::from_u128(client);
     let body = json!({
-        "client_id": node, "schema_version": 2,
+        "client_id": node, "schema_version": SCHEMA_VERSION,
         "mutations": mutations.iter().enumerate().map(|(i, (kind, compound, collection, id, fields))| json!({
             "mid": first_mid + i as u64, "hlc": Hlc { wall_ms: now_ms() - 10_000 + client as u64 * 1000 + i as u64, counter: 0, node }.to_string(),
             "kind": kind, "args": {"collection": collection, "id": id, "compound": compound, "fields": fields}

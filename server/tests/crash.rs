@@ -34,6 +34,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     hlc::Clock,
     ids::ClientId,
@@ -276,7 +277,7 @@ impl Phone {
             self.stamps.insert(mid, hlc);
             mutations.push(mutation);
         }
-        let body = json!({"client_id": self.client, "schema_version": 2, "mutations": mutations})
+        let body = json!({"client_id": self.client, "schema_version": SCHEMA_VERSION, "mutations": mutations})
             .to_string();
         Batch {
             first,
@@ -320,7 +321,8 @@ impl Phone {
     /// it holds (an empty push). Nothing acknowledged may be missing, and the
     /// batch in flight at the kill is either wholly in or wholly out.
     async fn reconnect(&mut self, addr: SocketAddr, stats: &mut Stats) {
-        let body = json!({"client_id": self.client, "schema_version": 2, "mutations": []});
+        let body =
+            json!({"client_id": self.client, "schema_version": SCHEMA_VERSION, "mutations": []});
         let (status, text) = support::post_sync(addr, &self.auth, &body.to_string())
             .await
             .unwrap_or_else(|err| panic!("a fresh server did not answer: {err}"));
@@ -356,7 +358,7 @@ impl Phone {
                 Some(page) => json!({"compound": "c1", "cursor": page.cursor, "scope": page.scope}),
                 None => json!({"compound": "c1", "cursor": 0}),
             };
-            let body = json!({"client_id": self.client, "schema_version": 2, "mutations": [],
+            let body = json!({"client_id": self.client, "schema_version": SCHEMA_VERSION, "mutations": [],
                               "pull": pull});
             let (status, text) = support::post_sync(addr, &self.auth, &body.to_string())
                 .await

@@ -14,6 +14,7 @@ use axum::{
     http::{Request, StatusCode, header},
 };
 use calamine::Reader;
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     api::Redeemed,
     dashboard::totals,
@@ -73,7 +74,7 @@ fn push(client: u128, at_ms: u64, mutations: &[Value]) -> Value {
             m
         })
         .collect();
-    json!({"client_id": node, "schema_version": 2, "mutations": stamped})
+    json!({"client_id": node, "schema_version": SCHEMA_VERSION, "mutations": stamped})
 }
 
 /// A compound's work: two teams, two households (names, phones, doors),
@@ -525,7 +526,7 @@ async fn every_compound_counts_as_on_its_dashboard_and_the_sum_adds_them() {
 #[tokio::test]
 async fn an_official_pulls_nothing_and_reaches_only_its_district() {
     let f = fixture().await;
-    let pull = json!({"client_id": ClientId::from_u128(77), "schema_version": 2, "pull": {"compound": "c1", "cursor": 0}});
+    let pull = json!({"client_id": ClientId::from_u128(77), "schema_version": SCHEMA_VERSION, "pull": {"compound": "c1", "cursor": 0}});
     let (status, _, body) = support::send(&f.state, sync(&f.official, &pull)).await;
     let text = String::from_utf8_lossy(&body);
     assert_eq!(status, StatusCode::FORBIDDEN, "{text}");

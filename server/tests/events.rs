@@ -10,6 +10,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{access::Role, api::DeviceUpdate, api::EventTicket, hlc::Hlc, ids::ClientId};
 use doorstep_server::{AppState, now_ms};
 use serde_json::{Value, json};
@@ -44,7 +45,7 @@ fn household_push(compound: &str, id: &str) -> String {
         counter: 0,
         node: ClientId::from_u128(7),
     };
-    json!({"client_id": ClientId::from_u128(7), "schema_version": 2, "mutations": [
+    json!({"client_id": ClientId::from_u128(7), "schema_version": SCHEMA_VERSION, "mutations": [
         {"mid": 1, "hlc": hlc.to_string(), "kind": "set",
          "args": {"collection": "household", "id": id, "compound": compound,
                   "fields": {"building": "3", "door": "101"}}}]})
@@ -110,7 +111,7 @@ async fn only_a_signed_in_device_gets_a_ticket_and_only_a_true_ticket_opens_a_st
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_push_pokes_the_phones_of_its_compound_and_no_others() {
+async fn a_push_pokes_the_phones_of_its_compound_but_its_own_and_no_others() {
     let dir = TempDir::new().unwrap();
     let (_db, state) =
         support::state_with(dir.path(), &[("c1", "永安社区"), ("c2", "幸福小区")]).await;
@@ -126,7 +127,7 @@ async fn a_push_pokes_the_phones_of_its_compound_and_no_others() {
     ));
 
     let mut streams = Vec::new();
-    for auth in [&reader, &elsewhere] {
+    for auth in [&reader, &elsewhere, &writer] {
         let given = ticket(&state, auth).await.1.unwrap();
         let (mut stream, mut buffer) =
             support::sse_open(addr, &format!("/api/events?ticket={}", given.ticket)).await;
@@ -143,15 +144,23 @@ async fn a_push_pokes_the_phones_of_its_compound_and_no_others() {
         .await
         .expect("c1's phone is poked within 2 s");
     assert_eq!(poke, "poke");
-    let (stream, buffer) = &mut streams[1];
-    assert!(
-        tokio::time::timeout(
-            Duration::from_millis(500),
-            support::next_event(stream, buffer)
-        )
-        .await
-        .is_err(),
-        "c2's phone hears nothing of c1"
-    );
+    for (i, who) in [
+        (1, "c2's phone hears nothing of c1"),
+        (
+            2,
+            "the pusher hears nothing of its own push (its answer had the pull)",
+        ),
+    ] {
+        let (stream, buffer) = &mut streams[i];
+        assert!(
+            tokio::time::timeout(
+                Duration::from_millis(500),
+                support::next_event(stream, buffer)
+            )
+            .await
+            .is_err(),
+            "{who}"
+        );
+    }
     server.abort();
 }

@@ -7,6 +7,7 @@ use axum::{
     http::{Request, StatusCode, header},
 };
 use calamine::{Data, Reader};
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{hlc::Hlc, ids::ClientId};
 use doorstep_server::now_ms;
 use serde_json::{Value, json};
@@ -79,7 +80,7 @@ async fn seeded() -> (TempDir, support::TestDatabase, support::Api) {
     ];
     let client = ClientId::from_u128(3);
     let body = json!({
-        "client_id": client, "schema_version": 2,
+        "client_id": client, "schema_version": SCHEMA_VERSION,
         "mutations": mutations.iter().enumerate().map(|(i, (kind, collection, id, fields))| json!({
             "mid": i + 1, "hlc": Hlc { wall_ms: t, counter: i as u32, node: client }.to_string(), "kind": kind,
             "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}
@@ -221,7 +222,8 @@ async fn csv_cells_that_look_like_formulas_are_quoted() {
             })
         })
         .collect();
-    let body = json!({"client_id": client, "schema_version": 2, "mutations": mutations});
+    let body =
+        json!({"client_id": client, "schema_version": SCHEMA_VERSION, "mutations": mutations});
     let request = Request::post("/api/sync")
         .header("content-type", "application/json")
         .body(Body::from(body.to_string()))

@@ -35,6 +35,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     access::Role,
     hlc::MAX_DRIFT_MS,
@@ -746,7 +747,8 @@ fn base_value(req: &Req, client: ClientId, last_mid: u64, now: u64) -> Value {
             m
         })
         .collect();
-    let mut value = json!({"client_id": client, "schema_version": 2, "mutations": mutations});
+    let mut value =
+        json!({"client_id": client, "schema_version": SCHEMA_VERSION, "mutations": mutations});
     if let Some((compound, cursor, scope)) = &req.pull {
         value["pull"] = json!({"compound": compound, "cursor": cursor});
         if let Some(scope) = scope {
@@ -1047,7 +1049,7 @@ impl Fixture {
         let other = support::coordinator(&fixture.state, "c2").await;
         let client = foreign_client();
         let body = json!({
-            "client_id": client, "schema_version": 2,
+            "client_id": client, "schema_version": SCHEMA_VERSION,
             "mutations": [{"mid": 1, "hlc": hlc_text(now_ms(), 0, client), "kind": "set",
                 "args": {"collection": "household", "id": "elsewhere", "compound": "c2", "fields": {"door": "1"}}}]
         });
@@ -1266,7 +1268,7 @@ async fn a_batch_counting_past_the_largest_mid_is_refused() {
         json!({"mid": mid, "hlc": hlc_text(now_ms(), 0, client), "kind": "set",
                "args": {"collection": "household", "id": "h1", "compound": COMPOUND, "fields": {"door": "1"}}})
     };
-    let body = json!({"client_id": client, "schema_version": 2,
+    let body = json!({"client_id": client, "schema_version": SCHEMA_VERSION,
                       "mutations": [mutation(u64::MAX), mutation(0)]});
     let (status, response, panic) = fixture
         .post(&fixture.auth[0], body.to_string().into_bytes())
@@ -1284,7 +1286,7 @@ async fn a_batch_counting_past_the_largest_mid_is_refused() {
 async fn a_refused_pull_refuses_the_push_with_it() {
     let fixture = Fixture::new().await;
     let client = own_client(0, 0);
-    let body = json!({"client_id": client, "schema_version": 2,
+    let body = json!({"client_id": client, "schema_version": SCHEMA_VERSION,
         "mutations": [{"mid": 1, "hlc": hlc_text(now_ms(), 0, client), "kind": "set",
             "args": {"collection": "household", "id": "h1", "compound": COMPOUND, "fields": {"door": "1"}}}],
         "pull": {"compound": "c2", "cursor": 0}});

@@ -9,6 +9,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     access::Role,
     api::RefusedEdit,
@@ -48,11 +49,11 @@ fn m(mid: u64, client: u128, kind: &str, collection: &str, id: &str, fields: Val
 }
 
 fn push(client: u128, mutations: Vec<Value>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 2, "mutations": mutations})
+    json!({"client_id": ClientId::from_u128(client), "schema_version": SCHEMA_VERSION, "mutations": mutations})
 }
 
 fn pull(client: u128, cursor: u64, scope: Option<&str>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 2,
+    json!({"client_id": ClientId::from_u128(client), "schema_version": SCHEMA_VERSION,
            "pull": {"compound": "c1", "cursor": cursor, "scope": scope}})
 }
 
@@ -326,7 +327,7 @@ async fn a_retried_mid_with_another_edit_is_refused_and_changes_nothing() {
         r#"{{ "mutations": [ {{ "args": {{ "fields": {{ "door": "\u0032\u0030\u0032" }},
               "compound": "c1", "id": "h2", "collection": "household" }},
               "kind": "set", "hlc": {hlc}, "mid": 11 }} ],
-           "schema_version": 2, "client_id": "{client}" }}"#,
+           "schema_version": {SCHEMA_VERSION}, "client_id": "{client}" }}"#,
         hlc = first["hlc"],
         client = ClientId::from_u128(1),
     );

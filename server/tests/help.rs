@@ -11,6 +11,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode, header},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     help::{is_request, ticket_view},
     hlc::Hlc,
@@ -198,7 +199,7 @@ async fn a_request_becomes_a_need_under_its_household() {
     f.switch("c1", &f.coordinator, true).await;
     // Building 3, unit 2, door 701 is on the roster already.
     let node = ClientId::from_u128(7);
-    let seed = json!({"client_id": node, "schema_version": 2, "mutations": [{
+    let seed = json!({"client_id": node, "schema_version": SCHEMA_VERSION, "mutations": [{
         "mid": 1, "hlc": Hlc { wall_ms: now_ms() - 1000, counter: 0, node }.to_string(),
         "kind": "set", "args": {"collection": "household", "id": "h701", "compound": "c1",
             "fields": {"building": "3", "unit": "2", "door": "701", "head": "李"}}}]});
@@ -249,7 +250,7 @@ async fn a_request_becomes_a_need_under_its_household() {
     assert_eq!(made.named("phone"), None, "the phone stays on the need");
 
     // A coordinator's phone pulls both, with the phone to call back.
-    let pull = json!({"client_id": ClientId::from_u128(8), "schema_version": 2,
+    let pull = json!({"client_id": ClientId::from_u128(8), "schema_version": SCHEMA_VERSION,
         "pull": {"compound": "c1", "cursor": 0}});
     let (_, _, body) = support::send(
         &f.state,
@@ -332,7 +333,7 @@ async fn spam_leaves_the_ledger_and_the_figures_but_stays_in_the_history() {
     f.ask("c1", "3", &form("701", "other"), "10.0.0.1").await;
     let need = f.records("c1", Collection::Need).await.remove(0);
     let node = ClientId::from_u128(9);
-    let mark = json!({"client_id": node, "schema_version": 2, "mutations": [{
+    let mark = json!({"client_id": node, "schema_version": SCHEMA_VERSION, "mutations": [{
         "mid": 1, "hlc": Hlc { wall_ms: now_ms(), counter: 0, node }.to_string(),
         "kind": "set", "args": {"collection": "need", "id": need.id, "compound": "c1",
             "fields": {"spam": true}}}]});
@@ -474,7 +475,7 @@ async fn a_ticket_follows_the_need_through_its_lifecycle() {
                 "compound": "c1", "fields": fields}})
         })
         .collect();
-    let push = json!({"client_id": node, "schema_version": 2, "mutations": mutations});
+    let push = json!({"client_id": node, "schema_version": SCHEMA_VERSION, "mutations": mutations});
     let (status, _, body) = support::send(
         &f.state,
         Request::post("/api/sync")

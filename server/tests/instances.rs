@@ -12,6 +12,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{hlc::Hlc, ids::ClientId, sync::SyncResponse, truck::PublicRuns};
 use doorstep_server::{AppState, app, live, now_ms, store::Store};
 use serde_json::{Value, json};
@@ -88,7 +89,7 @@ fn mutation(mid: u64, kind: &str, collection: &str, id: &str, fields: Value) -> 
 }
 
 fn push(mutations: Vec<Value>) -> Value {
-    json!({"client_id": ClientId::from_u128(STAFF), "schema_version": 2, "mutations": mutations})
+    json!({"client_id": ClientId::from_u128(STAFF), "schema_version": SCHEMA_VERSION, "mutations": mutations})
 }
 
 /// A fresh database with compound c1, and the `Authorization` header of a
@@ -121,7 +122,7 @@ async fn two_processes_share_pushes_and_live_truck_taps() {
     assert_eq!(pushed.last_mid, 1);
     let pulled = b
         .sync(
-            &json!({"client_id": ClientId::from_u128(9), "schema_version": 2,
+            &json!({"client_id": ClientId::from_u128(9), "schema_version": SCHEMA_VERSION,
                       "pull": {"compound": "c1", "cursor": 0}}),
         )
         .await
@@ -212,7 +213,9 @@ async fn a_push_to_one_instance_pokes_the_other() {
         .await
         .expect("B is poked within 2 s")
         .unwrap();
-    assert_eq!(poked.as_str(), "c1");
+    assert_eq!(poked.compound.as_str(), "c1");
+    // The pushing device is named, so its own stream is not poked.
+    assert!(poked.by.is_some());
     let update = tokio::time::timeout(Duration::from_secs(2), updates.recv())
         .await
         .expect("B publishes the public status within 2 s")

@@ -11,7 +11,7 @@ mod support;
 use std::io::Read;
 
 use base64::Engine;
-use doorstep_core::sync::SyncResponse;
+use doorstep_core::sync::{SCHEMA_VERSION, SyncResponse};
 use doorstep_server::{lambda, store::Store};
 use lambda_http::{
     Adapter, Context, LambdaEvent, Service, request::LambdaRequest, tower::ServiceExt,
@@ -30,6 +30,10 @@ async fn an_api_gateway_sync_event_is_answered() {
     // The phone's request carries its device's token.
     let mut sync_event: Value = serde_json::from_str(EVENT).unwrap();
     sync_event["headers"]["authorization"] = auth.into();
+    // The recorded body, in this build's schema.
+    let mut body: Value = serde_json::from_str(sync_event["body"].as_str().unwrap()).unwrap();
+    body["schema_version"] = SCHEMA_VERSION.into();
+    sync_event["body"] = body.to_string().into();
     let dist = tempfile::TempDir::new().unwrap();
     let state = lambda::state(&db.url, dist.path().to_path_buf())
         .await

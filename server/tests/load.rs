@@ -32,6 +32,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{
     access::Role,
     hlc::Clock,
@@ -484,7 +485,7 @@ impl Phone {
     }
 
     fn body(&self, pull: bool) -> String {
-        let mut body = json!({"client_id": self.client, "schema_version": 2,
+        let mut body = json!({"client_id": self.client, "schema_version": SCHEMA_VERSION,
                               "mutations": self.pending});
         if pull {
             body["pull"] = json!({"compound": self.compound, "cursor": self.cursor,

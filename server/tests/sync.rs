@@ -9,7 +9,7 @@ use axum::{
 use doorstep_core::{
     hlc::Hlc,
     ids::ClientId,
-    sync::{PULL_PAGE_SIZE, PullPage, SyncResponse},
+    sync::{BODY_ENCODING, PULL_PAGE_SIZE, PullPage, SCHEMA_VERSION, SyncResponse},
 };
 use doorstep_server::{AppState, app, now_ms, store::Compound};
 use serde_json::{Value, json};
@@ -40,11 +40,18 @@ impl Fixture {
     }
 
     async fn post_raw(&self, body: Vec<u8>) -> (StatusCode, Value) {
-        let request = Request::post("/api/sync")
+        self.post_encoded(body, None).await
+    }
+
+    /// The body as sent with `Content-Encoding: encoding`, when given.
+    async fn post_encoded(&self, body: Vec<u8>, encoding: Option<&str>) -> (StatusCode, Value) {
+        let mut request = Request::post("/api/sync")
             .header("content-type", "application/json")
-            .header("authorization", &self.auth)
-            .body(Body::from(body))
-            .unwrap();
+            .header("authorization", &self.auth);
+        if let Some(encoding) = encoding {
+            request = request.header("content-encoding", encoding);
+        }
+        let request = request.body(Body::from(body)).unwrap();
         let response = app(self.state.clone()).oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -89,7 +96,7 @@ fn set_household(mid: u64, client_n: u128, id: &str, fields: Value) -> Value {
 }
 
 fn push(client_n: u128, mutations: Vec<Value>) -> Value {
-    json!({"client_id": client(client_n), "schema_version": 2, "mutations": mutations})
+    json!({"client_id": client(client_n), "schema_version": SCHEMA_VERSION, "mutations": mutations})
 }
 
 /// `after` is the page pulled last (its cursor and scope), if any.
@@ -322,8 +329,8 @@ async fn bad_input_is_refused_and_changes_nothing() {
 
     let cases: Vec<(&str, Vec<u8>, StatusCode, &str)> = vec![
         ("malformed JSON", b"{\"client_id\": ".to_vec(), StatusCode::BAD_REQUEST, "malformed"),
-        ("missing client_id", json!({"schema_version": 2}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
-        ("unknown top-level field", json!({"client_id": client(1), "schema_version": 2, "x": 1}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
+        ("missing client_id", json!({"schema_version": SCHEMA_VERSION}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
+        ("unknown top-level field", json!({"client_id": client(1), "schema_version": SCHEMA_VERSION, "x": 1}).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
         ("unknown kind", good(unknown_kind).to_string().into(), StatusCode::BAD_REQUEST, "malformed"),
         ("wrong type", good(set_household(2, 1, "h2", json!({"members": "three"}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         ("out of range", good(set_household(2, 1, "h2", json!({"members": 120}))).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
@@ -334,9 +341,11 @@ async fn bad_input_is_refused_and_changes_nothing() {
         ("unsupported schema", json!({"client_id": client(1), "schema_version": 99}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
         // An app from before compact pages: asked to reload, never answered with a page it would misread.
         ("an app of schema 1", json!({"client_id": client(1), "schema_version": 1, "pull": {"compound": "c1", "cursor": 0}}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
+        // The schema before this one (record-shaped changes): its push is not taken either.
+        ("an app of the schema before", json!({"client_id": client(1), "schema_version": SCHEMA_VERSION - 1, "mutations": [set_household(2, 1, "h2", json!({"door": "1"}))], "pull": {"compound": "c1", "cursor": 0}}).to_string().into(), StatusCode::UNPROCESSABLE_ENTITY, "unsupported_schema"),
         ("101 mutations", push(1, too_many).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "too_many_mutations"),
         ("body over 256 KB", good(set_household(2, 1, "h2", json!({"notes": huge_notes}))).to_string().into(), StatusCode::PAYLOAD_TOO_LARGE, "body_rejected"),
-        ("pull of another compound", json!({"client_id": client(1), "schema_version": 2, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::FORBIDDEN, "forbidden"),
+        ("pull of another compound", json!({"client_id": client(1), "schema_version": SCHEMA_VERSION, "pull": {"compound": "nowhere", "cursor": 0}}).to_string().into(), StatusCode::FORBIDDEN, "forbidden"),
     ];
     let before = f.database_bytes().await;
     for (name, body, status, code) in cases {
@@ -347,6 +356,13 @@ async fn bad_input_is_refused_and_changes_nothing() {
             error["message"].as_str().is_some_and(|m| !m.is_empty()),
             "{name}: {error}"
         );
+        if code == "unsupported_schema" {
+            // The app shows this: it must say what to do.
+            assert!(
+                error["message"].as_str().unwrap().contains("reload"),
+                "{name}: {error}"
+            );
+        }
         assert_eq!(
             f.database_bytes().await,
             before,
@@ -354,6 +370,101 @@ async fn bad_input_is_refused_and_changes_nothing() {
         );
     }
     assert_eq!(f.state.store.last_mid(&client(1)).await.unwrap(), 1);
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn a_gzipped_push_is_taken_and_a_bad_one_changes_nothing() {
+    let f = Fixture::new().await;
+    let body = push_and_pull(
+        1,
+        vec![set_household(1, 1, "h1", json!({"door": "101"}))],
+        None,
+    );
+    let (status, answer) = f
+        .post_encoded(gzip(body.to_string().as_bytes()), Some(BODY_ENCODING))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["last_mid"], 1);
+    assert_eq!(support::pull_page(&answer).changes.len(), 1);
+
+    // Text that is all one letter inflates from a few hundred bytes to past the limit.
+    let huge = push(
+        1,
+        vec![set_household(
+            2,
+            1,
+            "h2",
+            json!({"notes": "很".repeat(100_000)}),
+        )],
+    );
+    let next = push(1, vec![set_household(2, 1, "h2", json!({"door": "102"}))]).to_string();
+    /// What is sent, with which `Content-Encoding`, and the answer expected.
+    type Case<'a> = (&'a str, Vec<u8>, Option<&'a str>, StatusCode, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "not gzip",
+            next.clone().into_bytes(),
+            Some("gzip"),
+            StatusCode::BAD_REQUEST,
+            "body_rejected",
+        ),
+        (
+            "cut short",
+            gzip(next.as_bytes())[..40].to_vec(),
+            Some("gzip"),
+            StatusCode::BAD_REQUEST,
+            "body_rejected",
+        ),
+        (
+            "past 256 KB once inflated",
+            gzip(huge.to_string().as_bytes()),
+            Some("gzip"),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_rejected",
+        ),
+        (
+            "brotli",
+            next.clone().into_bytes(),
+            Some("br"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "gzip twice",
+            gzip(next.as_bytes()),
+            Some("gzip, gzip"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+    ];
+    let before = f.database_bytes().await;
+    for (name, body, encoding, status, code) in cases {
+        let (got, error) = f.post_encoded(body, encoding).await;
+        assert_eq!(
+            (got, error["code"].as_str()),
+            (status, Some(code)),
+            "{name}: {error}"
+        );
+        assert_eq!(
+            f.database_bytes().await,
+            before,
+            "{name} changed the database"
+        );
+    }
+    // The same edit as it is: taken.
+    let (status, answer) = f.post_encoded(next.into_bytes(), Some("identity")).await;
+    assert_eq!(
+        (status, answer["last_mid"].as_u64()),
+        (StatusCode::OK, Some(2)),
+        "{answer}"
+    );
 }
 
 #[tokio::test]
@@ -369,7 +480,7 @@ async fn errors_name_the_offending_field() {
     assert_eq!(error["field"], "mutations[0].args.fields.members");
     let (_, error) = f
         .post_raw(
-            json!({"client_id": "nope", "schema_version": 2})
+            json!({"client_id": "nope", "schema_version": SCHEMA_VERSION})
                 .to_string()
                 .into_bytes(),
         )

@@ -7,6 +7,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{hlc::Hlc, ids::ClientId, truck::PublicRuns};
 use doorstep_server::{AppState, now_ms};
 use serde_json::{Value, json};
@@ -66,7 +67,7 @@ impl Fixture {
             node: ClientId::from_u128(STAFF),
         };
         let body = json!({
-            "client_id": ClientId::from_u128(STAFF), "schema_version": 2,
+            "client_id": ClientId::from_u128(STAFF), "schema_version": SCHEMA_VERSION,
             "mutations": [{"mid": mid, "hlc": hlc.to_string(), "kind": kind,
                            "args": {"collection": collection, "id": id, "compound": "c1", "fields": fields}}]
         });

@@ -10,6 +10,7 @@ use axum::{
     body::Body,
     http::{Request, StatusCode},
 };
+use doorstep_core::sync::SCHEMA_VERSION;
 use doorstep_core::{access::Role, hlc::Hlc, ids::ClientId};
 use doorstep_server::{AppState, now_ms};
 use serde_json::{Value, json};
@@ -36,11 +37,11 @@ fn m(mid: u64, client: u128, collection: &str, id: &str, fields: Value) -> Value
 }
 
 fn push(client: u128, mutations: Vec<Value>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 2, "mutations": mutations})
+    json!({"client_id": ClientId::from_u128(client), "schema_version": SCHEMA_VERSION, "mutations": mutations})
 }
 
 fn pull(client: u128, scope: Option<&str>) -> Value {
-    json!({"client_id": ClientId::from_u128(client), "schema_version": 2,
+    json!({"client_id": ClientId::from_u128(client), "schema_version": SCHEMA_VERSION,
            "pull": {"compound": "c1", "cursor": 0, "scope": scope}})
 }
 

@@ -277,9 +277,9 @@ pub fn checklist_of(visit: Option<&Record>) -> Checklist {
     visit.map(Checklist::of).unwrap_or_default()
 }
 
-/// The edits one saved checklist makes: the visit, and for each need it
-/// raises (and that this visit had not raised before) a need with its
-/// "collected" step.
+/// The edits one saved checklist makes: the visit's fields that differ
+/// from the stored visit, and for each need it raises (and that this visit
+/// had not raised before) a need with its "collected" step.
 pub fn checklist_mutations(
     checklist: &Checklist,
     compound: &CompoundId,
@@ -295,6 +295,11 @@ pub fn checklist_mutations(
     fields.insert(visit::ROUND.into(), json!(round));
     if let Some(team) = team {
         fields.insert(visit::TEAM.into(), json!(team));
+    }
+    // Only what this save changes: a smaller push, and a field another
+    // phone changed meanwhile is not overwritten with what this one showed.
+    if let Some(stored) = existing.record(Collection::Visit, &id) {
+        fields = stored.differing(fields);
     }
     let mut mutations = vec![Mutation::Set {
         collection: Collection::Visit,
@@ -428,11 +433,19 @@ mod tests {
             "Chinese building and unit names still make an id"
         );
 
-        // Saving the same door again raises no second need.
+        // Saving the same door again raises no second need, and sends only
+        // what changed: the temperature, and the time of the visit.
+        let warmer = Checklist {
+            temperature_c: Some(38.4),
+            ..checklist.clone()
+        };
+        let again = checklist_mutations(&warmer, &compound, &round, None, &h1, &replica, 6);
+        assert_eq!(again.len(), 1);
         assert_eq!(
-            checklist_mutations(&checklist, &compound, &round, None, &h1, &replica, 6).len(),
-            1
+            again[0].fields().unwrap().keys().collect::<Vec<_>>(),
+            [visit::TEMPERATURE_C.name, visit::VISITED_AT_MS.name]
         );
+        again[0].validate().unwrap();
 
         let doors = &doors_by_building(&replica, Some(&round))["3"];
         assert_eq!(doors[0].state, DoorState::Visited);

@@ -594,8 +594,9 @@ impl Db {
         );
         let mut device = expect_device(&meta).await?;
         if page.reset {
-            records.clear()?.await?;
-            conflicts.clear()?.await?;
+            // Served before the puts below, in order: nothing to wait for.
+            drop(records.clear()?);
+            drop(conflicts.clear()?);
             round.held = Some(Default::default());
             device.fresh_pull = true;
         } else if !device.fresh_pull {
@@ -677,7 +678,7 @@ impl Db {
         }
         device.cursor = page.cursor;
         device.pulled_scope = Some(page.scope.clone());
-        put(&meta, DEVICE_KEY, &device).await?;
+        issue_put(&meta, DEVICE_KEY, &device)?;
         before_commit()?;
         tx.commit().await?;
         if let Some(held) = &mut round.held {

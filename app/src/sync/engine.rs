@@ -59,9 +59,10 @@ impl From<ApiFailure> for SyncError {
     }
 }
 
-/// `POST /api/sync`: one push batch and the pull after it.
+/// `POST /api/sync`: one push batch and the pull after it, gzipped when
+/// the push makes it long.
 async fn push_and_pull(request: &SyncRequest, token: &str) -> Result<SyncResponse, ApiFailure> {
-    api::post(api::url("/api/sync"), Some(token), Body::Json(request)).await
+    api::post(api::url("/api/sync"), Some(token), Body::GzipJson(request)).await
 }
 
 /// Pull progress: changes stored so far, and the total expected this round.
