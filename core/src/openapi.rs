@@ -100,7 +100,7 @@ hand_written!(
         "description": "Hybrid logical timestamp `wall_ms.counter.client_id`. Ordered by wall \
                         time, then counter, then client id.",
         "type": "string",
-        "pattern": "^[0-9]{1,19}\\.[0-9]{1,10}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+        "pattern": "^[0-9]{1,19}\\.[0-9]{1,9}\\.[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
         "examples": ["1764000000000.7.00000000-0000-0000-0000-000000000003"],
     })
 );
