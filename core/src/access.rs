@@ -26,6 +26,7 @@ use crate::{
 
 /// What a device was invited as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 社区/网格负责人: everything in the compound.
@@ -305,6 +306,7 @@ pub fn team_places<'a>(
 
 /// What one device may reach.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scope {
     pub compound: CompoundId,
     pub role: Role,

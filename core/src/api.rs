@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Answer of `GET /api/health`: only what a load balancer needs. Anyone may
 /// ask, so it names no version of the server or its database engine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: HealthStatus,
 }
@@ -13,6 +14,7 @@ pub struct Health {
 /// A 200 always says `ok` (the database answered); otherwise the answer is
 /// an [`ApiError`] with a 503.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
     Ok,
@@ -28,6 +30,7 @@ pub enum StorageBackend {
 
 /// A compound's id and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompoundSummary {
     pub id: crate::ids::CompoundId,
     /// Display name, e.g. 永安社区.
@@ -36,6 +39,7 @@ pub struct CompoundSummary {
 
 /// `POST /api/redeem`: a phone trades an invite code for a device token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     /// As typed or scanned; see [`crate::invite::normalize`].
@@ -48,6 +52,7 @@ pub struct RedeemRequest {
 /// Answer of `POST /api/redeem`: the bearer token, shown this once, and
 /// either a compound device's session or a district official's district.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Redeemed {
     pub token: String,
     /// A device that works in a compound: where, and what it may reach.
@@ -61,6 +66,7 @@ pub struct Redeemed {
 
 /// Answer of `GET /api/session`: who this device is and what it may reach.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Session {
     pub device: String,
     pub compound: CompoundSummary,
@@ -69,6 +75,7 @@ pub struct Session {
 
 /// `POST /api/compounds/{c}/invites`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     pub role: crate::access::Role,
@@ -76,8 +83,12 @@ pub struct InviteRequest {
     #[serde(default)]
     pub team: Option<crate::ids::RecordId>,
     /// How many phones may redeem it (1 = single use).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 500))]
+    #[serde(deserialize_with = "crate::number::whole")]
     pub uses: u32,
     /// Hours until it expires.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 720))]
+    #[serde(deserialize_with = "crate::number::whole")]
     pub hours: u32,
     /// Grants a volunteer the key-persons fields.
     #[serde(default)]
@@ -86,6 +97,7 @@ pub struct InviteRequest {
 
 /// An invite as the coordinator's list shows it (never its code).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invite {
     pub id: String,
     pub role: crate::access::Role,
@@ -99,6 +111,7 @@ pub struct Invite {
 
 /// Answer of `POST /api/compounds/{c}/invites`: the code, shown this once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewInvite {
     pub invite: Invite,
     /// Display form, e.g. `7K2QM-X9D4T`.
@@ -112,6 +125,7 @@ pub struct NewInvite {
 
 /// A redeemed device in the coordinator's list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceInfo {
     pub id: String,
     pub label: String,
@@ -131,6 +145,7 @@ pub struct DeviceInfo {
 
 /// `POST /api/compounds/{c}/devices/{id}`: revoke it, or change its grant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeviceUpdate {
     /// `true` revokes the device for good.
@@ -144,6 +159,7 @@ pub struct DeviceUpdate {
 /// or on a refused mutation: one list, so the server and the phone compare
 /// variants, never strings. On the wire, snake_case (`not_found`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request could not be read (400).
@@ -270,6 +286,7 @@ impl std::fmt::Display for ErrorCode {
 
 /// The one error shape of the API: `{code, message, field?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiError {
     /// Stable, machine-readable code.
     pub code: ErrorCode,
@@ -361,6 +378,7 @@ mod tests {
 /// `GET /api/compounds/{c}/refused`: an edit the server refused for good,
 /// newest first, so a coordinator can see it and adopt it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefusedEdit {
     /// The device (client id) that made it.
     pub device: String,
@@ -381,6 +399,7 @@ pub struct RefusedEdit {
 
 /// One change in a record's history, from the server's mutation log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryChange {
     /// The device (client id) that made it.
     pub device: String,
@@ -401,6 +420,7 @@ pub struct HistoryChange {
 /// `EventSource` cannot send the bearer token, and a token in a URL would
 /// end up in logs; a ticket only opens a stream of contentless pokes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventTicket {
     pub ticket: String,
     pub expires_ms: u64,
@@ -415,6 +435,7 @@ pub const EVENT_POKE: &str = "poke";
 /// building pages take residents' help requests (求助); off until a
 /// coordinator turns it on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HelpSwitch {
     pub enabled: bool,
 }

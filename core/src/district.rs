@@ -26,6 +26,7 @@ use crate::{
 
 /// A district's id and name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DistrictSummary {
     pub id: DistrictId,
     /// Display name, e.g. 洪山区 or 珞南街道.
@@ -34,6 +35,7 @@ pub struct DistrictSummary {
 
 /// One day's door work (China Standard Time), for the chart over days.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Day {
     /// `YYYY-MM-DD`.
     pub date: String,
@@ -225,6 +227,7 @@ impl Figures {
 
 /// One compound's row on the district page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompoundRow {
     pub compound: CompoundSummary,
     /// The 街道 it belongs to within the district, if set.
@@ -239,6 +242,7 @@ pub struct CompoundRow {
 
 /// Answer of `GET /api/districts/{district}/totals`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DistrictTotals {
     pub district: DistrictSummary,
     /// By street, then name.

@@ -85,6 +85,18 @@ macro_rules! text_id {
                 Self::try_from(s.to_owned())
             }
         }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::openapi::from_json(serde_json::json!({
+                    "type": "string",
+                    "pattern": $crate::openapi::TEXT_ID_PATTERN,
+                }))
+            }
+        }
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
     };
 }
 

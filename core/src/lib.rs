@@ -23,6 +23,9 @@ pub mod invite;
 pub mod labels;
 pub mod mutation;
 pub mod need;
+pub mod number;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod page;
 pub mod record;
 pub mod roster;

@@ -16,6 +16,7 @@ use crate::{
 
 /// `{"kind": ..., "args": {...}}` on the wire and in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "args", rename_all = "snake_case")]
 pub enum Mutation {
     /// Sets some fields of a mutable record, creating it if it is new.
@@ -50,6 +51,7 @@ pub struct Invalid {
 /// Why a valid mutation cannot apply to the state it meets. Permanent: the
 /// server records it and moves the client past it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refusal {
     pub code: crate::api::ErrorCode,
     pub message: String,

@@ -29,6 +29,7 @@ pub struct Sheet {
 
 /// What a column holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnUse {
     /// A household field (`building`, `unit`, `door`, `head`, `phone`,
@@ -46,6 +47,7 @@ pub enum ColumnUse {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RosterColumn {
     pub header: String,
     #[serde(rename = "use")]
@@ -54,6 +56,7 @@ pub struct RosterColumn {
 
 /// Where a sheet without a building column takes its building from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BuildingSource {
     /// The sheet's name, e.g. "3号楼".
@@ -63,6 +66,7 @@ pub enum BuildingSource {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SheetBuilding {
     pub building: String,
     pub from: BuildingSource,
@@ -70,6 +74,7 @@ pub struct SheetBuilding {
 
 /// Why a row is not a household and was passed over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     /// Above the header: a title.
@@ -86,6 +91,7 @@ pub enum SkipReason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SkippedRow {
     pub row: usize,
     pub reason: SkipReason,
@@ -95,6 +101,7 @@ pub struct SkippedRow {
 
 /// How one sheet was read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RosterSheet {
     pub name: String,
     /// The header's row number (from 1); `None`: no roster found, the sheet
@@ -111,6 +118,7 @@ pub struct RosterSheet {
 
 /// One household as it would be imported, values normalised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RosterRow {
     pub sheet: String,
     pub row: usize,
@@ -119,6 +127,7 @@ pub struct RosterRow {
 
 /// Why a row cannot be imported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum RosterProblem {
     MissingDoor,
@@ -150,6 +159,7 @@ pub enum RosterProblem {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RosterRowError {
     pub sheet: String,
     pub row: usize,
@@ -159,6 +169,7 @@ pub struct RosterRowError {
 /// A care-ledger entry the roster suggests; imported only when the user
 /// accepts the proposals.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CareProposal {
     pub sheet: String,
     pub row: usize,
@@ -175,6 +186,7 @@ pub struct CareProposal {
 
 /// What a roster dry run (or an import) reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RosterReport {
     /// The text encoding of a CSV file ("UTF-8", "GB18030", "UTF-16LE").
     #[serde(default, skip_serializing_if = "Option::is_none")]

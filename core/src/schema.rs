@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Collection {
     /// 户: one household in the registry.
@@ -164,6 +165,22 @@ macro_rules! vocabulary {
 
             fn word(self) -> &'static str {
                 match self { $(Self::$variant => $word,)* }
+            }
+        }
+
+        /// The wire words, as the API document lists them.
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::openapi::words(<Self as $crate::schema::Vocabulary>::WORDS)
+            }
+        }
+        /// Named by module (`visit_Health`): two vocabularies share a name.
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                let module = module_path!().rsplit("::").next().unwrap_or_default();
+                format!("{module}_{}", stringify!($name)).into()
             }
         }
     };

@@ -37,8 +37,10 @@ pub const PULL_PAGE_SIZE: usize = 1000;
 
 /// A mutation as the client numbered and stamped it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushedMutation {
     /// Counts up by one per client, from 1.
+    #[serde(deserialize_with = "crate::number::whole")]
     pub mid: u64,
     pub hlc: Hlc,
     #[serde(flatten)]
@@ -56,22 +58,28 @@ pub struct OutboxEntry {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SyncRequest {
     pub client_id: ClientId,
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::openapi::schema_version))]
+    #[serde(deserialize_with = "crate::number::whole")]
     pub schema_version: u32,
     /// Consecutive mids; may start at or below what the server has (a retry).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
     pub mutations: Vec<PushedMutation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull: Option<PullRequest>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PullRequest {
     pub compound: CompoundId,
     /// The last change sequence number this client has stored; 0 at first.
+    #[serde(deserialize_with = "crate::number::whole")]
     pub cursor: u64,
     /// The scope fingerprint the phone's records were pulled under (from
     /// the last page). When the device's scope has changed since, the
@@ -81,6 +89,7 @@ pub struct PullRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SyncResponse {
     /// The highest mid the server has processed for this client (applied or
     /// rejected). The client drops outbox entries up to it.
@@ -94,6 +103,7 @@ pub struct SyncResponse {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rejection {
     pub mid: u64,
     #[serde(flatten)]

@@ -23,6 +23,7 @@ pub const LATEST_PLANNED_MS: u64 = 32_503_680_000_000;
 pub const MAX_STOPS: usize = 200;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Stop {
     /// The building (楼栋) as residents know it, e.g. `3`.
@@ -68,6 +69,7 @@ impl Stop {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RunState {
     Planned,
@@ -77,6 +79,7 @@ pub enum RunState {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     Arrived,
@@ -102,6 +105,7 @@ pub struct StopEvent {
 /// (Unknown keys are ignored: a resident page's cached copy from before
 /// may still carry an `hlc`.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tap {
     pub building: String,
     pub kind: EventKind,
@@ -111,6 +115,7 @@ pub struct Tap {
 
 /// The vendor's public face: what a resident may see.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TruckInfo {
     pub name: String,
     pub vendor: String,
@@ -120,6 +125,7 @@ pub struct TruckInfo {
 
 /// Everything the resident page needs about one run; nothing personal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicRun {
     pub id: RecordId,
     pub compound: CompoundId,
@@ -133,6 +139,7 @@ pub struct PublicRun {
 
 /// `GET /api/public/runs/{compound}` and each SSE message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PublicRuns {
     pub compound: CompoundId,
     pub runs: Vec<PublicRun>,

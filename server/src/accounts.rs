@@ -117,6 +117,14 @@ pub async fn new_invite(
 
 /// `POST /api/redeem`. Every failure looks the same (401 `invalid_code`);
 /// past a limit, 429 with `Retry-After`.
+#[utoipa::path(post, path = "/redeem",
+    request_body = doorstep_core::api::RedeemRequest,
+    responses(
+        (status = 200, description = "Signed in: the token, shown this once.", body = Redeemed),
+        (status = 401, description = "Wrong, used up, expired or revoked (`invalid_code`): the same answer for all.", body = doorstep_core::api::ApiError),
+        (status = 429, description = "Too many attempts (`too_many_attempts`); `Retry-After` says how many seconds to wait.", body = doorstep_core::api::ApiError),
+        crate::api::JsonBodyRefusals,
+    ))]
 pub async fn redeem(
     State(state): State<AppState>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
@@ -289,6 +297,11 @@ async fn session_of(store: &Store, device: &Device) -> Result<Session, AppError>
 }
 
 /// `GET /api/session`: who this device is and what it may reach now.
+#[utoipa::path(get, path = "/session", security(("device" = [])),
+    responses(
+        (status = 200, description = "Who this device is and what it may reach now.", body = Session),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn session(
     State(state): State<AppState>,
     Caller(device): Caller,
@@ -297,6 +310,15 @@ pub async fn session(
 }
 
 /// `POST /api/compounds/{c}/invites` (coordinators).
+#[utoipa::path(post, path = "/compounds/{compound}/invites", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    request_body = InviteRequest,
+    responses(
+        (status = 200, description = "The invite and its code, shown this once.", body = NewInvite),
+        (status = 422, description = "The request names something impossible (uses, hours, team: `invalid`).", body = doorstep_core::api::ApiError),
+        crate::api::JsonBodyRefusals,
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn create_invite(
     State(state): State<AppState>,
     caller: Caller,
@@ -314,6 +336,12 @@ pub async fn create_invite(
 }
 
 /// `GET /api/compounds/{c}/invites` (coordinators): the usable ones.
+#[utoipa::path(get, path = "/compounds/{compound}/invites", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    responses(
+        (status = 200, description = "Invites that can still be redeemed, never their codes.", body = Vec<doorstep_core::api::Invite>),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn invites(
     State(state): State<AppState>,
     caller: Caller,
@@ -325,6 +353,13 @@ pub async fn invites(
 
 /// `DELETE /api/compounds/{c}/invites/{id}` (coordinators): cancels an
 /// invite, e.g. a leaked code. 204 whether or not it was revoked before.
+#[utoipa::path(delete, path = "/compounds/{compound}/invites/{id}", security(("device" = [])),
+    params(crate::api::CompoundPath, ("id" = String, Path, description = "The invite's `id` from the invite list.")),
+    responses(
+        (status = 204, description = "Revoked (also when it already was); redeeming its code now answers 401 `invalid_code`."),
+        (status = 404, description = "No such invite in this compound (`not_found`).", body = doorstep_core::api::ApiError),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn revoke_invite(
     State(state): State<AppState>,
     caller: Caller,
@@ -339,6 +374,12 @@ pub async fn revoke_invite(
 }
 
 /// `GET /api/compounds/{c}/devices` (coordinators).
+#[utoipa::path(get, path = "/compounds/{compound}/devices", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    responses(
+        (status = 200, description = "Redeemed devices.", body = Vec<DeviceInfo>),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn devices(
     State(state): State<AppState>,
     caller: Caller,
@@ -354,6 +395,16 @@ pub async fn devices(
 
 /// `POST /api/compounds/{c}/devices/{id}` (coordinators): revoke, or grant
 /// or withdraw a volunteer's key-persons access.
+#[utoipa::path(post, path = "/compounds/{compound}/devices/{id}", security(("device" = [])),
+    params(crate::api::CompoundPath, ("id" = String, Path, description = "The device's `id` from the device list.")),
+    request_body = DeviceUpdate,
+    responses(
+        (status = 200, description = "The device as it is now.", body = DeviceInfo),
+        (status = 404, description = "No such device in this compound (`not_found`).", body = doorstep_core::api::ApiError),
+        (status = 422, description = "Only a volunteer's key-persons access is granted, and a coordinator cannot revoke the phone in hand (`invalid`).", body = doorstep_core::api::ApiError),
+        crate::api::JsonBodyRefusals,
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn update_device(
     State(state): State<AppState>,
     caller: Caller,

@@ -22,6 +22,17 @@ use crate::{AppState, auth::Caller, error::AppError};
 /// a record, oldest first; for a need, its lifecycle steps too. A volunteer
 /// sees the records of their buildings and units, without key-persons fields unless
 /// granted.
+#[utoipa::path(get, path = "/compounds/{compound}/history/{collection}/{id}", security(("device" = [])),
+    params(
+        crate::api::CompoundPath,
+        ("collection" = Collection, Path, description = "The record's collection."),
+        ("id" = doorstep_core::ids::RecordId, Path, description = "The record's id."),
+    ),
+    responses(
+        (status = 200, description = "The record's changes, oldest first.", body = Vec<HistoryChange>),
+        (status = 404, description = "No such collection (`not_found`).", body = doorstep_core::api::ApiError),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
@@ -92,6 +103,12 @@ pub async fn history(
 
 /// `GET /api/compounds/{compound}/freshness`: for each team, when a visit it
 /// recorded last reached the server.
+#[utoipa::path(get, path = "/compounds/{compound}/freshness", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    responses(
+        (status = 200, description = "By team id, when a visit it recorded last reached the server (Unix ms).", body = BTreeMap<String, u64>),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn freshness(
     State(state): State<AppState>,
     caller: Caller,
@@ -117,6 +134,12 @@ pub async fn freshness(
 /// `GET /api/compounds/{compound}/refused`: the edits the server refused for
 /// good, newest first, each with whether the record now holds what it said.
 /// Coordinators only: it shows every field of every building.
+#[utoipa::path(get, path = "/compounds/{compound}/refused", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    responses(
+        (status = 200, description = "Refused edits, newest first: at most 500, and at most 100 of one device.", body = Vec<RefusedEdit>),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn refused(
     State(state): State<AppState>,
     caller: Caller,

@@ -34,8 +34,9 @@ impl FromRequestParts<AppState> for Caller {
 /// The body of a download the app starts as a form `POST` (`token=…`): a
 /// browser download or a page to print cannot carry a header, and a token
 /// in a URL would end up in logs and history.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
 pub struct TokenForm {
+    /// The device token, as `Authorization: Bearer` would carry it.
     token: String,
 }
 

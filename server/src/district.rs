@@ -36,6 +36,11 @@ async fn totals_of(
 }
 
 /// `GET /api/districts/{district}/totals`
+#[utoipa::path(get, path = "/districts/{district}/totals", security(("device" = [])),
+    params(("district" = doorstep_core::ids::DistrictId, Path, description = "The district's id.")),
+    responses(
+        (status = 200, description = "Every compound's figures, freshness and days, and their sum. Only counts.", body = DistrictTotals),
+        crate::api::DeviceRefusals))]
 pub async fn totals(
     State(state): State<AppState>,
     caller: DistrictCaller,
@@ -118,6 +123,9 @@ pub fn sheets(page: &DistrictTotals) -> Vec<Ledger> {
 }
 
 /// `GET /api/districts/{district}/totals.xlsx`
+#[utoipa::path(get, path = "/districts/{district}/totals.xlsx", security(("device" = [])),
+    params(("district" = doorstep_core::ids::DistrictId, Path, description = "The district's id.")),
+    responses((status = 200, description = "The totals as an Excel workbook: 各小区 (a row per compound, by street, with a 合计 row) and 按日 (the days).", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), crate::api::DeviceRefusals))]
 pub async fn xlsx(
     State(state): State<AppState>,
     caller: DistrictCaller,
@@ -140,6 +148,10 @@ pub async fn xlsx(
 }
 
 /// `POST` of [`xlsx`] with the token in a form (the app's download button).
+#[utoipa::path(post, path = "/districts/{district}/totals.xlsx",
+    params(("district" = doorstep_core::ids::DistrictId, Path, description = "The district's id.")),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The totals as an Excel workbook: 各小区 (a row per compound, by street, with a 合计 row) and 按日 (the days).", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), crate::api::FormRefusals))]
 pub async fn xlsx_form(
     State(state): State<AppState>,
     Path(district): Path<String>,

@@ -31,6 +31,15 @@ use crate::{AppState, auth::Caller, error::AppError, now_ms};
 /// How long a ticket may be used to open a stream.
 pub const TICKET_MS: u64 = 5 * 60 * 1000;
 
+/// A ticket to open this device's live stream.
+///
+/// Good for 5 minutes, for `GET /api/events`: an `EventSource` cannot send
+/// the bearer token.
+#[utoipa::path(post, path = "/events/ticket", security(("device" = [])),
+    responses(
+        (status = 200, description = "The ticket and when it expires (server clock).", body = EventTicket),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn ticket(State(state): State<AppState>, Caller(device): Caller) -> Json<EventTicket> {
     let expires_ms = now_ms() + TICKET_MS;
     Json(EventTicket {
@@ -39,13 +48,22 @@ pub async fn ticket(State(state): State<AppState>, Caller(device): Caller) -> Js
     })
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Ticket {
+    /// From `POST /api/events/ticket`.
     ticket: String,
 }
 
 /// Server-sent events: `ready`, then a `poke` per change to the device's
 /// compound. A missed poke (the stream fell behind) is sent as a poke.
+#[utoipa::path(get, path = "/events", params(Ticket),
+    responses(
+        (status = 200, description = "An event stream: `event: ready` once connected, then `event: poke` whenever the compound has new changes to pull.", content_type = "text/event-stream", body = crate::api::ServerSentEvent),
+        (status = 204, description = "No streams here (the serverless build): poll instead."),
+        (status = 400, description = "No ticket in the query (`malformed`).", body = doorstep_core::api::ApiError),
+        (status = 401, description = "The ticket is not valid (`invalid_ticket`: expired, forged, or its device unknown) or the device was revoked (`device_revoked`).", body = doorstep_core::api::ApiError),
+    ))]
 pub async fn stream(
     State(state): State<AppState>,
     Query(Ticket { ticket }): Query<Ticket>,

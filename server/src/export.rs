@@ -516,6 +516,9 @@ pub fn attachment(name: &str, content_type: &'static str, body: Vec<u8>) -> Resp
 }
 
 /// `GET /api/compounds/{compound}/ledgers.xlsx`
+#[utoipa::path(get, path = "/compounds/{compound}/ledgers.xlsx", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    responses((status = 200, description = "Every ledger (台账) as one Excel workbook, a sheet per ledger.", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), crate::api::DeviceRefusals))]
 pub async fn xlsx(
     State(state): State<AppState>,
     caller: Caller,
@@ -537,6 +540,10 @@ pub async fn xlsx(
 }
 
 /// `POST` of [`xlsx`] with the token in a form (the app's download button).
+#[utoipa::path(post, path = "/compounds/{compound}/ledgers.xlsx",
+    params(crate::api::CompoundPath),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Every ledger (台账) as one Excel workbook, a sheet per ledger.", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>), crate::api::FormRefusals))]
 pub async fn xlsx_form(
     State(state): State<AppState>,
     Path(compound): Path<String>,
@@ -550,6 +557,12 @@ pub async fn xlsx_form(
 }
 
 /// `POST` of [`ledger_file`] with the token in a form.
+#[utoipa::path(post, path = "/compounds/{compound}/ledgers/{file}",
+    params(crate::api::CompoundPath, ("file" = String, Path, pattern = r"^(households|visits|needs|purchases|care|key-persons)\.(csv|html)$", description = "`{ledger}.csv` or `{ledger}.html`.")),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "The ledger as UTF-8 CSV with a BOM, or as a page to print.", content((String = "text/csv"), (String = "text/html"))),
+        (status = 404, description = "No such ledger or format.", content_type = "text/html", body = String),
+        crate::api::FormRefusals))]
 pub async fn ledger_file_form(
     State(state): State<AppState>,
     Path(path): Path<(String, String)>,
@@ -564,6 +577,11 @@ pub async fn ledger_file_form(
 
 /// `GET /api/compounds/{compound}/ledgers/{ledger}.csv` (a file) or
 /// `….html` (a page to print).
+#[utoipa::path(get, path = "/compounds/{compound}/ledgers/{file}", security(("device" = [])),
+    params(crate::api::CompoundPath, ("file" = String, Path, pattern = r"^(households|visits|needs|purchases|care|key-persons)\.(csv|html)$", description = "`{ledger}.csv` or `{ledger}.html`.")),
+    responses((status = 200, description = "The ledger as UTF-8 CSV with a BOM, or as a page to print.", content((String = "text/csv"), (String = "text/html"))),
+        (status = 404, description = "No such ledger or format (`not_found`).", body = doorstep_core::api::ApiError),
+        crate::api::DeviceRefusals))]
 pub async fn ledger_file(
     State(state): State<AppState>,
     caller: Caller,

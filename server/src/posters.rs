@@ -23,6 +23,11 @@ use crate::{
     error::AppError,
 };
 
+/// Printable posters, one per building, each with a QR code to the
+/// building's resident page (coordinators).
+#[utoipa::path(get, path = "/compounds/{compound}/posters", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    responses((status = 200, description = "Printable A4 HTML pages, one per building, each with a QR code to the building's resident page.", content_type = "text/html", body = String), crate::api::DeviceRefusals))]
 pub async fn posters(
     State(state): State<AppState>,
     caller: Caller,
@@ -61,6 +66,10 @@ flex-direction:column;align-items:center;justify-content:center;text-align:cente
 .qr svg{width:120mm;height:120mm}.how{font-size:20pt;line-height:1.5;margin:0}.url{font-size:10pt;color:#777;word-break:break-all}";
 
 /// `POST` of [`posters`] with the token in a form (the app's print link).
+#[utoipa::path(post, path = "/compounds/{compound}/posters",
+    params(crate::api::CompoundPath),
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Printable A4 HTML pages, one per building, each with a QR code to the building's resident page.", content_type = "text/html", body = String), crate::api::FormRefusals))]
 pub async fn posters_form(
     State(state): State<AppState>,
     Path(compound): Path<String>,

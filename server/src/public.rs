@@ -4,13 +4,12 @@
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
     response::{
         IntoResponse,
         sse::{Event, KeepAlive, Sse},
     },
-    routing::get,
 };
 use doorstep_core::{
     ids::CompoundId,
@@ -19,13 +18,15 @@ use doorstep_core::{
 };
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{AppState, error::AppError, now_ms, store::Store};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/runs/{compound}", get(runs))
-        .route("/runs/{compound}/stream", get(stream))
+/// The routes under `/api/public`, documented.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(runs))
+        .routes(routes!(stream))
         .merge(crate::resident_page::api_routes())
 }
 
@@ -74,6 +75,15 @@ pub async fn known(state: &AppState, compound: &str) -> Result<CompoundId, AppEr
     Ok(compound)
 }
 
+/// Public truck status of a compound.
+///
+/// Runs, stops, the latest tap per stop, the vendor's contact. No login, no
+/// personal data.
+#[utoipa::path(get, path = "/runs/{compound}", params(crate::api::CompoundPath),
+    responses(
+        (status = 200, description = "The compound's runs.", body = PublicRuns),
+        (status = 404, description = "No such compound (`not_found`).", body = doorstep_core::api::ApiError),
+    ))]
 async fn runs(
     State(state): State<AppState>,
     Path(compound): Path<String>,
@@ -83,6 +93,11 @@ async fn runs(
 }
 
 /// Server-sent events: the current status at once, then every change.
+#[utoipa::path(get, path = "/runs/{compound}/stream", params(crate::api::CompoundPath),
+    responses(
+        (status = 200, description = "An event stream: one `PublicRuns` JSON per `data:` message.", content_type = "text/event-stream", body = crate::api::ServerSentEvent),
+        (status = 404, description = "No such compound (`not_found`).", body = doorstep_core::api::ApiError),
+    ))]
 async fn stream(
     State(state): State<AppState>,
     Path(compound): Path<String>,

@@ -397,22 +397,52 @@ pub mod http {
     use serde::Deserialize;
 
     use super::{Import, RosterError, RosterReport, import, parse_mapping};
+    use utoipa_axum::{
+        router::{UtoipaMethodRouter, UtoipaMethodRouterExt},
+        routes,
+    };
+
     use crate::{AppState, auth::Caller, error::AppError, now_ms};
 
     /// Rosters of a few thousand households are well under this.
     pub const MAX_ROSTER_BYTES: usize = 8 * 1024 * 1024;
 
-    #[derive(Deserialize)]
+    #[derive(Deserialize, utoipa::IntoParams)]
+    #[into_params(parameter_in = Query)]
     pub struct RosterQuery {
+        /// The file's name; its extension picks the format.
         file: String,
+        /// Report what would be imported; store nothing.
         #[serde(default)]
         dry_run: bool,
+        /// Also record the care proposals on the care ledger.
         #[serde(default)]
         care: bool,
+        /// Comma-separated `列名=field` pairs for other headers.
         #[serde(default)]
         map: String,
     }
 
+    /// The route, with its larger body limit.
+    pub fn route() -> UtoipaMethodRouter<AppState> {
+        routes!(upload).layer(axum::extract::DefaultBodyLimit::max(MAX_ROSTER_BYTES))
+    }
+
+    /// Import households from a roster file sent as the body.
+    ///
+    /// `.xlsx`, `.xls`, or `.csv` in UTF-8 or GB18030/GBK; every sheet is
+    /// read, headers found by their names (`map` overrides). A dry run
+    /// reports it all; a real import is one transaction, all rows or none.
+    #[utoipa::path(post, path = "/compounds/{compound}/roster", security(("device" = [])),
+        params(crate::api::CompoundPath, RosterQuery),
+        request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+        responses(
+            (status = 200, description = "What was (or would be) imported, and the bad rows.", body = RosterReport),
+            (status = 400, description = "The query lacks `file` or has a wrong type (`malformed`).", body = doorstep_core::api::ApiError),
+            (status = 413, description = "Larger than 8 MB (`body_rejected`).", body = doorstep_core::api::ApiError),
+            (status = 422, description = "The file cannot be read as a roster (`roster_empty`, `roster_no_header`, `roster_no_door_column`, `roster_wps_et`, `roster_unreadable`), a bad mapping (`invalid`), or a real import with bad rows (`bad_rows`): nothing imported.", body = doorstep_core::api::ApiError),
+            crate::api::DeviceRefusals,
+        ))]
     pub async fn upload(
         State(state): State<AppState>,
         caller: Caller,

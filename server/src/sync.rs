@@ -11,18 +11,43 @@ use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header::CONTENT_ENCODING},
-    routing::{MethodRouter, post},
 };
-use doorstep_core::api::ErrorCode;
+use doorstep_core::api::{ApiError, ErrorCode};
 use doorstep_core::sync::{BODY_ENCODING, MAX_BODY_BYTES, RequestError, SyncRequest, SyncResponse};
+use utoipa_axum::{
+    router::{UtoipaMethodRouter, UtoipaMethodRouterExt},
+    routes,
+};
 
-use crate::{AppState, auth::Caller, error::AppError, now_ms};
+use crate::{AppState, api::DeviceRefusals, auth::Caller, error::AppError, now_ms};
 
-pub fn route() -> MethodRouter<AppState> {
-    post(sync).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+/// The route, with its larger body limit.
+pub fn route() -> UtoipaMethodRouter<AppState> {
+    routes!(sync).layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
-async fn sync(
+/// Push a batch of outbox entries and pull one page of a compound's changes.
+///
+/// The push is one transaction: all of the batch or none. Mids at or below
+/// the client's `last_mid` are retries and are not applied again (each must
+/// carry the edit first acknowledged under it, else 409 `mid_reused`); a
+/// refused mutation is recorded, reported in `rejected` and passed. A
+/// request refused as a whole (4xx) stores nothing.
+#[utoipa::path(post, path = "/sync", security(("device" = [])),
+    params(("Content-Encoding" = Option<String>, Header, description = "`gzip` when the body is gzipped (phones gzip pushes of 1 KiB or more)."),),
+    request_body(content = SyncRequest, description = "At most 256 KiB, also once inflated."),
+    responses(
+        (status = 200, description = "The batch is stored (or was already); the page follows the request's cursor.", body = SyncResponse),
+        (status = 400, description = "The body is not this endpoint's JSON (`malformed`, with the JSON path in `field`), or says it is gzip and is not (`body_rejected`).", body = ApiError),
+        (status = 409, description = "The batch skips mids the server has not seen (`mid_gap`) or reuses an acknowledged mid with another edit (`mid_reused`).", body = ApiError),
+        (status = 413, description = "Too much in one request (`too_many_mutations`, or a body over 256 KiB, also once inflated: `body_rejected`).", body = ApiError),
+        (status = 415, description = "A `Content-Encoding` other than `gzip` (`unsupported_media_type`).", body = ApiError),
+        (status = 422, description = "Well-formed, but no server state could accept it (`unsupported_schema`, `invalid`, `clock_ahead`).", body = ApiError),
+        (status = 500, description = "The server holds data it cannot read (`corrupt`).", body = ApiError),
+        (status = 503, description = "The database did not answer (`store_unavailable`) or a concurrent push took an id (`busy`); retry.", body = ApiError),
+        DeviceRefusals,
+    ))]
+pub async fn sync(
     State(state): State<AppState>,
     Caller(device): Caller,
     headers: HeaderMap,

@@ -1,6 +1,7 @@
 //! `cargo xtask`: the two commands a newcomer needs, the sync soak, the
 //! benchmarks, and Trunk's build hook.
 
+mod api_check;
 mod bench;
 mod lockfile;
 mod precompress;
@@ -30,6 +31,9 @@ enum Command {
     },
     /// Install what is missing (Chromium included), then run every test suite.
     Test,
+    /// Hold the API to its document with an outside client: schemathesis
+    /// (`--checks all`) against a real server, as a coordinator.
+    ApiCheck,
     /// Run many more randomized sync histories than `test` does, in a release build.
     Soak {
         /// How many histories to simulate (each from its own seed).
@@ -59,6 +63,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run { addr } => tasks::run(addr),
         Command::Test => tasks::test(),
+        Command::ApiCheck => api_check::api_check(),
         Command::Soak {
             histories,
             fuzz_minutes,

@@ -111,6 +111,12 @@ pub fn test() -> anyhow::Result<()> {
             failed.push(name);
         }
     }
+    let name = "API against an outside client (schemathesis, api-check)";
+    eprintln!("\n=== {name} ===");
+    if let Err(err) = crate::api_check::api_check() {
+        eprintln!("{err:#}");
+        failed.push(name);
+    }
     if failed.is_empty() {
         eprintln!("\nall test suites passed");
         Ok(())

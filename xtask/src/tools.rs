@@ -216,11 +216,17 @@ fn is_root() -> bool {
     output(cmd("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")
 }
 
-/// Debian's Chromium, its driver and CJK fonts; installed with apt-get when we
-/// are root, otherwise a clear instruction.
+/// Debian's Chromium, its driver and CJK fonts.
 pub fn ensure_browser() -> anyhow::Result<()> {
-    let missing: Vec<&str> = BROWSER_PACKAGES
-        .into_iter()
+    ensure_debian_packages("the browser tests", &BROWSER_PACKAGES)
+}
+
+/// Debian packages that `what` needs: installed with apt-get when we are
+/// root, otherwise a clear instruction.
+pub fn ensure_debian_packages(what: &str, packages: &[&str]) -> anyhow::Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
         .filter(|package| !package_installed(package))
         .collect();
     if missing.is_empty() {
@@ -228,7 +234,7 @@ pub fn ensure_browser() -> anyhow::Result<()> {
     }
     if !is_root() {
         bail!(
-            "the browser tests need Debian packages that are missing: {0}\n\
+            "{what} need Debian packages that are missing: {0}\n\
              install them with: sudo apt-get install -y {0}",
             missing.join(" ")
         );

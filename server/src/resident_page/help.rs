@@ -297,7 +297,8 @@ fn answer(status: StatusCode, csp: &str, html: String) -> Response {
 }
 
 /// The form as posted (`application/x-www-form-urlencoded`).
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = HelpForm)]
 pub struct Posted {
     #[serde(default)]
     unit: String,
@@ -311,6 +312,7 @@ pub struct Posted {
     phone: String,
     #[serde(default)]
     name: String,
+    /// The page's language, for the answer: `en`, else Chinese.
     lang: Option<String>,
 }
 
@@ -319,6 +321,18 @@ pub struct Posted {
 /// not, with the form as it was filled in: 404 `not_found`, 403
 /// `help_closed`, 422 `invalid` (and the field), 429 `too_many_requests`.
 /// Each answer carries its code in `X-Doorstep-Code` for scripts and tests.
+#[utoipa::path(post, path = "/help/{compound}/{building}",
+    params(crate::api::CompoundPath, ("building" = String, Path, description = "The building whose page the form is on (percent-encoded).")),
+    request_body(content = Posted, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Filed: `Location` is the ticket page, `/h/{ticket}`.", headers(("location" = String))),
+        (status = 403, description = "The compound does not take requests (its coordinator has not turned them on).", headers(("x-doorstep-code" = String, description = "`help_closed`")), content_type = "text/html", body = String),
+        (status = 404, description = "No such compound.", headers(("x-doorstep-code" = String, description = "`not_found`")), content_type = "text/html", body = String),
+        (status = 422, description = "A field is missing, too long, or not a phone number to call back; the form comes back as filled in.", headers(("x-doorstep-code" = String, description = "`invalid`")), content_type = "text/html", body = String),
+        (status = 429, description = "Too many requests from this address or building this hour.", headers(("x-doorstep-code" = String, description = "`too_many_requests`")), content_type = "text/html", body = String),
+        (status = 415, description = "The body is not a form (`unsupported_media_type`).", body = doorstep_core::api::ApiError),
+        (status = 503, description = "The database did not answer (`store_unavailable`).", body = doorstep_core::api::ApiError),
+    ))]
 pub async fn post(
     State(state): State<AppState>,
     Path((compound, building)): Path<(String, String)>,
@@ -535,6 +549,12 @@ pub async fn ticket(
 }
 
 /// `GET /api/compounds/{compound}/help`: the switch, for its coordinator.
+#[utoipa::path(get, path = "/compounds/{compound}/help", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    responses(
+        (status = 200, description = "Whether the compound's building pages take help requests.", body = HelpSwitch),
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn switch(
     State(state): State<AppState>,
     caller: Caller,
@@ -551,6 +571,14 @@ pub async fn switch(
 
 /// `PUT /api/compounds/{compound}/help`: the coordinator turns requests
 /// on or off.
+#[utoipa::path(put, path = "/compounds/{compound}/help", security(("device" = [])),
+    params(crate::api::CompoundPath),
+    request_body = HelpSwitch,
+    responses(
+        (status = 200, description = "The switch as it is now.", body = HelpSwitch),
+        crate::api::JsonBodyRefusals,
+        crate::api::DeviceRefusals,
+    ))]
 pub async fn set_switch(
     State(state): State<AppState>,
     caller: Caller,

@@ -27,12 +27,13 @@ use axum::{
         Html, IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
     },
-    routing::{get, post},
+    routing::get,
 };
 use doorstep_core::truck::PublicRuns;
 use serde::Deserialize;
 use tokio::sync::{broadcast::error::RecvError, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
@@ -75,15 +76,18 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `/api/public/status/…`: the live part, once or as a stream.
-pub fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/status/{compound}/{building}", get(status))
-        .route("/status/{compound}/{building}/stream", get(stream))
-        .route("/help/{compound}/{building}", post(help::post))
+/// The resident page's calls under `/api/public`, documented.
+pub fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(status))
+        .routes(routes!(stream))
+        .routes(routes!(help::post))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LangQuery {
+    /// `en` for English; anything else, or none, is Chinese.
     lang: Option<String>,
 }
 
@@ -164,6 +168,17 @@ async fn worker() -> Response {
         .into_response()
 }
 
+/// The live part of a building's resident page.
+///
+/// Rendered by the server with core's ETA rules at its clock, in the
+/// chosen language: what the page's script polls while its stream is down.
+/// No login, no personal data.
+#[utoipa::path(get, path = "/status/{compound}/{building}",
+    params(crate::api::CompoundPath, ("building" = String, Path, description = "The building as stops name it (percent-encoded), e.g. `4` or `1号楼`."), LangQuery),
+    responses(
+        (status = 200, description = "The building's status now.", body = Live),
+        (status = 404, description = "No such compound (`not_found`).", body = doorstep_core::api::ApiError),
+    ))]
 async fn status(
     State(state): State<AppState>,
     Path((compound, building)): Path<(String, String)>,
@@ -182,6 +197,12 @@ fn event(runs: &PublicRuns, building: &str, lang: Lang) -> Event {
 
 /// Server-sent events: the building's status at once, after every change
 /// of the compound's public runs, and every [`TICK`].
+#[utoipa::path(get, path = "/status/{compound}/{building}/stream",
+    params(crate::api::CompoundPath, ("building" = String, Path, description = "The building as stops name it (percent-encoded), e.g. `4` or `1号楼`."), LangQuery),
+    responses(
+        (status = 200, description = "An event stream: one `Live` JSON per `data:` message.", content_type = "text/event-stream", body = crate::api::ServerSentEvent),
+        (status = 404, description = "No such compound (`not_found`).", body = doorstep_core::api::ApiError),
+    ))]
 async fn stream(
     State(state): State<AppState>,
     Path((compound, building)): Path<(String, String)>,

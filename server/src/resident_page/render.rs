@@ -17,7 +17,7 @@ use super::text::{Lang, Text};
 const CHINA_OFFSET_MIN: u64 = 8 * 60;
 
 /// The moments a resident may be alerted to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Moment {
     Next,
@@ -27,7 +27,8 @@ pub enum Moment {
 /// The live part of the page at one moment: what `GET
 /// /api/public/status/{compound}/{building}` answers and each event of its
 /// stream carries.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = ResidentStatus)]
 pub struct Live {
     /// The server's clock when this was rendered: the page measures its
     /// phone's clock against it (offline ages).
