@@ -220,6 +220,8 @@ enum Sent {
     Form(String),
     /// Any bytes under a content type.
     Raw(&'static str, Vec<u8>),
+    /// JSON that says it comes in this `Content-Encoding` (and does not).
+    Encoded(&'static str, Value),
 }
 
 /// One row of the table: a request and the status it must get.
@@ -365,7 +367,7 @@ fn first_push(node: ClientId) -> Value {
 /// its documented schema; and no documented response goes untried.
 #[tokio::test]
 async fn every_documented_response_is_produced_by_a_real_call() {
-    use Sent::{Empty, Form, Json, Raw};
+    use Sent::{Empty, Encoded, Form, Json, Raw};
     use Who::{Coordinator, Nobody, Official, Stranger, Volunteer};
 
     let dir = TempDir::new().unwrap();
@@ -457,6 +459,13 @@ async fn every_documented_response_is_produced_by_a_real_call() {
         ),
         case("POST", "/api/sync", Coordinator, Json(gap), 409),
         case("POST", "/api/sync", Coordinator, Json(too_many), 413),
+        case(
+            "POST",
+            "/api/sync",
+            Coordinator,
+            Encoded("br", push.clone()),
+            415,
+        ),
         case("POST", "/api/sync", Coordinator, Json(ahead), 422),
         case("POST", "/api/sync", Nobody, Json(push.clone()), 401),
         case("POST", "/api/sync", Official, Json(push.clone()), 403),
@@ -1073,8 +1082,12 @@ async fn every_documented_response_is_produced_by_a_real_call() {
         if let Some(auth) = auth {
             request = request.header(header::AUTHORIZATION, auth);
         }
+        if let Encoded(encoding, _) = &case.sent {
+            request = request.header(header::CONTENT_ENCODING, *encoding);
+        }
         let (content_type, body) = match case.sent {
             Empty => (None, Vec::new()),
+            Encoded(_, value) => (Some("application/json"), value.to_string().into_bytes()),
             Json(value) => (Some("application/json"), value.to_string().into_bytes()),
             Form(text) => (Some("application/x-www-form-urlencoded"), text.into_bytes()),
             Raw(content_type, bytes) => (Some(content_type), bytes),
