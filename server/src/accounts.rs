@@ -132,13 +132,8 @@ pub async fn redeem(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Redeemed>, Response> {
-    let request: RedeemRequest = serde_json::from_slice(&body).map_err(|err| {
-        AppError::bad_request(
-            ErrorCode::Malformed,
-            format!("expected {{code, label}}: {err}"),
-        )
-        .into_response()
-    })?;
+    let request: RedeemRequest =
+        crate::api::json_object(&body, "{code, label}").map_err(IntoResponse::into_response)?;
     let now = now_ms();
     let throttle = state.throttle;
     let peer = match platform {
@@ -327,8 +322,7 @@ pub async fn create_invite(
     body: Bytes,
 ) -> Result<Json<NewInvite>, AppError> {
     let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
-    let request: InviteRequest = serde_json::from_slice(&body)
-        .map_err(|err| AppError::bad_request(ErrorCode::Malformed, err.to_string()))?;
+    let request: InviteRequest = crate::api::json_object(&body, "{role, team?, uses?, hours?}")?;
     let base = crate::posters::base_url(&state, &headers);
     Ok(Json(
         new_invite(&state.store, &compound, &request, &base, now_ms()).await?,
@@ -412,8 +406,7 @@ pub async fn update_device(
     body: Bytes,
 ) -> Result<Json<DeviceInfo>, AppError> {
     let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
-    let update: DeviceUpdate = serde_json::from_slice(&body)
-        .map_err(|err| AppError::bad_request(ErrorCode::Malformed, err.to_string()))?;
+    let update: DeviceUpdate = crate::api::json_object(&body, "{revoke?, key_persons?}")?;
     let current = state
         .store
         .devices(&compound)

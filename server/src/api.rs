@@ -15,9 +15,10 @@ use axum::{
     response::IntoResponse,
 };
 use doorstep_core::{
-    api::{ApiError, Health, HealthStatus},
+    api::{ApiError, ErrorCode, Health, HealthStatus},
     sync::SCHEMA_VERSION,
 };
+use serde::de::DeserializeOwned;
 use utoipa::{
     IntoResponses, OpenApi,
     openapi::{
@@ -293,6 +294,24 @@ pub struct ServerSentEvent {
     pub data: String,
 }
 
+/// Whether a JSON body is an object at its top: serde would also read a
+/// struct from an array of its fields in order, which no documented body is.
+pub fn is_json_object(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// A JSON request body of shape `T`, which must be an object (`shape`
+/// names its fields for the message), or 400 `malformed`.
+pub fn json_object<T: DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, AppError> {
+    let malformed = |detail: String| {
+        AppError::bad_request(ErrorCode::Malformed, format!("expected {shape}{detail}"))
+    };
+    if !is_json_object(body) {
+        return Err(malformed(" as a JSON object".into()));
+    }
+    serde_json::from_slice(body).map_err(|err| malformed(format!(": {err}")))
+}
+
 /// The path parameter naming a compound.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -300,4 +319,17 @@ pub struct CompoundPath {
     /// The compound's id.
     #[param(value_type = doorstep_core::ids::CompoundId)]
     pub compound: String,
+}
+
+/// The path parameters naming a compound and one of its buildings (a
+/// resident's page: the poster's QR code carries both).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct BuildingPath {
+    /// The compound's id.
+    #[param(value_type = doorstep_core::ids::CompoundId)]
+    pub compound: String,
+    /// The building as the roster and the truck's stops name it
+    /// (percent-encoded), e.g. `4` or `1号楼`.
+    pub building: String,
 }

@@ -34,8 +34,8 @@ pub fn route() -> UtoipaMethodRouter<AppState> {
 /// refused mutation is recorded, reported in `rejected` and passed. A
 /// request refused as a whole (4xx) stores nothing.
 #[utoipa::path(post, path = "/sync", security(("device" = [])),
-    params(("Content-Encoding" = Option<String>, Header, description = "`gzip` when the body is gzipped (phones gzip pushes of 1 KiB or more)."),),
-    request_body(content = SyncRequest, description = "At most 256 KiB, also once inflated."),
+    request_body(content = SyncRequest, description = "At most 256 KiB, also once inflated: \
+        the body may be gzipped (`Content-Encoding: gzip`; phones gzip pushes of 1 KiB or more)."),
     responses(
         (status = 200, description = "The batch is stored (or was already); the page follows the request's cursor.", body = SyncResponse),
         (status = 400, description = "The body is not this endpoint's JSON (`malformed`, with the JSON path in `field`), or says it is gzip and is not (`body_rejected`).", body = ApiError),
@@ -134,6 +134,12 @@ fn inflate(headers: &HeaderMap, body: Bytes) -> Result<Bytes, AppError> {
 
 /// Parses the body, naming the JSON path of the first problem.
 pub fn decode(body: &[u8]) -> Result<SyncRequest, RequestError> {
+    if !crate::api::is_json_object(body) {
+        return Err(RequestError::Malformed {
+            field: None,
+            message: "expected a JSON object {client_id, schema_version, mutations, pull?}".into(),
+        });
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
         let path = err.path().to_string();

@@ -618,6 +618,15 @@ async fn every_documented_response_is_produced_by_a_real_call() {
             Json(json!({"key_persons": "yes"})),
             400,
         ),
+        // serde would read the struct from an array of its fields too.
+        case(
+            "POST",
+            format!("/api/compounds/c1/devices/{}", volunteer_device.id),
+            Coordinator,
+            Json(json!([])),
+            400,
+        ),
+        case("POST", "/api/sync", Coordinator, Json(json!([])), 400),
         case(
             "POST",
             format!("/api/compounds/c1/devices/{}", volunteer_device.id),

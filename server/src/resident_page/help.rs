@@ -322,7 +322,7 @@ pub struct Posted {
 /// `help_closed`, 422 `invalid` (and the field), 429 `too_many_requests`.
 /// Each answer carries its code in `X-Doorstep-Code` for scripts and tests.
 #[utoipa::path(post, path = "/help/{compound}/{building}",
-    params(crate::api::CompoundPath, ("building" = String, Path, description = "The building whose page the form is on (percent-encoded).")),
+    params(crate::api::BuildingPath),
     request_body(content = Posted, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Filed: `Location` is the ticket page, `/h/{ticket}`.", headers(("location" = String))),
@@ -586,9 +586,7 @@ pub async fn set_switch(
     body: axum::body::Bytes,
 ) -> Result<Json<HelpSwitch>, AppError> {
     let compound = caller.in_compound(&compound, &[Role::Coordinator])?;
-    let wanted: HelpSwitch = serde_json::from_slice(&body).map_err(|err| {
-        AppError::bad_request(ErrorCode::Malformed, format!("expected {{enabled}}: {err}"))
-    })?;
+    let wanted: HelpSwitch = crate::api::json_object(&body, "{enabled}")?;
     if !state
         .store
         .set_help_requests(&compound, wanted.enabled)

@@ -174,7 +174,7 @@ async fn worker() -> Response {
 /// chosen language: what the page's script polls while its stream is down.
 /// No login, no personal data.
 #[utoipa::path(get, path = "/status/{compound}/{building}",
-    params(crate::api::CompoundPath, ("building" = String, Path, description = "The building as stops name it (percent-encoded), e.g. `4` or `1号楼`."), LangQuery),
+    params(crate::api::BuildingPath, LangQuery),
     responses(
         (status = 200, description = "The building's status now.", body = Live),
         (status = 404, description = "No such compound (`not_found`).", body = doorstep_core::api::ApiError),
@@ -198,7 +198,7 @@ fn event(runs: &PublicRuns, building: &str, lang: Lang) -> Event {
 /// Server-sent events: the building's status at once, after every change
 /// of the compound's public runs, and every [`TICK`].
 #[utoipa::path(get, path = "/status/{compound}/{building}/stream",
-    params(crate::api::CompoundPath, ("building" = String, Path, description = "The building as stops name it (percent-encoded), e.g. `4` or `1号楼`."), LangQuery),
+    params(crate::api::BuildingPath, LangQuery),
     responses(
         (status = 200, description = "An event stream: one `Live` JSON per `data:` message.", content_type = "text/event-stream", body = crate::api::ServerSentEvent),
         (status = 404, description = "No such compound (`not_found`).", body = doorstep_core::api::ApiError),
