@@ -16,8 +16,12 @@ pub struct ChinaTime {
 }
 
 impl ChinaTime {
+    /// Total over every `u64`: a time a phone sent may be any number, and
+    /// one past `i64::MAX` reads as the latest time there is.
     pub fn of(ms: u64) -> Self {
-        let local = ms as i64 + CHINA_UTC_OFFSET_MS;
+        let local = i64::try_from(ms)
+            .unwrap_or(i64::MAX)
+            .saturating_add(CHINA_UTC_OFFSET_MS);
         let days = local.div_euclid(86_400_000);
         let minutes = local.rem_euclid(86_400_000) / 60_000;
         // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -57,6 +61,17 @@ impl ChinaTime {
 #[cfg(test)]
 mod tests {
     use super::ChinaTime;
+
+    /// A phone may send any number as a time (the sync fuzz test found a
+    /// push that overflowed here once figures were kept at write time).
+    #[test]
+    fn any_time_reads_as_a_date() {
+        for ms in [u64::MAX, i64::MAX as u64, i64::MAX as u64 - 1] {
+            let time = ChinaTime::of(ms);
+            assert!(time.year > 200_000_000, "{ms}: {}", time.year);
+            assert!((1..=12).contains(&time.month) && (1..=31).contains(&time.day));
+        }
+    }
 
     #[test]
     fn days_turn_at_midnight_in_china() {
