@@ -228,8 +228,8 @@ pub struct Measured {
     pub details: Value,
 }
 
-/// The median of a set of paired ratios and their range, as a benchmark
-/// reported them.
+/// The median of a set of figures (a benchmark's paired ratios, the peer
+/// bench's runs) and their range.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Spread {
     pub median: f64,
@@ -238,12 +238,35 @@ pub struct Spread {
 }
 
 impl Spread {
+    /// The median of `xs` (the mean of the middle two for an even count),
+    /// and its range; `None` for no values.
+    fn of(xs: &[f64]) -> Option<Self> {
+        let mut sorted = xs.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        let median = match n {
+            0 => return None,
+            _ if n % 2 == 1 => sorted[n / 2],
+            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        Some(Self {
+            median,
+            min: sorted[0],
+            max: sorted[n - 1],
+        })
+    }
+
     fn parse(v: &Value) -> Option<Self> {
         Some(Self {
             median: v.get("median")?.as_f64()?,
             min: v.get("min")?.as_f64()?,
             max: v.get("max")?.as_f64()?,
         })
+    }
+
+    /// The form [`Spread::parse`] reads.
+    fn to_json(self) -> Value {
+        json!({"median": self.median, "min": self.min, "max": self.max})
     }
 }
 

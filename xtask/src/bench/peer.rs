@@ -248,28 +248,6 @@ fn same_workload(stats: &Value, used: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// The median of `xs` (the mean of the middle two for an even count), and
-/// its range.
-fn spread(xs: &[f64]) -> Option<Spread> {
-    let mut sorted = xs.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let n = sorted.len();
-    let median = match n {
-        0 => return None,
-        _ if n % 2 == 1 => sorted[n / 2],
-        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    };
-    Some(Spread {
-        median,
-        min: sorted[0],
-        max: sorted[n - 1],
-    })
-}
-
-fn spread_json(s: Spread) -> Value {
-    json!({"median": s.median, "min": s.min, "max": s.max})
-}
-
 /// Each figure: Doorstep's median over its runs beside PouchDB's median.
 fn judge(ours: &Value, theirs: &Value) -> Vec<Entry> {
     let runs = ours["runs"].as_array().cloned().unwrap_or_default();
@@ -281,7 +259,7 @@ fn judge(ours: &Value, theirs: &Value) -> Vec<Entry> {
                 .filter_map(|run| run.pointer(f.ours).and_then(Value::as_f64))
                 .collect();
             let ours = (values.len() == runs.len())
-                .then(|| spread(&values))
+                .then(|| Spread::of(&values))
                 .flatten();
             let theirs = theirs.pointer(f.theirs).and_then(Spread::parse);
             let status = match (ours, theirs) {
@@ -291,8 +269,8 @@ fn judge(ours: &Value, theirs: &Value) -> Vec<Entry> {
                     baseline: Some(theirs.median),
                     paired: None,
                     details: json!({
-                        "doorstep": {"runs": values, "spread": spread_json(ours)},
-                        "pouchdb": spread_json(theirs),
+                        "doorstep": {"runs": values, "spread": ours.to_json()},
+                        "pouchdb": theirs.to_json(),
                         "baseline_is": "PouchDB 9 <-> pouchdb-server (shared/peer), same run",
                         "summary": format!(
                             "{}: Doorstep {} ({}-{}), PouchDB {} ({}-{}) {}",
@@ -422,8 +400,8 @@ mod tests {
 
     #[test]
     fn the_median_of_an_even_count_is_the_mean_of_the_middle_two() {
-        let s = spread(&[4.0, 1.0, 3.0, 2.0]).unwrap();
+        let s = Spread::of(&[4.0, 1.0, 3.0, 2.0]).unwrap();
         assert_eq!((s.median, s.min, s.max), (2.5, 1.0, 4.0));
-        assert!(spread(&[]).is_none());
+        assert!(Spread::of(&[]).is_none());
     }
 }
