@@ -1,15 +1,21 @@
-//! Unsent edits kept safe from the browser, under the sync bar: the notice
-//! that the browser cleared this phone's data (and how many unsent edits
-//! went with it), exporting the outbox as a backup file whenever edits are
-//! unsent, and restoring such a file.
+//! Unsent edits kept safe from the browser, under the sync bar: the warning
+//! that the browser may clear them (it would not promise to keep this
+//! site's data), the list of them on a device that can no longer sync, the
+//! notice that the browser cleared this phone's data (and how many unsent
+//! edits went with it), exporting the outbox as a backup file whenever
+//! edits are unsent, and restoring such a file.
 
 use leptos::{prelude::*, task::spawn_local};
 use wasm_bindgen::JsCast;
 
 use crate::{
-    device::{files, local_time::file_stamp},
+    device::{
+        files,
+        local_time::{clock_time, file_stamp},
+        persistence,
+    },
     i18n::{Key, Locale, Msg, Texts, use_i18n},
-    state::{RestoreError, Restored, backup::BackupError, use_app_data},
+    state::{RestoreError, Restored, backup::BackupError, sync_status::SyncProblem, use_app_data},
 };
 
 /// What the last export or restore came to, as the panel says it.
@@ -92,6 +98,10 @@ pub fn BackupPanel() -> impl IntoView {
     };
 
     view! {
+        <StorageWarning/>
+        <Show when=move || data.sync.with(|s| s.problem == Some(SyncProblem::SignedOut) && s.pending > 0)>
+            <Unsent/>
+        </Show>
         <Show when=move || lost().is_some()>
             <section class="banner error storage-lost" role="alert" data-testid="storage-lost"
                 data-unsent=move || lost().unwrap_or_default().to_string()>
@@ -134,6 +144,62 @@ pub fn BackupPanel() -> impl IntoView {
                 </p>
             }
         })}
+    }
+}
+
+/// The outbox of a device that can no longer sync: kept, and shown, so
+/// nothing recorded is silently lost.
+#[component]
+fn Unsent() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let entries = LocalResource::new(move || async move { data.unsent().await });
+    view! {
+        <details class="banner warning" data-testid="unsent">
+            <summary>{move || i18n.t(Key::UnsentTitle)}</summary>
+            <ul>
+                {move || match entries.get() {
+                    Some(Err(err)) => {
+                        web_sys::console::error_1(&err.to_string().into());
+                        view! { <li>{i18n.t(crate::errors::storage(&err))}</li> }.into_any()
+                    }
+                    entries => entries.and_then(Result::ok).unwrap_or_default().into_iter().map(|entry| {
+                        let m = &entry.pushed.mutation;
+                        view! { <li>{format!("{} {} · {} · {}", m.collection().name(), m.id(), m.kind(), clock_time(entry.pushed.hlc.wall_ms))}</li> }
+                    }).collect_view().into_any(),
+                }}
+            </ul>
+        </details>
+    }
+}
+
+/// Shown when the browser refuses to keep our data and there is unsent
+/// work it could lose (so never before sign-in), until dismissed: once per
+/// device.
+#[component]
+fn StorageWarning() -> impl IntoView {
+    let i18n = use_i18n();
+    let data = use_app_data();
+    let grant = LocalResource::new(persistence::request);
+    let dismissed = RwSignal::new(persistence::warning_dismissed());
+    let at_risk = move || {
+        !dismissed.get()
+            && data.sync.with(|s| s.pending > 0)
+            && grant.get().is_some_and(|p| !p.is_safe())
+    };
+    view! {
+        <Show when=at_risk>
+            <p class="banner warning compact" role="alert" data-testid="storage-warning">
+                {move || i18n.t(Key::StorageNotPersistent)}" "
+                <button class="link" data-testid="storage-warning-dismiss"
+                    on:click=move |_| {
+                        persistence::dismiss_warning();
+                        dismissed.set(true);
+                    }>
+                    {move || i18n.t(Key::BackupOk)}
+                </button>
+            </p>
+        </Show>
     }
 }
 

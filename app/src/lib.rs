@@ -11,8 +11,10 @@ pub mod errors;
 pub mod i18n;
 pub mod pages;
 mod shell;
+mod split;
 pub mod state;
+mod status_bars;
 pub mod storage;
 pub mod sync;
 
-pub use shell::{FieldApp, ManageApp};
+pub use shell::{FieldApp, ManageApp, mount};

@@ -30,7 +30,7 @@ pub const CATEGORIES: &[Category] = &[
 
 /// Digits a call-back number has at least (a landline without its area
 /// code) and at most (an international number).
-const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
+pub(crate) const PHONE_DIGITS: std::ops::RangeInclusive<usize> = 7..=15;
 
 /// The form as the resident filled it in, before checks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::{
     access::{Place, round_ended_at},
     ids::RecordId,
-    need::{Category, NeedState, steps_by_need},
+    need::{Category, NeedState, Status, steps_by_need},
     record::Record,
     schema::{Collection, Field, home_visit, household, need, person},
 };
@@ -67,6 +67,14 @@ impl Subject {
         }
     }
 
+    /// Where the need stands in `statuses`; `None` for a person.
+    fn need_status(&self, statuses: &BTreeMap<RecordId, Option<Status>>) -> Option<Status> {
+        match self {
+            Subject::Person(_) => None,
+            Subject::Need(id) => statuses.get(id).copied().flatten(),
+        }
+    }
+
     fn of(entry: &Record) -> Option<Self> {
         entry
             .reference(home_visit::PERSON)
@@ -86,10 +94,22 @@ fn live(records: &[Record], collection: Collection) -> impl Iterator<Item = &Rec
         .filter(move |r| r.collection == collection && !r.is_deleted())
 }
 
+/// Where each need with steps stands, its steps folded once for a list.
+fn need_statuses(records: &[Record]) -> BTreeMap<RecordId, Option<Status>> {
+    steps_by_need(records)
+        .into_iter()
+        .map(|(need, steps)| (need, NeedState::fold(steps).status))
+        .collect()
+}
+
 /// The households that need someone at the door: each homebound person on
-/// the care ledger, and each open need (by its steps' fold) asking for a
-/// home test or medical visit that is not spam, with the household it is in.
-pub fn candidates(records: &[Record]) -> Vec<(Subject, RecordId)> {
+/// the care ledger, and each open need (by `statuses`, its steps' fold)
+/// asking for a home test or medical visit that is not spam, with the
+/// household it is in.
+fn candidates(
+    records: &[Record],
+    statuses: &BTreeMap<RecordId, Option<Status>>,
+) -> Vec<(Subject, RecordId)> {
     let household = |r: &Record, field| text(r, field).and_then(|h| h.parse().ok());
     let people = live(records, Collection::Person)
         .filter(|p| text(p, person::CARE).is_some())
@@ -100,7 +120,6 @@ pub fn candidates(records: &[Record]) -> Vec<(Subject, RecordId)> {
                 household(p, person::HOUSEHOLD)?,
             ))
         });
-    let steps = steps_by_need(records);
     let needs = live(records, Collection::Need)
         .filter(|n| {
             n.choice(need::CATEGORY)
@@ -108,8 +127,8 @@ pub fn candidates(records: &[Record]) -> Vec<(Subject, RecordId)> {
         })
         .filter(|n| !crate::help::is_spam(n))
         .filter(|n| {
-            let steps = steps.get(&n.id).cloned().unwrap_or_default();
-            !NeedState::fold(steps).is_resolved()
+            let status = statuses.get(&n.id).copied().flatten();
+            !status.is_some_and(Status::is_resolved)
         })
         .filter_map(|n| Some((Subject::Need(n.id.clone()), household(n, need::HOUSEHOLD)?)));
     people.chain(needs).collect()
@@ -149,6 +168,9 @@ impl Dispatch {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     pub subject: Subject,
+    /// Where a need stands (its steps folded); `None` for a person, or a
+    /// need with no steps.
+    pub need_status: Option<Status>,
     pub household: RecordId,
     pub place: Option<Place>,
     pub door: Option<String>,
@@ -260,9 +282,11 @@ fn placed(records: &[Record]) -> BTreeMap<&RecordId, (Option<Place>, Option<Stri
 pub fn round_list(records: &[Record], round: &RecordId) -> Vec<Entry> {
     let mut dispatches = round_dispatches(records, round);
     let homes = placed(records);
+    let statuses = need_statuses(records);
     let entry = |subject: Subject, household: RecordId, dispatch: Option<Dispatch>| {
         let (place, door) = homes.get(&household).cloned().unwrap_or_default();
         Entry {
+            need_status: subject.need_status(&statuses),
             subject,
             household,
             place,
@@ -270,7 +294,7 @@ pub fn round_list(records: &[Record], round: &RecordId) -> Vec<Entry> {
             dispatch,
         }
     };
-    let mut entries: Vec<Entry> = candidates(records)
+    let mut entries: Vec<Entry> = candidates(records, &statuses)
         .into_iter()
         .map(|(subject, household)| {
             let dispatch = dispatches.remove(&subject);
@@ -308,6 +332,7 @@ fn rounds_under_way(records: &[Record]) -> (BTreeSet<&RecordId>, BTreeMap<&Recor
 /// rounds under way, in walking order.
 pub fn team_list(records: &[Record], team: &RecordId) -> Vec<Entry> {
     let homes = placed(records);
+    let statuses = need_statuses(records);
     let (gone, ended) = rounds_under_way(records);
     let mut entries: Vec<Entry> = live(records, Collection::HomeVisit)
         .map(Dispatch::of)
@@ -320,8 +345,10 @@ pub fn team_list(records: &[Record], team: &RecordId) -> Vec<Entry> {
         .filter_map(|d| {
             let household = d.household.clone()?;
             let (place, door) = homes.get(&household).cloned().unwrap_or_default();
+            let subject = d.subject.clone()?;
             Some(Entry {
-                subject: d.subject.clone()?,
+                need_status: subject.need_status(&statuses),
+                subject,
                 household,
                 place,
                 door,
@@ -562,7 +589,7 @@ mod tests {
             ),
         ];
         for (records, expected) in cases {
-            let got: Vec<String> = candidates(&records)
+            let got: Vec<String> = candidates(&records, &need_statuses(&records))
                 .into_iter()
                 .map(|(s, _)| s.field().1.to_string())
                 .collect();
@@ -660,7 +687,7 @@ mod tests {
                 2,
             ),
         ];
-        assert!(candidates(&records).is_empty());
+        assert!(candidates(&records, &need_statuses(&records)).is_empty());
         let list = round_list(&records, &id("r1"));
         assert_eq!(list.len(), 1);
         assert_eq!(
@@ -668,6 +695,7 @@ mod tests {
             Some(Outcome::Tested)
         );
         assert_eq!(list[0].floor(), Some(7));
+        assert_eq!(list[0].need_status, Some(Status::Resolved));
     }
 
     #[test]

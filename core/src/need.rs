@@ -132,6 +132,11 @@ impl Status {
             Status::CalledBack => "called_back",
         }
     }
+
+    /// Resolved, or closed by 销号: nothing more to do for it.
+    pub fn is_resolved(self) -> bool {
+        matches!(self, Status::Resolved | Status::Closed)
+    }
 }
 
 /// Why a step cannot be recorded, typed so that screens can say it in the
@@ -276,7 +281,7 @@ impl NeedState {
     }
 
     pub fn is_resolved(&self) -> bool {
-        matches!(self.status, Some(Status::Resolved | Status::Closed))
+        self.status.is_some_and(Status::is_resolved)
     }
 
     /// Assigned or in progress (and perhaps called back since), and past

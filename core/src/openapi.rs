@@ -16,9 +16,10 @@ use utoipa::{
 };
 
 use crate::{
+    help::{CATEGORIES, HelpField, HelpForm, PHONE_DIGITS},
     hlc::Hlc,
     ids::{ClientId, CompoundId, RecordId},
-    schema::Collection,
+    schema::{Collection, Vocabulary},
     sync::{PullPage, SUPPORTED_SCHEMA},
 };
 
@@ -80,6 +81,46 @@ macro_rules! hand_written {
         }
     };
 }
+
+hand_written!(HelpForm, "HelpForm", [], {
+    let text = |field: HelpField, description: &str| json!({"type": "string", "maxLength": field.max_chars(), "description": description});
+    let mut required = text(
+        HelpField::Door,
+        "The door, as the resident writes it (`702`).",
+    );
+    required["minLength"] = json!(1);
+    required["pattern"] = json!("\\S");
+    let categories: Vec<&str> = CATEGORIES.iter().map(|c| c.word()).collect();
+    json!({
+        "description": "A resident's request, as the building page's form posts it. Beyond \
+                        these rules a value is trimmed, and full-width digits read as ASCII.",
+        "type": "object",
+        "required": [HelpField::Door.name(), HelpField::Category.name(), HelpField::Phone.name()],
+        "properties": {
+            HelpField::Unit.name(): text(HelpField::Unit, "The unit (单元), if the building has them."),
+            HelpField::Door.name(): required,
+            HelpField::Category.name(): {"type": "string", "enum": categories},
+            HelpField::Description.name(): text(HelpField::Description, "What is needed, in the resident's words."),
+            // The length is in the words, not `maxLength`: with the
+            // pattern, few generated strings would fit both.
+            HelpField::Phone.name(): {
+                "type": "string",
+                "description": format!(
+                    "A number to call back: digits, with `+`, `-`, spaces and brackets between \
+                     them; at most {} characters.",
+                    HelpField::Phone.max_chars()
+                ),
+                "pattern": format!(
+                    "^[-+() ]*([0-9][-+() ]*){{{},{}}}$",
+                    PHONE_DIGITS.start(),
+                    PHONE_DIGITS.end()
+                ),
+            },
+            HelpField::Name.name(): text(HelpField::Name, "Whom to ask for."),
+            "lang": {"type": "string", "description": "The page's language for the answer: `en`, else Chinese."},
+        },
+    })
+});
 
 hand_written!(
     ClientId,

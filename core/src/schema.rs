@@ -350,6 +350,15 @@ fields! {
     }
 }
 
+/// A moment, in milliseconds since 1970 (UTC): from then until the end of
+/// year 9999 in China, the last a date is written with four digits; a
+/// larger number is a mistake, not a time.
+const LATEST_MS: i64 = 253_402_271_999_999;
+const TIME_MS: FieldType = FieldType::Int {
+    min: 0,
+    max: LATEST_MS,
+};
+
 const HOUSEHOLD: &[FieldSpec] = &[
     field(household::BUILDING, text(32), false),
     field(household::UNIT, text(16), false),
@@ -407,14 +416,7 @@ const STOP_EVENT: &[FieldSpec] = &[
         FieldType::Choice(crate::truck::EVENT_KINDS),
         true,
     ),
-    field(
-        stop_event::AT_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        true,
-    ),
+    field(stop_event::AT_MS, TIME_MS, true),
 ];
 
 const VISIT: &[FieldSpec] = &[
@@ -430,14 +432,7 @@ const VISIT: &[FieldSpec] = &[
         FieldType::Choice(crate::visit::Outcome::WORDS),
         false,
     ),
-    field(
-        visit::REVISIT_AT_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        false,
-    ),
+    field(visit::REVISIT_AT_MS, TIME_MS, false),
     field(visit::SWAB, FieldType::Bool, false),
     field(visit::TUBE_NO, text(32), false),
     field(
@@ -459,14 +454,7 @@ const VISIT: &[FieldSpec] = &[
     field(visit::CLOTHES_OK, FieldType::Bool, false),
     field(visit::BEDDING_OK, FieldType::Bool, false),
     field(visit::FOOD_OK, FieldType::Bool, false),
-    field(
-        visit::VISITED_AT_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        false,
-    ),
+    field(visit::VISITED_AT_MS, TIME_MS, false),
 ];
 
 const NEED: &[FieldSpec] = &[
@@ -491,14 +479,7 @@ const NEED: &[FieldSpec] = &[
     ),
     field(need::PHONE, text(32), false),
     field(need::NAME, text(64), false),
-    field(
-        need::REQUESTED_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        false,
-    ),
+    field(need::REQUESTED_MS, TIME_MS, false),
     // Set by a coordinator: hidden from the ledger and the figures, kept
     // in the record's history.
     coordinator_only(need::SPAM, FieldType::Bool),
@@ -512,23 +493,9 @@ const NEED_EVENT: &[FieldSpec] = &[
         true,
     ),
     field(need_event::TEAM, FieldType::Ref(Collection::Team), false),
-    field(
-        need_event::DUE_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        false,
-    ),
+    field(need_event::DUE_MS, TIME_MS, false),
     field(need_event::NOTE, text(500), false),
-    field(
-        need_event::AT_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        true,
-    ),
+    field(need_event::AT_MS, TIME_MS, true),
 ];
 
 const PERSON: &[FieldSpec] = &[
@@ -551,20 +518,8 @@ const PERSON: &[FieldSpec] = &[
         person::KEY_STATUS,
         FieldType::Choice(crate::visit::KeyStatus::WORDS),
     ),
-    restricted(
-        person::KEY_SINCE_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-    ),
-    restricted(
-        person::KEY_UNTIL_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-    ),
+    restricted(person::KEY_SINCE_MS, TIME_MS),
+    restricted(person::KEY_UNTIL_MS, TIME_MS),
 ];
 
 const TEAM: &[FieldSpec] = &[
@@ -583,23 +538,9 @@ const TEAM: &[FieldSpec] = &[
 
 const ROUND: &[FieldSpec] = &[
     field(round::NAME, text(64), false),
-    field(
-        round::STARTED_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        false,
-    ),
+    field(round::STARTED_MS, TIME_MS, false),
     // Set when the coordinator ends the round; null reopens it.
-    field(
-        round::CLOSED_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        false,
-    ),
+    field(round::CLOSED_MS, TIME_MS, false),
 ];
 
 const SETTLEMENT: &[FieldSpec] = &[
@@ -608,14 +549,7 @@ const SETTLEMENT: &[FieldSpec] = &[
         FieldType::Ref(Collection::Purchase),
         true,
     ),
-    field(
-        settlement::AT_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        true,
-    ),
+    field(settlement::AT_MS, TIME_MS, true),
 ];
 
 const ASSIGNMENT: &[FieldSpec] = &[
@@ -650,14 +584,7 @@ const HOME_VISIT: &[FieldSpec] = &[
     ),
     field(home_visit::TUBE_NO, text(32), false),
     // When the team recorded the result, on its phone's clock.
-    field(
-        home_visit::AT_MS,
-        FieldType::Int {
-            min: 0,
-            max: i64::MAX,
-        },
-        false,
-    ),
+    field(home_visit::AT_MS, TIME_MS, false),
 ];
 
 impl Collection {
@@ -838,6 +765,32 @@ mod tests {
             assert_eq!(Collection::from_name(c.name()), Some(c));
             assert_eq!(serde_json::to_value(c).unwrap(), json!(c.name()));
         }
+    }
+
+    /// Every time field takes the years a date can be written in, and no
+    /// later: a pushed time past them is refused, not stored.
+    #[test]
+    fn a_time_is_from_1970_to_the_end_of_year_9999() {
+        let times: Vec<&FieldSpec> = Collection::ALL
+            .into_iter()
+            .flat_map(|c| c.fields())
+            .filter(|f| f.name.ends_with("_ms"))
+            .collect();
+        assert_eq!(times.len(), 12);
+        for spec in times {
+            assert!(spec.check(&json!(0)).is_ok(), "{}", spec.name);
+            assert!(spec.check(&json!(LATEST_MS)).is_ok(), "{}", spec.name);
+            for wrong in [
+                json!(-1),
+                json!(LATEST_MS + 1),
+                json!(i64::MAX),
+                json!(u64::MAX),
+            ] {
+                assert!(spec.check(&wrong).is_err(), "{} took {wrong}", spec.name);
+            }
+        }
+        let year = |ms: i64| crate::calendar::ChinaTime::of(ms as u64).year;
+        assert_eq!((year(LATEST_MS), year(LATEST_MS + 1)), (9999, 10000));
     }
 
     /// Each collection's field constants are its table, in order, and

@@ -47,6 +47,33 @@ pub struct PushedMutation {
     pub mutation: Mutation,
 }
 
+impl PushedMutation {
+    /// A client's mutations in order, numbered from `first_mid` and all
+    /// stamped at `wall_ms`, the counter following the mid (so batches of
+    /// one client at one wall time still count up): how a server-side
+    /// client (a roster import, a resident's request) or a test pushes.
+    pub fn numbered(
+        client: ClientId,
+        first_mid: u64,
+        wall_ms: u64,
+        mutations: impl IntoIterator<Item = Mutation>,
+    ) -> Vec<PushedMutation> {
+        mutations
+            .into_iter()
+            .zip(first_mid..)
+            .map(|(mutation, mid)| PushedMutation {
+                mid,
+                hlc: Hlc {
+                    wall_ms,
+                    counter: mid as u32,
+                    node: client,
+                },
+                mutation,
+            })
+            .collect()
+    }
+}
+
 /// What the phone keeps in its outbox until the server acknowledges it:
 /// `{client_id, mid, kind, args, hlc, schema_version}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -364,6 +391,20 @@ mod tests {
             scope: String::new(),
             reset,
         }
+    }
+
+    #[test]
+    fn numbered_mutations_count_up_from_the_first_mid_at_one_wall_time() {
+        let client = ClientId::from_u128(7);
+        let mutation = pushed(1, stamp(0, 7)).mutation;
+        let numbered = PushedMutation::numbered(client, 41, 1_000, [mutation.clone(), mutation]);
+        let marks: Vec<_> = numbered
+            .iter()
+            .map(|p| (p.mid, p.hlc.wall_ms, p.hlc.counter, p.hlc.node))
+            .collect();
+        assert_eq!(marks, [(41, 1_000, 41, client), (42, 1_000, 42, client)]);
+        let next = PushedMutation::numbered(client, 43, 1_000, [numbered[0].mutation.clone()]);
+        assert!(next[0].hlc > numbered[1].hlc, "a later batch stamps later");
     }
 
     #[test]

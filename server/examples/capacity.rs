@@ -398,24 +398,17 @@ fn bodies(phones: usize, batch: usize, total: usize, same: bool) -> Vec<Vec<Sync
         .map(|phone| {
             let client = ClientId::from_u128(phone as u128 + 1);
             let compound = compound_of(phone, same);
-            let mutations: Vec<PushedMutation> = (0..total / phones)
-                .map(|n| PushedMutation {
-                    mid: n as u64 + 1,
-                    hlc: Hlc {
-                        wall_ms: wall,
-                        counter: n as u32,
-                        node: client,
-                    },
-                    mutation: serde_json::from_value(json!({
-                        "kind": "set",
-                        "args": {"collection": "household", "id": format!("p{phone}-h{n:06}"),
-                                 "compound": compound,
-                                 "fields": {"building": format!("{}栋", n % 40 + 1),
-                                            "door": format!("{}", 101 + n % 1800), "head": "王芳"}}
-                    }))
-                    .unwrap(),
-                })
-                .collect();
+            let households = (0..total / phones).map(|n| {
+                serde_json::from_value(json!({
+                    "kind": "set",
+                    "args": {"collection": "household", "id": format!("p{phone}-h{n:06}"),
+                             "compound": compound,
+                             "fields": {"building": format!("{}栋", n % 40 + 1),
+                                        "door": format!("{}", 101 + n % 1800), "head": "王芳"}}
+                }))
+                .unwrap()
+            });
+            let mutations = PushedMutation::numbered(client, 1, wall, households);
             mutations
                 .chunks(batch)
                 .map(|chunk| SyncRequest {

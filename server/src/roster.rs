@@ -9,7 +9,6 @@ use std::{collections::BTreeMap, io::Cursor};
 use calamine::{Data, Reader};
 pub use doorstep_core::roster::{RosterFileProblem, RosterProblem, RosterReport, door_key};
 use doorstep_core::{
-    hlc::Hlc,
     ids::{ClientId, RecordId},
     mutation::Mutation,
     roster::{Sheet, plan},
@@ -220,23 +219,10 @@ pub async fn import(
     }
     // The import is a client of its own: a fresh id, mids from 1.
     let client = ClientId::from_uuid(uuid::Uuid::new_v4());
-    let mutations = edits
-        .into_iter()
-        .enumerate()
-        .map(|(i, mutation)| PushedMutation {
-            mid: i as u64 + 1,
-            hlc: Hlc {
-                wall_ms: now_ms,
-                counter: i as u32,
-                node: client,
-            },
-            mutation,
-        })
-        .collect();
     let request = SyncRequest {
         client_id: client,
         schema_version: SCHEMA_VERSION,
-        mutations,
+        mutations: PushedMutation::numbered(client, 1, now_ms, edits),
         pull: None,
     };
     let scope = store.scope_of(device).await?;

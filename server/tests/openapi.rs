@@ -13,7 +13,6 @@ use axum::{
 use doorstep_core::{
     access::Role,
     api::InviteRequest,
-    hlc::Clock,
     ids::ClientId,
     sync::{PullRequest, PushedMutation, RequestError, SCHEMA_VERSION, SyncRequest},
 };
@@ -336,7 +335,6 @@ fn check_response(
 /// The sync body of a device's first push: a household, and one purchase
 /// entered twice with different content (the second is refused).
 fn first_push(node: ClientId) -> Value {
-    let mut clock = Clock::new(node);
     let mutations = [
         json!({"kind": "set", "args": {"collection": "household", "id": "h1", "compound": "c1", "fields": {"building": "1", "door": "101", "head": "王芳", "members": 3}}}),
         json!({"kind": "append", "args": {"collection": "purchase", "id": "p1", "compound": "c1", "fields": {"household": "h1", "items": "米", "amount_cents": 900}}}),
@@ -345,15 +343,12 @@ fn first_push(node: ClientId) -> Value {
     let request = SyncRequest {
         client_id: node,
         schema_version: SCHEMA_VERSION,
-        mutations: mutations
-            .into_iter()
-            .zip(1..)
-            .map(|(mutation, mid)| PushedMutation {
-                mid,
-                hlc: clock.tick(now_ms()),
-                mutation: serde_json::from_value(mutation).unwrap(),
-            })
-            .collect(),
+        mutations: PushedMutation::numbered(
+            node,
+            1,
+            now_ms(),
+            mutations.map(|m| serde_json::from_value(m).unwrap()),
+        ),
         pull: Some(PullRequest {
             compound: "c1".parse().unwrap(),
             cursor: 0,

@@ -245,6 +245,27 @@ impl Browser {
         self.client.execute_async(&wrapped, vec![]).await.unwrap()
     }
 
+    /// The phone loses the server: its calls to `/api/` fail as they do
+    /// offline, while the app's own files still load, as a service worker's
+    /// cache gives them offline (a page's chunk loads when first opened).
+    pub async fn lose_server(&self) {
+        self.eval_async(
+            "window.onlineFetch = window.fetch; \
+             window.fetch = (input, init) => \
+               new URL(input.url ?? input, location.href).pathname.startsWith('/api/') \
+                 ? Promise.reject(new TypeError('offline')) \
+                 : window.onlineFetch(input, init); \
+             done(null);",
+        )
+        .await;
+    }
+
+    /// Undoes [`Browser::lose_server`].
+    pub async fn regain_server(&self) {
+        self.eval_async("window.fetch = window.onlineFetch; done(null);")
+            .await;
+    }
+
     /// Runs the JavaScript function body `read` every 100 ms until `ready`
     /// (an expression on its result, `value`) holds or `patience` is over;
     /// returns the last result.

@@ -146,7 +146,6 @@ impl TestServer {
     /// the operator: a coordinator of the edits' compound).
     pub async fn push(&self, mutations: Vec<doorstep_core::mutation::Mutation>) {
         use doorstep_core::{
-            hlc::Hlc,
             ids::ClientId,
             sync::{PushedMutation, SyncRequest},
         };
@@ -160,22 +159,7 @@ impl TestServer {
         let request = SyncRequest {
             client_id: client,
             schema_version: doorstep_core::sync::SCHEMA_VERSION,
-            mutations: mutations
-                .into_iter()
-                .enumerate()
-                .map(|(i, mutation)| {
-                    let mid = first + i as u64;
-                    PushedMutation {
-                        mid,
-                        hlc: Hlc {
-                            wall_ms: now_ms(),
-                            counter: mid as u32,
-                            node: client,
-                        },
-                        mutation,
-                    }
-                })
-                .collect(),
+            mutations: PushedMutation::numbered(client, first, now_ms(), mutations),
             pull: None,
         };
         request.check(now_ms()).unwrap();

@@ -104,15 +104,10 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     volunteer.screenshot("volunteer-building-1").await;
 
     // The team moves to building 2: building 1 leaves the phone.
-    // The volunteer's phone is offline (its fetches fail) and edits a
+    // The volunteer's phone is offline (its calls to the server fail) and edits a
     // household of building 1 after the move: once synced, the edit is
     // refused (the coordinator adopts it below).
-    volunteer
-        .eval_async(
-            "window.onlineFetch = window.fetch; \
-             window.fetch = () => Promise.reject(new TypeError('offline')); done(null);",
-        )
-        .await;
+    volunteer.lose_server().await;
     server
         .push(vec![set("assignment", "A1", json!({"building": "2"}))])
         .await;
@@ -121,9 +116,7 @@ async fn an_invited_volunteer_holds_only_the_teams_building() {
     volunteer.fill("field-head", "王芳（独居）").await;
     volunteer.tap("save-household").await;
     volunteer.expect_text("save-status", "已保存在本机").await;
-    volunteer
-        .eval_async("window.fetch = window.onlineFetch; done(null);")
-        .await;
+    volunteer.regain_server().await;
     volunteer.tap("sync-now").await;
     expect_households(&volunteer, &["household/h3"]).await;
     volunteer.tap("app-name").await;

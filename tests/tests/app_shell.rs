@@ -5,6 +5,7 @@ use std::path::Path;
 
 use doorstep_core::access::Role;
 use doorstep_tests::{Browser, TestServer, server::dist_dir};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shell_is_chinese_switches_to_english_and_loads_offline() {
@@ -12,9 +13,24 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     server.create_compound("yongan", "永安社区").await;
     let browser = Browser::start().await;
 
-    // 1. The Chinese home page: sign in first, then the work areas.
+    // 1. The Chinese home page: sign in first, then the work areas. Until
+    // the app starts, the page's own HTML says it is loading; the app
+    // takes its place.
+    let index = std::fs::read_to_string(dist_dir().join("index.html")).unwrap();
+    assert!(index.contains("<div id=\"boot\">") && index.contains("正在加载"));
     browser.open(&format!("{}/", server.url)).await;
     browser.expect_text("home-heading", "今天做什么？").await;
+    let placeholder = browser
+        .eval_async("done(document.getElementById('boot') !== null);")
+        .await;
+    assert_eq!(placeholder, json!(false), "the placeholder is gone");
+    // A new phone's first screen loads neither the sync round nor the
+    // backup panel (app/src/split.rs): they come with signing in.
+    // Watched for 2 s, long enough for the sync runner to have started.
+    assert_eq!(
+        split_chunks_loaded(&browser, "value.length > 0", 2).await,
+        json!([])
+    );
     browser.screenshot("sign-in-zh").await;
     browser
         .sign_in(&server.invite("yongan", Role::Coordinator, None).await)
@@ -22,6 +38,17 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     browser
         .expect_text("area-visits", "走访\n逐楼逐户：一测二问三看")
         .await;
+    let after = split_chunks_loaded(
+        &browser,
+        "value.includes('sync') && value.includes('backup')",
+        10,
+    )
+    .await;
+    assert!(
+        after.as_array().unwrap().contains(&json!("sync"))
+            && after.as_array().unwrap().contains(&json!("backup")),
+        "signed in, the sync round and the backup panel load: {after}"
+    );
     browser.expect_text("connectivity", "在线").await;
     let shot = browser.screenshot("home-zh").await;
     assert!(
@@ -68,25 +95,54 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     browser.close().await;
 }
 
+/// The split points whose chunks the page has fetched (`split_sync-….wasm`
+/// is `sync`), once `ready` holds of them (`value`) or `patience_s` seconds
+/// have passed.
+async fn split_chunks_loaded(browser: &Browser, ready: &str, patience_s: u64) -> serde_json::Value {
+    browser
+        .eval_until(
+            "return performance.getEntriesByType('resource') \
+               .map(entry => new URL(entry.name).pathname) \
+               .filter(path => path.startsWith('/chunks/split_')) \
+               .map(path => path.slice('/chunks/split_'.length).replace(/-[0-9a-f]+\\.wasm$/, ''));",
+            ready,
+            std::time::Duration::from_secs(patience_s),
+        )
+        .await
+}
+
 /// The coordinator's pages are the manage bundle's alone (app/src/bundle.rs):
-/// each page's own `data-testid` is in one WASM module and not the other.
+/// each page's own `data-testid` is in one bundle's WASM and not the
+/// other's. The field bundle's pages past the home page are split chunks
+/// (app/src/split.rs, `dist/chunks/`), not its main module.
 #[test]
 fn the_field_bundle_leaves_the_coordinators_pages_out() {
-    fn wasm_in(dir: &Path) -> Vec<u8> {
-        let module = std::fs::read_dir(dir)
-            .unwrap()
+    fn wasm_in(dir: &Path) -> Vec<Vec<u8>> {
+        let modules: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
             .map(|entry| entry.unwrap().path())
-            .find(|path| path.to_string_lossy().ends_with("_bg.wasm"))
-            .unwrap_or_else(|| panic!("no WASM module in {}", dir.display()));
-        std::fs::read(module).unwrap()
+            .filter(|path| path.extension().is_some_and(|ext| ext == "wasm"))
+            .map(|path| std::fs::read(path).unwrap())
+            .collect();
+        assert!(!modules.is_empty(), "no WASM module in {}", dir.display());
+        modules
     }
-    let has = |module: &[u8], marker: &str| {
-        module
-            .windows(marker.len())
-            .any(|window| window == marker.as_bytes())
+    let has = |modules: &[Vec<u8>], marker: &str| {
+        modules.iter().any(|module| {
+            module
+                .windows(marker.len())
+                .any(|window| window == marker.as_bytes())
+        })
     };
     let dist = dist_dir();
-    let (field, manage) = (wasm_in(&dist), wasm_in(&dist.join("manage")));
+    let (main, chunks, manage) = (
+        wasm_in(&dist),
+        wasm_in(&dist.join("chunks")),
+        wasm_in(&dist.join("manage")),
+    );
+    assert_eq!(main.len(), 1, "one main module at the top of dist/");
+    let field = [main, chunks].concat();
     // Accounts, dashboard, district, roster upload; then door and visits.
     for marker in [
         "invite-form",

@@ -124,16 +124,22 @@ const STATUS_WATCH: &str = r#"(() => {
 })();"#;
 
 /// Milliseconds from navigation until the status line showed real data, and
-/// the bytes of every response finished by then.
+/// the bytes of the page and of every other response finished by then.
 async fn status_shown(browser: &Browser) -> (f64, f64, Value) {
     let found = browser
         .eval_async(
             r#"const wait = () => {
-                 if (window.__statusAt === undefined) { setTimeout(wait, 20); return; }
+                 const page = performance.getEntriesByType("navigation")[0];
+                 if (window.__statusAt === undefined || !(page.responseEnd > 0)) {
+                   setTimeout(wait, 20);
+                   return;
+                 }
                  const at = window.__statusAt;
+                 // The page itself counts whole even when the status line
+                 // shows before its last bytes arrive (it streams in).
                  const entries = [...performance.getEntriesByType("navigation"),
-                                  ...performance.getEntriesByType("resource")]
-                   .filter(e => e.responseEnd > 0 && e.responseEnd <= at);
+                                  ...performance.getEntriesByType("resource")
+                                    .filter(e => e.responseEnd > 0 && e.responseEnd <= at)];
                  done({at, bytes: entries.reduce((sum, e) => sum + e.transferSize, 0),
                        files: entries.map(e => ({name: e.name, transfer: e.transferSize,
                                                  encoded: e.encodedBodySize, decoded: e.decodedBodySize}))});
@@ -662,6 +668,27 @@ for (const e of performance.getEntriesByType("resource")) {
 return {requests, by_path: by, decoded, encoded, sync_start: syncStart};
 "#;
 
+/// A script that runs the statement `act` (a tap, a navigation) and
+/// answers `{ms, value}`: `value` is the function body `read`'s result once
+/// the expression `ready` on it holds (looked at every 5 ms, at most
+/// `PATIENCE`), and `ms` the time from the statement until then and a frame
+/// and a task after it, so the page's work for the step is in it.
+fn timed_step(act: &str, read: &str, ready: &str) -> String {
+    format!(
+        "const done = arguments[arguments.length - 1];
+         const started = performance.now();
+         {act}
+         const tick = () => {{
+           const value = (() => {{ {read} }})();
+           if (({ready}) || performance.now() - started > {patience}) {{
+             requestAnimationFrame(() => setTimeout(() => done({{ms: performance.now() - started, value}}), 0));
+           }} else setTimeout(tick, 5);
+         }};
+         tick();",
+        patience = doorstep_tests::PATIENCE.as_millis()
+    )
+}
+
 const CLEAR_RESOURCES: &str =
     "performance.setResourceTimingBufferSize(1000000); performance.clearResourceTimings();";
 
@@ -715,7 +742,6 @@ const PEER_COMPOUND: &str = "peer";
 /// the requests took (their bodies encoded before the clock starts).
 async fn peer_ingest(workload: &doorstep_tests::peer::Workload) -> (TestServer, f64) {
     use doorstep_core::{
-        hlc::Hlc,
         ids::ClientId,
         sync::{MAX_PUSH_MUTATIONS, PushedMutation, SCHEMA_VERSION, SyncRequest, SyncResponse},
     };
@@ -728,31 +754,14 @@ async fn peer_ingest(workload: &doorstep_tests::peer::Workload) -> (TestServer, 
     let client = ClientId::from_u128(0x9ee5);
     // Stamped a minute ago, so the server's clock check passes.
     let wall = doorstep_server::now_ms() - 60_000;
-    let bodies: Vec<Vec<u8>> = workload
-        .mutations
+    let pushed = PushedMutation::numbered(client, 1, wall, workload.mutations.iter().cloned());
+    let bodies: Vec<Vec<u8>> = pushed
         .chunks(MAX_PUSH_MUTATIONS)
-        .enumerate()
-        .map(|(b, batch)| {
-            let mutations = batch
-                .iter()
-                .enumerate()
-                .map(|(i, mutation)| {
-                    let n = (b * MAX_PUSH_MUTATIONS + i) as u64;
-                    PushedMutation {
-                        mid: n + 1,
-                        hlc: Hlc {
-                            wall_ms: wall,
-                            counter: n as u32,
-                            node: client,
-                        },
-                        mutation: mutation.clone(),
-                    }
-                })
-                .collect();
+        .map(|batch| {
             serde_json::to_vec(&SyncRequest {
                 client_id: client,
                 schema_version: SCHEMA_VERSION,
-                mutations,
+                mutations: batch.to_vec(),
                 pull: None,
             })
             .unwrap()
@@ -928,6 +937,7 @@ async fn peer_edits(
         .await;
     let budget = peer_edit_budget();
     let started = Instant::now();
+    let (mut open_ms, mut save_ms) = (Vec::new(), Vec::new());
     for (n, edit) in edits.iter().enumerate() {
         eprintln!(
             "peer: edit {} of {} ({}), {:.0} s in",
@@ -937,20 +947,31 @@ async fn peer_edits(
             started.elapsed().as_secs_f64()
         );
         if started.elapsed() > budget {
+            eprintln!("peer: door opened in {open_ms:.0?} ms, saved in {save_ms:.0?} ms");
             return json!({"error": format!(
                 "{n} of {} edits made on the door page in {budget:?}: too slow to push them as one",
                 edits.len()
             )});
         }
         let path = format!("/visits/door/{}", edit.household);
-        go(path.clone()).await;
-        let title = phone
-            .eval_until(
-                "const t = document.querySelector('[data-testid=\"door-title\"]'); return t ? t.textContent : '';",
-                &format!("value.endsWith({:?})", edit.head),
-                doorstep_tests::PATIENCE,
-            )
-            .await;
+        let opened = within(
+            "opening the door",
+            phone.client.execute_async(
+                &timed_step(
+                    &format!(
+                        "history.pushState(null, '', {path:?}); \
+                         dispatchEvent(new PopStateEvent('popstate', {{state: null}}));"
+                    ),
+                    "const t = document.querySelector('[data-testid=\"door-title\"]'); return t ? t.textContent : '';",
+                    &format!("value.endsWith({:?})", edit.head),
+                ),
+                vec![],
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("peer: opening {path}: {e}"));
+        open_ms.push(opened["ms"].as_f64().unwrap_or(f64::NAN));
+        let title = &opened["value"];
         assert!(
             title.as_str().is_some_and(|t| t.ends_with(&edit.head)),
             "peer: the door page of {} shows {title}",
@@ -985,15 +1006,22 @@ async fn peer_edits(
             }
             Outcome::NoAnswer | Outcome::Refused => {}
         }
-        within("saving the door", phone.tap("save-next")).await;
-        let left = phone
-            .eval_until(
-                "const e = document.querySelector('[data-testid=\"checklist-error\"]');
-                 return {path: location.pathname, error: e && !e.hidden ? e.textContent : null};",
-                &format!("value.path !== {path:?} || value.error"),
-                doorstep_tests::PATIENCE,
-            )
-            .await;
+        let saved = within(
+            "saving the door",
+            phone.client.execute_async(
+                &timed_step(
+                    "document.querySelector('[data-testid=\"save-next\"]').click();",
+                    "const e = document.querySelector('[data-testid=\"checklist-error\"]');
+                     return {path: location.pathname, error: e && !e.hidden ? e.textContent : null};",
+                    &format!("value.path !== {path:?} || value.error"),
+                ),
+                vec![],
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("peer: saving {path}: {e}"));
+        save_ms.push(saved["ms"].as_f64().unwrap_or(f64::NAN));
+        let left = &saved["value"];
         assert!(
             left["path"] != json!(path),
             "peer: saving {} did not leave the door page: {left}",
@@ -1001,6 +1029,7 @@ async fn peer_edits(
         );
     }
     let editing_s = started.elapsed().as_secs_f64();
+    eprintln!("peer: door opened in {open_ms:.0?} ms, saved in {save_ms:.0?} ms");
     let pending = phone
         .eval_until(
             "return Number(document.querySelector('[data-testid=\"sync-pending\"]').dataset.count);",
@@ -1051,6 +1080,7 @@ async fn peer_edits(
     let sync_requests = api["by_path"]["/api/sync"].as_u64().unwrap_or(0);
     json!({
         "edits": edits.len(), "outbox": pending, "editing_s": editing_s, "sync_ms": sync_ms,
+        "door_open_ms": open_ms, "door_save_ms": save_ms,
         "wire_up": wire.up, "wire_down": wire.down, "wire": wire.total(),
         "requests": api["requests"], "sync_requests": sync_requests, "by_path": api["by_path"],
         "decoded_body": api["decoded"],

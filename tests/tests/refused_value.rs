@@ -124,14 +124,9 @@ async fn a_refused_key_persons_edit_stops_showing_once_refused() {
     volunteer.find("member-key").await;
     expect_members(&volunteer, json!([])).await;
 
-    // The phone goes offline (its fetches fail), and she records two
+    // The phone goes offline (its calls to the server fail), and she records two
     // people: one in 居家隔离 (restricted), one in need of care.
-    volunteer
-        .eval_async(
-            "window.onlineFetch = window.fetch; \
-             window.fetch = () => Promise.reject(new TypeError('offline')); done(null);",
-        )
-        .await;
+    volunteer.lose_server().await;
     volunteer.fill("member-name", "周强").await;
     volunteer
         .find("member-key")
@@ -197,9 +192,7 @@ async fn a_refused_key_persons_edit_stops_showing_once_refused() {
     assert_eq!(still, json!(false), "the server kept the grant");
 
     // Back online, the phone syncs: the server takes 周奶奶 and refuses 周强.
-    volunteer
-        .eval_async("window.fetch = window.onlineFetch; done(null);")
-        .await;
+    volunteer.regain_server().await;
     volunteer.tap("sync-now").await;
     volunteer
         .expect_text("sync-pending", "已上传，其中 1 条被服务器拒绝")

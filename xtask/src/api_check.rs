@@ -17,7 +17,6 @@ use std::{
 
 use anyhow::{Context, bail};
 use doorstep_core::{
-    hlc::Hlc,
     ids::ClientId,
     mutation::Mutation,
     sync::{PushedMutation, SCHEMA_VERSION, SyncRequest},
@@ -123,6 +122,11 @@ pub fn api_check() -> anyhow::Result<()> {
         &json!({"enabled": true}),
     )?;
 
+    let document = call(addr, "GET", "/api/openapi.json", None, &Value::Null)?;
+    let statuses = dir.join("statuses.jsonl");
+    if statuses.exists() {
+        std::fs::remove_file(&statuses)?;
+    }
     let result = run(Command::new(&schemathesis)
         .arg("--config-file")
         .arg(root().join("xtask/src/schemathesis.toml"))
@@ -136,10 +140,65 @@ pub fn api_check() -> anyhow::Result<()> {
         .env("API_CHECK_HOUSEHOLD", HOUSEHOLD)
         .env("API_CHECK_INVITE", invite_id)
         .env("API_CHECK_DEVICE", &device)
+        .env("API_CHECK_SERVER", format!("http://{addr}"))
+        .env("API_CHECK_STATUSES", &statuses)
+        .env(
+            "SCHEMATHESIS_HOOKS",
+            root().join("xtask/src/schemathesis_hooks.py"),
+        )
         .current_dir(&dir));
     server.stop();
     eprintln!("api-check took {:.0} s", started.elapsed().as_secs_f64());
-    result.context("schemathesis found the server and its document disagreeing")
+    result.context("schemathesis found the server and its document disagreeing")?;
+    let answered = std::fs::read_to_string(&statuses)
+        .with_context(|| format!("the hooks wrote no {}", statuses.display()))?;
+    let unreached = unreached(&document, &answered)?;
+    if !unreached.is_empty() {
+        bail!(
+            "schemathesis never reached these operations' success (no 2xx or 3xx answer), \
+             so their success answers went unchecked: {}",
+            unreached.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The operation that serves the document: schemathesis reads the
+/// document from it, successfully or not at all, and never calls it again.
+const DOCUMENT: &str = "GET /api/openapi.json";
+
+/// The keys of an OpenAPI path item that name an operation.
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+/// The documented operations (`METHOD /path`) that no answer in
+/// `answered` (the hooks' lines: operation and status) shows succeeding,
+/// the document's own aside.
+fn unreached(document: &Value, answered: &str) -> anyhow::Result<Vec<String>> {
+    let mut reached = std::collections::BTreeSet::from([DOCUMENT.to_owned()]);
+    for line in answered.lines() {
+        let answer: Value = serde_json::from_str(line)?;
+        let status = answer["status"].as_u64().context("a status")?;
+        if (200..400).contains(&status) {
+            reached.insert(
+                answer["operation"]
+                    .as_str()
+                    .context("an operation")?
+                    .to_owned(),
+            );
+        }
+    }
+    let paths = document["paths"]
+        .as_object()
+        .context("the document's paths")?;
+    Ok(paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let keys = item.as_object().into_iter().flat_map(|m| m.keys());
+            keys.filter(|key| METHODS.contains(&key.as_str()))
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .filter(|operation| !reached.contains(operation))
+        .collect())
 }
 
 /// The virtualenv with schemathesis at [`SCHEMATHESIS`]; quick when it is
@@ -288,19 +347,7 @@ fn push_records(addr: SocketAddr, coordinator: &str) -> anyhow::Result<()> {
     let request = SyncRequest {
         client_id: node,
         schema_version: SCHEMA_VERSION,
-        mutations: mutations
-            .into_iter()
-            .zip(1..)
-            .map(|(mutation, mid)| PushedMutation {
-                mid,
-                hlc: Hlc {
-                    wall_ms: now,
-                    counter: mid as u32,
-                    node,
-                },
-                mutation,
-            })
-            .collect(),
+        mutations: PushedMutation::numbered(node, 1, now, mutations),
         pull: None,
     };
     let answer = call(
@@ -314,4 +361,27 @@ fn push_records(addr: SocketAddr, coordinator: &str) -> anyhow::Result<()> {
         bail!("the seed records were refused: {answer}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_operation_is_reached_by_any_success_and_only_by_one() {
+        let document = json!({"paths": {
+            "/api/openapi.json": {"get": {}},
+            "/api/a": {"get": {}, "post": {}, "parameters": []},
+            "/api/b/{id}": {"delete": {}},
+        }});
+        let answered = [
+            r#"{"operation": "GET /api/a", "status": 401}"#,
+            r#"{"operation": "GET /api/a", "status": 303}"#,
+            r#"{"operation": "POST /api/a", "status": 403}"#,
+            r#"{"operation": "DELETE /api/b/{id}", "status": 204}"#,
+        ]
+        .join("\n");
+        assert_eq!(unreached(&document, &answered).unwrap(), ["POST /api/a"]);
+        assert!(unreached(&document, "not json").is_err());
+    }
 }

@@ -3,6 +3,7 @@
 
 mod api_check;
 mod bench;
+mod field_wasm;
 mod lockfile;
 mod precompress;
 mod shell;
@@ -53,8 +54,9 @@ enum Command {
         #[arg(long, default_value_t = 1800)]
         budget: u64,
     },
-    /// Trunk post_build hook: write the precache list and build version into
-    /// the staged sw.js, then brotli and gzip copies of the build's files.
+    /// Trunk post_build hook: stage the split field WASM, write the precache
+    /// list and build version into the staged sw.js, then brotli and gzip
+    /// copies of the build's files.
     #[command(hide = true)]
     PostBuild,
 }
@@ -73,6 +75,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::PostBuild => {
             let (staging, public_url) = staging::from_trunk_env()?;
+            field_wasm::stage(&staging)?;
             sw_manifest::stamp(&staging, &public_url)?;
             precompress::beside(&staging).map(drop)
         }

@@ -266,10 +266,13 @@ fn executed_units(log: &str) -> Option<u64> {
 }
 
 /// Both bundles (app/src/bundle.rs): the manage bundle first, since the
-/// field bundle's build copies it into `dist/manage/` and its post_build
-/// hook then precaches and compresses the two together.
+/// field bundle's build copies it into `dist/manage/`; then the field
+/// bundle's split WASM (`field_wasm.rs`, which Trunk cannot make); then
+/// Trunk's field build, whose post_build hook stages that WASM and
+/// precaches and compresses everything together.
 pub fn build_app() -> anyhow::Result<()> {
     run_step(cmd("trunk").args(["--config", "Manage.toml", "build", "--release"]))?;
+    crate::field_wasm::build()?;
     run_step(cmd("trunk").args(["build", "--release"]))
 }
 

@@ -21,8 +21,7 @@ use crate::{
     state::{
         now_ms, use_app_data,
         visits::{
-            DoorDraft, checklist_mutations, checklist_of, doors_by_building, next_unvisited,
-            visit_id,
+            DoorDraft, building_doors, checklist_mutations, checklist_of, next_unvisited, visit_id,
         },
     },
 };
@@ -219,38 +218,36 @@ fn Door(household: RecordId) -> impl IntoView {
         temperature,
     );
 
-    let doors = Memo::new(move |_| {
-        data.replica
-            .with(|r| doors_by_building(r, round().as_ref()))
-    });
-    let building = move || {
+    let building = Memo::new(move |_| {
         info.with(|h| {
             h.as_ref()
                 .map(|h| h.value(household::BUILDING).to_owned())
                 .unwrap_or_default()
         })
-    };
+    });
+    // This building's doors only: a save changes the replica, and a
+    // compound holds thousands of households.
+    let doors = Memo::new(move |_| {
+        data.replica
+            .with(|r| building.with(|b| building_doors(r, round().as_ref(), b)))
+    });
     // The building's other doors not knocked yet, and those to go back to
     // (no answer, or a revisit with its time), by unit and door.
     let others = {
         let id = household.clone();
         move |wanted: fn(DoorState) -> bool| {
-            doors.with(|d| {
-                d.get(&building())
-                    .map(|doors| {
-                        doors
-                            .iter()
-                            .filter(|d| wanted(d.state) && d.household.id != id)
-                            .map(|d| match d.state {
-                                DoorState::Revisit { at_ms: Some(at) } => {
-                                    format!("{}（{}）", d.label(), day_time(at))
-                                }
-                                _ => d.label(),
-                            })
-                            .collect::<Vec<_>>()
-                            .join("、")
+            doors.with(|doors| {
+                doors
+                    .iter()
+                    .filter(|d| wanted(d.state) && d.household.id != id)
+                    .map(|d| match d.state {
+                        DoorState::Revisit { at_ms: Some(at) } => {
+                            format!("{}（{}）", d.label(), day_time(at))
+                        }
+                        _ => d.label(),
                     })
-                    .unwrap_or_default()
+                    .collect::<Vec<_>>()
+                    .join("、")
             })
         }
     };
@@ -303,10 +300,8 @@ fn Door(household: RecordId) -> impl IntoView {
                     now_ms(),
                 )
             });
-            let next = doors.with_untracked(|d| {
-                d.get(&building())
-                    .and_then(|doors| next_unvisited(doors, &household))
-                    .map(|d| d.household.id.clone())
+            let next = doors.with_untracked(|doors| {
+                next_unvisited(doors, &household).map(|d| d.household.id.clone())
             });
             let navigate = navigate.clone();
             let draft = DoorDraft::name(&visit_id(&round, &household));

@@ -63,6 +63,7 @@ fn Registry() -> impl IntoView {
             .with(|r| doors_by_building(r, round().as_ref()));
         knocked_by(doors, data.access().as_ref())
     });
+    let assigning = Assigning::new(data);
     let navigate = use_navigate();
     view! {
         <WorkPicker/>
@@ -95,7 +96,7 @@ fn Registry() -> impl IntoView {
                                     </Show>
                                 </h3>
                                 <Show when=move || data.role() == Some(Role::Coordinator)>
-                                    <AssignTeam place=whole.clone()/>
+                                    <AssignTeam place=whole.clone() assigning=assigning/>
                                 </Show>
                             </div>
                             {doors_by_unit(&doors)
@@ -103,7 +104,7 @@ fn Registry() -> impl IntoView {
                                 .map(|(unit, doors)| {
                                     let head = unit.map(|unit| {
                                         let place = Place::new(&building, Some(&unit));
-                                        view! { <UnitHead place=place doors=doors.clone()/> }
+                                        view! { <UnitHead place=place doors=doors.clone() assigning=assigning/> }
                                     });
                                     view! { {head}<DoorRows doors=doors/> }
                                 })
@@ -119,7 +120,7 @@ fn Registry() -> impl IntoView {
 /// A unit's (单元) heading in a building's list: its doors answered, and
 /// for the coordinator, the team that holds it.
 #[component]
-fn UnitHead(place: Place, doors: Vec<Door>) -> impl IntoView {
+fn UnitHead(place: Place, doors: Vec<Door>, assigning: Assigning) -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
     let counts = coverage(&doors, now_ms());
@@ -135,13 +136,15 @@ fn UnitHead(place: Place, doors: Vec<Door>) -> impl IntoView {
                 </Show>
             </h4>
             <Show when=move || data.role() == Some(Role::Coordinator)>
-                <AssignTeam place=place.clone()/>
+                <AssignTeam place=place.clone() assigning=assigning/>
             </Show>
         </div>
     }
 }
 
 /// Doors, each opening its checklist, with where it stands this round.
+/// Plain links (the router takes their taps): a compound lists thousands,
+/// and a router `A` follows the location for each.
 #[component]
 fn DoorRows(doors: Vec<Door>) -> impl IntoView {
     let i18n = use_i18n();
@@ -157,10 +160,10 @@ fn DoorRows(doors: Vec<Door>) -> impl IntoView {
                     };
                     view! {
                         <li>
-                            <A href=format!("/visits/door/{}", door.household.id) attr:class="row" attr:data-testid="household-row">
+                            <a href=format!("/visits/door/{}", door.household.id) class="row" data-testid="household-row">
                                 <span class="row-title">{door.household.title()}</span>
                                 <span class=format!("badge {badge}") data-testid="door-outcome">{move || i18n.outcome(outcome)}{when.clone()}</span>
-                            </A>
+                            </a>
                         </li>
                     }
                 })
@@ -396,20 +399,38 @@ fn compound_of(data: &AppData) -> Option<CompoundId> {
     })
 }
 
+/// The teams and this round's assignments, read once for the list's
+/// pickers (a building's and each unit's), not once per picker.
+#[derive(Clone, Copy)]
+struct Assigning {
+    teams: Memo<Vec<(RecordId, String)>>,
+    assigned: Memo<BTreeMap<Place, RecordId>>,
+}
+
+impl Assigning {
+    fn new(data: AppData) -> Self {
+        Assigning {
+            teams: Memo::new(move |_| data.replica.with(|r| r.named(team::NAME))),
+            assigned: Memo::new(move |_| {
+                let round = data.work.with(|w| w.round.clone());
+                round
+                    .map(|round| data.replica.with(|r| assignments(r, &round)))
+                    .unwrap_or_default()
+            }),
+        }
+    }
+}
+
 /// The team covering a building, or one unit of it, this round (the
 /// coordinator sets it).
 #[component]
-fn AssignTeam(place: Place) -> impl IntoView {
+fn AssignTeam(place: Place, assigning: Assigning) -> impl IntoView {
     let i18n = use_i18n();
     let data = use_app_data();
-    let teams = Memo::new(move |_| data.replica.with(|r| r.named(team::NAME)));
+    let Assigning { teams, assigned } = assigning;
     let current = {
         let place = place.clone();
-        Memo::new(move |_| {
-            let round = data.work.with(|w| w.round.clone())?;
-            data.replica
-                .with(|r| assignments(r, &round).get(&place).cloned())
-        })
+        Memo::new(move |_| assigned.with(|a| a.get(&place).cloned()))
     };
     let test_id = match &place.unit {
         None => "assign-team".to_owned(),

@@ -10,7 +10,7 @@ use doorstep_core::{
     home_visit::{self, Entry, Outcome, ResultError, Subject},
     ids::{CompoundId, RecordId},
     mutation::Mutation,
-    need::{NeedState, Status, Step, steps_by_need},
+    need::Status,
     record::Record,
     schema::{self, Collection, Field, household, need, person, team},
 };
@@ -94,7 +94,7 @@ fn text(record: Option<&Record>, field: Field) -> String {
         .to_owned()
 }
 
-fn row(replica: &Replica, steps: &BTreeMap<RecordId, Vec<Step>>, entry: Entry) -> Row {
+fn row(replica: &Replica, entry: Entry) -> Row {
     let why = match &entry.subject {
         Subject::Person(id) => {
             let record = replica.record(Collection::Person, id);
@@ -109,7 +109,7 @@ fn row(replica: &Replica, steps: &BTreeMap<RecordId, Vec<Step>>, entry: Entry) -
             Why::Need {
                 category: text(record, need::CATEGORY),
                 description: text(record, need::DESCRIPTION),
-                status: NeedState::fold(steps.get(id).cloned().unwrap_or_default()).status,
+                status: entry.need_status,
             }
         }
     };
@@ -123,21 +123,17 @@ fn row(replica: &Replica, steps: &BTreeMap<RecordId, Vec<Step>>, entry: Entry) -
 /// A round's list, for the coordinator: everyone who needs a visit, and
 /// every entry already dispatched in the round.
 pub fn round_rows(replica: &Replica, round: &RecordId) -> Vec<Row> {
-    let records = records(replica);
-    let steps = steps_by_need(&records);
-    home_visit::round_list(&records, round)
+    home_visit::round_list(&records(replica), round)
         .into_iter()
-        .map(|e| row(replica, &steps, e))
+        .map(|e| row(replica, e))
         .collect()
 }
 
 /// A home-visit team's list on its phone, in walking order.
 pub fn team_rows(replica: &Replica, team: &RecordId) -> Vec<Row> {
-    let records = records(replica);
-    let steps = steps_by_need(&records);
-    home_visit::team_list(&records, team)
+    home_visit::team_list(&records(replica), team)
         .into_iter()
-        .map(|e| row(replica, &steps, e))
+        .map(|e| row(replica, e))
         .collect()
 }
 
@@ -294,7 +290,10 @@ pub fn set_homebound(compound: &CompoundId, person: &RecordId, homebound: bool) 
 
 #[cfg(test)]
 mod tests {
-    use doorstep_core::access::Scope;
+    use doorstep_core::{
+        access::Scope,
+        need::{NeedState, steps_by_need},
+    };
     use serde_json::json;
 
     use super::*;

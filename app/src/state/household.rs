@@ -35,11 +35,22 @@ impl Household {
         let values = record
             .fields
             .iter()
-            .filter_map(|(name, stamped)| display(&stamped.value).map(|text| (name.clone(), text)))
+            .filter_map(|(name, stamped)| {
+                Self::shown(Some(&stamped.value)).map(|text| (name.clone(), text))
+            })
             .collect();
         Self {
             id: record.id.clone(),
             values,
+        }
+    }
+
+    /// A stored value as its input shows it; nothing for an empty one.
+    pub fn shown(value: Option<&Value>) -> Option<String> {
+        match value? {
+            Value::Null => None,
+            Value::String(text) => Some(text.clone()),
+            other => Some(other.to_string()),
         }
     }
 
@@ -127,14 +138,6 @@ pub fn sort_key(household: &Household) -> Vec<(u64, String)> {
             (digits.parse().unwrap_or(u64::MAX), text.to_owned())
         })
         .collect()
-}
-
-fn display(value: &Value) -> Option<String> {
-    match value {
-        Value::Null => None,
-        Value::String(text) => Some(text.clone()),
-        other => Some(other.to_string()),
-    }
 }
 
 fn parse(field: Field, text: &str) -> Result<Value, FormError> {

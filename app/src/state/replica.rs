@@ -7,7 +7,7 @@ use doorstep_core::{
     conflict::Conflict,
     ids::RecordId,
     record::Record,
-    schema::{Collection, Field},
+    schema::{Collection, Field, household},
 };
 
 use super::household::{Household, sort_key};
@@ -107,12 +107,25 @@ impl Replica {
 
     /// Live households in building, unit, door order.
     pub fn households(&self) -> Vec<Household> {
+        self.households_where(|_| true)
+    }
+
+    /// Live households of one building, in unit and door order: a door's
+    /// page needs its building's, not the compound's thousands.
+    pub fn households_in(&self, building: &str) -> Vec<Household> {
+        self.households_where(|record| {
+            Household::shown(record.value(household::BUILDING)).as_deref() == Some(building)
+        })
+    }
+
+    fn households_where(&self, wanted: impl Fn(&Record) -> bool) -> Vec<Household> {
         let mut households: Vec<Household> = self
             .of(Collection::Household)
-            .filter(|r| !r.is_deleted())
+            .filter(|r| !r.is_deleted() && wanted(r))
             .map(Household::from_record)
             .collect();
-        households.sort_by_key(sort_key);
+        // The key allocates: made once per household, not per comparison.
+        households.sort_by_cached_key(sort_key);
         households
     }
 

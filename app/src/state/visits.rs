@@ -170,6 +170,16 @@ pub struct Door {
 }
 
 impl Door {
+    /// `home`'s door, with where it stands in `round`.
+    fn of(replica: &Replica, round: Option<&RecordId>, home: Household) -> Self {
+        let visit =
+            round.and_then(|round| replica.record(Collection::Visit, &visit_id(round, &home.id)));
+        Door {
+            state: DoorState::of_visit(visit),
+            household: home,
+        }
+    }
+
     /// Where the door is: its building and unit.
     pub fn place(&self) -> Place {
         let unit = self.household.value(household::UNIT);
@@ -199,18 +209,22 @@ pub fn doors_by_building(
 ) -> BTreeMap<String, Vec<Door>> {
     let mut buildings: BTreeMap<String, Vec<Door>> = BTreeMap::new();
     for home in replica.households() {
-        let visit =
-            round.and_then(|round| replica.record(Collection::Visit, &visit_id(round, &home.id)));
-        let state = DoorState::of_visit(visit);
         buildings
             .entry(home.value(household::BUILDING).to_owned())
             .or_default()
-            .push(Door {
-                household: home,
-                state,
-            });
+            .push(Door::of(replica, round, home));
     }
     buildings
+}
+
+/// One building's doors in door order, with this round's outcomes, as
+/// [`doors_by_building`] lists them (a door's page reads only its own).
+pub fn building_doors(replica: &Replica, round: Option<&RecordId>, building: &str) -> Vec<Door> {
+    replica
+        .households_in(building)
+        .into_iter()
+        .map(|home| Door::of(replica, round, home))
+        .collect()
 }
 
 /// The doors a device knocks: a volunteer's, those of its team's buildings
@@ -346,6 +360,35 @@ pub fn checklist_mutations(
 mod tests {
     use super::*;
     use crate::state::fixtures::{household, record, stamp};
+
+    /// A door's page reads its building's doors alone: the same doors, in
+    /// the same order, as the whole list has them.
+    #[test]
+    fn one_buildings_doors_are_the_lists() {
+        let replica = Replica::new(
+            vec![
+                household("h1", "3", "1101"),
+                household("h2", "5", "702"),
+                household("h3", "3", "201"),
+                household("h4", "3", "9"),
+            ],
+            Vec::new(),
+        );
+        let round: RecordId = "r1".parse().unwrap();
+        let all = doors_by_building(&replica, Some(&round));
+        for building in ["3", "5"] {
+            assert_eq!(
+                building_doors(&replica, Some(&round), building),
+                all[building]
+            );
+        }
+        assert!(building_doors(&replica, Some(&round), "7").is_empty());
+        let order: Vec<_> = all["3"]
+            .iter()
+            .map(|d| d.household.id.to_string())
+            .collect();
+        assert_eq!(order, ["h4", "h3", "h1"]);
+    }
 
     /// A home-visit team holds households of buildings it does not knock:
     /// they stay off its door-knock list.

@@ -5,7 +5,7 @@
 //! origin syncs (a Web Lock elects it); a BroadcastChannel tells the other
 //! tabs to reload and lets them ask the leader to sync.
 
-use std::{cell::Cell, rc::Rc, time::Duration};
+use std::{cell::Cell, pin::Pin, rc::Rc, time::Duration};
 
 use leptos::{ev, prelude::*, task::spawn_local};
 use wasm_bindgen::{JsCast, JsValue, closure::Closure};
@@ -26,6 +26,10 @@ const CHANNEL_NAME: &str = "doorstep";
 const MSG_CHANGED: &str = "changed";
 const MSG_OUTBOX: &str = "outbox";
 
+/// How a round is run: [`Runner::round`] itself, or through the split point
+/// that loads its code first (the field bundle's `split::sync_round`).
+pub type RunRound = fn(Runner) -> Pin<Box<dyn Future<Output = ()>>>;
+
 #[derive(Clone)]
 pub struct Runner {
     inner: Rc<Inner>,
@@ -33,6 +37,7 @@ pub struct Runner {
 
 struct Inner {
     data: AppData,
+    run_round: RunRound,
     leader: Cell<bool>,
     running: Cell<bool>,
     again: Cell<bool>,
@@ -42,10 +47,11 @@ struct Inner {
 }
 
 impl Runner {
-    pub fn start(data: AppData) -> Self {
+    pub fn start(data: AppData, run_round: RunRound) -> Self {
         let runner = Runner {
             inner: Rc::new(Inner {
                 data,
+                run_round,
                 leader: Cell::new(false),
                 running: Cell::new(false),
                 again: Cell::new(false),
@@ -86,7 +92,11 @@ impl Runner {
         spawn_local(async move {
             loop {
                 runner.inner.again.set(false);
-                runner.round().await;
+                // A device that is not signed in has nothing to sync: a new
+                // phone does not even download the round's code.
+                if runner.inner.data.credentials_untracked().is_some() {
+                    (runner.inner.run_round)(runner.clone()).await;
+                }
                 if !runner.inner.again.get() {
                     break;
                 }
@@ -115,7 +125,9 @@ impl Runner {
         );
     }
 
-    async fn round(&self) {
+    /// Pushes and pulls once, then updates the replica, the sync bar and
+    /// the live stream; called through the runner's [`RunRound`].
+    pub async fn round(&self) {
         let data = self.inner.data;
         let Some(db) = data.db() else { return };
         data.sync.update(|s| {
@@ -181,6 +193,15 @@ impl Runner {
         if changed {
             self.post(MSG_CHANGED);
         }
+    }
+
+    /// The round's code could not be loaded: shown as the server out of
+    /// reach, which as far as syncing goes it is.
+    pub fn round_unavailable(&self) {
+        self.inner.data.sync.update(|s| {
+            s.running = false;
+            s.problem = Some(SyncProblem::Unreachable);
+        });
     }
 
     fn post(&self, message: &str) {

@@ -296,9 +296,9 @@ fn answer(status: StatusCode, csp: &str, html: String) -> Response {
         .into_response()
 }
 
-/// The form as posted (`application/x-www-form-urlencoded`).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[schema(as = HelpForm)]
+/// The form as posted (`application/x-www-form-urlencoded`); documented
+/// as core's [`HelpForm`], whose rules it is checked by.
+#[derive(Deserialize)]
 pub struct Posted {
     #[serde(default)]
     unit: String,
@@ -323,7 +323,7 @@ pub struct Posted {
 /// Each answer carries its code in `X-Doorstep-Code` for scripts and tests.
 #[utoipa::path(post, path = "/help/{compound}/{building}",
     params(crate::api::BuildingPath),
-    request_body(content = Posted, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = HelpForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 303, description = "Filed: `Location` is the ticket page, `/h/{ticket}`.", headers(("location" = String))),
         (status = 403, description = "The compound does not take requests (its coordinator has not turned them on).", headers(("x-doorstep-code" = String, description = "`help_closed`")), content_type = "text/html", body = String),

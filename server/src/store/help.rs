@@ -5,7 +5,6 @@
 use doorstep_core::{
     access::Role,
     help::{HelpRequest, NewIds, find_household},
-    hlc::Hlc,
     ids::{ClientId, CompoundId, RecordId},
     record::Record,
     schema::{self, Collection},
@@ -123,24 +122,11 @@ impl Store {
         let need = ids.need.clone();
         // Each request is a client of its own (as a roster import): mids from 1.
         let client = ClientId::from_uuid(uuid::Uuid::new_v4());
-        let mutations = request
-            .mutations(compound, building, household, ids, now_ms)
-            .into_iter()
-            .zip(1..)
-            .map(|(mutation, mid)| PushedMutation {
-                mid,
-                hlc: Hlc {
-                    wall_ms: now_ms,
-                    counter: mid as u32,
-                    node: client,
-                },
-                mutation,
-            })
-            .collect();
+        let mutations = request.mutations(compound, building, household, ids, now_ms);
         let push = SyncRequest {
             client_id: client,
             schema_version: SCHEMA_VERSION,
-            mutations,
+            mutations: PushedMutation::numbered(client, 1, now_ms, mutations),
             pull: None,
         };
         let outcome = super::sync::push_in(&mut tx, &device, &scope, &push, now_ms).await?;

@@ -371,7 +371,7 @@ async fn apply(
         Vec::new()
     };
     let places: Vec<Option<&Place>> = places.iter().map(Option::as_ref).collect();
-    let household = if scope.writes_by_dispatch(collection) {
+    let dispatched_household = if scope.writes_by_dispatch(collection) {
         batch
             .household_after(tx, mutation, existing.as_ref())
             .await?
@@ -382,7 +382,7 @@ async fn apply(
         mutation,
         existing.as_ref(),
         &places,
-        household.as_deref(),
+        dispatched_household.as_deref(),
         pushed.hlc.wall_ms,
     ) {
         return Ok(Some(refusal));
@@ -406,7 +406,12 @@ async fn apply(
     if let Some(release) = Release::between(existing.as_ref(), &record, pushed.hlc.wall_ms) {
         scope::record_release(&mut **tx, mutation.compound().as_str(), &release).await?;
     }
-    let household = batch.household_of(tx, &record).await?;
+    // A step a team writes by dispatch is appended, never merged, so its
+    // household is the one found before the merge.
+    let household = match dispatched_household {
+        Some(household) => Some(household),
+        None => batch.household_of(tx, &record).await?,
+    };
     let place = (collection == Collection::Household)
         .then(|| Place::of_household(&record))
         .flatten();
