@@ -13,12 +13,37 @@ const shellFor = (path) => PRECACHE
   .filter((url) => url.endsWith(`/${INDEX}`) && path.startsWith(url.slice(0, -INDEX.length)))
   .reduce((best, url) => (url.length > best.length ? url : best), `/${INDEX}`);
 
+// The manage bundle (app/src/bundle.rs) is kept only on devices whose role
+// opens it: the app asks for it once signed in, and a new build keeps it
+// where the old one had it. A volunteer's phone never downloads it.
+const MANAGE = "/manage/";
+const MANAGE_SHELL = `${MANAGE}${INDEX}`;
+const KEEP_MANAGE = "keep-manage";
+const isManage = (url) => url.startsWith(MANAGE);
+const keepManage = (cache) => cache.addAll(PRECACHE.filter(isManage));
+
 self.addEventListener("install", (event) => {
-  event.waitUntil(
-    caches.open(CACHE)
-      .then((cache) => cache.addAll(PRECACHE))
-      .then(() => self.skipWaiting()),
-  );
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    await cache.addAll(PRECACHE.filter((url) => !isManage(url)));
+    // Any cache, so an older build's: this device used the manage bundle.
+    if (await caches.match(MANAGE_SHELL)) {
+      await keepManage(cache);
+    }
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener("message", (event) => {
+  if (event.data !== KEEP_MANAGE) {
+    return;
+  }
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE);
+    if (!(await cache.match(MANAGE_SHELL))) {
+      await keepManage(cache);
+    }
+  })());
 });
 
 // A new build's worker drops every older shell cache.
@@ -33,6 +58,17 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// Offline, a page whose bundle this device does not keep (a volunteer
+// following a link to a coordinator's page): say so, with the way home.
+const notKept = () => new Response(
+  `<!doctype html><html lang="zh-CN"><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Doorstep</title><link rel="stylesheet" href="${PRECACHE.find((url) => url.endsWith(".css") && !isManage(url)) || ""}">
+<main class="page"><p class="banner error" data-testid="page-not-kept">此页面需要联网打开一次。<br>This page needs a connection once.</p>
+<p><a href="/">返回首页 Home</a></p></main></html>`,
+  { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } },
+);
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
   const url = new URL(request.url);
@@ -45,7 +81,8 @@ self.addEventListener("fetch", (event) => {
   if (request.mode === "navigate") {
     // Network first, so a deploy shows on the next load; the cached shell when offline.
     event.respondWith(
-      fetch(request).catch(() => caches.match(shellFor(url.pathname), { cacheName: CACHE })),
+      fetch(request).catch(async () =>
+        (await caches.match(shellFor(url.pathname), { cacheName: CACHE })) || notKept()),
     );
     return;
   }

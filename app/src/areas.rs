@@ -74,6 +74,14 @@ impl Area {
         }
     }
 
+    /// Whether any area `role` reaches lives in `bundle`: the service
+    /// worker keeps the manage bundle offline only for such roles.
+    pub fn in_bundle_for(bundle: Bundle, role: Role) -> bool {
+        Area::ALL
+            .iter()
+            .any(|area| area.bundle() == bundle && area.reached_by(role))
+    }
+
     pub fn path(self) -> String {
         match self.bundle() {
             Bundle::Field => format!("/{}", self.slug()),
@@ -120,6 +128,18 @@ mod tests {
         assert_eq!(Area::Accounts.path(), "/manage/accounts");
         for area in Area::ALL {
             assert_eq!(Bundle::of_path(&area.path()), area.bundle(), "{area:?}");
+        }
+    }
+
+    #[test]
+    fn only_coordinators_and_officials_open_the_manage_bundle() {
+        for role in Role::ALL {
+            assert_eq!(
+                Area::in_bundle_for(Bundle::Manage, role),
+                matches!(role, Role::Coordinator | Role::Official),
+                "{role:?}"
+            );
+            assert!(Area::in_bundle_for(Bundle::Field, role) || role == Role::Official);
         }
     }
 

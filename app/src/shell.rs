@@ -11,6 +11,7 @@ use leptos_router::{
 };
 
 use crate::{
+    areas::Area,
     bundle::Bundle,
     device::{connectivity, service_worker},
     i18n::{Key, provide_i18n, use_i18n},
@@ -82,12 +83,29 @@ pub fn ManageApp() -> impl IntoView {
 }
 
 /// What both bundles set up before their routes; whether the service worker
-/// registered.
+/// registered. Once a role that opens the manage bundle signs in, the
+/// worker is asked to keep that bundle offline too.
 fn start(bundle: Bundle) -> bool {
     provide_context(bundle);
     provide_i18n();
     provide_app_data(|data| std::rc::Rc::new(Runner::start(data, split::sync_round)));
-    service_worker::register()
+    let registered = service_worker::register();
+    if registered {
+        let data = use_app_data();
+        Effect::new(move |asked: Option<bool>| {
+            if asked == Some(true) {
+                return true;
+            }
+            let ask = data
+                .role()
+                .is_some_and(|role| Area::in_bundle_for(Bundle::Manage, role));
+            if ask {
+                service_worker::keep_manage_bundle();
+            }
+            ask
+        });
+    }
+    registered
 }
 
 /// Everything around the routes, the same in both bundles.

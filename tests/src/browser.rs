@@ -374,6 +374,33 @@ impl Browser {
         );
     }
 
+    /// The paths of every response the service worker keeps, in all its
+    /// caches.
+    pub async fn cached_paths(&self) -> Vec<String> {
+        let paths = self
+            .eval_async(
+                "caches.keys()
+                   .then(keys => Promise.all(keys.map(key => caches.open(key).then(c => c.keys()))))
+                   .then(lists => done(lists.flat().map(r => new URL(r.url).pathname)))
+                   .catch(e => done(String(e)));",
+            )
+            .await;
+        serde_json::from_value(paths.clone())
+            .unwrap_or_else(|_| panic!("the caches could not be read: {paths}"))
+    }
+
+    /// Waits until the service worker keeps `path`.
+    pub async fn expect_cached(&self, path: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while Instant::now() < deadline {
+            if self.cached_paths().await.iter().any(|p| p == path) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("the service worker never kept {path}");
+    }
+
     /// Scrolls so the element sits mid-screen, as a person would look at it.
     pub async fn scroll_to(&self, test_id: &str) {
         let script = format!(

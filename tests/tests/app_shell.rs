@@ -68,8 +68,11 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     browser.expect_text("page-title", "Ledgers").await;
     browser.find("needs-empty").await;
 
-    // 3. The service worker has precached the shell.
+    // 3. The service worker has precached the shell, and keeps the manage
+    // bundle too on a coordinator's phone.
     browser.wait_for_service_worker().await;
+    browser.expect_cached("/index.html").await;
+    browser.expect_cached("/manage/index.html").await;
 
     // 4. The server goes away; the phone reloads.
     server.stop().await;
@@ -92,6 +95,43 @@ async fn shell_is_chinese_switches_to_english_and_loads_offline() {
     browser.find("area-visits").await;
     assert_eq!(browser.path().await, "/");
 
+    browser.close().await;
+}
+
+/// A volunteer's phone keeps the field bundle and never downloads the
+/// coordinator's pages (public/sw.js); offline, a link to one of them says
+/// it needs a connection, with the way home.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volunteers_phone_keeps_only_the_field_bundle() {
+    let mut server = TestServer::start().await;
+    server.create_compound("yongan", "永安社区").await;
+    let browser = Browser::start().await;
+    browser.open(&format!("{}/", server.url)).await;
+    browser
+        .sign_in(&server.invite("yongan", Role::Volunteer, Some("T1")).await)
+        .await;
+    browser.find("area-visits").await;
+    browser.wait_for_service_worker().await;
+    browser.expect_cached("/index.html").await;
+    // Time for a request to keep the manage bundle, were one sent.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let cached = browser.cached_paths().await;
+    assert!(
+        cached.iter().any(|p| p.ends_with("_bg.wasm") && !p.starts_with("/manage/")),
+        "the field bundle is kept: {cached:?}"
+    );
+    let manage: Vec<&String> = cached.iter().filter(|p| p.starts_with("/manage/")).collect();
+    assert!(manage.is_empty(), "a volunteer keeps {manage:?}");
+
+    server.stop().await;
+    browser.open(&format!("{}/manage/accounts", server.url)).await;
+    browser
+        .expect_text(
+            "page-not-kept",
+            "此页面需要联网打开一次。\nThis page needs a connection once.",
+        )
+        .await;
+    browser.screenshot("page-not-kept-zh").await;
     browser.close().await;
 }
 

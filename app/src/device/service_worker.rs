@@ -1,7 +1,8 @@
 //! Registers `sw.js`, which precaches the build so the app opens offline;
 //! and says when this browser cannot do that (WeChat's in-app browser: none
 //! on iOS, and sometimes a `navigator.serviceWorker` that is there but
-//! unusable), so the person knows to open the app in a real browser.
+//! unusable), so the person knows to open the app in a real browser. Asks
+//! the worker to keep the manage bundle for roles that open it.
 
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -9,29 +10,22 @@ use wasm_bindgen_futures::JsFuture;
 /// localStorage key: the person has read the browser notice (a UI setting).
 const NOTICE_DISMISSED_KEY: &str = "doorstep.browser-notice-dismissed";
 
+/// The message public/sw.js takes as "keep the manage bundle".
+const KEEP_MANAGE: &str = "keep-manage";
+
 /// Registers the worker; false when this browser has no usable service
 /// worker (the app then works online only). Never throws.
 pub fn register() -> bool {
-    let Some(window) = web_sys::window() else {
+    let Some(container) = container() else {
         return false;
     };
-    let navigator = window.navigator();
-    // Present is not enough: WeChat may define it as `undefined`.
-    let container =
-        js_sys::Reflect::get(&navigator, &"serviceWorker".into()).unwrap_or(JsValue::UNDEFINED);
-    let register = js_sys::Reflect::get(&container, &"register".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    let Some(register) = register.filter(|_| container.is_object()) else {
-        return false;
-    };
-    let promise = match register
-        .call1(&container, &"/sw.js".into())
-        .and_then(|p| p.dyn_into::<js_sys::Promise>())
+    let promise = match method(&container, "register")
+        .and_then(|register| register.call1(&container, &"/sw.js".into()).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
     {
-        Ok(promise) => promise,
-        Err(err) => {
-            web_sys::console::warn_2(&"service worker unavailable:".into(), &err);
+        Some(promise) => promise,
+        None => {
+            web_sys::console::warn_1(&"service worker unavailable".into());
             return false;
         }
     };
@@ -41,6 +35,44 @@ pub fn register() -> bool {
         }
     });
     true
+}
+
+/// Asks the worker (public/sw.js) to keep the manage bundle offline on this
+/// device too, once it is active: only roles that open it ask, so a
+/// volunteer's phone never downloads the coordinator's pages.
+pub fn keep_manage_bundle() {
+    let Some(ready) = container()
+        .and_then(|c| js_sys::Reflect::get(&c, &"ready".into()).ok())
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+    else {
+        return;
+    };
+    leptos::task::spawn_local(async move {
+        let posted = JsFuture::from(ready).await.and_then(|registration| {
+            let active = js_sys::Reflect::get(&registration, &"active".into())?;
+            let post = method(&active, "postMessage")
+                .ok_or_else(|| JsValue::from_str("no active worker"))?;
+            post.call1(&active, &KEEP_MANAGE.into())
+        });
+        if let Err(err) = posted {
+            web_sys::console::warn_2(&"service worker: manage bundle not kept:".into(), &err);
+        }
+    });
+}
+
+/// `navigator.serviceWorker` if it is there and usable: present is not
+/// enough, WeChat may define it as `undefined`.
+fn container() -> Option<JsValue> {
+    let navigator = web_sys::window()?.navigator();
+    let container = js_sys::Reflect::get(&navigator, &"serviceWorker".into()).ok()?;
+    (container.is_object() && method(&container, "register").is_some()).then_some(container)
+}
+
+/// `object[name]` if it is a function.
+fn method(object: &JsValue, name: &str) -> Option<js_sys::Function> {
+    js_sys::Reflect::get(object, &name.into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
 }
 
 /// Whether to say that offline starts need a real browser: inside WeChat
