@@ -142,26 +142,40 @@ async fn keep_compound(
 }
 
 /// The shares `changed` records were in as stored (new ones have none).
+/// Read by primary key, collection by collection: a filter on the compound
+/// would let SQLite walk the compound's every share instead (it keeps no
+/// statistics), a cost that grew with the compound. A share row of
+/// another compound is not this one's (core never moves a record between
+/// compounds).
 async fn shares_of(
     tx: &mut Tx,
     compound: &str,
     changed: &[Counted<'_>],
 ) -> Result<HashMap<(Collection, String), String>, StoreError> {
+    let mut ids: BTreeMap<Collection, Vec<String>> = BTreeMap::new();
+    for counted in changed {
+        ids.entry(counted.record.collection)
+            .or_default()
+            .push(counted.record.id.to_string());
+    }
     let mut shares = HashMap::new();
-    for chunk in changed.chunks(ROWS_PER_STATEMENT) {
-        let ids: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
-        let sql = format!(
-            "SELECT collection, id, share FROM record_share WHERE compound = $1 AND id IN ({})",
-            ids.join(", ")
-        );
-        let mut query = sqlx::query_as::<_, (String, String, String)>(&sql).bind(compound);
-        for counted in chunk {
-            query = query.bind(counted.record.id.to_string());
-        }
-        for (collection, id, share) in query.fetch_all(&mut **tx).await? {
-            let collection = Collection::from_name(&collection)
-                .ok_or_else(|| StoreError::Corrupt(format!("no collection {collection}")))?;
-            shares.insert((collection, id), share);
+    for (collection, ids) in ids {
+        for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+            let params: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, compound, share FROM record_share WHERE collection = $1 AND id IN ({})",
+                params.join(", ")
+            );
+            let mut query =
+                sqlx::query_as::<_, (String, String, String)>(&sql).bind(collection.name());
+            for id in chunk {
+                query = query.bind(id.clone());
+            }
+            for (id, of, share) in query.fetch_all(&mut **tx).await? {
+                if of == compound {
+                    shares.insert((collection, id), share);
+                }
+            }
         }
     }
     Ok(shares)
