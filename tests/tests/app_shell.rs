@@ -117,14 +117,21 @@ async fn a_volunteers_phone_keeps_only_the_field_bundle() {
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let cached = browser.cached_paths().await;
     assert!(
-        cached.iter().any(|p| p.ends_with("_bg.wasm") && !p.starts_with("/manage/")),
+        cached
+            .iter()
+            .any(|p| p.ends_with("_bg.wasm") && !p.starts_with("/manage/")),
         "the field bundle is kept: {cached:?}"
     );
-    let manage: Vec<&String> = cached.iter().filter(|p| p.starts_with("/manage/")).collect();
+    let manage: Vec<&String> = cached
+        .iter()
+        .filter(|p| p.starts_with("/manage/"))
+        .collect();
     assert!(manage.is_empty(), "a volunteer keeps {manage:?}");
 
     server.stop().await;
-    browser.open(&format!("{}/manage/accounts", server.url)).await;
+    browser
+        .open(&format!("{}/manage/accounts", server.url))
+        .await;
     browser
         .expect_text(
             "page-not-kept",

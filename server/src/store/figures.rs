@@ -26,7 +26,7 @@ use sqlx::{Any, AnyPool, Transaction};
 
 use super::{
     StoreError,
-    batch::{ROWS_PER_STATEMENT, row_placeholders},
+    batch::{ROWS_PER_STATEMENT, bind_ready, row_placeholders},
     sync::decode,
 };
 
@@ -166,6 +166,7 @@ async fn shares_of(
                 "SELECT id, compound, share FROM record_share WHERE collection = $1 AND id IN ({})",
                 params.join(", ")
             );
+            let sql = bind_ready(tx, sql);
             let mut query =
                 sqlx::query_as::<_, (String, String, String)>(&sql).bind(collection.name());
             for id in chunk {
@@ -197,6 +198,7 @@ async fn records_of_shares(
              WHERE s.compound = $1 AND s.share IN ({})",
             params.join(", ")
         );
+        let sql = bind_ready(tx, sql);
         let mut query = sqlx::query_as::<_, (String,)>(&sql).bind(compound);
         for share in chunk {
             query = query.bind(*share);
@@ -239,6 +241,7 @@ async fn write_shares(
              ON CONFLICT (collection, id) DO UPDATE SET share = excluded.share",
             row_placeholders(chunk.len(), 4)
         );
+        let sql = bind_ready(tx, sql);
         let mut query = sqlx::query(&sql);
         for (collection, id, share) in chunk {
             query = query

@@ -38,7 +38,7 @@ use sqlx::{Any, Transaction};
 use super::{
     Store, StoreError,
     accounts::Device,
-    batch::{Batch, ROWS_PER_STATEMENT, Row, row_placeholders},
+    batch::{Batch, ROWS_PER_STATEMENT, Row, bind_ready, row_placeholders},
     scope::{self, DeviceScope},
 };
 
@@ -451,6 +451,7 @@ async fn record_mutations(
              rejection_code, rejection_message, digest) VALUES {}",
             row_placeholders(chunk.len(), COLUMNS)
         );
+        let sql = bind_ready(tx, sql);
         let mut query = sqlx::query(&sql);
         for (pushed, refusal) in chunk {
             let wire = serde_json::to_value(&pushed.mutation)
