@@ -82,9 +82,15 @@ pub fn ManageApp() -> impl IntoView {
     }
 }
 
+/// After a first sync, how long the network is left to the app before the
+/// manage bundle is fetched for offline use, so a burst of rounds ends first.
+const KEEP_MANAGE_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// What both bundles set up before their routes; whether the service worker
-/// registered. Once a role that opens the manage bundle signs in, the
-/// worker is asked to keep that bundle offline too.
+/// registered. Once a role that opens the manage bundle has signed in and
+/// synced (its first sync does not share a slow network with 430 KB of
+/// pages it may not open today), the worker is asked to keep that bundle
+/// offline too.
 fn start(bundle: Bundle) -> bool {
     provide_context(bundle);
     provide_i18n();
@@ -96,11 +102,17 @@ fn start(bundle: Bundle) -> bool {
             if asked == Some(true) {
                 return true;
             }
-            let ask = data
+            let opens_manage = data
                 .role()
                 .is_some_and(|role| Area::in_bundle_for(Bundle::Manage, role));
+            // An official's phone has no compound to sync.
+            let synced = data.credentials_untracked().is_none()
+                || data
+                    .sync
+                    .with(|s| s.last_success_ms.is_some() && !s.running);
+            let ask = opens_manage && synced;
             if ask {
-                service_worker::keep_manage_bundle();
+                set_timeout(service_worker::keep_manage_bundle, KEEP_MANAGE_AFTER);
             }
             ask
         });

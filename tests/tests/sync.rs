@@ -125,3 +125,36 @@ async fn an_edit_on_one_phone_shows_on_the_other_without_a_tap() {
     a.close().await;
     b.close().await;
 }
+
+/// A save followed at once by a tap on 立即同步 is one request: the round
+/// the tap starts takes the save, so the save's own sync, due 800 ms after
+/// it, starts no second round (`app/src/sync/runner.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_then_a_tap_on_sync_is_one_request() {
+    let server = TestServer::start().await;
+    server.create_compound("yongan", "永安社区").await;
+    let phone = Browser::start().await;
+    join_compound(&phone, &server).await;
+    phone.sync_everything().await;
+    // The sign-in's own rounds are over.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    phone.tap("add-household").await;
+    phone.fill("field-building", "3").await;
+    phone.fill("field-door", "301").await;
+    phone
+        .eval_async("performance.clearResourceTimings(); done(null);")
+        .await;
+    phone.save_household().await;
+    phone.sync_everything().await;
+    // Past the save's own sync, were it to run.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let requests = phone
+        .eval_async(
+            "done(performance.getEntriesByType('resource') \
+               .filter(entry => new URL(entry.name).pathname === '/api/sync').length);",
+        )
+        .await;
+    assert_eq!(requests, serde_json::json!(1), "requests to /api/sync");
+    phone.close().await;
+}

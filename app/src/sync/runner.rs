@@ -42,6 +42,13 @@ struct Inner {
     running: Cell<bool>,
     again: Cell<bool>,
     soon: Cell<bool>,
+    /// Rounds begun so far. A delayed request (an edit's, a poke's) made
+    /// before a round began is that round's: its edits were in the outbox
+    /// and its changes on the server. So a save followed by a tap on 同步
+    /// is one request, not two.
+    rounds: Cell<u64>,
+    /// `rounds` when the latest delayed request was made.
+    asked_after: Cell<u64>,
     channel: Option<web_sys::BroadcastChannel>,
     live: LiveStream,
 }
@@ -56,6 +63,8 @@ impl Runner {
                 running: Cell::new(false),
                 again: Cell::new(false),
                 soon: Cell::new(false),
+                rounds: Cell::new(0),
+                asked_after: Cell::new(0),
                 channel: web_sys::BroadcastChannel::new(CHANNEL_NAME).ok(),
                 live: LiveStream::default(),
             }),
@@ -95,6 +104,7 @@ impl Runner {
                 // A device that is not signed in has nothing to sync: a new
                 // phone does not even download the round's code.
                 if runner.inner.data.credentials_untracked().is_some() {
+                    runner.inner.rounds.set(runner.inner.rounds.get() + 1);
                     (runner.inner.run_round)(runner.clone()).await;
                 }
                 if !runner.inner.again.get() {
@@ -110,8 +120,10 @@ impl Runner {
         self.kick_after(AFTER_EDIT);
     }
 
-    /// Syncs after `delay`, unless a sync is already due then or sooner.
+    /// Syncs after `delay`, unless a sync is already due then or sooner,
+    /// or a round begins meanwhile (it takes what was asked for).
     fn kick_after(&self, delay: Duration) {
+        self.inner.asked_after.set(self.inner.rounds.get());
         if self.inner.soon.replace(true) {
             return;
         }
@@ -119,7 +131,9 @@ impl Runner {
         set_timeout(
             move || {
                 runner.inner.soon.set(false);
-                runner.kick();
+                if !covered(runner.inner.asked_after.get(), runner.inner.rounds.get()) {
+                    runner.kick();
+                }
             },
             delay,
         );
@@ -280,6 +294,12 @@ impl live::Listener for Runner {
     fn poked(&self) {
         self.kick_after(AFTER_POKE);
     }
+}
+
+/// Whether a delayed request made when `asked_after` rounds had begun is
+/// taken care of once `rounds` have.
+fn covered(asked_after: u64, rounds: u64) -> bool {
+    rounds > asked_after
 }
 
 fn problem(err: SyncError) -> SyncProblem {
