@@ -14,7 +14,7 @@ const shellFor = (path) => PRECACHE
   .reduce((best, url) => (url.length > best.length ? url : best), `/${INDEX}`);
 
 // The manage bundle (app/src/bundle.rs) is kept only on devices whose role
-// opens it: the app asks for it once signed in, and a new build keeps it
+// opens it: the app asks for it (app/src/shell.rs, start), and a new build keeps it
 // where the old one had it. A volunteer's phone never downloads it.
 const MANAGE = "/manage/";
 const MANAGE_SHELL = `${MANAGE}${INDEX}`;

@@ -87,10 +87,11 @@ pub fn ManageApp() -> impl IntoView {
 const KEEP_MANAGE_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// What both bundles set up before their routes; whether the service worker
-/// registered. Once a role that opens the manage bundle has signed in and
-/// synced (its first sync does not share a slow network with 430 KB of
-/// pages it may not open today), the worker is asked to keep that bundle
-/// offline too.
+/// registered. A role that opens the manage bundle has the worker keep that
+/// bundle offline too: at once on one of its pages (its files are loading
+/// anyway) or on an official's phone (nothing to sync); on a coordinator's
+/// field pages after the first sync, which so never shares a slow network
+/// with 430 KB of pages it may not open today.
 fn start(bundle: Bundle) -> bool {
     provide_context(bundle);
     provide_i18n();
@@ -105,16 +106,20 @@ fn start(bundle: Bundle) -> bool {
             let opens_manage = data
                 .role()
                 .is_some_and(|role| Area::in_bundle_for(Bundle::Manage, role));
-            // An official's phone has no compound to sync.
-            let synced = data.credentials_untracked().is_none()
-                || data
-                    .sync
-                    .with(|s| s.last_success_ms.is_some() && !s.running);
-            let ask = opens_manage && synced;
-            if ask {
+            if !opens_manage {
+                return false;
+            }
+            if bundle == Bundle::Manage || data.credentials_untracked().is_none() {
+                service_worker::keep_manage_bundle();
+                return true;
+            }
+            let synced = data
+                .sync
+                .with(|s| s.last_success_ms.is_some() && !s.running);
+            if synced {
                 set_timeout(service_worker::keep_manage_bundle, KEEP_MANAGE_AFTER);
             }
-            ask
+            synced
         });
     }
     registered

@@ -215,6 +215,8 @@ async fn an_official_sees_the_districts_totals_and_never_a_resident() {
     phone.open(&format!("{}/manage/district", server.url)).await;
     phone.expect_text("district-home_tests", "3").await;
     phone.wait_for_service_worker().await;
+    // An official's phone keeps the manage bundle, where its page lives.
+    phone.expect_cached("/manage/index.html").await;
     server.stop().await;
     phone.reload().await;
     phone.find("district-problem").await;
